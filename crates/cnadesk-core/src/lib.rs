@@ -1,0 +1,21 @@
+//! The cnadesk domain.
+//!
+//! Everything here is pure: no database, no network, no clock reads except
+//! through the injected [`clock::Clock`]. The store and web crates depend on
+//! this crate, never the other way round.
+
+pub mod actor;
+pub mod assignment;
+pub mod audit;
+pub mod case;
+pub mod clock;
+pub mod ids;
+pub mod report;
+pub mod role;
+
+pub use actor::Actor;
+pub use case::{CaseState, TransitionError};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use ids::{AttachmentId, CaseId, MessageId, ReportId, UserId};
+pub use report::{CloseReason, FieldError, ReportInput, ReportState, ValidReport};
+pub use role::Role;

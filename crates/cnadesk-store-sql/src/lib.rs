@@ -1,0 +1,326 @@
+//! The cnadesk store over SQL, for SQLite (embedded, the default) and
+//! PostgreSQL.
+//!
+//! One implementation serves both backends through sqlx's `Any` driver: the
+//! queries use only what both dialects share (`$n` placeholders, `BIGINT`,
+//! `TEXT`, `BLOB`/`BYTEA`, `RETURNING`), so every query exists once and the
+//! two backends cannot drift apart. What differs lives in [`Backend`]: the
+//! migrations (one directory per dialect, kept in lockstep by a test) and the
+//! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
+
+mod rows;
+mod store;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use store::SqlStore;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The database behind a [`SqlStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Self, OpenError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(OpenError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// The embedded migrations of this dialect.
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Not a `sqlite:` or `postgres://` URL.
+    #[error("unsupported database URL `{0}`: expected sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL without its password.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database has migrations this binary does not know, or is behind.
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// Replaces the password of a URL with `***` (for logs and errors).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Whether to apply pending migrations when opening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Migrate {
+    /// Apply them (the default for SQLite).
+    Apply,
+    /// Refuse to open a database that is not up to date (PostgreSQL, where
+    /// `cnadesk migrate` is an explicit step).
+    Require,
+}
+
+/// The URL of the default SQLite database inside a data directory.
+pub fn sqlite_url_in(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("cnadesk.sqlite3").display()
+    )
+}
+
+/// Opens (and for SQLite creates) the database at `url`.
+pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::from_url(url)?;
+    let connect_err = |source| OpenError::Connect {
+        url: redact_url(url),
+        source,
+    };
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(connect_err)?
+        .disable_statement_logging();
+    let (reader, writer) = match backend {
+        Backend::Sqlite => {
+            if let Some(path) = sqlite_path(url) {
+                if let Some(dir) = Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir {
+                            path: dir.display().to_string(),
+                            source,
+                        })?;
+                    }
+                }
+            }
+            let setup = sqlite_connection_setup;
+            // SQLite has one writer at a time: a single write connection
+            // serializes writers in-process instead of failing with BUSY.
+            let writer = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(setup)
+                .connect_with(options.clone())
+                .await
+                .map_err(connect_err)?;
+            let reader = AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(setup)
+                .connect_with(options)
+                .await
+                .map_err(connect_err)?;
+            (reader, writer)
+        }
+        Backend::Postgres => {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(connect_err)?;
+            (pool.clone(), pool)
+        }
+    };
+    match migrate {
+        Migrate::Apply => backend.migrator().run(&writer).await?,
+        Migrate::Require => check_schema(backend, &writer).await?,
+    }
+    Ok(SqlStore::new(backend, reader, writer))
+}
+
+/// Applies pending migrations (what `cnadesk migrate` does); returns the
+/// versions applied.
+pub async fn migrate(url: &str) -> Result<Vec<i64>, OpenError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::from_url(url)?;
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(|source| OpenError::Connect {
+            url: redact_url(url),
+            source,
+        })?
+        .disable_statement_logging();
+    if backend == Backend::Sqlite {
+        if let Some(dir) =
+            sqlite_path(url).and_then(|p| Path::new(&p).parent().map(Path::to_path_buf))
+        {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(&dir).map_err(|source| OpenError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|source| OpenError::Connect {
+            url: redact_url(url),
+            source,
+        })?;
+    let before = applied_versions(&pool).await.unwrap_or_default();
+    backend.migrator().run(&pool).await?;
+    let after = applied_versions(&pool).await.unwrap_or_default();
+    pool.close().await;
+    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+}
+
+async fn applied_versions(pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+async fn check_schema(backend: Backend, pool: &AnyPool) -> Result<(), OpenError> {
+    let applied = applied_versions(pool).await.unwrap_or_default();
+    let known: Vec<i64> = backend.migrator().iter().map(|m| m.version).collect();
+    let missing: Vec<i64> = known
+        .iter()
+        .copied()
+        .filter(|v| !applied.contains(v))
+        .collect();
+    if !missing.is_empty() {
+        return Err(OpenError::Schema(format!(
+            "the database is missing migrations {missing:?}: run `cnadesk migrate` first"
+        )));
+    }
+    let unknown: Vec<i64> = applied
+        .iter()
+        .copied()
+        .filter(|v| !known.contains(v))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(OpenError::Schema(format!(
+            "the database has migrations {unknown:?} that this cnadesk does not know: it is newer than this binary"
+        )));
+    }
+    Ok(())
+}
+
+type SetupFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+
+/// Per-connection SQLite settings: WAL (readers never block the writer),
+/// foreign keys enforced, and waiting up to 5 s for a lock instead of failing.
+fn sqlite_connection_setup(
+    conn: &mut sqlx::AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> SetupFuture<'_> {
+    Box::pin(async move {
+        conn.execute(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://cna:s3cret@db.example:5432/cnadesk"),
+            "postgres://cna:***@db.example:5432/cnadesk"
+        );
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_url("sqlite://a/b.sqlite3"), "sqlite://a/b.sqlite3");
+    }
+
+    #[test]
+    fn sqlite_paths_are_extracted() {
+        assert_eq!(
+            sqlite_path("sqlite://d/x.sqlite3?mode=rwc").as_deref(),
+            Some("d/x.sqlite3")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert!(Backend::from_url("mysql://x").is_err());
+    }
+
+    /// Both dialects must have the same migrations (version and name), so a
+    /// schema change can never land on one backend only.
+    #[test]
+    fn migrations_are_in_lockstep() {
+        let list = |m: &Migrator| -> Vec<(i64, String)> {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect()
+        };
+        let sqlite = list(Backend::Sqlite.migrator());
+        let postgres = list(Backend::Postgres.migrator());
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite, postgres,
+            "migrations/sqlite and migrations/postgres diverge"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Decoding rows into store types.
+
+use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::{AttachmentId, CaseId, MessageId, ReportId, UserId, ValidReport};
+use cnadesk_store::{
+    AttachmentMeta, Author, Case, Channel, Message, Report, StoreError, User, Visibility,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+    }
+    StoreError::Database(e.to_string())
+}
+
+fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(db_err)
+}
+
+fn parsed<T: std::str::FromStr<Err = String>>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+    let s: String = get(row, col)?;
+    s.parse().map_err(StoreError::Database)
+}
+
+fn flag(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
+    Ok(get::<i64>(row, col)? != 0)
+}
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, display_name, email, role, active, totp_secret_enc, created_at";
+
+pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId(get(row, "id")?),
+        username: get(row, "username")?,
+        display_name: get(row, "display_name")?,
+        email: get(row, "email")?,
+        role: parsed(row, "role")?,
+        active: flag(row, "active")?,
+        totp_enabled: get::<Option<Vec<u8>>>(row, "totp_secret_enc")?.is_some(),
+        created_at_ms: get(row, "created_at")?,
+    })
+}
+
+pub(crate) const REPORT_COLUMNS: &str = "id, title, reporter_name, reporter_email, anonymous, \
+     product, versions, description, impact, reproduction, already_public, public_where, \
+     asked_other_cna, other_cna, credit, pgp_key, state, close_reason, duplicate_of, \
+     close_detail, channel, created_at, updated_at";
+
+pub(crate) fn report(row: &AnyRow) -> Result<Report, StoreError> {
+    let close_reason: Option<String> = get(row, "close_reason")?;
+    let channel: String = get(row, "channel")?;
+    Ok(Report {
+        id: ReportId(get(row, "id")?),
+        fields: ValidReport {
+            title: get(row, "title")?,
+            reporter_name: get(row, "reporter_name")?,
+            reporter_email: get(row, "reporter_email")?,
+            anonymous: flag(row, "anonymous")?,
+            product: get(row, "product")?,
+            versions: get(row, "versions")?,
+            description: get(row, "description")?,
+            impact: get(row, "impact")?,
+            reproduction: get(row, "reproduction")?,
+            already_public: flag(row, "already_public")?,
+            public_where: get(row, "public_where")?,
+            asked_other_cna: flag(row, "asked_other_cna")?,
+            other_cna: get(row, "other_cna")?,
+            credit: get(row, "credit")?,
+            pgp_key: get(row, "pgp_key")?,
+        },
+        state: parsed(row, "state")?,
+        close_reason: close_reason
+            .map(|s| s.parse().map_err(StoreError::Database))
+            .transpose()?,
+        duplicate_of: get::<Option<i64>>(row, "duplicate_of")?.map(ReportId),
+        close_detail: get(row, "close_detail")?,
+        channel: Channel::parse(&channel)
+            .ok_or_else(|| StoreError::Database(format!("unknown channel {channel}")))?,
+        created_at_ms: get(row, "created_at")?,
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+pub(crate) const ATTACHMENT_COLUMNS: &str = "id, report_id, filename, content_type, size, sha256";
+
+pub(crate) fn attachment_meta(row: &AnyRow) -> Result<AttachmentMeta, StoreError> {
+    Ok(AttachmentMeta {
+        id: AttachmentId(get(row, "id")?),
+        report_id: ReportId(get(row, "report_id")?),
+        filename: get(row, "filename")?,
+        content_type: get(row, "content_type")?,
+        size: get(row, "size")?,
+        sha256: get(row, "sha256")?,
+    })
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "id, report_id, author_kind, author_user_id, author_name, visibility, body, created_at";
+
+pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
+    let kind: String = get(row, "author_kind")?;
+    let author = match kind.as_str() {
+        "member" => Author::Member {
+            id: UserId(
+                get::<Option<i64>>(row, "author_user_id")?
+                    .ok_or_else(|| StoreError::Database("member message without user".into()))?,
+            ),
+            name: get(row, "author_name")?,
+        },
+        _ => Author::Reporter,
+    };
+    let visibility: String = get(row, "visibility")?;
+    Ok(Message {
+        id: MessageId(get(row, "id")?),
+        report_id: ReportId(get(row, "report_id")?),
+        author,
+        visibility: Visibility::parse(&visibility)
+            .ok_or_else(|| StoreError::Database(format!("unknown visibility {visibility}")))?,
+        body: get(row, "body")?,
+        created_at_ms: get(row, "created_at")?,
+    })
+}
+
+pub(crate) const CASE_COLUMNS: &str =
+    "id, report_id, title, state, assignee_id, assignment_reason, created_at, updated_at";
+
+pub(crate) fn case(row: &AnyRow) -> Result<Case, StoreError> {
+    Ok(Case {
+        id: CaseId(get(row, "id")?),
+        report_id: ReportId(get(row, "report_id")?),
+        title: get(row, "title")?,
+        state: parsed(row, "state")?,
+        assignee: get::<Option<i64>>(row, "assignee_id")?.map(UserId),
+        assignment_reason: get(row, "assignment_reason")?,
+        created_at_ms: get(row, "created_at")?,
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+pub(crate) const AUDIT_COLUMNS: &str =
+    "seq, occurred_at, actor, action, case_id, report_id, payload, prev_hash, hash";
+
+pub(crate) fn audit_event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    let payload: String = get(row, "payload")?;
+    Ok(AuditEvent {
+        seq: get(row, "seq")?,
+        occurred_at_ms: get(row, "occurred_at")?,
+        actor: get(row, "actor")?,
+        action: get(row, "action")?,
+        case_id: get(row, "case_id")?,
+        report_id: get(row, "report_id")?,
+        // An unparseable payload is kept as a string so that verification
+        // reports a content mismatch instead of failing to read the chain.
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+        prev_hash: get(row, "prev_hash")?,
+        hash: get(row, "hash")?,
+    })
+}

@@ -1,0 +1,1099 @@
+//! [`Store`] over SQL.
+
+use async_trait::async_trait;
+use cnadesk_core::audit::{canonical_json, AuditEvent, EventDraft};
+use cnadesk_core::{
+    Actor, AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId,
+};
+use cnadesk_store::{
+    Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, Message, NewMessage,
+    NewReport, NewSession, NewUser, Report, ReportFilter, ReportSummary, SessionWithUser, Store,
+    StoreError, StoreResult, User, UserCredentials, Visibility,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::rows::{self, db_err};
+use crate::Backend;
+
+/// The SQL store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    backend: Backend,
+    reader: AnyPool,
+    writer: AnyPool,
+}
+
+impl SqlStore {
+    pub(crate) fn new(backend: Backend, reader: AnyPool, writer: AnyPool) -> Self {
+        Self {
+            backend,
+            reader,
+            writer,
+        }
+    }
+
+    /// The backend.
+    pub fn kind(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pools (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Runs raw SQL on the write connection. For tests that must tamper with
+    /// stored data to prove that tampering is detected; never used by cnadesk.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<u64> {
+        sqlx::query(sql)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
+    }
+}
+
+/// Appends an event to the audit chain inside the caller's transaction.
+/// Bumping the head row first takes the write lock on it, so concurrent
+/// appends are serialized by the database and the chain cannot fork.
+async fn append_audit(
+    conn: &mut AnyConnection,
+    draft: EventDraft,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<AuditEvent> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let seq: i64 = head.try_get("seq").map_err(db_err)?;
+    let prev: String = head.try_get("hash").map_err(db_err)?;
+    let event = AuditEvent::seal(draft, seq, now_ms, actor, &prev);
+    sqlx::query(
+        "INSERT INTO audit_events (seq, occurred_at, actor, action, case_id, report_id, payload, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(event.seq)
+    .bind(event.occurred_at_ms)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(event.case_id)
+    .bind(event.report_id)
+    .bind(canonical_json(&event.payload))
+    .bind(&event.prev_hash)
+    .bind(&event.hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&event.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(event)
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+async fn fetch_report(conn: &mut AnyConnection, id: ReportId) -> StoreResult<Option<Report>> {
+    let sql = format!("SELECT {} FROM reports WHERE id = $1", rows::REPORT_COLUMNS);
+    sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::report(&r))
+        .transpose()
+}
+
+async fn fetch_case(conn: &mut AnyConnection, id: CaseId) -> StoreResult<Option<Case>> {
+    let sql = format!("SELECT {} FROM cases WHERE id = $1", rows::CASE_COLUMNS);
+    sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::case(&r))
+        .transpose()
+}
+
+async fn fetch_user(conn: &mut AnyConnection, id: UserId) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
+    sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::user(&r))
+        .transpose()
+}
+
+async fn insert_user(conn: &mut AnyConnection, user: &NewUser, now_ms: i64) -> StoreResult<User> {
+    let sql = format!(
+        "INSERT INTO users (username, display_name, email, role, password_hash, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {}",
+        rows::USER_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(&user.email)
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("username `{}`", user.username))
+            }
+            other => other,
+        })?;
+    rows::user(&row)
+}
+
+fn user_created_event(user: &User) -> EventDraft {
+    EventDraft::new("user.created").payload(json!({
+        "user_id": user.id.0,
+        "username": user.username,
+        "role": user.role.as_str(),
+    }))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        row.try_get("n").map_err(db_err)
+    }
+
+    async fn create_user(&self, user: NewUser, actor: &Actor, now_ms: i64) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let created = insert_user(&mut tx, &user, now_ms).await?;
+        append_audit(&mut tx, user_created_event(&created), actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_user(&mut conn, id).await
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>> {
+        let sql = format!(
+            "SELECT {}, password_hash FROM users WHERE username = $1",
+            rows::USER_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| credentials(&r))
+            .transpose()
+    }
+
+    async fn user_credentials_by_id(&self, id: UserId) -> StoreResult<Option<UserCredentials>> {
+        let sql = format!(
+            "SELECT {}, password_hash FROM users WHERE id = $1",
+            rows::USER_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| credentials(&r))
+            .transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {} FROM users ORDER BY username", rows::USER_COLUMNS);
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::user)
+            .collect()
+    }
+
+    async fn set_user_active(
+        &self,
+        id: UserId,
+        active: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let user = fetch_user(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(flag(active))
+            .bind(now_ms)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut ended = 0;
+        if !active {
+            ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        }
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        append_audit(
+            &mut tx,
+            EventDraft::new(action).payload(json!({
+                "user_id": id.0,
+                "username": user.username,
+                "sessions_ended": ended,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_user_totp(
+        &self,
+        id: UserId,
+        totp_secret_enc: Option<Vec<u8>>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let enabled = totp_secret_enc.is_some();
+        let n = sqlx::query(
+            "UPDATE users SET totp_secret_enc = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(totp_secret_enc)
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        let action = if enabled {
+            "user.totp_enrolled"
+        } else {
+            "user.totp_removed"
+        };
+        append_audit(
+            &mut tx,
+            EventDraft::new(action).payload(json!({ "user_id": id.0 })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn use_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 \
+             AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id.0)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn put_setup_token(&self, token_hash: &str, expires_at_ms: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)")
+            .bind(token_hash)
+            .bind(expires_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn setup_token_valid(&self, token_hash: &str, now_ms: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let n: i64 = row.try_get("n").map_err(db_err)?;
+        Ok(n == 1 && self.count_users().await? == 0)
+    }
+
+    async fn consume_setup_token(
+        &self,
+        token_hash: &str,
+        admin: NewUser,
+        now_ms: i64,
+    ) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let used = sqlx::query(
+            "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now_ms)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .try_get("n")
+            .map_err(db_err)?;
+        if used != 1 || users != 0 {
+            return Err(StoreError::SetupTokenInvalid);
+        }
+        let user = insert_user(&mut tx, &admin, now_ms).await?;
+        append_audit(
+            &mut tx,
+            user_created_event(&user),
+            &Actor::system("setup"),
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(user)
+    }
+
+    async fn create_session(&self, session: NewSession, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        // Expired sessions are swept whenever a new one starts.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(session.created_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, mfa_pending, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.id_hash)
+        .bind(session.user_id.0)
+        .bind(flag(session.mfa_pending))
+        .bind(session.created_at_ms)
+        .bind(session.expires_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new(if session.mfa_pending {
+                "session.password_verified"
+            } else {
+                "session.signed_in"
+            })
+            .payload(json!({ "user_id": session.user_id.0 })),
+            actor,
+            session.created_at_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn session(&self, id_hash: &str, now_ms: i64) -> StoreResult<Option<SessionWithUser>> {
+        let sql = format!(
+            "SELECT s.mfa_pending AS s_mfa_pending, s.expires_at AS s_expires_at, {} \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.active = 1",
+            rows::USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(id_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SessionWithUser {
+            user: rows::user(&row)?,
+            mfa_pending: row.try_get::<i64, _>("s_mfa_pending").map_err(db_err)? != 0,
+            expires_at_ms: row.try_get("s_expires_at").map_err(db_err)?,
+        }))
+    }
+
+    async fn complete_session_mfa(
+        &self,
+        id_hash: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE sessions SET mfa_pending = 0 WHERE id_hash = $1 AND mfa_pending = 1",
+        )
+        .bind(id_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("pending session".into()));
+        }
+        append_audit(
+            &mut tx,
+            EventDraft::new("session.signed_in").payload(json!({"second_factor": "totp"})),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_session(&self, id_hash: &str, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let n = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n > 0 {
+            append_audit(
+                &mut tx,
+                EventDraft::new("session.signed_out"),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn create_report(&self, report: NewReport, now_ms: i64) -> StoreResult<Report> {
+        let f = &report.fields;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "INSERT INTO reports (title, reporter_name, reporter_email, anonymous, product, versions, \
+             description, impact, reproduction, already_public, public_where, asked_other_cna, other_cna, \
+             credit, pgp_key, state, channel, tracking_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+             RETURNING id",
+        )
+        .bind(&f.title)
+        .bind(&f.reporter_name)
+        .bind(&f.reporter_email)
+        .bind(flag(f.anonymous))
+        .bind(&f.product)
+        .bind(&f.versions)
+        .bind(&f.description)
+        .bind(&f.impact)
+        .bind(&f.reproduction)
+        .bind(flag(f.already_public))
+        .bind(&f.public_where)
+        .bind(flag(f.asked_other_cna))
+        .bind(&f.other_cna)
+        .bind(&f.credit)
+        .bind(&f.pgp_key)
+        .bind(ReportState::New.as_str())
+        .bind(report.channel.as_str())
+        .bind(&report.tracking_hash)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let id = ReportId(row.try_get("id").map_err(db_err)?);
+        let mut files = Vec::new();
+        for a in &report.attachments {
+            let sha = hex::encode(Sha256::digest(&a.data));
+            sqlx::query(
+                "INSERT INTO attachments (report_id, filename, content_type, size, sha256, data, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id.0)
+            .bind(&a.filename)
+            .bind(&a.content_type)
+            .bind(a.data.len() as i64)
+            .bind(&sha)
+            .bind(a.data.clone())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            files.push(json!({"filename": a.filename, "size": a.data.len(), "sha256": sha}));
+        }
+        append_audit(
+            &mut tx,
+            EventDraft::new("report.created").report(id).payload(json!({
+                "channel": report.channel.as_str(),
+                "product": f.product,
+                "attachments": files,
+            })),
+            &Actor::Reporter { report: id },
+            now_ms,
+        )
+        .await?;
+        let stored = fetch_report(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Database("report vanished".into()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    async fn report(&self, id: ReportId) -> StoreResult<Option<Report>> {
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_report(&mut conn, id).await
+    }
+
+    async fn report_by_tracking_hash(&self, hash: &str) -> StoreResult<Option<Report>> {
+        let sql = format!(
+            "SELECT {} FROM reports WHERE tracking_hash = $1",
+            rows::REPORT_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::report(&r))
+            .transpose()
+    }
+
+    async fn list_reports(&self, filter: ReportFilter) -> StoreResult<Vec<ReportSummary>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.title, r.product, r.state, r.close_reason, r.created_at, c.id AS case_id, \
+               CAST(CASE WHEN COALESCE((SELECT MAX(m.created_at) FROM messages m \
+                                        WHERE m.report_id = r.id AND m.author_kind = 'reporter'), 0) \
+                           > COALESCE((SELECT MAX(m.created_at) FROM messages m \
+                                        WHERE m.report_id = r.id AND m.author_kind = 'member' \
+                                        AND m.visibility = 'reporter'), 0) \
+                    THEN 1 ELSE 0 END AS BIGINT) AS awaiting \
+             FROM reports r LEFT JOIN cases c ON c.report_id = r.id \
+             WHERE ($1 = '' OR r.state = $1) \
+               AND ($2 = -1 OR CAST(CASE WHEN r.close_reason = 'spam' THEN 1 ELSE 0 END AS BIGINT) = $2) \
+             ORDER BY r.id DESC LIMIT $3",
+        )
+        .bind(filter.state.map(|s| s.as_str()).unwrap_or(""))
+        .bind(filter.spam.map(i64::from).unwrap_or(-1))
+        .bind(if filter.limit > 0 { filter.limit } else { i64::MAX })
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let close: Option<String> = row.try_get("close_reason").map_err(db_err)?;
+                let state: String = row.try_get("state").map_err(db_err)?;
+                Ok(ReportSummary {
+                    id: ReportId(row.try_get("id").map_err(db_err)?),
+                    title: row.try_get("title").map_err(db_err)?,
+                    product: row.try_get("product").map_err(db_err)?,
+                    state: state.parse().map_err(StoreError::Database)?,
+                    close_reason: close
+                        .map(|c| c.parse::<CloseReason>().map_err(StoreError::Database))
+                        .transpose()?,
+                    created_at_ms: row.try_get("created_at").map_err(db_err)?,
+                    case_id: row
+                        .try_get::<Option<i64>, _>("case_id")
+                        .map_err(db_err)?
+                        .map(CaseId),
+                    awaiting_reply: row.try_get::<i64, _>("awaiting").map_err(db_err)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn close_report(
+        &self,
+        id: ReportId,
+        decision: CloseDecision,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Report> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = fetch_report(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if !report.state.awaits_triage() {
+            return Err(StoreError::Rejected(format!(
+                "{id} is already {}; only new reports can be closed",
+                report.state
+            )));
+        }
+        match (decision.reason, decision.duplicate_of) {
+            (CloseReason::Duplicate, None) => {
+                return Err(StoreError::Rejected(
+                    "a duplicate must name the report it duplicates".into(),
+                ))
+            }
+            (CloseReason::Duplicate, Some(of)) if of == id => {
+                return Err(StoreError::Rejected(
+                    "a report cannot duplicate itself".into(),
+                ))
+            }
+            (CloseReason::Duplicate, Some(of)) => {
+                if fetch_report(&mut tx, of).await?.is_none() {
+                    return Err(StoreError::Rejected(format!("{of} does not exist")));
+                }
+            }
+            (_, Some(_)) => {
+                return Err(StoreError::Rejected(
+                    "only a duplicate names another report".into(),
+                ))
+            }
+            (_, None) => {}
+        }
+        let detail = decision.detail.trim();
+        sqlx::query(
+            "UPDATE reports SET state = $1, close_reason = $2, duplicate_of = $3, close_detail = $4, updated_at = $5 \
+             WHERE id = $6",
+        )
+        .bind(ReportState::Closed.as_str())
+        .bind(decision.reason.as_str())
+        .bind(decision.duplicate_of.map(|r| r.0))
+        .bind((!detail.is_empty()).then_some(detail))
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("report.closed").report(id).payload(json!({
+                "reason": decision.reason.as_str(),
+                "duplicate_of": decision.duplicate_of.map(|r| r.0),
+                "detail": detail,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let stored = fetch_report(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    async fn attachments(&self, report: ReportId) -> StoreResult<Vec<AttachmentMeta>> {
+        let sql = format!(
+            "SELECT {} FROM attachments WHERE report_id = $1 ORDER BY id",
+            rows::ATTACHMENT_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(report.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::attachment_meta)
+            .collect()
+    }
+
+    async fn attachment(
+        &self,
+        report: ReportId,
+        id: AttachmentId,
+    ) -> StoreResult<Option<Attachment>> {
+        let sql = format!(
+            "SELECT {}, data FROM attachments WHERE report_id = $1 AND id = $2",
+            rows::ATTACHMENT_COLUMNS
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(report.0)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Attachment {
+            meta: rows::attachment_meta(&row)?,
+            data: row.try_get("data").map_err(db_err)?,
+        }))
+    }
+
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Message> {
+        if message.body.trim().is_empty() {
+            return Err(StoreError::Rejected("a message cannot be empty".into()));
+        }
+        let (kind, user_id, name) = match &message.author {
+            Author::Member { id, name } => ("member", Some(id.0), name.clone()),
+            Author::Reporter => {
+                if message.visibility != Visibility::Reporter {
+                    return Err(StoreError::Rejected(
+                        "a reporter cannot write internal notes".into(),
+                    ));
+                }
+                ("reporter", None, "Reporter".to_owned())
+            }
+        };
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        if fetch_report(&mut tx, message.report_id).await?.is_none() {
+            return Err(StoreError::NotFound(message.report_id.to_string()));
+        }
+        let sql = format!(
+            "INSERT INTO messages (report_id, author_kind, author_user_id, author_name, visibility, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
+            rows::MESSAGE_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(message.report_id.0)
+            .bind(kind)
+            .bind(user_id)
+            .bind(&name)
+            .bind(message.visibility.as_str())
+            .bind(&message.body)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let stored = rows::message(&row)?;
+        let action = match message.visibility {
+            Visibility::Reporter => "message.shared",
+            Visibility::Internal => "note.added",
+        };
+        let case_id: Option<i64> = sqlx::query("SELECT id FROM cases WHERE report_id = $1")
+            .bind(message.report_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| r.try_get("id"))
+            .transpose()
+            .map_err(db_err)?;
+        let mut draft = EventDraft::new(action)
+            .report(message.report_id)
+            .payload(json!({
+                "message_id": stored.id.0,
+                "body_sha256": hex::encode(Sha256::digest(message.body.as_bytes())),
+            }));
+        draft.case_id = case_id;
+        append_audit(&mut tx, draft, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    async fn messages(
+        &self,
+        report: ReportId,
+        include_internal: bool,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {} FROM messages WHERE report_id = $1 AND ($2 = 1 OR visibility = 'reporter') ORDER BY id",
+            rows::MESSAGE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(report.0)
+            .bind(flag(include_internal))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::message)
+            .collect()
+    }
+
+    async fn accept_report(
+        &self,
+        report: ReportId,
+        title: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(StoreError::Rejected("a case needs a title".into()));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let existing = fetch_report(&mut tx, report)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(report.to_string()))?;
+        if !existing.state.awaits_triage() {
+            return Err(StoreError::Rejected(format!(
+                "{report} is already {}; only new reports can be accepted",
+                existing.state
+            )));
+        }
+        sqlx::query("UPDATE reports SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(ReportState::Accepted.as_str())
+            .bind(now_ms)
+            .bind(report.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let sql = format!(
+            "INSERT INTO cases (report_id, title, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {}",
+            rows::CASE_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(report.0)
+            .bind(title)
+            .bind(CaseState::Accepted.as_str())
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let case = rows::case(&row)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("case.opened")
+                .report(report)
+                .case(case.id)
+                .payload(json!({ "title": title, "state": case.state.as_str() })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(case)
+    }
+
+    async fn case(&self, id: CaseId) -> StoreResult<Option<Case>> {
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_case(&mut conn, id).await
+    }
+
+    async fn case_for_report(&self, report: ReportId) -> StoreResult<Option<Case>> {
+        let sql = format!(
+            "SELECT {} FROM cases WHERE report_id = $1",
+            rows::CASE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(report.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::case(&r))
+            .transpose()
+    }
+
+    async fn list_cases(&self, filter: CaseFilter) -> StoreResult<Vec<Case>> {
+        let sql = format!(
+            "SELECT {} FROM cases WHERE ($1 = 0 OR state NOT IN ('closed', 'rejected', 'published')) \
+             AND ($2 = 0 OR assignee_id = $2) ORDER BY id DESC",
+            rows::CASE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(flag(filter.open_only))
+            .bind(filter.assignee.map(|u| u.0).unwrap_or(0))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::case)
+            .collect()
+    }
+
+    async fn transition_case(
+        &self,
+        id: CaseId,
+        to: CaseState,
+        reason: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        case.state
+            .transition(to)
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        sqlx::query("UPDATE cases SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(to.as_str())
+            .bind(now_ms)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("case.state_changed")
+                .case(id)
+                .report(case.report_id)
+                .payload(json!({
+                    "from": case.state.as_str(),
+                    "to": to.as_str(),
+                    "reason": reason.trim(),
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let updated = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(updated)
+    }
+
+    async fn assign_case(
+        &self,
+        id: CaseId,
+        assignee: Option<UserId>,
+        reason: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if let Some(user) = assignee {
+            let u = fetch_user(&mut tx, user)
+                .await?
+                .ok_or_else(|| StoreError::Rejected(format!("{user} does not exist")))?;
+            if !u.active {
+                return Err(StoreError::Rejected(format!(
+                    "{} is deactivated",
+                    u.username
+                )));
+            }
+        }
+        sqlx::query(
+            "UPDATE cases SET assignee_id = $1, assignment_reason = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(assignee.map(|u| u.0))
+        .bind(reason.trim())
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("case.assigned")
+                .case(id)
+                .report(case.report_id)
+                .payload(json!({
+                    "from": case.assignee.map(|u| u.0),
+                    "to": assignee.map(|u| u.0),
+                    "reason": reason.trim(),
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let updated = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(updated)
+    }
+
+    async fn open_case_counts(&self) -> StoreResult<Vec<(UserId, i64)>> {
+        let rows = sqlx::query(
+            "SELECT assignee_id, COUNT(*) AS n FROM cases \
+             WHERE assignee_id IS NOT NULL AND state NOT IN ('closed', 'rejected', 'published') \
+             GROUP BY assignee_id ORDER BY assignee_id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    UserId(r.try_get("assignee_id").map_err(db_err)?),
+                    r.try_get("n").map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record_event(
+        &self,
+        draft: EventDraft,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<AuditEvent> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let event = append_audit(&mut tx, draft, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(event)
+    }
+
+    async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            rows::AUDIT_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::audit_event)
+            .collect()
+    }
+
+    async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {} FROM audit_events WHERE report_id = $1 ORDER BY seq",
+            rows::AUDIT_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(report.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::audit_event)
+            .collect()
+    }
+}
+
+fn credentials(row: &sqlx::any::AnyRow) -> StoreResult<UserCredentials> {
+    Ok(UserCredentials {
+        user: rows::user(row)?,
+        password_hash: row.try_get("password_hash").map_err(db_err)?,
+        totp_secret_enc: row.try_get("totp_secret_enc").map_err(db_err)?,
+    })
+}

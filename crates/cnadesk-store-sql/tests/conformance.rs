@@ -1,0 +1,146 @@
+//! The conformance story against SQLite (always) and PostgreSQL (when
+//! `CNADESK_TEST_POSTGRES_URL` is set; then an unreachable server fails the
+//! test instead of skipping it).
+
+use std::sync::Arc;
+
+use cnadesk_store::{conformance, Store};
+use cnadesk_store_sql::{open, sqlite_url_in, Migrate, SqlStore};
+
+async fn sqlite() -> (tempfile::TempDir, SqlStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(
+        &sqlite_url_in(&dir.path().join("nested/data")),
+        Migrate::Apply,
+    )
+    .await
+    .expect("open sqlite");
+    (dir, store)
+}
+
+/// A fresh database on the test PostgreSQL server, or `None` when no server is
+/// configured. Each test gets its own database.
+async fn postgres() -> Option<SqlStore> {
+    let base = std::env::var("CNADESK_TEST_POSTGRES_URL").ok()?;
+    let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("CNADESK_TEST_POSTGRES_URL is set but unreachable: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    let url = format!("{prefix}/{name}");
+    cnadesk_store_sql::migrate(&url).await.expect("migrate");
+    Some(open(&url, Migrate::Require).await.expect("open postgres"))
+}
+
+fn announce(backend: &str) {
+    eprintln!("conformance story: running against {backend}");
+}
+
+#[tokio::test]
+async fn sqlite_conformance() {
+    let (_dir, store) = sqlite().await;
+    announce("sqlite");
+    conformance::run(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_concurrent_appends() {
+    let (_dir, store) = sqlite().await;
+    conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
+}
+
+#[tokio::test]
+async fn sqlite_creates_data_dir_and_uses_wal() {
+    let (dir, store) = sqlite().await;
+    assert!(dir.path().join("nested/data/cnadesk.sqlite3").exists());
+    let n = store
+        .execute_raw_for_tests("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ('x', 1)")
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        dir.path().join("nested/data/cnadesk.sqlite3-wal").exists(),
+        "WAL mode"
+    );
+    // Foreign keys are enforced.
+    let fk = store
+        .execute_raw_for_tests(
+            "INSERT INTO sessions (id_hash, user_id, mfa_pending, created_at, expires_at) VALUES ('s', 999, 0, 0, 1)",
+        )
+        .await;
+    assert!(fk.is_err(), "foreign keys must be on");
+}
+
+#[tokio::test]
+async fn sqlite_tampering_is_detected() {
+    let (_dir, store) = sqlite().await;
+    conformance::run(&store).await;
+    store
+        .execute_raw_for_tests(
+            "UPDATE audit_events SET payload = '{\"forged\":true}' WHERE seq = 5",
+        )
+        .await
+        .unwrap();
+    let err = conformance::verify_chain(&store).await.unwrap_err();
+    assert!(err.starts_with("event 5:"), "{err}");
+}
+
+#[tokio::test]
+async fn postgres_conformance() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL: the PostgreSQL story may not be skipped there"
+        );
+        eprintln!("conformance story: PostgreSQL skipped (CNADESK_TEST_POSTGRES_URL not set)");
+        return;
+    };
+    announce("postgres");
+    conformance::run(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_concurrent_appends() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
+}
+
+#[tokio::test]
+async fn postgres_requires_explicit_migration() {
+    let Ok(base) = std::env::var("CNADESK_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("reach test postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{name}");
+    let err = open(&url, Migrate::Require).await.unwrap_err();
+    assert!(err.to_string().contains("cnadesk migrate"), "{err}");
+    assert_eq!(cnadesk_store_sql::migrate(&url).await.unwrap(), vec![1]);
+    assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
+    open(&url, Migrate::Require)
+        .await
+        .expect("opens once migrated");
+}

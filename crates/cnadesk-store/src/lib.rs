@@ -1,0 +1,246 @@
+//! The store interface of cnadesk.
+//!
+//! The web layer and the binary hold an `Arc<dyn Store>` and never see SQL.
+//! Every method that changes state writes its audit event(s) in the same
+//! transaction as the change. Secrets (password hashes, session and tracking
+//! tokens) only ever reach a store already hashed; TOTP secrets arrive
+//! encrypted.
+
+pub mod conformance;
+mod types;
+
+use async_trait::async_trait;
+use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::{Actor, AttachmentId, CaseId, CaseState, CloseReason, ReportId, UserId};
+
+pub use types::*;
+
+/// Errors a store reports.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique value is already taken (e.g. a username).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The domain refused the change (e.g. an invalid state transition).
+    #[error("{0}")]
+    Rejected(String),
+    /// A one-time setup link was used, expired, or never existed.
+    #[error("the setup link is invalid, expired, or already used")]
+    SetupTokenInvalid,
+    /// The database failed. The message is for logs, not for users.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Result alias.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything cnadesk persists.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- team accounts -------------------------------------------------
+
+    /// Number of team accounts (0 on a fresh install).
+    async fn count_users(&self) -> StoreResult<i64>;
+
+    /// Creates an account. `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser, actor: &Actor, now_ms: i64) -> StoreResult<User>;
+
+    /// An account by id.
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+
+    /// An account by username, with its credentials, for sign-in.
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
+
+    /// An account's credentials by id (for TOTP checks).
+    async fn user_credentials_by_id(&self, id: UserId) -> StoreResult<Option<UserCredentials>>;
+
+    /// All accounts, by username.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    /// Activates or deactivates an account; deactivation ends its sessions.
+    async fn set_user_active(
+        &self,
+        id: UserId,
+        active: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Stores (or clears) the encrypted TOTP secret of an account.
+    async fn set_user_totp(
+        &self,
+        id: UserId,
+        totp_secret_enc: Option<Vec<u8>>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Records the last TOTP time step used, refusing a replay of the same or
+    /// an older step. Returns `false` when the step was already used.
+    async fn use_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
+
+    // ---- first-run setup -------------------------------------------------
+
+    /// Replaces any pending setup token with a new one (hash only).
+    async fn put_setup_token(&self, token_hash: &str, expires_at_ms: i64) -> StoreResult<()>;
+
+    /// Whether a setup token is valid now (without consuming it).
+    async fn setup_token_valid(&self, token_hash: &str, now_ms: i64) -> StoreResult<bool>;
+
+    /// Consumes a setup token and creates the first admin, atomically:
+    /// fails with `SetupTokenInvalid` if the token is unknown, expired or
+    /// used, or if any account already exists.
+    async fn consume_setup_token(
+        &self,
+        token_hash: &str,
+        admin: NewUser,
+        now_ms: i64,
+    ) -> StoreResult<User>;
+
+    // ---- sessions ----------------------------------------------------------
+
+    /// Creates a session (the id is stored hashed). A session with
+    /// `mfa_pending` only allows completing the second factor.
+    async fn create_session(&self, session: NewSession, actor: &Actor) -> StoreResult<()>;
+
+    /// The session and its (active) user, if the session exists and has not expired.
+    async fn session(&self, id_hash: &str, now_ms: i64) -> StoreResult<Option<SessionWithUser>>;
+
+    /// Marks the second factor as done.
+    async fn complete_session_mfa(
+        &self,
+        id_hash: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str, actor: &Actor, now_ms: i64) -> StoreResult<()>;
+
+    // ---- reports -------------------------------------------------------------
+
+    /// Stores a new report with its attachments.
+    async fn create_report(&self, report: NewReport, now_ms: i64) -> StoreResult<Report>;
+
+    /// A report by id.
+    async fn report(&self, id: ReportId) -> StoreResult<Option<Report>>;
+
+    /// A report by the hash of its tracking token.
+    async fn report_by_tracking_hash(&self, hash: &str) -> StoreResult<Option<Report>>;
+
+    /// Reports, newest first, optionally in one state.
+    async fn list_reports(&self, filter: ReportFilter) -> StoreResult<Vec<ReportSummary>>;
+
+    /// Closes a report awaiting triage with a structured reason.
+    async fn close_report(
+        &self,
+        id: ReportId,
+        decision: CloseDecision,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Report>;
+
+    /// Attachment metadata of a report.
+    async fn attachments(&self, report: ReportId) -> StoreResult<Vec<AttachmentMeta>>;
+
+    /// One attachment with its bytes, only if it belongs to `report`.
+    async fn attachment(
+        &self,
+        report: ReportId,
+        id: AttachmentId,
+    ) -> StoreResult<Option<Attachment>>;
+
+    // ---- messages --------------------------------------------------------------
+
+    /// Adds a message or internal note to a report's thread.
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Message>;
+
+    /// The thread of a report, oldest first; internal notes only when asked.
+    async fn messages(&self, report: ReportId, include_internal: bool)
+        -> StoreResult<Vec<Message>>;
+
+    // ---- cases -----------------------------------------------------------------
+
+    /// Accepts a report awaiting triage as a case (state `accepted`).
+    async fn accept_report(
+        &self,
+        report: ReportId,
+        title: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case>;
+
+    /// A case by id.
+    async fn case(&self, id: CaseId) -> StoreResult<Option<Case>>;
+
+    /// The case opened from a report, if any.
+    async fn case_for_report(&self, report: ReportId) -> StoreResult<Option<Case>>;
+
+    /// Cases, newest first.
+    async fn list_cases(&self, filter: CaseFilter) -> StoreResult<Vec<Case>>;
+
+    /// Moves a case to another state if the domain allows the move.
+    async fn transition_case(
+        &self,
+        id: CaseId,
+        to: CaseState,
+        reason: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case>;
+
+    /// Sets (or clears) the assignee of a case with the reason.
+    async fn assign_case(
+        &self,
+        id: CaseId,
+        assignee: Option<UserId>,
+        reason: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case>;
+
+    /// Open cases per member (for assignment policies and the queue).
+    async fn open_case_counts(&self) -> StoreResult<Vec<(UserId, i64)>>;
+
+    // ---- audit -------------------------------------------------------------------
+
+    /// Appends a free-standing audit event (for actions with no other state change).
+    async fn record_event(
+        &self,
+        draft: cnadesk_core::audit::EventDraft,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<AuditEvent>;
+
+    /// Audit events with `seq > after`, in order, at most `limit`.
+    async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Audit events concerning a report or its case, in order.
+    async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// A close decision as the triage form submits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseDecision {
+    /// Why.
+    pub reason: CloseReason,
+    /// The report this duplicates, for [`CloseReason::Duplicate`].
+    pub duplicate_of: Option<ReportId>,
+    /// Free-text explanation (shown to the team).
+    pub detail: String,
+}
