@@ -603,9 +603,9 @@ impl Store for SqlStore {
     async fn list_reports(&self, filter: ReportFilter) -> StoreResult<Vec<ReportSummary>> {
         let rows = sqlx::query(
             "SELECT r.id, r.title, r.product, r.state, r.close_reason, r.created_at, c.id AS case_id, \
-               CAST(CASE WHEN COALESCE((SELECT MAX(m.created_at) FROM messages m \
+               CAST(CASE WHEN COALESCE((SELECT MAX(m.id) FROM messages m \
                                         WHERE m.report_id = r.id AND m.author_kind = 'reporter'), 0) \
-                           > COALESCE((SELECT MAX(m.created_at) FROM messages m \
+                           > COALESCE((SELECT MAX(m.id) FROM messages m \
                                         WHERE m.report_id = r.id AND m.author_kind = 'member' \
                                         AND m.visibility = 'reporter'), 0) \
                     THEN 1 ELSE 0 END AS BIGINT) AS awaiting \

@@ -4,7 +4,7 @@
 //!
 //! It panics with a message on the first deviation, like a test does.
 
-use cnadesk_core::audit::{ChainVerifier, EventDraft};
+use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{Actor, CaseState, CloseReason, ReportId, ReportInput, ReportState, Role};
 
 use crate::{
@@ -52,21 +52,9 @@ fn new_report(title: &str, tracking_hash: &str) -> NewReport {
 
 /// Verifies the whole audit chain of a store and returns the number of events.
 pub async fn verify_chain(store: &dyn Store) -> Result<i64, String> {
-    let mut verifier = ChainVerifier::default();
-    let mut after = 0;
-    loop {
-        let page = store
-            .audit_events(after, 500)
-            .await
-            .map_err(|e| e.to_string())?;
-        if page.is_empty() {
-            return Ok(verifier.verified());
-        }
-        for event in &page {
-            verifier.push(event).map_err(|e| e.to_string())?;
-            after = event.seq;
-        }
-    }
+    crate::verify_audit_chain(store)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs the whole story against an empty store.

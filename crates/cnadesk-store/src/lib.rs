@@ -234,6 +234,34 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// Why the audit chain could not be confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain is broken at an event.
+    #[error("{0}")]
+    Broken(#[from] cnadesk_core::audit::ChainError),
+    /// The store could not be read.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Walks the whole audit chain page by page; returns the number of events,
+/// or the first inconsistency.
+pub async fn verify_audit_chain(store: &dyn Store) -> Result<i64, VerifyError> {
+    let mut verifier = cnadesk_core::audit::ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_events(after, 1000).await?;
+        if page.is_empty() {
+            return Ok(verifier.verified());
+        }
+        for event in &page {
+            verifier.push(event)?;
+            after = event.seq;
+        }
+    }
+}
+
 /// A close decision as the triage form submits it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseDecision {

@@ -1,0 +1,219 @@
+//! One HTML error page for the UI, one JSON error envelope for the API.
+//! Server errors are logged and never echoed to the client.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cnadesk_core::FieldError;
+use cnadesk_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::views::{render, Layout};
+
+/// An error shown as an HTML page.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 404.
+    #[error("This page does not exist, or you may not see it.")]
+    NotFound,
+    /// 403.
+    #[error("You may not do this.")]
+    Forbidden,
+    /// 403 on a failed anti-forgery check.
+    #[error("This form has expired or was not sent from this site. Go back, reload the page and send it again.")]
+    Csrf,
+    /// 422 with an explanation.
+    #[error("{0}")]
+    Invalid(String),
+    /// 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// 410.
+    #[error("{0}")]
+    Gone(String),
+    /// 429.
+    #[error("Too many attempts. Wait a few minutes and try again.")]
+    TooManyRequests,
+    /// 500: logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => AppError::NotFound,
+            StoreError::Conflict(m) => AppError::Conflict(format!("{m}.")),
+            StoreError::Rejected(m) => AppError::Invalid(m),
+            StoreError::SetupTokenInvalid => AppError::Gone(e.to_string()),
+            StoreError::Database(m) => AppError::Internal(m),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                "Something went wrong on our side. It has been logged; please try again later."
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        let page = ErrorPage {
+            layout: Layout {
+                cna_name: "cnadesk".into(),
+                title: status.canonical_reason().unwrap_or("Error").into(),
+                ..Default::default()
+            },
+            status: status.as_u16(),
+            message,
+        };
+        render(status, &page)
+    }
+}
+
+/// The JSON error envelope of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorBody {
+    /// The error.
+    pub error: ApiErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorDetail {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// A sentence for a human.
+    pub message: String,
+    /// Per-field problems (for `invalid_fields`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<ApiFieldError>,
+}
+
+/// A problem with one field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiFieldError {
+    /// The field (a dotted path for nested fields, e.g. `attachments.0.content_base64`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An API error.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Vec<ApiFieldError>,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// 422 with field errors.
+    pub fn fields(errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_fields",
+            message: if n == 1 {
+                "1 field is invalid".into()
+            } else {
+                format!("{n} fields are invalid")
+            },
+            fields: errors
+                .into_iter()
+                .map(|e| ApiFieldError {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(m) => {
+                tracing::error!(error = %m, "api request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                )
+            }
+            StoreError::NotFound(m) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{m} not found"))
+            }
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            other => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rejected",
+                other.to_string(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ApiErrorBody {
+                error: ApiErrorDetail {
+                    status: self.status.as_u16(),
+                    code: self.code.to_owned(),
+                    message: self.message,
+                    fields: self.fields,
+                },
+            }),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,245 @@
+//! Reading the multipart report form without losing what was typed.
+
+use axum::extract::multipart::Field;
+use axum::extract::Multipart;
+use cnadesk_core::{FieldError, ReportInput};
+use cnadesk_store::NewAttachment;
+
+use crate::WebConfig;
+
+/// What the report form carried, even when part of it was unusable.
+#[derive(Debug, Default)]
+pub struct ReportForm {
+    /// The text fields.
+    pub input: ReportInput,
+    /// Files within the limits.
+    pub attachments: Vec<NewAttachment>,
+    /// The anti-forgery token sent with the form.
+    pub csrf: String,
+    /// Problems found while reading (too large, bad encoding…).
+    pub errors: Vec<FieldError>,
+}
+
+/// Keeps the last path component and a safe set of characters.
+pub fn sanitize_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '+'))
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "attachment".into()
+    } else {
+        cleaned
+    }
+}
+
+/// A declared content type if it looks like one, else octet-stream.
+pub fn sanitize_content_type(ct: Option<&str>) -> String {
+    match ct {
+        Some(ct)
+            if ct.len() <= 100
+                && ct.contains('/')
+                && ct
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c)) =>
+        {
+            ct.to_ascii_lowercase()
+        }
+        _ => "application/octet-stream".into(),
+    }
+}
+
+fn set_text(input: &mut ReportInput, name: &str, value: String) -> bool {
+    let checked = matches!(value.as_str(), "yes" | "on" | "true" | "1");
+    match name {
+        "title" => input.title = value,
+        "reporter_name" => input.reporter_name = value,
+        "reporter_email" => input.reporter_email = value,
+        "anonymous" => input.anonymous = checked,
+        "product" => input.product = value,
+        "versions" => input.versions = value,
+        "description" => input.description = value,
+        "impact" => input.impact = value,
+        "reproduction" => input.reproduction = value,
+        "already_public" => input.already_public = checked,
+        "public_where" => input.public_where = value,
+        "asked_other_cna" => input.asked_other_cna = checked,
+        "other_cna" => input.other_cna = value,
+        "credit" => input.credit = value,
+        "pgp_key" => input.pgp_key = value,
+        _ => return false,
+    }
+    true
+}
+
+/// Largest text field in bytes (the longest field allows 50,000 characters).
+const MAX_TEXT_FIELD_BYTES: usize = 256 * 1024;
+
+/// The outcome of reading one form field.
+enum Read {
+    Done(Vec<u8>),
+    /// The field alone is over its limit (its bytes were discarded).
+    FieldTooLarge,
+    /// The whole submission is over the limit: stop reading.
+    TotalTooLarge,
+    /// The stream broke off.
+    Broken,
+}
+
+/// Reads a field chunk by chunk, never holding more than `field_limit`
+/// bytes, and counting every byte against the submission's `total`.
+async fn read_field(
+    field: &mut Field<'_>,
+    field_limit: usize,
+    total: &mut usize,
+    total_limit: usize,
+) -> Read {
+    let mut data = Vec::new();
+    let mut over = false;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                *total += chunk.len();
+                if *total > total_limit {
+                    return Read::TotalTooLarge;
+                }
+                if !over {
+                    if data.len() + chunk.len() > field_limit {
+                        over = true;
+                        data = Vec::new();
+                    } else {
+                        data.extend_from_slice(&chunk);
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return Read::Broken,
+        }
+    }
+    if over {
+        Read::FieldTooLarge
+    } else {
+        Read::Done(data)
+    }
+}
+
+/// Reads the report form. Never fails: problems are collected in `errors`
+/// and whatever was read is kept. The route has no body limit of its own:
+/// the limits are enforced here, while streaming, so that the text typed
+/// before an oversized file survives.
+pub async fn read_report_form(mut multipart: Multipart, config: &WebConfig) -> ReportForm {
+    let mut form = ReportForm::default();
+    let mb = |n: usize| n as f64 / (1024.0 * 1024.0);
+    let too_large = format!(
+        "the submission is too large (at most {:.1} MB in total); remove or shrink attachments",
+        mb(config.max_body_bytes)
+    );
+    let mut total = 0usize;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                form.errors.push(FieldError::new(
+                    "form",
+                    format!("the form could not be read completely ({})", e.body_text()),
+                ));
+                break;
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let is_file = name == "attachments";
+        let filename = sanitize_filename(field.file_name().unwrap_or(""));
+        let has_name = field.file_name().is_some_and(|n| !n.is_empty());
+        let content_type = sanitize_content_type(field.content_type());
+        let limit = if is_file {
+            config.max_attachment_bytes
+        } else {
+            MAX_TEXT_FIELD_BYTES
+        };
+        match read_field(&mut field, limit, &mut total, config.max_body_bytes).await {
+            Read::Done(data) if is_file => {
+                if data.is_empty() && !has_name {
+                    continue; // the empty file input of a form without files
+                }
+                if form.attachments.len() >= config.max_attachments {
+                    form.errors.push(FieldError::new(
+                        "attachments",
+                        format!("at most {} files can be attached", config.max_attachments),
+                    ));
+                } else {
+                    form.attachments.push(NewAttachment {
+                        filename,
+                        content_type,
+                        data,
+                    });
+                }
+            }
+            Read::Done(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if name == "csrf" => form.csrf = text,
+                Ok(text) => {
+                    set_text(&mut form.input, &name, text);
+                }
+                Err(e) => {
+                    // Keep what can be kept and say which field was broken.
+                    set_text(
+                        &mut form.input,
+                        &name,
+                        String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    );
+                    form.errors
+                        .push(FieldError::new(&name, "is not valid UTF-8 text"));
+                }
+            },
+            Read::FieldTooLarge if is_file => form.errors.push(FieldError::new(
+                "attachments",
+                format!(
+                    "{filename} is larger than {:.1} MB",
+                    mb(config.max_attachment_bytes)
+                ),
+            )),
+            Read::FieldTooLarge => form.errors.push(FieldError::new(&name, "is too long")),
+            Read::TotalTooLarge => {
+                form.errors.push(FieldError::new(
+                    if is_file { "attachments" } else { "form" },
+                    too_large.clone(),
+                ));
+                break;
+            }
+            Read::Broken => {
+                form.errors.push(FieldError::new(
+                    "form",
+                    "the upload was cut off; please send the form again",
+                ));
+                break;
+            }
+        }
+    }
+    form
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_are_sanitized() {
+        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_filename("C:\\x\\poc.py"), "poc.py");
+        assert_eq!(sanitize_filename("<script>.html"), "script.html");
+        assert_eq!(sanitize_filename(".hidden"), "hidden");
+        assert_eq!(sanitize_filename(""), "attachment");
+    }
+
+    #[test]
+    fn content_types_are_sanitized() {
+        assert_eq!(sanitize_content_type(Some("text/plain")), "text/plain");
+        assert_eq!(
+            sanitize_content_type(Some("text/html; charset=\"x\"")),
+            "application/octet-stream"
+        );
+        assert_eq!(sanitize_content_type(None), "application/octet-stream");
+    }
+}

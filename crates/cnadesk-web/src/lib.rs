@@ -1,0 +1,224 @@
+//! cnadesk over HTTP.
+//!
+//! - `public`: what anyone may use without an account: the report form, the
+//!   private tracking page, health checks.
+//! - `ui`: the team's pages (sign-in, setup, triage queue, report and case
+//!   view, accounts).
+//! - `api`: the JSON API and its OpenAPI document.
+//!
+//! The web layer holds the store as `Arc<dyn Store>` and never sees SQL.
+
+pub mod api;
+pub mod auth;
+mod error;
+mod forms;
+mod health;
+pub mod public;
+mod ratelimit;
+pub mod security;
+pub mod ui;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use cnadesk_core::assignment::{AssignmentPolicy, ManualAssignment};
+use cnadesk_core::Clock;
+use cnadesk_store::Store;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, AppError};
+pub use ratelimit::RateLimiter;
+pub use security::ServerKey;
+
+/// Settings of the web layer (a part of the binary's configuration).
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// The URL under which people reach the desk (used in links).
+    pub public_url: String,
+    /// The name of the CNA shown on pages.
+    pub cna_name: String,
+    /// Mark cookies `Secure` (served over TLS).
+    pub cookie_secure: bool,
+    /// Admins must enrol a TOTP second factor before using the desk.
+    pub require_totp_for_admins: bool,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// Sign-in attempts allowed per account and per address in 15 minutes.
+    pub login_attempts_per_15min: u32,
+    /// Reports accepted per address per hour.
+    pub reports_per_ip_per_hour: u32,
+    /// Largest attachment.
+    pub max_attachment_bytes: usize,
+    /// Most attachments per report.
+    pub max_attachments: usize,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            cna_name: "XMPP Standards Foundation".into(),
+            cookie_secure: false,
+            require_totp_for_admins: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_attempts_per_15min: 10,
+            reports_per_ip_per_hour: 20,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            max_attachments: 5,
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// The server key (CSRF tokens, TOTP secret encryption).
+    pub key: Arc<ServerKey>,
+    /// How cases are assigned.
+    pub assignment: Arc<dyn AssignmentPolicy>,
+    /// Sign-in attempts.
+    pub login_limiter: Arc<RateLimiter>,
+    /// Report intake per address.
+    pub intake_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// A state with the default policies.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+        key: ServerKey,
+    ) -> Self {
+        let login_limiter = Arc::new(RateLimiter::new(
+            config.login_attempts_per_15min,
+            Duration::from_secs(15 * 60),
+        ));
+        let intake_limiter = Arc::new(RateLimiter::new(
+            config.reports_per_ip_per_hour,
+            Duration::from_secs(3600),
+        ));
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+            key: Arc::new(key),
+            assignment: Arc::new(ManualAssignment),
+            login_limiter,
+            intake_limiter,
+        }
+    }
+
+    /// Now, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().as_millisecond()
+    }
+
+    /// An absolute URL for a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.public_url.trim_end_matches('/'), path)
+    }
+}
+
+/// Every route of the application with its middleware.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/", get(public::home))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/style.css", get(public::stylesheet))
+        .route(
+            "/report",
+            get(public::report_form)
+                .post(public::submit_report)
+                // The form enforces its limits while streaming (see forms.rs).
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/track/{token}", get(public::tracking_page))
+        .route("/track/{token}/messages", post(public::tracking_reply))
+        .route("/api/v1/reports", post(api::create_report))
+        .route("/api/openapi.json", get(api::openapi_json))
+        .route("/setup/{token}", get(ui::setup_form).post(ui::setup_submit))
+        .route("/login", get(ui::login_form).post(ui::login_submit))
+        .route("/login/totp", get(ui::totp_form).post(ui::totp_submit))
+        .route("/logout", post(ui::logout))
+        .route(
+            "/account/totp",
+            get(ui::totp_enrol_form).post(ui::totp_enrol_submit),
+        )
+        .route("/desk", get(ui::queue))
+        .route("/desk/reports/{id}", get(ui::report_view))
+        .route("/desk/reports/{id}/accept", post(ui::accept_report))
+        .route("/desk/reports/{id}/close", post(ui::close_report))
+        .route("/desk/reports/{id}/messages", post(ui::post_message))
+        .route(
+            "/desk/reports/{id}/attachments/{attachment}",
+            get(ui::download_attachment),
+        )
+        .route("/desk/cases/{id}", get(ui::case_redirect))
+        .route("/desk/cases/{id}/transition", post(ui::transition_case))
+        .route("/desk/cases/{id}/assign", post(ui::assign_case))
+        .route("/admin/users", get(ui::users).post(ui::create_user))
+        .route("/admin/users/{id}/active", post(ui::set_user_active))
+        .fallback(public::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf_cookie,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        // No page runs a script: even a payload that slipped past escaping
+        // could not execute.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}

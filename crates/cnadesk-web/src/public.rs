@@ -1,0 +1,382 @@
+//! Pages anyone may use: the report form and the private tracking page.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cnadesk_core::{Actor, FieldError, ReportInput, ReportState};
+use cnadesk_store::{Author, Channel, NewAttachment, NewMessage, NewReport, Report, Visibility};
+use serde::Deserialize;
+
+use crate::forms::read_report_form;
+use crate::security::{random_token, sha256_hex, ClientIp, Csrf};
+use crate::views::{fmt_time, render, Layout};
+use crate::{AppError, AppState};
+
+/// Why intake refused a report.
+#[derive(Debug)]
+pub(crate) enum IntakeError {
+    /// Field problems.
+    Invalid(Vec<FieldError>),
+    /// Too many reports from this address.
+    RateLimited,
+    /// The store failed.
+    Store(cnadesk_store::StoreError),
+}
+
+/// Validates and stores a report from any channel; returns it with the
+/// tracking token (shown once, stored only hashed).
+pub(crate) async fn intake(
+    state: &AppState,
+    input: &ReportInput,
+    attachments: Vec<NewAttachment>,
+    channel: Channel,
+    ip: ClientIp,
+) -> Result<(Report, String), IntakeError> {
+    let fields = input.validate().map_err(IntakeError::Invalid)?;
+    if !state.intake_limiter.check(&ip.0.to_string()) {
+        return Err(IntakeError::RateLimited);
+    }
+    let token = random_token();
+    let report = state
+        .store
+        .create_report(
+            NewReport {
+                fields,
+                tracking_hash: sha256_hex(&token),
+                channel,
+                attachments,
+            },
+            state.now_ms(),
+        )
+        .await
+        .map_err(IntakeError::Store)?;
+    tracing::info!(report = %report.id, channel = channel.as_str(), "report received");
+    Ok((report, token))
+}
+
+fn public_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
+    Layout {
+        cna_name: state.config.cna_name.clone(),
+        title: title.to_owned(),
+        member: None,
+        csrf: csrf.to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+}
+
+/// `GET /`
+pub async fn home(State(state): State<AppState>, csrf: Csrf) -> Response {
+    render(
+        StatusCode::OK,
+        &HomePage {
+            layout: public_layout(&state, "Report a vulnerability", &csrf.token),
+        },
+    )
+}
+
+/// `GET /static/style.css`
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/style.css"),
+    )
+        .into_response()
+}
+
+/// The fallback for unknown paths.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+#[derive(Template)]
+#[template(path = "report_form.html")]
+struct ReportFormPage {
+    layout: Layout,
+    input: ReportInput,
+    errors: Vec<FieldError>,
+    max_attachments: usize,
+    max_attachment_mb: usize,
+}
+
+impl ReportFormPage {
+    /// The error message for a field, for the template.
+    fn error_for(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn form_page(
+    state: &AppState,
+    csrf: &str,
+    input: ReportInput,
+    errors: Vec<FieldError>,
+) -> ReportFormPage {
+    ReportFormPage {
+        layout: public_layout(state, "Report a vulnerability", csrf),
+        input,
+        errors,
+        max_attachments: state.config.max_attachments,
+        max_attachment_mb: state.config.max_attachment_bytes / (1024 * 1024),
+    }
+}
+
+/// `GET /report`
+pub async fn report_form(State(state): State<AppState>, csrf: Csrf) -> Response {
+    render(
+        StatusCode::OK,
+        &form_page(&state, &csrf.token, ReportInput::default(), Vec::new()),
+    )
+}
+
+/// `POST /report` (multipart): stores the report and sends the reporter to
+/// their private tracking page; on any problem, shows the form again with
+/// what was typed and each problem beside its field.
+pub async fn submit_report(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    ip: ClientIp,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Ok(multipart) = multipart else {
+        return render(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &form_page(
+                &state,
+                &csrf.token,
+                ReportInput::default(),
+                vec![FieldError::new(
+                    "form",
+                    "the form must be sent as multipart/form-data",
+                )],
+            ),
+        );
+    };
+    let form = read_report_form(multipart, &state.config).await;
+    let mut errors = form.errors;
+    if !csrf.check(&form.csrf) {
+        errors.push(FieldError::new(
+            "form",
+            "this form expired or did not come from this site; check the fields and send it again",
+        ));
+    }
+    if let Err(mut field_errors) = form.input.validate() {
+        errors.append(&mut field_errors);
+    }
+    if !errors.is_empty() {
+        let status = if errors.iter().any(|e| e.message.contains("too large")) {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return render(status, &form_page(&state, &csrf.token, form.input, errors));
+    }
+    match intake(&state, &form.input, form.attachments, Channel::Web, ip).await {
+        Ok((_, token)) => Redirect::to(&format!("/track/{token}?received=1")).into_response(),
+        Err(IntakeError::Invalid(errors)) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form_page(&state, &csrf.token, form.input, errors),
+        ),
+        Err(IntakeError::RateLimited) => render(
+            StatusCode::TOO_MANY_REQUESTS,
+            &form_page(
+                &state,
+                &csrf.token,
+                form.input,
+                vec![FieldError::new(
+                    "form",
+                    "too many reports from your address in the last hour; please wait and send again (your text is kept below)",
+                )],
+            ),
+        ),
+        Err(IntakeError::Store(e)) => AppError::from(e).into_response(),
+    }
+}
+
+/// One message as the reporter sees it.
+struct ThreadItem {
+    from_team: bool,
+    author: String,
+    when: String,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "tracking.html")]
+struct TrackingPage {
+    layout: Layout,
+    token: String,
+    tracking_url: String,
+    just_received: bool,
+    report_id: String,
+    title: String,
+    product: String,
+    received: String,
+    status: String,
+    status_detail: String,
+    thread: Vec<ThreadItem>,
+    can_reply: bool,
+    error: String,
+}
+
+async fn tracking_response(
+    state: &AppState,
+    token: &str,
+    csrf: &str,
+    just_received: bool,
+    error: String,
+    status_code: StatusCode,
+) -> Result<Response, AppError> {
+    let report = state
+        .store
+        .report_by_tracking_hash(&sha256_hex(token))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let case = state.store.case_for_report(report.id).await?;
+    let (status, status_detail) = match (report.state, &case) {
+        (ReportState::New, _) => (
+            "Received".to_owned(),
+            "Your report is waiting for triage by the team.".to_owned(),
+        ),
+        (ReportState::Accepted, Some(c)) => (
+            format!("Accepted: {}", c.state.label()),
+            "The team has opened a case for your report.".to_owned(),
+        ),
+        (ReportState::Accepted, None) => ("Accepted".to_owned(), String::new()),
+        (ReportState::Closed, _) => (
+            format!(
+                "Closed: {}",
+                report.close_reason.map(|r| r.label()).unwrap_or("closed")
+            ),
+            "The team closed this report. You can still write to them below.".to_owned(),
+        ),
+    };
+    let thread = state
+        .store
+        .messages(report.id, false)
+        .await?
+        .into_iter()
+        .map(|m| ThreadItem {
+            from_team: matches!(m.author, Author::Member { .. }),
+            author: match m.author {
+                Author::Member { .. } => format!("{} team", state.config.cna_name),
+                Author::Reporter => "You".to_owned(),
+            },
+            when: fmt_time(m.created_at_ms),
+            body: m.body,
+        })
+        .collect();
+    let page = TrackingPage {
+        layout: public_layout(state, "Your report", csrf),
+        token: token.to_owned(),
+        tracking_url: state.url(&format!("/track/{token}")),
+        just_received,
+        report_id: report.id.to_string(),
+        title: report.fields.title,
+        product: report.fields.product,
+        received: fmt_time(report.created_at_ms),
+        status,
+        status_detail,
+        thread,
+        can_reply: true,
+        error,
+    };
+    let mut res = render(status_code, &page);
+    // The token is in the URL: never leak it through the Referer header, and
+    // keep the page out of caches and search engines.
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res.headers_mut()
+        .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    Ok(res)
+}
+
+/// Query of the tracking page.
+#[derive(Debug, Deserialize)]
+pub struct TrackingQuery {
+    received: Option<String>,
+}
+
+/// `GET /track/{token}`
+pub async fn tracking_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<TrackingQuery>,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    tracking_response(
+        &state,
+        &token,
+        &csrf.token,
+        q.received.is_some(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The reporter's reply form.
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /track/{token}/messages`
+pub async fn tracking_reply(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: Csrf,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    let report = state
+        .store
+        .report_by_tracking_hash(&sha256_hex(&token))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::security::check_csrf(&csrf, &form.csrf)?;
+    let body = form.body.trim();
+    if body.is_empty() || body.chars().count() > 50_000 {
+        return tracking_response(
+            &state,
+            &token,
+            &csrf.token,
+            false,
+            "Write a message (at most 50,000 characters).".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    state
+        .store
+        .add_message(
+            NewMessage {
+                report_id: report.id,
+                author: Author::Reporter,
+                visibility: Visibility::Reporter,
+                body: body.to_owned(),
+            },
+            &Actor::Reporter { report: report.id },
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/track/{token}#thread")).into_response())
+}

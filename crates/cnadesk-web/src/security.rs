@@ -1,0 +1,276 @@
+//! Keys, tokens and CSRF protection.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+/// The name of the anti-forgery cookie.
+pub const CSRF_COOKIE: &str = "cnadesk_csrf";
+
+/// The server's 32-byte secret. Never printed: `Debug` shows `[redacted]`.
+#[derive(Clone)]
+pub struct ServerKey([u8; 32]);
+
+impl fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerKey([redacted])")
+    }
+}
+
+/// A key that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("the secret key must be 64 hexadecimal characters (32 bytes)")]
+pub struct BadKey;
+
+impl ServerKey {
+    /// A key from raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<Self, BadKey> {
+        let bytes = hex::decode(s.trim()).map_err(|_| BadKey)?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| BadKey)?;
+        Ok(Self(arr))
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        Self(k)
+    }
+
+    /// Hex form, for writing the key file.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// A sub-key for one purpose, so a token of one kind is never valid as another.
+    fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = hmac_with(&self.0);
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// HMAC-SHA-256 of `data` under the `purpose` sub-key, hex.
+    pub fn sign(&self, purpose: &str, data: &[u8]) -> String {
+        let mut mac = hmac_with(&self.derive(purpose));
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Constant-time check of [`Self::sign`].
+    pub fn verify(&self, purpose: &str, data: &[u8], signature: &str) -> bool {
+        let Ok(sig) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac = hmac_with(&self.derive(purpose));
+        mac.update(data);
+        mac.verify_slice(&sig).is_ok()
+    }
+
+    /// Encrypts with XChaCha20-Poly1305 (random nonce prepended).
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new(&self.derive(purpose).into());
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        out.extend(
+            cipher
+                .encrypt(XNonce::from_slice(&nonce), plaintext)
+                .expect("encryption of a small buffer cannot fail"),
+        );
+        out
+    }
+
+    /// Decrypts [`Self::seal`]'s output; `None` if it was altered or sealed
+    /// under another key or purpose.
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < 24 {
+            return None;
+        }
+        let cipher = XChaCha20Poly1305::new(&self.derive(purpose).into());
+        cipher
+            .decrypt(XNonce::from_slice(&sealed[..24]), &sealed[24..])
+            .ok()
+    }
+}
+
+fn hmac_with(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
+}
+
+/// A random URL-safe token of 32 bytes.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// SHA-256, hex. Tokens are stored only in this form.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// The anti-forgery token for the current browser, to put in forms.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// Gives every browser an anti-forgery cookie and puts the matching form
+/// token into the request. Form handlers check it with [`check_csrf`].
+pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let jar = CookieJar::from_headers(req.headers());
+    let (value, fresh) = match jar.get(CSRF_COOKIE) {
+        Some(c) if c.value().len() >= 32 => (c.value().to_owned(), false),
+        _ => (random_token(), true),
+    };
+    let token = state.key.sign("csrf", value.as_bytes());
+    req.extensions_mut().insert(CsrfToken(token));
+    req.extensions_mut().insert(CsrfCookie(value.clone()));
+    // Machine endpoints have no forms: no cookie for them.
+    let path = req.uri().path();
+    let wants_cookie = !(path.starts_with("/api/")
+        || path.starts_with("/static/")
+        || path == "/healthz"
+        || path == "/readyz");
+    let mut res = next.run(req).await;
+    if fresh && wants_cookie {
+        let cookie = Cookie::build((CSRF_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(state.config.cookie_secure)
+            .build();
+        if let Ok(v) = cookie.to_string().parse() {
+            res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// The anti-forgery cookie value of this request.
+#[derive(Clone, Debug)]
+struct CsrfCookie(String);
+
+/// The anti-forgery state of a request: the token to render into forms and
+/// the means to check a submitted one.
+#[derive(Clone, Debug)]
+pub struct Csrf {
+    /// Token for forms.
+    pub token: String,
+    cookie: String,
+    key: std::sync::Arc<ServerKey>,
+}
+
+impl Csrf {
+    /// Whether a submitted form token belongs to this browser.
+    pub fn check(&self, submitted: &str) -> bool {
+        // The cookie is new when the browser did not send one: then no
+        // submitted token can match, which is the point.
+        self.key.verify("csrf", self.cookie.as_bytes(), submitted)
+    }
+}
+
+impl FromRequestParts<AppState> for Csrf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let cookie = parts
+            .extensions
+            .get::<CsrfCookie>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        let token = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        Ok(Csrf {
+            token,
+            cookie,
+            key: state.key.clone(),
+        })
+    }
+}
+
+/// Checks a submitted token (helper for handlers).
+pub fn check_csrf(csrf: &Csrf, submitted: &str) -> Result<(), crate::AppError> {
+    if csrf.check(submitted) {
+        Ok(())
+    } else {
+        Err(crate::AppError::Csrf)
+    }
+}
+
+/// The client's address (the peer of the TCP connection).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trips_and_detects_tampering() {
+        let k = ServerKey::generate();
+        let sealed = k.seal("totp", b"secret");
+        assert_eq!(k.open("totp", &sealed).as_deref(), Some(&b"secret"[..]));
+        assert_eq!(k.open("other", &sealed), None, "purpose separation");
+        let mut bad = sealed.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(k.open("totp", &bad), None);
+        assert_eq!(ServerKey::generate().open("totp", &sealed), None);
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn signatures_are_bound_to_key_purpose_and_data() {
+        let k = ServerKey::from_hex(&"ab".repeat(32)).unwrap();
+        let sig = k.sign("csrf", b"cookie");
+        assert!(k.verify("csrf", b"cookie", &sig));
+        assert!(!k.verify("csrf", b"cookie2", &sig));
+        assert!(!k.verify("other", b"cookie", &sig));
+        assert!(!k.verify("csrf", b"cookie", "zz"));
+        assert!(!ServerKey::generate().verify("csrf", b"cookie", &sig));
+    }
+
+    #[test]
+    fn key_parsing_and_redaction() {
+        assert!(ServerKey::from_hex("abcd").is_err());
+        let k = ServerKey::from_hex(&"0f".repeat(32)).unwrap();
+        assert_eq!(k.to_hex(), "0f".repeat(32));
+        assert_eq!(format!("{k:?}"), "ServerKey([redacted])");
+    }
+}

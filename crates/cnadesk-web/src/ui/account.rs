@@ -1,0 +1,720 @@
+//! First-run setup, sign-in with a second factor, sign-out, TOTP enrolment,
+//! and account administration.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use base64::Engine;
+use cnadesk_core::{Actor, FieldError, Role, UserId};
+use cnadesk_store::{NewUser, User};
+use rand::RngCore;
+use serde::Deserialize;
+
+use super::{error_for, validate_new_account};
+use crate::auth::{
+    clear_session_cookie, hash_password, matching_step, otpauth_url, qr_svg, safe_next,
+    session_hash, start_session, totp, verify_password, Admin, Member, PendingSecondFactor,
+};
+use crate::security::{check_csrf, sha256_hex, ClientIp, Csrf};
+use crate::views::{fmt_time, render, Layout};
+use crate::{AppError, AppState};
+
+fn plain_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
+    Layout {
+        cna_name: state.config.cna_name.clone(),
+        title: title.to_owned(),
+        member: None,
+        csrf: csrf.to_owned(),
+    }
+}
+
+// ---- first-run setup ----------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    token: String,
+    username: String,
+    display_name: String,
+    email: String,
+    errors: Vec<FieldError>,
+}
+
+impl SetupPage {
+    fn error_for(&self, field: &str) -> String {
+        error_for(&self.errors, field)
+    }
+}
+
+/// `GET /setup/{token}`
+pub async fn setup_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    if !state
+        .store
+        .setup_token_valid(&sha256_hex(&token), state.now_ms())
+        .await?
+    {
+        return Err(setup_gone());
+    }
+    Ok(render(
+        StatusCode::OK,
+        &SetupPage {
+            layout: plain_layout(&state, "Create the first admin", &csrf.token),
+            token,
+            username: String::new(),
+            display_name: String::new(),
+            email: String::new(),
+            errors: Vec::new(),
+        },
+    ))
+}
+
+fn setup_gone() -> AppError {
+    AppError::Gone(
+        "This setup link is invalid, expired, or already used. Restart `cnadesk serve` on an empty database for a new one, or create an account with `cnadesk admin create-user`.".into(),
+    )
+}
+
+/// The setup and account forms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AccountForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    email: String,
+    password: String,
+    confirm: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// `POST /setup/{token}`
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: Csrf,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    if !state
+        .store
+        .setup_token_valid(&sha256_hex(&token), state.now_ms())
+        .await?
+    {
+        return Err(setup_gone());
+    }
+    let mut errors = validate_new_account(
+        &form.username,
+        &form.display_name,
+        &form.email,
+        &form.password,
+        &form.confirm,
+    );
+    if !csrf.check(&form.csrf) {
+        errors.push(FieldError::new(
+            "form",
+            "this form expired; check the fields and send it again",
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                layout: plain_layout(&state, "Create the first admin", &csrf.token),
+                token,
+                username: form.username,
+                display_name: form.display_name,
+                email: form.email,
+                errors,
+            },
+        ));
+    }
+    let admin = NewUser {
+        username: form.username.trim().to_owned(),
+        display_name: form.display_name.trim().to_owned(),
+        email: form.email.trim().to_owned(),
+        role: Role::Admin,
+        password_hash: hash_password(form.password).await?,
+    };
+    let user = state
+        .store
+        .consume_setup_token(&sha256_hex(&token), admin, state.now_ms())
+        .await
+        .map_err(|e| match e {
+            cnadesk_store::StoreError::SetupTokenInvalid => setup_gone(),
+            other => other.into(),
+        })?;
+    tracing::info!(user = %user.username, "first admin created through the setup link");
+    let cookie = start_session(&state, &user, false).await?;
+    Ok((
+        CookieJar::new().add(cookie),
+        Redirect::to("/account/totp?welcome=1"),
+    )
+        .into_response())
+}
+
+// ---- sign-in ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    username: String,
+    next: String,
+    error: String,
+}
+
+/// Query with an optional return path.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+    welcome: Option<String>,
+}
+
+/// `GET /login`
+pub async fn login_form(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            layout: plain_layout(&state, "Sign in", &csrf.token),
+            username: String::new(),
+            next: safe_next(q.next.as_deref()),
+            error: String::new(),
+        },
+    )
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`
+pub async fn login_submit(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    ip: ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(Some(&form.next));
+    let again = |status: StatusCode, error: &str| {
+        render(
+            status,
+            &LoginPage {
+                layout: plain_layout(&state, "Sign in", &csrf.token),
+                username: form.username.clone(),
+                next: next.clone(),
+                error: error.to_owned(),
+            },
+        )
+    };
+    if !csrf.check(&form.csrf) {
+        return Ok(again(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please sign in again.",
+        ));
+    }
+    let username = form.username.trim().to_lowercase();
+    let ip_key = format!("login-ip:{}", ip.0);
+    let user_key = format!("login-user:{username}");
+    if !state.login_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
+        tracing::warn!(ip = %ip.0, "sign-in rate limit reached");
+        return Ok(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts. Wait 15 minutes and try again.",
+        ));
+    }
+    let creds = state.store.user_credentials(&username).await?;
+    let ok = verify_password(
+        form.password.clone(),
+        creds.as_ref().map(|c| c.password_hash.clone()),
+    )
+    .await;
+    let Some(creds) = creds.filter(|c| ok && c.user.active) else {
+        return Ok(again(
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password, or the account is deactivated.",
+        ));
+    };
+    state.login_limiter.reset(&user_key);
+    let pending = creds.totp_secret_enc.is_some();
+    let cookie = start_session(&state, &creds.user, pending).await?;
+    let target = if pending {
+        format!("/login/totp?next={}", crate::auth::encode_component(&next))
+    } else {
+        next
+    };
+    Ok((CookieJar::new().add(cookie), Redirect::to(&target)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage {
+    layout: Layout,
+    next: String,
+    error: String,
+}
+
+/// `GET /login/totp`
+pub async fn totp_form(
+    State(state): State<AppState>,
+    _pending: PendingSecondFactor,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &TotpPage {
+            layout: plain_layout(&state, "Second factor", &csrf.token),
+            next: safe_next(q.next.as_deref()),
+            error: String::new(),
+        },
+    )
+}
+
+/// The second-factor form.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    code: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    sealed: String,
+}
+
+fn decrypt_totp_secret(
+    state: &AppState,
+    user: &User,
+    enc: Option<Vec<u8>>,
+) -> Result<Vec<u8>, AppError> {
+    enc.and_then(|e| state.key.open("totp", &e)).ok_or_else(|| {
+        AppError::Internal(format!(
+            "the TOTP secret of {} cannot be decrypted (was the secret key changed?)",
+            user.username
+        ))
+    })
+}
+
+/// `POST /login/totp`
+pub async fn totp_submit(
+    State(state): State<AppState>,
+    pending: PendingSecondFactor,
+    csrf: Csrf,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(Some(&form.next));
+    let again = |status: StatusCode, error: &str| {
+        render(
+            status,
+            &TotpPage {
+                layout: plain_layout(&state, "Second factor", &csrf.token),
+                next: next.clone(),
+                error: error.to_owned(),
+            },
+        )
+    };
+    if !csrf.check(&form.csrf) {
+        return Ok(again(
+            StatusCode::FORBIDDEN,
+            "The form expired. Enter the code again.",
+        ));
+    }
+    if !state
+        .login_limiter
+        .check(&format!("totp-user:{}", pending.user.id.0))
+    {
+        return Ok(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts. Wait 15 minutes and try again.",
+        ));
+    }
+    let creds = state
+        .store
+        .user_credentials_by_id(pending.user.id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    let secret = decrypt_totp_secret(&state, &pending.user, creds.totp_secret_enc)?;
+    let now_secs = state.clock.now().as_second();
+    let step = matching_step(&totp(secret)?, &form.code, now_secs);
+    let accepted = match step {
+        Some(step) => state.store.use_totp_step(pending.user.id, step).await?,
+        None => false,
+    };
+    if !accepted {
+        return Ok(again(
+            StatusCode::UNAUTHORIZED,
+            "That code is not valid (or was already used). Enter the current code from your app.",
+        ));
+    }
+    let actor = Actor::Member {
+        id: pending.user.id,
+        username: pending.user.username.clone(),
+    };
+    state
+        .store
+        .complete_session_mfa(&pending.session_hash, &actor, state.now_ms())
+        .await?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// A form with only the anti-forgery token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /logout`
+pub async fn logout(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    if let Some(hash) = session_hash(&jar) {
+        let actor = match state.store.session(&hash, state.now_ms()).await? {
+            Some(s) => Actor::Member {
+                id: s.user.id,
+                username: s.user.username,
+            },
+            None => Actor::system("auth"),
+        };
+        state
+            .store
+            .delete_session(&hash, &actor, state.now_ms())
+            .await?;
+    }
+    Ok((jar.add(clear_session_cookie()), Redirect::to("/login")).into_response())
+}
+
+// ---- TOTP enrolment ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "totp_enrol.html")]
+struct TotpEnrolPage {
+    layout: Layout,
+    enabled: bool,
+    welcome: bool,
+    required: bool,
+    secret_b32: String,
+    otpauth: String,
+    qr_svg: String,
+    sealed: String,
+    error: String,
+}
+
+fn enrol_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &str,
+    welcome: bool,
+    error: String,
+) -> TotpEnrolPage {
+    let mut layout = member.layout(state, "Two-factor sign-in", csrf);
+    let required = state.config.require_totp_for_admins && member.user.role == Role::Admin;
+    if member.user.totp_enabled {
+        return TotpEnrolPage {
+            layout,
+            enabled: true,
+            welcome,
+            required,
+            secret_b32: String::new(),
+            otpauth: String::new(),
+            qr_svg: String::new(),
+            sealed: String::new(),
+            error,
+        };
+    }
+    if required {
+        // Until enrolled, the navigation would only lead back here.
+        layout.member = None;
+    }
+    let mut secret = vec![0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    // The pending secret travels in the form, sealed to this member, so
+    // nothing half-enrolled is ever stored.
+    let mut payload = member.user.id.0.to_be_bytes().to_vec();
+    payload.extend_from_slice(&secret);
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(state.key.seal("totp-enrol", &payload));
+    let otpauth = otpauth_url(&state.config.cna_name, &member.user.username, &secret);
+    TotpEnrolPage {
+        layout,
+        enabled: false,
+        welcome,
+        required,
+        secret_b32: data_encoding::BASE32_NOPAD.encode(&secret),
+        qr_svg: qr_svg(&otpauth),
+        otpauth,
+        sealed,
+        error,
+    }
+}
+
+/// `GET /account/totp`
+pub async fn totp_enrol_form(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &enrol_page(
+            &state,
+            &member,
+            &csrf.token,
+            q.welcome.is_some(),
+            String::new(),
+        ),
+    )
+}
+
+/// `POST /account/totp`
+pub async fn totp_enrol_submit(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    if member.user.totp_enabled {
+        return Ok(Redirect::to("/account/totp").into_response());
+    }
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(form.sealed.as_bytes())
+        .ok()
+        .and_then(|b| state.key.open("totp-enrol", &b))
+        .filter(|p| p.len() == 28 && p[..8] == member.user.id.0.to_be_bytes())
+        .map(|p| p[8..].to_vec())
+        .ok_or_else(|| {
+            AppError::Invalid("The enrolment form was altered or expired; start again.".into())
+        })?;
+    let now_secs = state.clock.now().as_second();
+    if matching_step(&totp(secret.clone())?, &form.code, now_secs).is_none() {
+        let mut page = enrol_page(
+            &state,
+            &member,
+            &csrf.token,
+            false,
+            "That code does not match. Scan the new code below and enter the number your app shows.".into(),
+        );
+        // Keep the secret the member already scanned.
+        page.secret_b32 = data_encoding::BASE32_NOPAD.encode(&secret);
+        page.otpauth = otpauth_url(&state.config.cna_name, &member.user.username, &secret);
+        page.qr_svg = qr_svg(&page.otpauth);
+        page.sealed = form.sealed;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    state
+        .store
+        .set_user_totp(
+            member.user.id,
+            Some(state.key.seal("totp", &secret)),
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to("/account/totp").into_response())
+}
+
+// ---- accounts (admin) ------------------------------------------------------------
+
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    email: String,
+    role: String,
+    active: bool,
+    totp: bool,
+    created: String,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    username: String,
+    display_name: String,
+    email: String,
+    role: String,
+    errors: Vec<FieldError>,
+    created: String,
+}
+
+impl UsersPage {
+    fn error_for(&self, field: &str) -> String {
+        error_for(&self.errors, field)
+    }
+}
+
+async fn users_page(
+    state: &AppState,
+    admin: &Member,
+    csrf: &str,
+    form: Option<&AccountForm>,
+    errors: Vec<FieldError>,
+    created: String,
+) -> Result<UsersPage, AppError> {
+    let users = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id.0,
+            is_self: u.id == admin.user.id,
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            role: u.role.to_string(),
+            active: u.active,
+            totp: u.totp_enabled,
+            created: fmt_time(u.created_at_ms),
+        })
+        .collect();
+    Ok(UsersPage {
+        layout: admin.layout(state, "Team accounts", csrf),
+        users,
+        username: form.map(|f| f.username.clone()).unwrap_or_default(),
+        display_name: form.map(|f| f.display_name.clone()).unwrap_or_default(),
+        email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        role: form
+            .and_then(|f| f.role.clone())
+            .unwrap_or_else(|| "member".into()),
+        errors,
+        created,
+    })
+}
+
+/// Query of the accounts page.
+#[derive(Debug, Deserialize)]
+pub struct UsersQuery {
+    created: Option<String>,
+}
+
+/// `GET /admin/users`
+pub async fn users(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    csrf: Csrf,
+    Query(q): Query<UsersQuery>,
+) -> Result<Response, AppError> {
+    let page = users_page(
+        &state,
+        &admin,
+        &csrf.token,
+        None,
+        Vec::new(),
+        q.created.unwrap_or_default(),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `POST /admin/users`
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    csrf: Csrf,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let mut errors = validate_new_account(
+        &form.username,
+        &form.display_name,
+        &form.email,
+        &form.password,
+        &form.confirm,
+    );
+    let role = form.role.as_deref().unwrap_or("member").parse::<Role>();
+    if let Err(m) = &role {
+        errors.push(FieldError::new("role", m.clone()));
+    }
+    if errors.is_empty() {
+        let new = NewUser {
+            username: form.username.trim().to_owned(),
+            display_name: form.display_name.trim().to_owned(),
+            email: form.email.trim().to_owned(),
+            role: role.unwrap_or(Role::Member),
+            password_hash: hash_password(form.password.clone()).await?,
+        };
+        match state
+            .store
+            .create_user(new, &admin.actor(), state.now_ms())
+            .await
+        {
+            Ok(u) => {
+                return Ok(Redirect::to(&format!(
+                    "/admin/users?created={}",
+                    crate::auth::encode_component(&u.username)
+                ))
+                .into_response())
+            }
+            Err(cnadesk_store::StoreError::Conflict(_)) => {
+                errors.push(FieldError::new("username", "is already taken"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let page = users_page(
+        &state,
+        &admin,
+        &csrf.token,
+        Some(&form),
+        errors,
+        String::new(),
+    )
+    .await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// The activate/deactivate form.
+#[derive(Debug, Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    active: String,
+}
+
+/// `POST /admin/users/{id}/active`
+pub async fn set_user_active(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<ActiveForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id: UserId = id.parse().map_err(|_| AppError::NotFound)?;
+    let active = form.active == "1";
+    if id == admin.user.id && !active {
+        return Err(AppError::Invalid(
+            "You cannot deactivate your own account; ask another admin.".into(),
+        ));
+    }
+    state
+        .store
+        .set_user_active(id, active, &admin.actor(), state.now_ms())
+        .await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}

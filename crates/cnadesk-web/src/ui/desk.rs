@@ -1,0 +1,839 @@
+//! The triage queue, the report and case view, and triage actions.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cnadesk_core::assignment::Candidate;
+use cnadesk_core::audit::EventDraft;
+use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
+use cnadesk_store::{Author, CaseFilter, CloseDecision, NewMessage, ReportFilter, Visibility};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Member;
+use crate::security::{check_csrf, Csrf};
+use crate::views::{fmt_age, fmt_time, render, Layout};
+use crate::{AppError, AppState};
+
+// ---- queue ---------------------------------------------------------------------------
+
+struct QueueRow {
+    id: String,
+    number: i64,
+    title: String,
+    product: String,
+    age: String,
+    received: String,
+    status: String,
+    awaiting_reply: bool,
+}
+
+struct CaseRow {
+    id: String,
+    report_number: i64,
+    title: String,
+    state: String,
+    assignee: String,
+    updated: String,
+}
+
+struct Tab {
+    key: &'static str,
+    label: &'static str,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    layout: Layout,
+    tabs: Vec<Tab>,
+    showing_cases: bool,
+    rows: Vec<QueueRow>,
+    cases: Vec<CaseRow>,
+    empty_text: String,
+}
+
+/// Which list the queue shows.
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    view: Option<String>,
+}
+
+const TABS: [(&str, &str); 5] = [
+    ("new", "Awaiting triage"),
+    ("cases", "Open cases"),
+    ("closed", "Closed"),
+    ("spam", "Spam"),
+    ("all", "All reports"),
+];
+
+/// `GET /desk`
+pub async fn queue(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, AppError> {
+    let view = q
+        .view
+        .filter(|v| TABS.iter().any(|(k, _)| k == v))
+        .unwrap_or_else(|| "new".into());
+    let now = state.now_ms();
+    let users = state.store.list_users().await?;
+    let name_of = |id: Option<UserId>| {
+        id.and_then(|id| users.iter().find(|u| u.id == id))
+            .map(|u| u.display_name.clone())
+            .unwrap_or_else(|| "unassigned".into())
+    };
+    let mut rows = Vec::new();
+    let mut cases = Vec::new();
+    if view == "cases" {
+        cases = state
+            .store
+            .list_cases(CaseFilter {
+                open_only: true,
+                assignee: None,
+            })
+            .await?
+            .into_iter()
+            .map(|c| CaseRow {
+                id: c.id.to_string(),
+                report_number: c.report_id.0,
+                title: c.title,
+                state: c.state.label().into(),
+                assignee: name_of(c.assignee),
+                updated: fmt_age(c.updated_at_ms, now),
+            })
+            .collect();
+    } else {
+        let filter = match view.as_str() {
+            "new" => ReportFilter {
+                state: Some(ReportState::New),
+                spam: Some(false),
+                limit: 500,
+            },
+            "closed" => ReportFilter {
+                state: Some(ReportState::Closed),
+                spam: Some(false),
+                limit: 500,
+            },
+            "spam" => ReportFilter {
+                state: None,
+                spam: Some(true),
+                limit: 500,
+            },
+            _ => ReportFilter {
+                limit: 500,
+                ..Default::default()
+            },
+        };
+        rows = state
+            .store
+            .list_reports(filter)
+            .await?
+            .into_iter()
+            .map(|r| QueueRow {
+                id: r.id.to_string(),
+                number: r.id.0,
+                title: r.title,
+                product: r.product,
+                age: fmt_age(r.created_at_ms, now),
+                received: fmt_time(r.created_at_ms),
+                status: match (r.state, r.close_reason, r.case_id) {
+                    (ReportState::Closed, Some(reason), _) => format!("Closed: {}", reason.label()),
+                    (ReportState::Accepted, _, Some(case)) => format!("Case {case}"),
+                    (state, _, _) => state.as_str().to_owned(),
+                },
+                awaiting_reply: r.awaiting_reply,
+            })
+            .collect();
+    }
+    let empty_text = match view.as_str() {
+        "new" => "Nothing awaits triage.",
+        "cases" => "No open cases.",
+        _ => "Nothing here.",
+    }
+    .to_owned();
+    Ok(render(
+        StatusCode::OK,
+        &QueuePage {
+            layout: member.layout(&state, "Triage queue", &csrf.token),
+            tabs: TABS
+                .iter()
+                .map(|(key, label)| Tab {
+                    key,
+                    label,
+                    active: *key == view,
+                })
+                .collect(),
+            showing_cases: view == "cases",
+            rows,
+            cases,
+            empty_text,
+        },
+    ))
+}
+
+// ---- report and case view ------------------------------------------------------
+
+struct Detail {
+    label: &'static str,
+    value: String,
+}
+
+struct ThreadItem {
+    internal: bool,
+    from_reporter: bool,
+    author: String,
+    when: String,
+    body: String,
+}
+
+struct FileRow {
+    id: i64,
+    filename: String,
+    content_type: String,
+    size: String,
+    sha256: String,
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+struct EventRow {
+    seq: i64,
+    when: String,
+    actor: String,
+    action: String,
+    details: String,
+}
+
+struct CaseView {
+    id: String,
+    number: i64,
+    title: String,
+    state: String,
+    assignee: String,
+    assignment_reason: String,
+    transitions: Vec<Choice>,
+    members: Vec<Choice>,
+}
+
+/// Text a member typed into a form on this page, kept when the form fails.
+#[derive(Default)]
+struct Drafts {
+    error: String,
+    reply: String,
+    note: String,
+    close_detail: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "report_view.html")]
+struct ReportPage {
+    layout: Layout,
+    number: i64,
+    id: String,
+    title: String,
+    product: String,
+    received: String,
+    channel: String,
+    state: String,
+    awaiting_triage: bool,
+    closed_as: String,
+    details: Vec<Detail>,
+    description: String,
+    impact: String,
+    reproduction: String,
+    pgp_key: String,
+    files: Vec<FileRow>,
+    thread: Vec<ThreadItem>,
+    case: Option<CaseView>,
+    close_reasons: Vec<Choice>,
+    events: Vec<EventRow>,
+    drafts: Drafts,
+}
+
+fn parse_report_id(s: &str) -> Result<ReportId, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
+}
+
+fn human_size(n: i64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+async fn report_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &str,
+    id: ReportId,
+    drafts: Drafts,
+) -> Result<ReportPage, AppError> {
+    let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
+    let f = &report.fields;
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let mut details = vec![
+        Detail {
+            label: "Reporter",
+            value: if f.anonymous {
+                "anonymous".into()
+            } else {
+                f.reporter_name
+                    .clone()
+                    .unwrap_or_else(|| "(no name given)".into())
+            },
+        },
+        Detail {
+            label: "Contact",
+            value: f
+                .reporter_email
+                .clone()
+                .unwrap_or_else(|| "(tracking link only)".into()),
+        },
+        Detail {
+            label: "Versions",
+            value: f.versions.clone().unwrap_or_else(|| "(not given)".into()),
+        },
+        Detail {
+            label: "Already public",
+            value: match &f.public_where {
+                Some(w) => format!("yes: {w}"),
+                None => yes_no(f.already_public),
+            },
+        },
+        Detail {
+            label: "Asked another CNA",
+            value: match &f.other_cna {
+                Some(c) => format!("yes: {c}"),
+                None => yes_no(f.asked_other_cna),
+            },
+        },
+        Detail {
+            label: "Preferred credit",
+            value: f.credit.clone().unwrap_or_else(|| "(none)".into()),
+        },
+    ];
+    if let Some(of) = report.duplicate_of {
+        details.push(Detail {
+            label: "Duplicate of",
+            value: of.to_string(),
+        });
+    }
+    if let Some(d) = &report.close_detail {
+        details.push(Detail {
+            label: "Closing note",
+            value: d.clone(),
+        });
+    }
+    let files = state
+        .store
+        .attachments(id)
+        .await?
+        .into_iter()
+        .map(|a| FileRow {
+            id: a.id.0,
+            filename: a.filename,
+            content_type: a.content_type,
+            size: human_size(a.size),
+            sha256: a.sha256,
+        })
+        .collect();
+    let thread = state
+        .store
+        .messages(id, true)
+        .await?
+        .into_iter()
+        .map(|m| ThreadItem {
+            internal: m.visibility == Visibility::Internal,
+            from_reporter: matches!(m.author, Author::Reporter),
+            author: match m.author {
+                Author::Member { name, .. } => name,
+                Author::Reporter => "Reporter".into(),
+            },
+            when: fmt_time(m.created_at_ms),
+            body: m.body,
+        })
+        .collect();
+    let users = state.store.list_users().await?;
+    let case = match state.store.case_for_report(id).await? {
+        Some(c) => Some(CaseView {
+            id: c.id.to_string(),
+            number: c.id.0,
+            title: c.title.clone(),
+            state: c.state.label().into(),
+            assignee: c
+                .assignee
+                .and_then(|a| users.iter().find(|u| u.id == a))
+                .map(|u| u.display_name.clone())
+                .unwrap_or_else(|| "unassigned".into()),
+            assignment_reason: c.assignment_reason.clone().unwrap_or_default(),
+            transitions: c
+                .state
+                .successors()
+                .iter()
+                .map(|s| Choice {
+                    value: s.as_str().into(),
+                    label: s.label().into(),
+                    selected: false,
+                })
+                .collect(),
+            members: users
+                .iter()
+                .filter(|u| u.active)
+                .map(|u| Choice {
+                    value: u.id.0.to_string(),
+                    label: u.display_name.clone(),
+                    selected: Some(u.id) == c.assignee,
+                })
+                .collect(),
+        }),
+        None => None,
+    };
+    let events = state
+        .store
+        .audit_events_for_report(id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            seq: e.seq,
+            when: fmt_time(e.occurred_at_ms),
+            actor: e.actor,
+            action: e.action,
+            details: cnadesk_core::audit::canonical_json(&e.payload),
+        })
+        .collect();
+    Ok(ReportPage {
+        layout: member.layout(state, &format!("{id}: {}", f.title), csrf),
+        number: id.0,
+        id: id.to_string(),
+        title: f.title.clone(),
+        product: f.product.clone(),
+        received: fmt_time(report.created_at_ms),
+        channel: report.channel.as_str().into(),
+        state: report.state.as_str().into(),
+        awaiting_triage: report.state.awaits_triage(),
+        closed_as: report
+            .close_reason
+            .map(|r| r.label().to_owned())
+            .unwrap_or_default(),
+        details,
+        description: f.description.clone(),
+        impact: f.impact.clone().unwrap_or_default(),
+        reproduction: f.reproduction.clone().unwrap_or_default(),
+        pgp_key: f.pgp_key.clone().unwrap_or_default(),
+        files,
+        thread,
+        case,
+        close_reasons: CloseReason::ALL
+            .iter()
+            .map(|r| Choice {
+                value: r.as_str().into(),
+                label: r.label().into(),
+                selected: drafts.reason == r.as_str(),
+            })
+            .collect(),
+        events,
+        drafts,
+    })
+}
+
+/// `GET /desk/reports/{id}`
+pub async fn report_view(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_report_id(&id)?;
+    let page = report_page(&state, &member, &csrf.token, id, Drafts::default()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Shows the report page again with an error and the member's drafts.
+async fn again(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    id: ReportId,
+    drafts: Drafts,
+) -> Result<Response, AppError> {
+    let page = report_page(state, member, &csrf.token, id, drafts).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// The accept form.
+#[derive(Debug, Deserialize)]
+pub struct AcceptForm {
+    csrf: String,
+    title: String,
+}
+
+/// `POST /desk/reports/{id}/accept`
+pub async fn accept_report(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<AcceptForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id = parse_report_id(&id)?;
+    match state
+        .store
+        .accept_report(id, &form.title, &member.actor(), state.now_ms())
+        .await
+    {
+        Ok(case) => {
+            tracing::info!(report = %id, case = %case.id, "report accepted as a case");
+            Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response())
+        }
+        Err(cnadesk_store::StoreError::Rejected(m)) => {
+            again(
+                &state,
+                &member,
+                &csrf,
+                id,
+                Drafts {
+                    error: m,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The close form.
+#[derive(Debug, Deserialize)]
+pub struct CloseForm {
+    csrf: String,
+    reason: String,
+    #[serde(default)]
+    duplicate_of: String,
+    #[serde(default)]
+    detail: String,
+}
+
+/// `POST /desk/reports/{id}/close`
+pub async fn close_report(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<CloseForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id = parse_report_id(&id)?;
+    let drafts = |error: String| Drafts {
+        error,
+        close_detail: form.detail.clone(),
+        reason: form.reason.clone(),
+        ..Default::default()
+    };
+    let Ok(reason) = form.reason.parse::<CloseReason>() else {
+        return again(
+            &state,
+            &member,
+            &csrf,
+            id,
+            drafts("Choose a reason for closing.".into()),
+        )
+        .await;
+    };
+    let duplicate_of = match form.duplicate_of.trim() {
+        "" => None,
+        s => match s.parse::<ReportId>() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                return again(
+                    &state,
+                    &member,
+                    &csrf,
+                    id,
+                    drafts(format!("`{s}` is not a report number (e.g. REP-12 or 12).")),
+                )
+                .await
+            }
+        },
+    };
+    let decision = CloseDecision {
+        reason,
+        duplicate_of: if reason == CloseReason::Duplicate {
+            duplicate_of
+        } else {
+            None
+        },
+        detail: form.detail.clone(),
+    };
+    match state
+        .store
+        .close_report(id, decision, &member.actor(), state.now_ms())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}", id.0)).into_response()),
+        Err(cnadesk_store::StoreError::Rejected(m)) => {
+            again(&state, &member, &csrf, id, drafts(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The message form (reply to the reporter or internal note).
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    csrf: String,
+    visibility: String,
+    body: String,
+}
+
+/// `POST /desk/reports/{id}/messages`
+pub async fn post_message(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id = parse_report_id(&id)?;
+    let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
+        AppError::Invalid("A message is either shared with the reporter or internal.".into())
+    })?;
+    let drafts = |error: String| match visibility {
+        Visibility::Reporter => Drafts {
+            error,
+            reply: form.body.clone(),
+            ..Default::default()
+        },
+        Visibility::Internal => Drafts {
+            error,
+            note: form.body.clone(),
+            ..Default::default()
+        },
+    };
+    if form.body.trim().is_empty() || form.body.chars().count() > 50_000 {
+        return again(
+            &state,
+            &member,
+            &csrf,
+            id,
+            drafts("Write a message (at most 50,000 characters).".into()),
+        )
+        .await;
+    }
+    match state
+        .store
+        .add_message(
+            NewMessage {
+                report_id: id,
+                author: Author::Member {
+                    id: member.user.id,
+                    name: member.user.display_name.clone(),
+                },
+                visibility,
+                body: form.body.trim().to_owned(),
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#thread", id.0)).into_response()),
+        Err(cnadesk_store::StoreError::Rejected(m)) => {
+            again(&state, &member, &csrf, id, drafts(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /desk/reports/{id}/attachments/{attachment}`: always a download,
+/// never rendered by the browser, and every download is audited.
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_report_id(&id)?;
+    let aid: AttachmentId = attachment.parse().map_err(|_| AppError::NotFound)?;
+    let file = state
+        .store
+        .attachment(id, aid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state
+        .store
+        .record_event(
+            EventDraft::new("attachment.downloaded")
+                .report(id)
+                .payload(json!({"attachment_id": aid.0, "sha256": file.meta.sha256})),
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        file.meta.filename.replace(['"', '\\'], "_")
+    );
+    let mut res = file.data.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(res)
+}
+
+/// `GET /desk/cases/{id}`: the case lives on its report's page.
+pub async fn case_redirect(
+    State(state): State<AppState>,
+    _member: Member,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
+}
+
+async fn case_and_report(state: &AppState, id: &str) -> Result<(CaseId, ReportId), AppError> {
+    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
+    Ok((id, case.report_id))
+}
+
+/// The state-change form.
+#[derive(Debug, Deserialize)]
+pub struct TransitionForm {
+    csrf: String,
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/cases/{id}/transition`
+pub async fn transition_case(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TransitionForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let result = match form.to.parse::<CaseState>() {
+        Ok(to) => state
+            .store
+            .transition_case(case_id, to, &form.reason, &member.actor(), state.now_ms())
+            .await
+            .map(|_| ()),
+        Err(m) => Err(cnadesk_store::StoreError::Rejected(m)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response()),
+        Err(cnadesk_store::StoreError::Rejected(m)) => {
+            again(
+                &state,
+                &member,
+                &csrf,
+                report_id,
+                Drafts {
+                    error: m,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The assignment form.
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/cases/{id}/assign`
+pub async fn assign_case(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let chosen = match form.assignee.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<UserId>()
+                .map_err(|_| AppError::Invalid("Unknown member.".into()))?,
+        ),
+    };
+    let counts = state.store.open_case_counts().await?;
+    let candidates: Vec<Candidate> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| Candidate {
+            open_cases: counts
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+            id: u.id,
+            username: u.username,
+            active: u.active,
+        })
+        .collect();
+    let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
+        Ok(a) => a,
+        Err(m) => {
+            return again(
+                &state,
+                &member,
+                &csrf,
+                report_id,
+                Drafts {
+                    error: m,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    };
+    state
+        .store
+        .assign_case(
+            case_id,
+            assignment.assignee,
+            &assignment.reason,
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response())
+}

@@ -1,0 +1,81 @@
+//! The team's pages: setup, sign-in, triage queue, report and case view,
+//! accounts.
+
+mod account;
+mod desk;
+
+pub use account::*;
+pub use desk::*;
+
+use cnadesk_core::report::looks_like_email;
+use cnadesk_core::FieldError;
+
+/// Checks the fields of a new account (also used by `cnadesk admin create-user`).
+pub fn validate_new_account(
+    username: &str,
+    display_name: &str,
+    email: &str,
+    password: &str,
+    confirm: &str,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let u = username.trim();
+    if u.len() < 2
+        || u.len() > 40
+        || !u
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    {
+        errors.push(FieldError::new(
+            "username",
+            "must be 2 to 40 characters: lowercase letters, digits, dot, dash or underscore",
+        ));
+    }
+    let d = display_name.trim();
+    if d.is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "display_name",
+            "is required (at most 100 characters, one line)",
+        ));
+    }
+    if !looks_like_email(email.trim()) {
+        errors.push(FieldError::new(
+            "email",
+            "is not an e-mail address (expected name@example.org)",
+        ));
+    }
+    if let Err(m) = crate::auth::check_password_policy(password, confirm) {
+        errors.push(FieldError::new("password", format!("The password {m}")));
+    }
+    errors
+}
+
+/// The message for one field (for templates).
+pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
+    errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_validation_names_each_field() {
+        let errors = validate_new_account("A B", "", "x", "short", "short");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["username", "display_name", "email", "password"]);
+        assert!(validate_new_account(
+            "ada",
+            "Ada L.",
+            "ada@example.org",
+            "a long passphrase",
+            "a long passphrase"
+        )
+        .is_empty());
+    }
+}

@@ -1,0 +1,72 @@
+//! Shared view helpers: the page layout and time formatting.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use jiff::Timestamp;
+
+/// What the layout of every page needs.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    /// The CNA's name.
+    pub cna_name: String,
+    /// The page title.
+    pub title: String,
+    /// The signed-in member, if any.
+    pub member: Option<NavMember>,
+    /// The anti-forgery token (for the sign-out form).
+    pub csrf: String,
+}
+
+/// The signed-in member as the navigation shows them.
+#[derive(Clone, Debug)]
+pub struct NavMember {
+    /// Name.
+    pub display_name: String,
+    /// Whether to show the admin links.
+    pub is_admin: bool,
+}
+
+/// Renders a template into a response, or a plain 500 if rendering fails.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// `2026-11-24 21:37 UTC`.
+pub fn fmt_time(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `3 h`, `2 d`: how long ago, compactly.
+pub fn fmt_age(ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - ms).max(0) / 1000;
+    match secs {
+        s if s < 60 => "now".into(),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format() {
+        assert_eq!(fmt_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(fmt_age(0, 59_000), "now");
+        assert_eq!(fmt_age(0, 61_000), "1 min");
+        assert_eq!(fmt_age(0, 7_200_000), "2 h");
+        assert_eq!(fmt_age(0, 3 * 86_400_000), "3 d");
+        assert_eq!(fmt_age(10, 0), "now");
+    }
+}

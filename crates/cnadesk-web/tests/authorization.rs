@@ -1,0 +1,255 @@
+//! Every route, tried by an anonymous visitor, a member, and an admin.
+//! A route added to the router without a row here fails `every_route_is_covered`.
+
+mod support;
+
+use axum::http::StatusCode;
+use cnadesk_core::{ReportId, ReportState, Role};
+use cnadesk_store::Store;
+use support::{api_report, TestApp};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Anyone.
+    Public,
+    /// Signed-in members and admins.
+    Member,
+    /// Admins only.
+    Admin,
+    /// Only a session whose second factor is pending.
+    Pending,
+    /// Only with the right private token in the URL.
+    Token,
+}
+
+/// (method, path as registered, path to request, who may use it)
+const ROUTES: &[(&str, &str, &str, Access)] = &[
+    ("GET", "/", "/", Access::Public),
+    ("GET", "/healthz", "/healthz", Access::Public),
+    ("GET", "/readyz", "/readyz", Access::Public),
+    (
+        "GET",
+        "/static/style.css",
+        "/static/style.css",
+        Access::Public,
+    ),
+    ("GET", "/report", "/report", Access::Public),
+    ("POST", "/report", "/report", Access::Public),
+    ("GET", "/track/{token}", "/track/not-a-token", Access::Token),
+    (
+        "POST",
+        "/track/{token}/messages",
+        "/track/not-a-token/messages",
+        Access::Token,
+    ),
+    ("POST", "/api/v1/reports", "/api/v1/reports", Access::Public),
+    (
+        "GET",
+        "/api/openapi.json",
+        "/api/openapi.json",
+        Access::Public,
+    ),
+    ("GET", "/setup/{token}", "/setup/not-a-token", Access::Token),
+    (
+        "POST",
+        "/setup/{token}",
+        "/setup/not-a-token",
+        Access::Token,
+    ),
+    ("GET", "/login", "/login", Access::Public),
+    ("POST", "/login", "/login", Access::Public),
+    ("GET", "/login/totp", "/login/totp", Access::Pending),
+    ("POST", "/login/totp", "/login/totp", Access::Pending),
+    ("POST", "/logout", "/logout", Access::Public),
+    ("GET", "/account/totp", "/account/totp", Access::Member),
+    ("POST", "/account/totp", "/account/totp", Access::Member),
+    ("GET", "/desk", "/desk", Access::Member),
+    (
+        "GET",
+        "/desk/reports/{id}",
+        "/desk/reports/1",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/reports/{id}/accept",
+        "/desk/reports/1/accept",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/reports/{id}/close",
+        "/desk/reports/1/close",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/reports/{id}/messages",
+        "/desk/reports/1/messages",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/reports/{id}/attachments/{attachment}",
+        "/desk/reports/1/attachments/1",
+        Access::Member,
+    ),
+    ("GET", "/desk/cases/{id}", "/desk/cases/1", Access::Member),
+    (
+        "POST",
+        "/desk/cases/{id}/transition",
+        "/desk/cases/1/transition",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/assign",
+        "/desk/cases/1/assign",
+        Access::Member,
+    ),
+    ("GET", "/admin/users", "/admin/users", Access::Admin),
+    ("POST", "/admin/users", "/admin/users", Access::Admin),
+    (
+        "POST",
+        "/admin/users/{id}/active",
+        "/admin/users/1/active",
+        Access::Admin,
+    ),
+];
+
+#[test]
+fn every_route_is_covered() {
+    let source = include_str!("../src/lib.rs");
+    let mut registered = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap().to_owned();
+        let handlers_part = &chunk[..chunk.find("\n        .").unwrap_or(chunk.len())];
+        for (needle, method) in [("get(", "GET"), ("post(", "POST")] {
+            if handlers_part.contains(needle) {
+                registered.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    assert!(registered.len() >= 25, "parsed {registered:?}");
+    for (method, path) in &registered {
+        assert!(
+            ROUTES.iter().any(|(m, p, _, _)| m == method && p == path),
+            "{method} {path} has no row in the authorization table"
+        );
+    }
+    assert_eq!(registered.len(), ROUTES.len(), "stale rows in the table");
+}
+
+#[tokio::test]
+async fn anonymous_visitors_reach_only_public_routes() {
+    let app = TestApp::new().await;
+    api_report(&app, "A report", "A description that is long enough.").await;
+    for (method, _, path, access) in ROUTES {
+        let mut b = app.browser();
+        let r = if *method == "GET" {
+            b.get(path).await
+        } else {
+            let token = b.csrf().await;
+            b.post_form(path, &[("csrf", &token)]).await
+        };
+        match access {
+            Access::Member | Access::Admin => {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path}");
+                assert!(
+                    r.location().starts_with("/login"),
+                    "{method} {path} -> {}",
+                    r.location()
+                );
+            }
+            Access::Pending => {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path}");
+                assert!(r.location().starts_with("/login"), "{method} {path}");
+            }
+            Access::Token => assert!(
+                matches!(r.status, StatusCode::NOT_FOUND | StatusCode::GONE),
+                "{method} {path}: {}",
+                r.status
+            ),
+            Access::Public => assert!(
+                !r.status.is_server_error() && r.status != StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                r.status
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_cannot_use_admin_routes_but_can_use_the_desk() {
+    let app = TestApp::new().await;
+    api_report(&app, "A report", "A description that is long enough.").await;
+    let mut member = app.signed_in("mia", Role::Member).await;
+    for (method, _, path, access) in ROUTES {
+        if *method != "GET" || path.contains("attachments") {
+            continue;
+        }
+        let r = member.get(path).await;
+        match access {
+            Access::Admin => assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}"),
+            Access::Member => assert!(
+                r.status == StatusCode::OK
+                    || (path.contains("cases") && r.status == StatusCode::NOT_FOUND),
+                "{path}: {}",
+                r.status
+            ),
+            Access::Pending => assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}"),
+            _ => {}
+        }
+    }
+    let token = member.csrf().await;
+    for path in ["/admin/users", "/admin/users/1/active"] {
+        let r = member
+            .post_form(
+                path,
+                &[("csrf", &token), ("active", "0"), ("username", "x")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let mut admin = app.signed_in("ada", Role::Admin).await;
+    assert_eq!(admin.get("/admin/users").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn state_changes_without_the_form_token_are_refused() {
+    let app = TestApp::new().await;
+    let (_, id) = api_report(&app, "A report", "A description that is long enough.").await;
+    let mut member = app.signed_in("mia", Role::Member).await;
+    for path in [
+        format!("/desk/reports/{id}/accept"),
+        format!("/desk/reports/{id}/close"),
+        format!("/desk/reports/{id}/messages"),
+        "/logout".to_owned(),
+    ] {
+        let r = member
+            .post_form(
+                &path,
+                &[
+                    ("csrf", "forged"),
+                    ("title", "x"),
+                    ("reason", "spam"),
+                    ("visibility", "reporter"),
+                    ("body", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let report = app.store.report(ReportId(id)).await.unwrap().unwrap();
+    assert_eq!(report.state, ReportState::New, "nothing changed");
+    assert!(app
+        .store
+        .messages(ReportId(id), true)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        member.get("/desk").await.status == StatusCode::OK,
+        "still signed in"
+    );
+}

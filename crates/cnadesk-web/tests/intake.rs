@@ -1,0 +1,362 @@
+//! Reporting a vulnerability through the form and the API, including every
+//! kind of bad input, and the reporter's tracking page.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use cnadesk_core::{ReportId, Role};
+use cnadesk_store::Store;
+use cnadesk_web::WebConfig;
+use support::{api_report, csrf_from, Multipart, TestApp};
+
+const DESCRIPTION: &str = "Carbons from a remote entity are accepted <script>alert('x')</script>";
+
+async fn post_json(app: &TestApp, content_type: &str, body: impl Into<Body>) -> support::Reply {
+    app.send(
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn api_stores_a_report_and_returns_a_working_tracking_link() {
+    let app = TestApp::new().await;
+    let body = serde_json::json!({
+        "title": "Carbons spoofing",
+        "product": "Prosody",
+        "description": DESCRIPTION,
+        "attachments": [{"filename": "../poc.py", "content_type": "text/x-python", "content_base64": "cHJpbnQoMSkK"}],
+    });
+    let r = post_json(&app, "application/json; charset=utf-8", body.to_string()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["id"], "REP-1");
+    assert_eq!(j["state"], "new");
+    let token = j["tracking_token"].as_str().unwrap();
+    assert!(token.len() >= 40, "unguessable token");
+    assert!(j["tracking_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/track/{token}")));
+    let files = app.store.attachments(ReportId(1)).await.unwrap();
+    assert_eq!(files[0].filename, "poc.py");
+    assert_eq!(files[0].size, 9);
+    let mut reporter = app.browser();
+    let page = reporter.get(&format!("/track/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Carbons spoofing"));
+    assert!(page.body.contains("Received"));
+    assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
+    // The token is stored only as a hash.
+    assert!(app
+        .store
+        .report_by_tracking_hash(token)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(app
+        .store
+        .report_by_tracking_hash(&cnadesk_web::security::sha256_hex(token))
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn api_names_every_bad_field() {
+    let app = TestApp::new().await;
+    let r = post_json(
+        &app,
+        "application/json",
+        r#"{"reporter_email": "nope", "already_public": true, "attachments": [{"filename": "a", "content_base64": "***"}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let j = r.json();
+    assert_eq!(j["error"]["code"], "invalid_fields");
+    let fields: Vec<&str> = j["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "title",
+        "product",
+        "description",
+        "reporter_email",
+        "public_where",
+        "attachments.0.content_base64",
+    ] {
+        assert!(fields.contains(&f), "{f} missing in {fields:?}");
+    }
+}
+
+#[tokio::test]
+async fn api_rejects_wrong_types_unknown_fields_bad_json_and_bad_encoding() {
+    let app = TestApp::new().await;
+    let r = post_json(&app, "application/json", r#"{"title": 5}"#).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "title");
+
+    let r = post_json(&app, "application/json", r#"{"titel": "x"}"#).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "titel");
+
+    let r = post_json(&app, "application/json", r#"{"title": "#).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["code"], "invalid_json");
+
+    let r = post_json(&app, "application/json", b"{\"title\": \"\xff\"}".to_vec()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["code"], "invalid_utf8");
+
+    let r = post_json(&app, "text/plain", "{}").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(r.json()["error"]["code"], "unsupported_media_type");
+
+    let r = post_json(&app, "application/json", "{} {}").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_not_500() {
+    let app = TestApp::with_config(WebConfig {
+        max_body_bytes: 2048,
+        ..Default::default()
+    })
+    .await;
+    let big = serde_json::json!({"title": "x", "product": "p", "description": "y".repeat(5000)});
+    let r = post_json(&app, "application/json", big.to_string()).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+
+    // The form keeps what was typed before the oversized file.
+    let mut b = app.browser();
+    let token = b.csrf().await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "Typed title survives")
+        .text("product", "Prosody")
+        .file(
+            "attachments",
+            "big.bin",
+            "application/octet-stream",
+            &[7u8; 4096],
+        )
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(r.body.contains("Typed title survives"), "{}", r.body);
+    assert!(r.body.contains("too large"));
+}
+
+#[tokio::test]
+async fn intake_is_rate_limited_per_address() {
+    let app = TestApp::with_config(WebConfig {
+        reports_per_ip_per_hour: 2,
+        ..Default::default()
+    })
+    .await;
+    api_report(&app, "one", "A description that is long enough.").await;
+    api_report(&app, "two", "A description that is long enough.").await;
+    let body = serde_json::json!({"title": "three", "product": "p", "description": "A description that is long enough."});
+    let r = post_json(&app, "application/json", body.to_string()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.json()["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn the_form_keeps_input_and_explains_each_error() {
+    let app = TestApp::new().await;
+    let mut b = app.browser();
+    let token = b.csrf().await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "My <b>title</b>")
+        .text("description", "too short")
+        .text("reporter_email", "not-an-email")
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("My &#60;b&#62;title&#60;/b&#62;"),
+        "typed text kept and escaped"
+    );
+    assert!(r.body.contains("not-an-email"));
+    assert!(r.body.contains("is required: which software is affected?"));
+    assert!(r.body.contains("is not an e-mail address"));
+    assert!(app
+        .store
+        .list_reports(Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn the_form_refuses_a_missing_token_but_keeps_the_text() {
+    let app = TestApp::new().await;
+    let mut b = app.browser();
+    let (ct, body) = Multipart::new()
+        .text("title", "Kept title")
+        .text("product", "Prosody")
+        .text("description", DESCRIPTION)
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Kept title"));
+    assert!(r.body.contains("this form expired"));
+    // Sending again from the re-rendered page works.
+    let token = csrf_from(&r.body);
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "Kept title")
+        .text("product", "Prosody")
+        .text("description", DESCRIPTION)
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_form_field_is_reported_not_fatal() {
+    let app = TestApp::new().await;
+    let mut b = app.browser();
+    let token = b.csrf().await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "Fine title")
+        .raw("product", b"Pros\xffody")
+        .text("description", DESCRIPTION)
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("is not valid UTF-8"));
+    assert!(r.body.contains("Fine title"));
+}
+
+#[tokio::test]
+async fn a_form_report_with_attachment_reaches_the_member_safely() {
+    let app = TestApp::new().await;
+    let mut reporter = app.browser();
+    let token = reporter.csrf().await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "XSS <img src=x onerror=alert(1)>")
+        .text("product", "Converse.js")
+        .text("description", DESCRIPTION)
+        .text("already_public", "yes")
+        .text("public_where", "https://example.org/post")
+        .file(
+            "attachments",
+            "exploit.html",
+            "text/html",
+            b"<script>alert(1)</script>",
+        )
+        .finish();
+    let r = reporter.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let tracking = r.location();
+    assert!(tracking.starts_with("/track/") && tracking.ends_with("?received=1"));
+    let page = reporter.get(&tracking).await;
+    assert!(page.body.contains("your report REP-1 was received"));
+
+    let mut member = app.signed_in("mia", Role::Member).await;
+    let view = member.get("/desk/reports/1").await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert!(
+        !view.body.contains("<script>alert"),
+        "payload must be escaped"
+    );
+    assert!(!view.body.contains("<img src=x"), "payload must be escaped");
+    assert!(view.body.contains("&#60;script&#62;"));
+    assert!(view.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let file = member.get("/desk/reports/1/attachments/1").await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(
+        file.headers[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+    assert_eq!(
+        file.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"exploit.html\""
+    );
+    assert_eq!(file.bytes, b"<script>alert(1)</script>");
+    assert_eq!(
+        member.get("/desk/reports/2/attachments/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let events = app
+        .store
+        .audit_events_for_report(ReportId(1))
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.action == "attachment.downloaded"));
+}
+
+#[tokio::test]
+async fn the_tracking_page_shows_shared_messages_only() {
+    let app = TestApp::new().await;
+    let (token, id) = api_report(&app, "Leaky", "A description that is long enough.").await;
+    let mut member = app.signed_in("mia", Role::Member).await;
+    let page = format!("/desk/reports/{id}");
+    let r = member
+        .submit(
+            &page,
+            &format!("{page}/messages"),
+            &[
+                ("visibility", "internal"),
+                ("body", "SECRET-NOTE vendor is X"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = member
+        .submit(
+            &page,
+            &format!("{page}/messages"),
+            &[("visibility", "reporter"), ("body", "We reproduced it.")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let mut reporter = app.browser();
+    let track = reporter.get(&format!("/track/{token}")).await;
+    assert!(track.body.contains("We reproduced it."));
+    assert!(!track.body.contains("SECRET-NOTE"));
+    assert!(
+        !track.body.contains("mia"),
+        "member names are not shown to reporters"
+    );
+    // The reporter answers; the member sees it flagged in the queue.
+    let r = reporter
+        .submit(
+            &format!("/track/{token}"),
+            &format!("/track/{token}/messages"),
+            &[("body", "Thanks!")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let queue = member.get("/desk").await;
+    assert!(queue.body.contains("reporter wrote"));
+    // An empty reply keeps the page and says why.
+    let r = reporter
+        .submit(
+            &format!("/track/{token}"),
+            &format!("/track/{token}/messages"),
+            &[("body", "  ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reporter.get("/track/wrong").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

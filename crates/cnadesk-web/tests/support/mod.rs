@@ -1,0 +1,314 @@
+//! A test application with its own SQLite database, and a tiny browser that
+//! keeps cookies and reads anti-forgery tokens from pages.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use cnadesk_core::{Actor, FixedClock, Role};
+use cnadesk_store::{NewUser, Store, User};
+use cnadesk_store_sql::{open, sqlite_url_in, Migrate, SqlStore};
+use cnadesk_web::{AppState, ServerKey, WebConfig};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<SqlStore>,
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(WebConfig::default()).await
+    }
+
+    pub async fn with_config(config: WebConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            open(&sqlite_url_in(dir.path()), Migrate::Apply)
+                .await
+                .unwrap(),
+        );
+        let clock = Arc::new(FixedClock::new(jiff::Timestamp::now()));
+        let state = AppState::new(
+            store.clone() as Arc<dyn Store>,
+            clock.clone(),
+            config,
+            ServerKey::generate(),
+        );
+        let router = cnadesk_web::router(state.clone());
+        Self {
+            router,
+            store,
+            state,
+            clock,
+            dir,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    pub async fn user(&self, username: &str, role: Role) -> User {
+        let hash = cnadesk_web::auth::hash_password(PASSWORD.into())
+            .await
+            .unwrap();
+        self.store
+            .create_user(
+                NewUser {
+                    username: username.into(),
+                    display_name: format!("{username} display"),
+                    email: format!("{username}@example.org"),
+                    role,
+                    password_hash: hash,
+                },
+                &Actor::system("test"),
+                0,
+            )
+            .await
+            .unwrap()
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: HashMap::new(),
+        }
+    }
+
+    /// A browser signed in as a new account with this role.
+    pub async fn signed_in(&self, username: &str, role: Role) -> Browser<'_> {
+        self.user(username, role).await;
+        let mut b = self.browser();
+        let r = b
+            .submit(
+                "/login",
+                "/login",
+                &[("username", username), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        b
+    }
+}
+
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: HashMap<String, String>,
+}
+
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or(0);
+    html[start..].split('"').next().unwrap_or("").to_owned()
+}
+
+pub fn encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                cnadesk_web::auth::encode_component(k),
+                cnadesk_web::auth::encode_component(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, reply: &Reply) {
+        for v in reply.headers.get_all(header::SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let pair = s.split(';').next().unwrap();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            req = req.header(header::COOKIE, self.cookie_header());
+        }
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let reply = self.app.send(req.body(Body::from(body)).unwrap()).await;
+        self.remember(&reply);
+        reply
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.request("GET", path, None, Vec::new()).await
+    }
+
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.request(
+            "POST",
+            path,
+            Some("application/x-www-form-urlencoded"),
+            encode(fields).into_bytes(),
+        )
+        .await
+    }
+
+    /// Loads `page` for its anti-forgery token, then posts the form to `action`.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let html = self.get(page).await.body;
+        let token = csrf_from(&html);
+        let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(action, &all).await
+    }
+
+    /// A fresh anti-forgery token for this browser.
+    pub async fn csrf(&mut self) -> String {
+        csrf_from(&self.get("/report").await.body)
+    }
+}
+
+pub struct Multipart {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Multipart {
+    pub fn new() -> Self {
+        Self {
+            boundary: "----cnadesk-test-boundary".into(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.body.extend(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n",
+                self.boundary
+            )
+            .into_bytes(),
+        );
+        self
+    }
+
+    pub fn raw(mut self, name: &str, value: &[u8]) -> Self {
+        self.body.extend(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n",
+                self.boundary
+            )
+            .into_bytes(),
+        );
+        self.body.extend_from_slice(value);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    pub fn file(mut self, name: &str, filename: &str, content_type: &str, data: &[u8]) -> Self {
+        self.body.extend(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n",
+                self.boundary
+            )
+            .into_bytes(),
+        );
+        self.body.extend_from_slice(data);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend(format!("--{}--\r\n", self.boundary).into_bytes());
+        (
+            format!("multipart/form-data; boundary={}", self.boundary),
+            self.body,
+        )
+    }
+}
+
+/// A report through the JSON API; returns the tracking token.
+pub async fn api_report(app: &TestApp, title: &str, description: &str) -> (String, i64) {
+    let body = serde_json::json!({
+        "title": title,
+        "product": "Prosody",
+        "description": description,
+        "reporter_email": "rita@example.org",
+    });
+    let r = app
+        .send(
+            Request::post("/api/v1/reports")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let j = r.json();
+    let id: i64 = j["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("REP-")
+        .parse()
+        .unwrap();
+    (j["tracking_token"].as_str().unwrap().to_owned(), id)
+}

@@ -1,0 +1,430 @@
+//! Configuration: defaults → TOML file (`--config`) → `CNADESK_*` environment
+//! (`__` for nesting) → `CNADESK_*_FILE` secrets → command-line flags.
+//! Unknown keys are rejected; secrets never appear in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database and the generated secret key.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; unset for SQLite in `data_dir`.
+    pub database_url: Option<SecretString>,
+    /// The URL people use to reach the desk (links in pages and e-mails).
+    pub public_url: Option<String>,
+    /// 64 hex characters; unset: generated once into `data_dir/secret.key`.
+    pub secret_key: Option<SecretString>,
+    /// The CNA's name on pages.
+    pub cna_name: String,
+    /// Logging.
+    pub log: LogConfig,
+    /// Sign-in and sessions.
+    pub security: SecurityConfig,
+    /// Report intake limits.
+    pub intake: IntakeConfig,
+}
+
+/// Logging settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `cnadesk_web=debug,info`.
+    pub level: String,
+    /// `pretty` or `json`.
+    pub format: String,
+}
+
+/// Sign-in and session settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Mark cookies `Secure`; unset: on when `public_url` is https.
+    pub cookie_secure: Option<bool>,
+    /// Admins must enrol TOTP before using the desk.
+    pub require_totp_for_admins: bool,
+    /// Session lifetime in hours.
+    pub session_hours: u64,
+    /// Sign-in attempts per account and per address per 15 minutes.
+    pub login_attempts_per_15min: u32,
+}
+
+/// Intake limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    /// Reports accepted per address per hour (0: unlimited).
+    pub reports_per_ip_per_hour: u32,
+    /// Largest attachment in bytes.
+    pub max_attachment_bytes: usize,
+    /// Most attachments per report.
+    pub max_attachments: usize,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./cnadesk-data"),
+            database_url: None,
+            public_url: None,
+            secret_key: None,
+            cna_name: "XMPP Standards Foundation".into(),
+            log: LogConfig::default(),
+            security: SecurityConfig::default(),
+            intake: IntakeConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: "pretty".into(),
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            cookie_secure: None,
+            require_totp_for_admins: false,
+            session_hours: 12,
+            login_attempts_per_15min: 10,
+        }
+    }
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        let web = cnadesk_web::WebConfig::default();
+        Self {
+            reports_per_ip_per_hour: web.reports_per_ip_per_hour,
+            max_attachment_bytes: web.max_attachment_bytes,
+            max_attachments: web.max_attachments,
+            max_body_bytes: web.max_body_bytes,
+        }
+    }
+}
+
+/// Secrets that may come from a file named by `CNADESK_<NAME>_FILE`.
+const FILE_SECRETS: [&str; 2] = ["database_url", "secret_key"];
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// `--bind`.
+    pub bind: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration from every source.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        Self::load_from(file, overrides, std::env::vars())
+    }
+
+    /// [`Self::load`] with an explicit environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("the configuration file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Variables for the test suite and CI share the prefix but are not settings.
+        let reserved = |key: &str| {
+            let k = key.to_ascii_lowercase();
+            k.starts_with("test_") || k.starts_with("ci_") || k.ends_with("_file")
+        };
+        // figment's Env reads the process environment; feed ours explicitly.
+        figment = figment.merge(env_figment(&env, &reserved));
+        for name in FILE_SECRETS {
+            let var = format!("CNADESK_{}_FILE", name.to_ascii_uppercase());
+            if let Some((_, path)) = env.iter().find(|(k, _)| *k == var) {
+                let value = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {var}={path}"))?;
+                figment = figment.merge(Serialized::default(name, value.trim().to_owned()));
+            }
+        }
+        if let Some(bind) = overrides.bind {
+            figment = figment.merge(Serialized::default("bind", bind.to_string()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir.display().to_string()));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database_url", url.clone()));
+        }
+        let config: Config = figment.extract().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("invalid configuration:\n  - {}", msgs.join("\n  - "))
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if !["pretty", "json"].contains(&self.log.format.as_str()) {
+            bail!(
+                "invalid configuration: log.format must be `pretty` or `json`, not `{}`",
+                self.log.format
+            );
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("invalid configuration: public_url must start with http:// or https://");
+            }
+        }
+        if let Some(key) = &self.secret_key {
+            cnadesk_web::ServerKey::from_hex(key.expose_secret())
+                .map_err(|e| anyhow::anyhow!("invalid configuration: secret_key: {e}"))?;
+        }
+        if let Some(url) = &self.database_url {
+            cnadesk_store_sql::Backend::from_url(url.expose_secret())
+                .map_err(|e| anyhow::anyhow!("invalid configuration: database_url: {e}"))?;
+        }
+        if self.security.session_hours == 0 {
+            bail!("invalid configuration: security.session_hours must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite inside `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => cnadesk_store_sql::sqlite_url_in(&self.data_dir),
+        }
+    }
+
+    /// The web layer's settings.
+    pub fn web(&self, public_url: String) -> cnadesk_web::WebConfig {
+        cnadesk_web::WebConfig {
+            cookie_secure: self
+                .security
+                .cookie_secure
+                .unwrap_or_else(|| public_url.starts_with("https://")),
+            public_url,
+            cna_name: self.cna_name.clone(),
+            require_totp_for_admins: self.security.require_totp_for_admins,
+            session_ttl: std::time::Duration::from_secs(self.security.session_hours * 3600),
+            login_attempts_per_15min: self.security.login_attempts_per_15min,
+            reports_per_ip_per_hour: self.intake.reports_per_ip_per_hour,
+            max_attachment_bytes: self.intake.max_attachment_bytes,
+            max_attachments: self.intake.max_attachments,
+            max_body_bytes: self.intake.max_body_bytes,
+        }
+    }
+
+    /// The server key: configured, or read from (or created in) `data_dir`.
+    pub fn server_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
+        if let Some(key) = &self.secret_key {
+            return Ok(cnadesk_web::ServerKey::from_hex(key.expose_secret())?);
+        }
+        let path = self.data_dir.join("secret.key");
+        if path.exists() {
+            let hex = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            return cnadesk_web::ServerKey::from_hex(&hex)
+                .with_context(|| format!("{} is not a valid key", path.display()));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+        let key = cnadesk_web::ServerKey::generate();
+        write_private(&path, &key.to_hex())?;
+        tracing::info!(path = %path.display(), "generated a new secret key");
+        Ok(key)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// The `CNADESK_*` variables of `env` as a figment provider.
+fn env_figment(env: &[(String, String)], reserved: &dyn Fn(&str) -> bool) -> Figment {
+    let mut figment = Figment::new();
+    for (key, value) in env {
+        let Some(name) = key.strip_prefix("CNADESK_") else {
+            continue;
+        };
+        if name.is_empty() || reserved(name) {
+            continue;
+        }
+        let path = name.to_ascii_lowercase().replace("__", ".");
+        // Parse the value like figment's Env does (numbers, booleans), but
+        // keep it a string where that fails.
+        let parsed: figment::value::Value = value
+            .parse()
+            .unwrap_or_else(|_| figment::value::Value::from(value.clone()));
+        figment = figment.merge(Serialized::default(&path, parsed));
+    }
+    figment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./cnadesk-data"));
+        assert!(c
+            .database_url()
+            .starts_with("sqlite://./cnadesk-data/cnadesk.sqlite3"));
+        assert_eq!(c.public_url, None);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\ncna_name = \"From file\"\n[security]\nsession_hours = 3\n",
+        )
+        .unwrap();
+        let secret = dir.path().join("db");
+        std::fs::write(&secret, "postgres://u:pw@localhost/db\n").unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            &Overrides {
+                data_dir: Some("/tmp/flag".into()),
+                ..Default::default()
+            },
+            env(&[
+                ("CNADESK_CNA_NAME", "From env"),
+                ("CNADESK_SECURITY__SESSION_HOURS", "5"),
+                ("CNADESK_DATABASE_URL_FILE", secret.to_str().unwrap()),
+                ("CNADESK_TEST_POSTGRES_URL", "ignored"),
+                ("CNADESK_DATA_DIR", "/tmp/env"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9000", "file over default");
+        assert_eq!(c.cna_name, "From env", "env over file");
+        assert_eq!(c.security.session_hours, 5, "nested env with __");
+        assert_eq!(
+            c.database_url(),
+            "postgres://u:pw@localhost/db",
+            "secret from _FILE"
+        );
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/flag"), "flag over env");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[security]\nrequire_totp = true\n").unwrap();
+        let err = Config::load_from(Some(&file), &Overrides::default(), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown field") && err.contains("require_totp"),
+            "{err}"
+        );
+        let err = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("CNADESK_BIND_ADDR", "x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bind_addr"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_debug() {
+        let c = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("CNADESK_DATABASE_URL", "postgres://u:hunter2@db/x"),
+                ("CNADESK_SECRET_KEY", &"ab".repeat(32)),
+            ]),
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains(&"ab".repeat(32)), "{debug}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("CNADESK_SECRET_KEY", "short")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("secret_key"), "{err}");
+        let err = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("CNADESK_DATABASE_URL", "mysql://x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("database_url") && err.contains("unsupported"),
+            "{err}"
+        );
+        let err = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("CNADESK_BIND", "nope")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bind"), "{err}");
+    }
+}

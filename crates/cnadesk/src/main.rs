@@ -1,0 +1,383 @@
+//! `cnadesk`: the one binary of the desk.
+#![allow(clippy::print_stdout)]
+
+mod config;
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use cnadesk_core::{Actor, Clock, Role, SystemClock};
+use cnadesk_store::{NewUser, Store};
+use cnadesk_store_sql::{open, Backend, Migrate};
+
+use crate::config::{Config, Overrides};
+
+/// cnadesk: vulnerability intake, triage and coordination for a CVE Numbering Authority.
+#[derive(Debug, Parser)]
+#[command(name = "cnadesk", version, about, long_about = None)]
+struct Cli {
+    /// A TOML configuration file (see cnadesk.example.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the desk (web pages and API).
+    Serve(ServeArgs),
+    /// Apply database migrations (required for PostgreSQL before `serve`).
+    Migrate(DbArgs),
+    /// Manage team accounts from the terminal.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Load the configuration, report problems, and print it with secrets redacted.
+    CheckConfig(DbArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [env: CNADESK_BIND] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+struct DbArgs {
+    /// Directory of the SQLite database and the secret key [env: CNADESK_DATA_DIR] [default: ./cnadesk-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL, e.g. postgres://… [env: CNADESK_DATABASE_URL] [default: SQLite in the data directory].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a team account. The password is read from standard input.
+    CreateUser {
+        /// Sign-in name (lowercase letters, digits, . _ -).
+        #[arg(long)]
+        username: String,
+        /// Name shown to others [default: the username].
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Contact address.
+        #[arg(long)]
+        email: String,
+        /// `admin` or `member`.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List team accounts.
+    ListUsers(DbArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero naming the first bad event.
+    Verify(DbArgs),
+}
+
+impl DbArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            bind: None,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn open_store(
+    config: &Config,
+    migrate: Migrate,
+) -> anyhow::Result<cnadesk_store_sql::SqlStore> {
+    let url = config.database_url();
+    let backend = Backend::from_url(&url)?;
+    let migrate = match backend {
+        // SQLite is embedded: keep it up to date without a separate step.
+        Backend::Sqlite => migrate,
+        Backend::Postgres => Migrate::Require,
+    };
+    Ok(open(&url, migrate).await?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => {
+            let mut overrides = args.db.overrides();
+            overrides.bind = args.bind;
+            let config = Config::load(file, &overrides)?;
+            init_tracing(&config);
+            serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(db) => {
+            let config = Config::load(file, &db.overrides())?;
+            init_tracing(&config);
+            let url = config.database_url();
+            let applied = cnadesk_store_sql::migrate(&url).await?;
+            if applied.is_empty() {
+                println!(
+                    "database is up to date ({})",
+                    cnadesk_store_sql::redact_url(&url)
+                );
+            } else {
+                println!(
+                    "applied migrations {applied:?} to {}",
+                    cnadesk_store_sql::redact_url(&url)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig(db) => {
+            let config = Config::load(file, &db.overrides())?;
+            println!("configuration is valid");
+            println!("{config:#?}");
+            println!(
+                "database: {}",
+                cnadesk_store_sql::redact_url(&config.database_url())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify(db),
+        } => {
+            let config = Config::load(file, &db.overrides())?;
+            init_tracing(&config);
+            if config.database_url.is_none() {
+                let path = config.data_dir.join("cnadesk.sqlite3");
+                if !path.exists() {
+                    bail!("no database at {}", path.display());
+                }
+            }
+            let store = open_store(&config, Migrate::Require).await?;
+            let result = cnadesk_store::verify_audit_chain(&store).await;
+            store.close().await;
+            match result {
+                Ok(n) => {
+                    println!("audit chain intact: {n} events verified");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(cnadesk_store::VerifyError::Broken(e)) => {
+                    println!("audit chain BROKEN at event {}: {e}", e.seq());
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Admin { command } => admin(file, command).await,
+    }
+}
+
+async fn admin(file: Option<&std::path::Path>, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            display_name,
+            email,
+            role,
+            db,
+        } => {
+            let config = Config::load(file, &db.overrides())?;
+            init_tracing(&config);
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let password = read_password()?;
+            let display_name = display_name.unwrap_or_else(|| username.clone());
+            let errors = cnadesk_web::ui::validate_new_account(
+                &username,
+                &display_name,
+                &email,
+                &password,
+                &password,
+            );
+            if !errors.is_empty() {
+                for e in &errors {
+                    eprintln!("{}: {}", e.field, e.message);
+                }
+                return Ok(ExitCode::from(2));
+            }
+            let store = open_store(&config, Migrate::Apply).await?;
+            let password_hash = cnadesk_web::auth::hash_password(password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = store
+                .create_user(
+                    NewUser {
+                        username: username.trim().to_owned(),
+                        display_name: display_name.trim().to_owned(),
+                        email: email.trim().to_owned(),
+                        role,
+                        password_hash,
+                    },
+                    &Actor::system("cli"),
+                    SystemClock.now().as_millisecond(),
+                )
+                .await?;
+            store.close().await;
+            println!("created {} {} ({})", user.role, user.username, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::ListUsers(db) => {
+            let config = Config::load(file, &db.overrides())?;
+            let store = open_store(&config, Migrate::Require).await?;
+            for u in store.list_users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\ttotp={}",
+                    u.id,
+                    u.username,
+                    u.role,
+                    u.email,
+                    if u.active { "active" } else { "deactivated" },
+                    if u.totp_enabled { "on" } else { "off" }
+                );
+            }
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads a password: prompted without echo on a terminal, else one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if p != again {
+            bail!("the passwords differ");
+        }
+        Ok(p)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config, Migrate::Apply).await?;
+    let key = config.server_key()?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let backend = store.backend();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let state = cnadesk_web::AppState::new(
+        store.clone(),
+        clock.clone(),
+        config.web(public_url.clone()),
+        key,
+    );
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "cnadesk listening on http://{addr} (database: {backend}; public URL: {public_url})"
+    )?;
+    if store.count_users().await? == 0 {
+        let token = cnadesk_web::security::random_token();
+        let expires = clock.now().as_millisecond() + 3_600_000;
+        store
+            .put_setup_token(&cnadesk_web::security::sha256_hex(&token), expires)
+            .await?;
+        writeln!(
+            out,
+            "first run: create the first admin at {public_url}/setup/{token}\n           (this link works once and expires in 1 hour; restart for a new one)"
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    tracing::info!(%addr, backend, "serving");
+    let app = cnadesk_web::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
