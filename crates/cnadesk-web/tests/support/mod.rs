@@ -312,3 +312,14 @@ pub async fn api_report(app: &TestApp, title: &str, description: &str) -> (Strin
         .unwrap();
     (j["tracking_token"].as_str().unwrap().to_owned(), id)
 }
+
+pub trait ClockExt {
+    fn now_secs(&self) -> i64;
+}
+
+impl ClockExt for FixedClock {
+    fn now_secs(&self) -> i64 {
+        use cnadesk_core::Clock;
+        self.now().as_second()
+    }
+}

@@ -1,0 +1,384 @@
+//! First-run setup, sign-in, the second factor, sessions and accounts.
+
+mod support;
+
+use axum::http::{header, StatusCode};
+use cnadesk_core::Role;
+use cnadesk_store::Store;
+use cnadesk_web::security::sha256_hex;
+use cnadesk_web::WebConfig;
+use support::{ClockExt, TestApp, PASSWORD};
+
+fn code_at(secret_b32: &str, unix: i64) -> String {
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.as_bytes())
+        .unwrap();
+    cnadesk_web::auth::totp(secret)
+        .unwrap()
+        .generate(unix as u64)
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s.find(start).unwrap() + start.len();
+    &s[from..from + s[from..].find(end).unwrap()]
+}
+
+#[tokio::test]
+async fn setup_link_creates_the_first_admin_once() {
+    let app = TestApp::new().await;
+    let now = app.state.now_ms();
+    app.store
+        .put_setup_token(&sha256_hex("tok"), now + 60_000)
+        .await
+        .unwrap();
+    let mut b = app.browser();
+    let page = b.get("/setup/tok").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Bad input is explained and kept (except passwords).
+    let r = b
+        .submit(
+            "/setup/tok",
+            "/setup/tok",
+            &[
+                ("username", "Ada Admin"),
+                ("display_name", "Ada"),
+                ("email", "ada@example.org"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("must be 2 to 40 characters"));
+    assert!(r.body.contains("at least 12 characters"));
+    assert!(r.body.contains("value=\"Ada Admin\""));
+    let r = b
+        .submit(
+            "/setup/tok",
+            "/setup/tok",
+            &[
+                ("username", "ada"),
+                ("display_name", "Ada"),
+                ("email", "ada@example.org"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/account/totp?welcome=1");
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP by default");
+    assert_eq!(
+        b.get("/desk").await.status,
+        StatusCode::OK,
+        "signed in after setup"
+    );
+    let users = app.store.list_users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].role, Role::Admin);
+    // The link works once.
+    let mut other = app.browser();
+    assert_eq!(other.get("/setup/tok").await.status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn expired_setup_links_are_refused() {
+    let app = TestApp::new().await;
+    let now = app.state.now_ms();
+    app.store
+        .put_setup_token(&sha256_hex("tok"), now - 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.browser().get("/setup/tok").await.status,
+        StatusCode::GONE
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_look_the_same_and_are_rate_limited() {
+    let app = TestApp::with_config(WebConfig {
+        login_attempts_per_15min: 3,
+        ..Default::default()
+    })
+    .await;
+    app.user("mia", Role::Member).await;
+    let mut b = app.browser();
+    let wrong = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "mia"), ("password", "wrong password!")],
+        )
+        .await;
+    let unknown = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "nobody"), ("password", "wrong password!")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        between(&wrong.body, "id=\"login-error\">", "<"),
+        between(&unknown.body, "id=\"login-error\">", "<")
+    );
+    b.submit(
+        "/login",
+        "/login",
+        &[("username", "mia"), ("password", "wrong again!!")],
+    )
+    .await;
+    let limited = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "mia"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+}
+
+#[tokio::test]
+async fn totp_enrolment_then_sign_in_needs_the_code_and_refuses_replay() {
+    let app = TestApp::new().await;
+    let mut b = app.signed_in("ada", Role::Admin).await;
+    let page = b.get("/account/totp").await;
+    assert!(page.body.contains("<svg"), "QR code shown");
+    let secret = between(&page.body, "id=\"totp-secret\">", "<").to_owned();
+    let now = app.clock.now_secs();
+    let bad = b
+        .submit(
+            "/account/totp",
+            "/account/totp",
+            &[
+                ("code", "000000"),
+                (
+                    "sealed",
+                    between(&page.body, "name=\"sealed\" value=\"", "\""),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(&secret), "the scanned secret is kept");
+    let sealed = between(&page.body, "name=\"sealed\" value=\"", "\"").to_owned();
+    let r = b
+        .submit(
+            "/account/totp",
+            "/account/totp",
+            &[("code", &code_at(&secret, now)), ("sealed", &sealed)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(b
+        .get("/account/totp")
+        .await
+        .body
+        .contains("Two-factor sign-in is on"));
+    // The secret is stored encrypted, never in clear.
+    let creds = app.store.user_credentials("ada").await.unwrap().unwrap();
+    let enc = creds.totp_secret_enc.unwrap();
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    assert!(!enc.windows(raw.len()).any(|w| w == raw.as_slice()));
+
+    // Sign out, sign in: the password alone is not enough.
+    let r = b.submit("/desk", "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/desk").await.status, StatusCode::SEE_OTHER);
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("username", "ada"),
+                ("password", PASSWORD),
+                ("next", "/admin/users"),
+            ],
+        )
+        .await;
+    assert!(r.location().starts_with("/login/totp"), "{}", r.location());
+    assert_eq!(
+        b.get("/desk").await.location(),
+        "/login/totp",
+        "pending sessions cannot use the desk"
+    );
+    let wrong = b
+        .submit("/login/totp", "/login/totp", &[("code", "123456")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    let code = code_at(&secret, app.clock.now_secs());
+    let ok = b
+        .submit(
+            "/login/totp?next=%2Fadmin%2Fusers",
+            "/login/totp",
+            &[("code", &code), ("next", "/admin/users")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(ok.location(), "/admin/users");
+    assert_eq!(b.get("/desk").await.status, StatusCode::OK);
+
+    // The same code cannot be used twice.
+    let mut other = app.browser();
+    other
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "ada"), ("password", PASSWORD)],
+        )
+        .await;
+    let replay = other
+        .submit("/login/totp", "/login/totp", &[("code", &code)])
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn config_can_require_totp_for_admins() {
+    let app = TestApp::with_config(WebConfig {
+        require_totp_for_admins: true,
+        ..Default::default()
+    })
+    .await;
+    let mut admin = app.signed_in("ada", Role::Admin).await;
+    let r = admin.get("/desk").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/account/totp");
+    assert_eq!(admin.get("/account/totp").await.status, StatusCode::OK);
+    let mut member = app.signed_in("mia", Role::Member).await;
+    assert_eq!(
+        member.get("/desk").await.status,
+        StatusCode::OK,
+        "members are not forced"
+    );
+}
+
+#[tokio::test]
+async fn admins_create_members_and_deactivation_ends_sessions() {
+    let app = TestApp::new().await;
+    let mut admin = app.signed_in("ada", Role::Admin).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "bob"),
+                ("display_name", "Bob"),
+                ("email", "bob@example.org"),
+                ("role", "member"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let dup = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "bob"),
+                ("display_name", "Bob 2"),
+                ("email", "bob@example.org"),
+                ("role", "member"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.body.contains("is already taken"));
+    assert!(dup.body.contains("value=\"Bob 2\""), "input kept");
+
+    let mut bob = app.browser();
+    bob.submit(
+        "/login",
+        "/login",
+        &[("username", "bob"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(bob.get("/desk").await.status, StatusCode::OK);
+    let bob_id = app
+        .store
+        .user_credentials("bob")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/active", bob_id.0),
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        bob.get("/desk").await.status,
+        StatusCode::SEE_OTHER,
+        "session ended"
+    );
+    let again = bob
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "bob"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "deactivated accounts cannot sign in"
+    );
+    // An admin cannot lock themself out.
+    let ada_id = app
+        .store
+        .user_credentials("ada")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/active", ada_id.0),
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn sign_in_never_redirects_off_site() {
+    let app = TestApp::new().await;
+    app.user("mia", Role::Member).await;
+    let mut b = app.browser();
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("username", "mia"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), "/desk");
+}
