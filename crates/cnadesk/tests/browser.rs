@@ -1,0 +1,341 @@
+//! The whole first-day flow in a real headless Chromium, against the real
+//! binary: first-admin setup → TOTP enrolment → sign-in with TOTP → a
+//! reporter submits the form → the member sees it in the queue → accepts it
+//! as a case → replies → the reporter sees the reply on the tracking page.
+//! Then `cnadesk audit verify` passes on that database and fails after a
+//! direct tamper.
+//!
+//! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
+//! `chromium-driver`; `.ci/run` installs them). Without them the test says it
+//! skipped, except under CI, where it fails.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{run, stdout, Server};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn which(cmd: &str) -> Option<String> {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+async fn browser(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1280,1600",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+fn totp_now(secret_b32: &str) -> String {
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.trim().as_bytes())
+        .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret)
+        .unwrap()
+        .generate(now)
+}
+
+/// Waits (up to 15 s) for an element: clicks that submit forms return
+/// before the next page has loaded.
+async fn find(c: &Client, id: &str) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Id(id))
+        .await
+    {
+        Ok(el) => el,
+        Err(e) => panic!("#{id} on {}: {e}", path(c).await),
+    }
+}
+
+/// Waits (up to 15 s) until the browser is at a path starting with `prefix`.
+async fn wait_path(c: &Client, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let p = path(c).await;
+        if p.starts_with(prefix) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "expected {prefix}, still at {p}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fill(c: &Client, id: &str, text: &str) {
+    let el = find(c, id).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, id: &str) {
+    find(c, id).await.click().await.unwrap();
+}
+
+async fn text(c: &Client, id: &str) -> String {
+    find(c, id).await.text().await.unwrap()
+}
+
+/// Waits (up to 15 s) until the page source contains `needle`.
+async fn wait_for_text(c: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !c.source().await.unwrap().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared on {}",
+            path(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn path(c: &Client) -> String {
+    let url = c.current_url().await.unwrap();
+    format!(
+        "{}{}",
+        url.path(),
+        url.query().map(|q| format!("?{q}")).unwrap_or_default()
+    )
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("CNADESK_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), c.screenshot().await.unwrap()).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_day_flow_in_chromium() {
+    let (Some(chromium), Some(chromedriver)) = (
+        which("chromium").or_else(|| which("chromium-browser")),
+        which("chromedriver"),
+    ) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and chromium-driver: the browser flow may not be skipped there"
+        );
+        eprintln!("browser flow: SKIPPED (chromium/chromedriver not installed)");
+        return;
+    };
+    eprintln!("browser flow: running in {chromium}");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let base = server.base_url.clone();
+    let setup_url = server.setup_url.clone().expect("setup link");
+
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let member = browser(port, &dir.path().join("member-profile"), &chromium).await;
+
+    // First-admin setup.
+    member.goto(&setup_url).await.unwrap();
+    fill(&member, "username", "ada").await;
+    fill(&member, "display_name", "Ada Admin").await;
+    fill(&member, "email", "ada@example.org").await;
+    fill(&member, "password", "correct horse battery staple").await;
+    fill(&member, "confirm", "correct horse battery staple").await;
+    click(&member, "create-admin").await;
+    assert_eq!(
+        wait_path(&member, "/account/totp").await,
+        "/account/totp?welcome=1"
+    );
+    shot(&member, "1-totp-enrol").await;
+
+    // TOTP enrolment.
+    let secret = text(&member, "totp-secret").await;
+    fill(&member, "code", &totp_now(&secret)).await;
+    click(&member, "enable-totp").await;
+    shot(&member, "1b-totp-enabled").await;
+    assert!(text(&member, "totp-status")
+        .await
+        .contains("Two-factor sign-in is on"));
+
+    // Sign out, then sign in with password and TOTP.
+    member
+        .find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(wait_path(&member, "/login").await, "/login");
+    fill(&member, "username", "ada").await;
+    fill(&member, "password", "correct horse battery staple").await;
+    click(&member, "sign-in").await;
+    wait_path(&member, "/login/totp").await;
+    fill(&member, "code", &totp_now(&secret)).await;
+    click(&member, "verify-code").await;
+    assert_eq!(wait_path(&member, "/desk").await, "/desk");
+
+    // A reporter (another browser, no account) submits the form.
+    let reporter = browser(port, &dir.path().join("reporter-profile"), &chromium).await;
+    reporter.goto(&format!("{base}/report")).await.unwrap();
+    fill(&reporter, "title", "Carbons accepted from any sender").await;
+    fill(&reporter, "product", "Prosody").await;
+    fill(&reporter, "versions", "0.12.0 to 0.12.3").await;
+    fill(
+        &reporter,
+        "description",
+        "A remote entity can inject <script>alert('carbon')</script> forged carbon copies.",
+    )
+    .await;
+    fill(&reporter, "reporter_name", "Rita Reporter").await;
+    fill(&reporter, "reporter_email", "rita@example.org").await;
+    fill(&reporter, "credit", "Rita R.").await;
+    let poc = dir.path().join("poc.txt");
+    std::fs::write(&poc, "send a carbon from outside\n").unwrap();
+    reporter
+        .find(Locator::Id("attachments"))
+        .await
+        .unwrap()
+        .send_keys(poc.to_str().unwrap())
+        .await
+        .unwrap();
+    shot(&reporter, "2-report-form").await;
+    click(&reporter, "submit-report").await;
+    let tracking_url = text(&reporter, "tracking-link").await;
+    assert!(
+        tracking_url.starts_with(&format!("{base}/track/")),
+        "{tracking_url}"
+    );
+    assert!(text(&reporter, "received").await.contains("was received"));
+    shot(&reporter, "3-tracking").await;
+
+    // The member sees it in the queue and opens it.
+    member.goto(&format!("{base}/desk")).await.unwrap();
+    let queue = text(&member, "queue").await;
+    assert!(
+        queue.contains("Carbons accepted from any sender"),
+        "{queue}"
+    );
+    shot(&member, "4-queue").await;
+    member
+        .find(Locator::LinkText("Carbons accepted from any sender"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text(&member, "description")
+            .await
+            .contains("<script>alert('carbon')</script>"),
+        "the payload is shown as text"
+    );
+    let alert = member.get_alert_text().await;
+    assert!(alert.is_err(), "no script ran: {alert:?}");
+
+    // Accept as a case, note internally, reply to the reporter.
+    click(&member, "accept").await;
+    assert_eq!(text(&member, "case-state").await, "Accepted");
+    let report_page = path(&member).await;
+    fill(&member, "note-body", "Internal: reproduced on 0.12.2").await;
+    click(&member, "add-note").await;
+    wait_for_text(&member, "Internal: reproduced on 0.12.2").await;
+    fill(
+        &member,
+        "reply-body",
+        "Thank you, we reproduced it and opened a case.",
+    )
+    .await;
+    click(&member, "send-reply").await;
+    wait_for_text(&member, "Thank you, we reproduced it").await;
+    assert!(path(&member)
+        .await
+        .starts_with(report_page.split('#').next().unwrap()));
+    shot(&member, "5-case").await;
+
+    // The reporter sees the reply, and only the reply.
+    reporter.goto(&tracking_url).await.unwrap();
+    let status = text(&reporter, "status").await;
+    assert!(status.contains("Accepted"), "{status}");
+    let source = reporter.source().await.unwrap();
+    assert!(source.contains("Thank you, we reproduced it and opened a case."));
+    assert!(!source.contains("Internal: reproduced"));
+    shot(&reporter, "6-tracking-reply").await;
+
+    reporter.close().await.unwrap();
+    member.close().await.unwrap();
+    server.stop();
+
+    // The audit chain of what just happened verifies, and a tamper is caught.
+    let d = data.to_str().unwrap();
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let verified = stdout(&o);
+    eprintln!("browser flow: {}", verified.trim());
+    let store = cnadesk_store_sql::open(
+        &cnadesk_store_sql::sqlite_url_in(&data),
+        cnadesk_store_sql::Migrate::Require,
+    )
+    .await
+    .unwrap();
+    store
+        .execute_raw_for_tests("UPDATE audit_events SET actor = 'member:1:mallory' WHERE seq = 3")
+        .await
+        .unwrap();
+    store.close().await;
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("BROKEN at event 3"), "{}", stdout(&o));
+}

@@ -1,0 +1,194 @@
+//! The command line, run as a newcomer would.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use support::{cnadesk, run, stderr, stdout, Server};
+
+#[test]
+fn help_lists_the_subcommands() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!("help", stdout(&o));
+    let o = run(&["audit", "verify", "--help"]);
+    insta::assert_snapshot!("audit_verify_help", stdout(&o));
+}
+
+#[test]
+fn check_config_rejects_unknown_keys_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cnadesk.toml");
+    std::fs::write(&file, "[intake]\nmax_upload = 5\n").unwrap();
+    let o = run(&["--config", file.to_str().unwrap(), "check-config"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("unknown field") && err.contains("max_upload"),
+        "{err}"
+    );
+
+    let o = cnadesk(&["check-config"])
+        .env(
+            "CNADESK_DATABASE_URL",
+            "postgres://cna:hunter2@db.example/cnadesk",
+        )
+        .env("CNADESK_SECRET_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("postgres://cna:***@db.example/cnadesk"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !out.contains(&"ab".repeat(32)),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../cnadesk.example.toml");
+    let o = run(&["--config", example, "check-config"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn migrate_then_admin_create_user_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let o = run(&["migrate", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("applied migrations [1]"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["migrate", "--data-dir", d]);
+    assert!(stdout(&o).contains("up to date"));
+
+    let mut child = cnadesk(&[
+        "admin",
+        "create-user",
+        "--username",
+        "ada",
+        "--email",
+        "ada@example.org",
+        "--role",
+        "admin",
+        "--data-dir",
+        d,
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough passphrase\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("created admin ada"));
+
+    let mut child = cnadesk(&[
+        "admin",
+        "create-user",
+        "--username",
+        "bob",
+        "--email",
+        "bob@example.org",
+        "--data-dir",
+        d,
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("password"), "{}", stderr(&o));
+
+    let o = run(&["admin", "list-users", "--data-dir", d]);
+    let out = stdout(&o);
+    assert!(out.contains("ada\tadmin\tada@example.org\tactive"), "{out}");
+    assert!(!out.contains("bob"));
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(stdout(&o).contains("intact: 1 events"), "{}", stdout(&o));
+}
+
+#[test]
+fn audit_verify_without_a_database_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no database"), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("none").exists(),
+        "verify never creates a database"
+    );
+}
+
+#[test]
+fn serve_creates_its_data_dir_prints_a_setup_link_and_answers_health_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh/data");
+    let server = Server::start(&data);
+    assert!(data.join("cnadesk.sqlite3").exists());
+    assert!(data.join("secret.key").exists());
+    let setup = server.setup_url.clone().expect("a setup link on first run");
+    assert!(setup.starts_with(&format!("{}/setup/", server.base_url)));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let health = reqwest::get(format!("{}/healthz", server.base_url)).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let ready = reqwest::get(format!("{}/readyz", server.base_url)).await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let page = reqwest::get(&setup).await.unwrap();
+        assert_eq!(page.status(), 200);
+        let report = reqwest::Client::new()
+            .post(format!("{}/api/v1/reports", server.base_url))
+            .json(&serde_json::json!({"title": "t", "product": "Prosody", "description": "A description that is long enough."}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(report.status(), 201);
+    });
+    server.stop();
+    // The report's events are in an intact chain; a tampered row is named.
+    let d = data.to_str().unwrap();
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    rt.block_on(async {
+        let store = cnadesk_store_sql::open(
+            &cnadesk_store_sql::sqlite_url_in(&data),
+            cnadesk_store_sql::Migrate::Require,
+        )
+        .await
+        .unwrap();
+        store
+            .execute_raw_for_tests(
+                "UPDATE audit_events SET payload = '{\"product\":\"forged\"}' WHERE seq = 1",
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("BROKEN at event 1"), "{}", stdout(&o));
+}

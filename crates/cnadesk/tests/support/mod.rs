@@ -1,0 +1,114 @@
+//! Runs the real `cnadesk` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cnadesk");
+
+/// `cnadesk ARGS` with a clean environment (no stray CNADESK_* settings).
+pub fn cnadesk(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CNADESK_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("CNADESK_LOG__LEVEL", "warn");
+    cmd
+}
+
+pub fn run(args: &[&str]) -> Output {
+    cnadesk(args).output().expect("run cnadesk")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A running `cnadesk serve`.
+pub struct Server {
+    pub child: Child,
+    pub base_url: String,
+    pub setup_url: Option<String>,
+}
+
+impl Server {
+    /// Starts `cnadesk serve` on a free port with its data in `data_dir`.
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = cnadesk(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn cnadesk serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut base_url = None;
+        let mut setup_url = None;
+        while Instant::now() < deadline {
+            let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+                if base_url.is_some() {
+                    break;
+                }
+                continue;
+            };
+            if let Some(rest) = line.strip_prefix("cnadesk listening on ") {
+                base_url = Some(rest.split(' ').next().unwrap().to_owned());
+            }
+            if let Some(i) = line.find("/setup/") {
+                let start = line[..i].rfind("http").unwrap();
+                setup_url = Some(line[start..].split_whitespace().next().unwrap().to_owned());
+                break;
+            }
+        }
+        Server {
+            child,
+            base_url: base_url.expect("the server printed its address"),
+            setup_url,
+        }
+    }
+
+    /// Stops the server with SIGTERM (graceful shutdown) and waits.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
