@@ -221,10 +221,9 @@ impl ReportInput {
         }
         let key = self.pgp_key.trim();
         check_len(&mut errors, "pgp_key", key, limits::PGP_KEY);
-        if !key.is_empty()
-            && !(key.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
-                && key.ends_with("-----END PGP PUBLIC KEY BLOCK-----"))
-        {
+        let armored = key.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+            && key.ends_with("-----END PGP PUBLIC KEY BLOCK-----");
+        if !key.is_empty() && !armored {
             errors.push(FieldError::new(
                 "pgp_key",
                 "must be an ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK----- … -----END PGP PUBLIC KEY BLOCK-----)",
