@@ -50,7 +50,7 @@ pub struct WebConfig {
     pub require_totp_for_admins: bool,
     /// Session lifetime.
     pub session_ttl: Duration,
-    /// Sign-in attempts allowed per account and per address in 15 minutes.
+    /// Sign-in attempts allowed per account in 15 minutes (per address: five times this).
     pub login_attempts_per_15min: u32,
     /// Reports accepted per address per hour.
     pub reports_per_ip_per_hour: u32,
@@ -92,8 +92,11 @@ pub struct AppState {
     pub key: Arc<ServerKey>,
     /// How cases are assigned.
     pub assignment: Arc<dyn AssignmentPolicy>,
-    /// Sign-in attempts.
+    /// Sign-in attempts per account.
     pub login_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per address (a team behind one NAT shares it, so it
+    /// allows five times the per-account budget).
+    pub login_ip_limiter: Arc<RateLimiter>,
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
 }
@@ -110,6 +113,10 @@ impl AppState {
             config.login_attempts_per_15min,
             Duration::from_secs(15 * 60),
         ));
+        let login_ip_limiter = Arc::new(RateLimiter::new(
+            config.login_attempts_per_15min.saturating_mul(5),
+            Duration::from_secs(15 * 60),
+        ));
         let intake_limiter = Arc::new(RateLimiter::new(
             config.reports_per_ip_per_hour,
             Duration::from_secs(3600),
@@ -121,6 +128,7 @@ impl AppState {
             key: Arc::new(key),
             assignment: Arc::new(ManualAssignment),
             login_limiter,
+            login_ip_limiter,
             intake_limiter,
         }
     }

@@ -129,12 +129,16 @@ async fn wrong_passwords_and_unknown_users_look_the_same_and_are_rate_limited() 
         between(&wrong.body, "id=\"login-error\">", "<"),
         between(&unknown.body, "id=\"login-error\">", "<")
     );
-    b.submit(
-        "/login",
-        "/login",
-        &[("username", "mia"), ("password", "wrong again!!")],
-    )
-    .await;
+    for password in ["wrong again!!", "and again!!!"] {
+        let r = b
+            .submit(
+                "/login",
+                "/login",
+                &[("username", "mia"), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
     let limited = b
         .submit(
             "/login",
@@ -147,6 +151,26 @@ async fn wrong_passwords_and_unknown_users_look_the_same_and_are_rate_limited() 
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password waits"
     );
+    // One address trying many accounts is limited too (at five times the budget).
+    // Five attempts so far; the address allows 15.
+    for i in 0..10 {
+        let r = b
+            .submit(
+                "/login",
+                "/login",
+                &[("username", &format!("u{i}")), ("password", "guess guess")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "u99"), ("password", "guess guess")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ pub struct SecurityConfig {
     pub require_totp_for_admins: bool,
     /// Session lifetime in hours.
     pub session_hours: u64,
-    /// Sign-in attempts per account and per address per 15 minutes.
+    /// Sign-in attempts per account per 15 minutes (per address: five times this).
     pub login_attempts_per_15min: u32,
 }
 

@@ -233,7 +233,7 @@ pub async fn login_submit(
     let username = form.username.trim().to_lowercase();
     let ip_key = format!("login-ip:{}", ip.0);
     let user_key = format!("login-user:{username}");
-    if !state.login_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
+    if !state.login_ip_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
         tracing::warn!(ip = %ip.0, "sign-in rate limit reached");
         return Ok(again(
             StatusCode::TOO_MANY_REQUESTS,
