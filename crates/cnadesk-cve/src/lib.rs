@@ -1,0 +1,13 @@
+//! CVE records for cnadesk: a typed model of CVE JSON 5.x, validation against
+//! the official schemas (shipped as data in `schemas/`), and a lint of the
+//! CNA Operational Rules beyond what the schema can say.
+//!
+//! Pure: no I/O besides the embedded schema files.
+
+pub mod lint;
+pub mod model;
+pub mod schema;
+
+pub use lint::{lint, Finding, LintContext, Severity};
+pub use model::CveRecord;
+pub use schema::{Problem, SchemaSet, Target};

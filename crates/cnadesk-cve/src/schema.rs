@@ -1,0 +1,412 @@
+//! Validation against the official CVE JSON schemas, shipped as data in
+//! `schemas/` (see `schemas/index.toml`), with errors a person can act on.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use include_dir::{include_dir, Dir};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Registry, Resource, ValidationError, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+static SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    default: String,
+    schema: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexEntry {
+    version: String,
+    description: String,
+    root: String,
+    #[serde(default)]
+    resources: BTreeMap<String, String>,
+}
+
+/// A schema set could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// No such version in `schemas/index.toml`.
+    #[error("unknown CVE schema version `{0}` (known: {1})")]
+    UnknownVersion(String, String),
+    /// The data files are broken.
+    #[error("schema data: {0}")]
+    Data(String),
+}
+
+/// What a document is validated as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// A whole CVE record.
+    Record,
+    /// A published CNA container (what CVE Services takes to publish).
+    PublishedContainer,
+    /// A rejected CNA container.
+    RejectedContainer,
+}
+
+impl Target {
+    /// Guesses what a document is: a record has `dataType`; a container
+    /// with `rejectedReasons` is rejected; anything else is a published
+    /// container.
+    pub fn detect(doc: &Value) -> Target {
+        if doc.get("dataType").is_some() || doc.get("cveMetadata").is_some() {
+            Target::Record
+        } else if doc.get("rejectedReasons").is_some() {
+            Target::RejectedContainer
+        } else {
+            Target::PublishedContainer
+        }
+    }
+
+    /// For messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::Record => "CVE record",
+            Target::PublishedContainer => "published CNA container",
+            Target::RejectedContainer => "rejected CNA container",
+        }
+    }
+}
+
+/// A document as it is validated: CVE Services request bodies
+/// (`{"cnaContainer": {…}}`) are unwrapped, and the `providerMetadata` the
+/// server sets itself is filled in with a placeholder, so that a body is
+/// judged as CVE Services would judge it.
+pub fn prepare(doc: &Value) -> (Value, Target) {
+    if let Some(inner) = doc
+        .get("cnaContainer")
+        .filter(|_| doc.as_object().is_some_and(|o| o.len() == 1))
+    {
+        let mut inner = inner.clone();
+        if let Some(obj) = inner.as_object_mut() {
+            obj.entry("providerMetadata").or_insert_with(
+                || serde_json::json!({"orgId": "00000000-0000-4000-8000-000000000000"}),
+            );
+        }
+        let target = if inner.get("rejectedReasons").is_some() {
+            Target::RejectedContainer
+        } else {
+            Target::PublishedContainer
+        };
+        return (inner, target);
+    }
+    (doc.clone(), Target::detect(doc))
+}
+
+/// One schema violation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// JSON pointer to the offending value (`""` is the whole document).
+    pub pointer: String,
+    /// The schema keyword that failed (`required`, `pattern`, `format`…).
+    pub keyword: String,
+    /// Where in the schema the rule is.
+    pub schema_path: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+/// Compiled validators for one schema version.
+pub struct SchemaSet {
+    version: String,
+    record: Validator,
+    published: Validator,
+    rejected: Validator,
+}
+
+impl std::fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+fn index() -> Result<Index, SchemaError> {
+    let text = SCHEMAS
+        .get_file("index.toml")
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| SchemaError::Data("schemas/index.toml is missing".into()))?;
+    toml::from_str(text).map_err(|e| SchemaError::Data(format!("schemas/index.toml: {e}")))
+}
+
+fn json_file(path: &str) -> Result<Value, SchemaError> {
+    let text = SCHEMAS
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| SchemaError::Data(format!("schemas/{path} is missing")))?;
+    serde_json::from_str(text).map_err(|e| SchemaError::Data(format!("schemas/{path}: {e}")))
+}
+
+/// The schema versions shipped, with their descriptions; the default first.
+pub fn available_versions() -> Vec<(String, String)> {
+    let Ok(index) = index() else {
+        return Vec::new();
+    };
+    let mut v: Vec<(String, String)> = index
+        .schema
+        .into_iter()
+        .map(|e| (e.version, e.description))
+        .collect();
+    v.sort_by_key(|(ver, _)| *ver != index.default);
+    v
+}
+
+/// The root schema with its `oneOf` replaced by a reference to one definition.
+fn for_definition(root: &Value, definition: &str) -> Value {
+    let mut schema = root.clone();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("oneOf");
+        obj.remove("title");
+        obj.insert(
+            "allOf".into(),
+            serde_json::json!([{ "$ref": format!("#/definitions/{definition}") }]),
+        );
+    }
+    schema
+}
+
+impl SchemaSet {
+    /// Loads and compiles a version (`None`: the default of `index.toml`).
+    pub fn load(version: Option<&str>) -> Result<SchemaSet, SchemaError> {
+        let index = index()?;
+        let wanted = version.unwrap_or(&index.default);
+        let entry = index
+            .schema
+            .iter()
+            .find(|e| e.version == wanted)
+            .ok_or_else(|| {
+                SchemaError::UnknownVersion(
+                    wanted.to_owned(),
+                    index
+                        .schema
+                        .iter()
+                        .map(|e| e.version.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            })?;
+        let root = json_file(&entry.root)?;
+        let mut builder = Registry::new();
+        for (uri, path) in &entry.resources {
+            builder = builder
+                .add(uri, Resource::from_contents(json_file(path)?))
+                .map_err(|e| SchemaError::Data(format!("{uri}: {e}")))?;
+        }
+        let registry = builder
+            .prepare()
+            .map_err(|e| SchemaError::Data(e.to_string()))?;
+        let build = |schema: &Value| {
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft7)
+                .with_registry(&registry)
+                .offline()
+                .should_validate_formats(true)
+                .build(schema)
+                .map_err(|e| SchemaError::Data(format!("{}: {e}", entry.root)))
+        };
+        Ok(SchemaSet {
+            version: entry.version.clone(),
+            record: build(&root)?,
+            published: build(&for_definition(&root, "cnaPublishedContainer"))?,
+            rejected: build(&for_definition(&root, "cnaRejectedContainer"))?,
+        })
+    }
+
+    /// The default version, compiled once per process.
+    pub fn default_set() -> &'static SchemaSet {
+        static SET: OnceLock<SchemaSet> = OnceLock::new();
+        SET.get_or_init(|| SchemaSet::load(None).expect("the shipped default schema compiles"))
+    }
+
+    /// The version of this set.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Validates a document as what it looks like ([`Target::detect`]).
+    pub fn validate(&self, doc: &Value) -> Vec<Problem> {
+        self.validate_as(doc, Target::detect(doc))
+    }
+
+    /// Whether a document is valid as `target` (fast path).
+    pub fn is_valid(&self, doc: &Value, target: Target) -> bool {
+        self.validator(target).is_valid(doc)
+    }
+
+    fn validator(&self, target: Target) -> &Validator {
+        match target {
+            Target::Record => &self.record,
+            Target::PublishedContainer => &self.published,
+            Target::RejectedContainer => &self.rejected,
+        }
+    }
+
+    /// Validates a document as `target`; an empty list means valid.
+    pub fn validate_as(&self, doc: &Value, target: Target) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for err in self.validator(target).iter_errors(doc) {
+            collect(&err, doc, &mut out);
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert((p.pointer.clone(), p.message.clone())));
+        out
+    }
+}
+
+fn preview(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(57).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The branch of a `oneOf`/`anyOf` to explain: for the record's root, the
+/// one matching `cveMetadata.state`; elsewhere the one with fewest errors.
+fn pick_branch(context: &[Vec<ValidationError<'static>>], pointer: &str, doc: &Value) -> usize {
+    if pointer.is_empty() && context.len() == 2 {
+        match doc.pointer("/cveMetadata/state").and_then(Value::as_str) {
+            Some("PUBLISHED") => return 0,
+            Some("REJECTED") => return 1,
+            _ => {}
+        }
+    }
+    context
+        .iter()
+        .enumerate()
+        .filter(|(_, errs)| !errs.is_empty())
+        .min_by_key(|(_, errs)| errs.len())
+        .map(|(i, _)| i)
+        .unwrap_or(0)
+}
+
+fn collect(err: &ValidationError<'_>, doc: &Value, out: &mut Vec<Problem>) {
+    let pointer = err.instance_path().as_str().to_owned();
+    let keyword = err.kind().keyword().to_owned();
+    let schema_path = err.schema_path().as_str().to_owned();
+    let instance = err.instance();
+    let message = match err.kind() {
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            if pointer.is_empty()
+                && context.len() == 2
+                && !matches!(
+                    doc.pointer("/cveMetadata/state").and_then(Value::as_str),
+                    Some("PUBLISHED" | "REJECTED")
+                )
+                && doc.get("cveMetadata").is_some()
+            {
+                out.push(Problem {
+                    pointer: "/cveMetadata/state".into(),
+                    keyword: "enum".into(),
+                    schema_path: schema_path.clone(),
+                    message: "must be PUBLISHED or REJECTED".into(),
+                });
+            }
+            if context.iter().all(Vec::is_empty) {
+                format!("matches none of the allowed forms ({keyword})")
+            } else {
+                let branch = pick_branch(context, &pointer, doc);
+                for e in &context[branch] {
+                    collect(e, doc, out);
+                }
+                return;
+            }
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "matches more than one of the allowed forms; it must match exactly one".into()
+        }
+        ValidationErrorKind::Required { property } => {
+            format!("is missing the required member {property}")
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => format!(
+            "has member{} {} that the CVE schema does not allow (check the spelling and letter case)",
+            if unexpected.len() == 1 { "" } else { "s" },
+            unexpected
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ValidationErrorKind::Pattern { pattern } => format!(
+            "{} does not have the expected form (must match {pattern})",
+            preview(instance)
+        ),
+        ValidationErrorKind::Format { format } => {
+            let hint = match format.as_str() {
+                "uri" => " (an absolute URL such as https://example.org/advisory, without spaces)",
+                "date-time" => " (RFC 3339, e.g. 2026-11-24T10:00:00Z)",
+                "date" => " (e.g. 2026-11-24)",
+                _ => "",
+            };
+            format!("{} is not a valid {format}{hint}", preview(instance))
+        }
+        ValidationErrorKind::Enum { options } => {
+            format!("{} is not allowed; use one of {}", preview(instance), preview(options))
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("must be {expected_value}, not {}", preview(instance))
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(ts) => format!("{ts:?}"),
+            };
+            format!("must be {expected}, but is {}", type_name(instance))
+        }
+        ValidationErrorKind::Contains => {
+            if pointer.ends_with("descriptions") || pointer.ends_with("rejectedReasons") {
+                "needs at least one entry in English (lang \"en\"); CNA rule 5.2.5".into()
+            } else {
+                "has no item of the required kind".into()
+            }
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            format!("needs at least {limit} item{}", if *limit == 1 { "" } else { "s" })
+        }
+        ValidationErrorKind::MaxItems { limit } => format!("allows at most {limit} items"),
+        ValidationErrorKind::MinLength { limit } => {
+            format!("must be at least {limit} characters long")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("must be at most {limit} characters long")
+        }
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+        ValidationErrorKind::UniqueItems => "has duplicate items".into(),
+        _ => {
+            let s = err.to_string();
+            if s.chars().count() > 200 {
+                format!("{}… ({keyword})", s.chars().take(200).collect::<String>())
+            } else {
+                s
+            }
+        }
+    };
+    out.push(Problem {
+        pointer,
+        keyword,
+        schema_path,
+        message,
+    });
+}
