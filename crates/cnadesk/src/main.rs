@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod config;
+mod record;
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -46,6 +47,11 @@ enum Command {
     },
     /// Load the configuration, report problems, and print it with secrets redacted.
     CheckConfig(DbArgs),
+    /// Check CVE records: schema validation and the CNA rules.
+    Record {
+        #[command(subcommand)]
+        command: record::RecordCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Admin { command } => admin(file, command).await,
+        Command::Record { command } => record::run(command),
     }
 }
 

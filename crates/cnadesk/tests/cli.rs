@@ -192,3 +192,95 @@ fn serve_creates_its_data_dir_prints_a_setup_link_and_answers_health_checks() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("BROKEN at event 1"), "{}", stdout(&o));
 }
+
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs");
+
+#[test]
+fn record_validate_checks_many_files_and_stdin() {
+    let good = format!("{SPECS}/cve-schema/examples/full-record-advanced-example.json");
+    let bad = format!("{SPECS}/cve-services/test/schemas/5.0/CVE-2017-4024_published_fail.json");
+    let o = run(&["record", "validate", &good]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with("1 valid, 0 invalid\n"));
+
+    let o = run(&["record", "validate", &good, &bad, "/nonexistent.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("/containers/cna/providerMetadata/orgId: must be string, but is an array"),
+        "{out}"
+    );
+    assert!(out.contains("cannot read the file"), "{out}");
+    assert!(out.ends_with("1 valid, 2 invalid\n"), "{out}");
+
+    let o = run(&["record", "validate", "--format", "json", &bad]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["invalid"], 1);
+    assert_eq!(j["schema_version"], "5.1.1");
+    assert!(j["files"][0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(
+            |p| p["pointer"] == "/containers/cna/providerMetadata/orgId" && p["keyword"] == "type"
+        ));
+
+    let mut child = cnadesk(&["record", "validate", "--schema-version", "5.1.0", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&good).unwrap())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("<stdin> (CVE record, schema 5.1.0)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run(&["record", "validate", "--schema-version", "4.0", &good]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown CVE schema version"));
+}
+
+#[test]
+fn record_lint_exits_non_zero_on_errors_and_cites_rules() {
+    let example = format!("{SPECS}/cve-schema/examples/full-record-basic-example.json");
+    let o = run(&["record", "lint", &example]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "example.org references are placeholders"
+    );
+    let out = stdout(&o);
+    assert!(out.contains("error reference-placeholder-url"), "{out}");
+    assert!(out.contains("CNA Operational Rules 4.0, 5.3.1"), "{out}");
+    assert!(
+        out.ends_with("0 clean, 0 with warnings, 1 with errors\n"),
+        "{out}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&example).unwrap()).unwrap();
+    doc["containers"]["cna"]["references"][0]["url"] = "https://prosody.im/security/".into();
+    let fixed = dir.path().join("fixed.json");
+    std::fs::write(&fixed, doc.to_string()).unwrap();
+    let o = run(&[
+        "record",
+        "lint",
+        "--format",
+        "json",
+        fixed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "only a warning remains: {}", stdout(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["with_warnings"], 1);
+    assert_eq!(j["files"][0]["findings"][0]["id"], "cna-5.1.7-cwe");
+}
