@@ -12,16 +12,23 @@
 mod support;
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use support::{run, stdout, Server};
 
+/// chromedriver in its own process group: dropping it (also when the test
+/// panics) kills the driver and every browser it started.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // `--`: without it, procps kill takes `-PGID` for an option.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -174,6 +181,7 @@ async fn first_day_flow_in_chromium() {
     let _driver = Driver(
         Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
