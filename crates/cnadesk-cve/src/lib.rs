@@ -6,6 +6,7 @@
 
 pub mod lint;
 pub mod model;
+pub mod osv;
 pub mod schema;
 
 pub use lint::{lint, Finding, LintContext, Severity};

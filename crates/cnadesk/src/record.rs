@@ -18,6 +18,50 @@ pub enum RecordCommand {
     Validate(RecordArgs),
     /// Validate, then check the CNA Operational Rules (errors block publication).
     Lint(RecordArgs),
+    /// Convert a published record to another format, written to standard output.
+    Export(ExportArgs),
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// OSV 1.7 (the CVE ID becomes the OSV id).
+    Osv,
+}
+
+/// What to export.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Target format.
+    #[arg(long = "to", value_enum)]
+    to: ExportFormat,
+    /// A whole published CVE record; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let doc = read(&args.file).map_err(|e| anyhow::anyhow!("{}: {e}", name(&args.file)))?;
+    let record: cnadesk_cve::CveRecord = serde_json::from_value(doc).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a CVE record ({e}); check it with `cnadesk record validate`",
+            name(&args.file)
+        )
+    })?;
+    match args.to {
+        ExportFormat::Osv => {
+            let osv = cnadesk_cve::osv::to_osv(&record)?;
+            let problems = cnadesk_cve::osv::validate_osv(&osv);
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "the OSV document would not pass the OSV schema:\n  {}",
+                    problems.join("\n  ")
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&osv)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Output format.
@@ -131,6 +175,7 @@ pub fn run(command: RecordCommand) -> anyhow::Result<ExitCode> {
     let (args, with_lint) = match command {
         RecordCommand::Validate(a) => (a, false),
         RecordCommand::Lint(a) => (a, true),
+        RecordCommand::Export(a) => return export(a),
     };
     let set = SchemaSet::load(args.schema_version.as_deref())?;
     let reports: Vec<FileReport> = args

@@ -284,3 +284,22 @@ fn record_lint_exits_non_zero_on_errors_and_cites_rules() {
     assert_eq!(j["with_warnings"], 1);
     assert_eq!(j["files"][0]["findings"][0]["id"], "cna-5.1.7-cwe");
 }
+
+#[test]
+fn record_export_to_osv_writes_a_document() {
+    let example = format!("{SPECS}/cve-schema/examples/full-record-advanced-example.json");
+    let o = run(&["record", "export", "--to", "osv", &example]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let osv: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(osv["id"], "CVE-1900-1234");
+    assert_eq!(osv["schema_version"], "1.7.5");
+    let o = run(&[
+        "record",
+        "export",
+        "--to",
+        "osv",
+        &format!("{SPECS}/cve-services/test/schemas/5.0/CVE-2017-5835_rejected.json"),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a CVE record"), "{}", stderr(&o));
+}
