@@ -88,11 +88,7 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let page = ErrorPage {
-            layout: Layout {
-                cna_name: "cnadesk".into(),
-                title: status.canonical_reason().unwrap_or("Error").into(),
-                ..Default::default()
-            },
+            layout: Layout::anonymous("cnadesk", status.canonical_reason().unwrap_or("Error"), ""),
             status: status.as_u16(),
             message,
         };

@@ -56,13 +56,9 @@ pub(crate) async fn intake(
     Ok((report, token))
 }
 
-fn public_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
-    Layout {
-        cna_name: state.config.cna_name.clone(),
-        title: title.to_owned(),
-        member: None,
-        csrf: csrf.to_owned(),
-    }
+/// The layout of a page for someone not signed in.
+pub(crate) fn public_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
+    Layout::anonymous(&state.config.cna_name, title, csrf)
 }
 
 #[derive(Template)]

@@ -18,6 +18,18 @@ pub struct Layout {
     pub csrf: String,
 }
 
+impl Layout {
+    /// The layout of a page seen without signing in.
+    pub fn anonymous(cna_name: &str, title: &str, csrf: &str) -> Self {
+        Layout {
+            cna_name: cna_name.to_owned(),
+            title: title.to_owned(),
+            member: None,
+            csrf: csrf.to_owned(),
+        }
+    }
+}
+
 /// The signed-in member as the navigation shows them.
 #[derive(Clone, Debug)]
 pub struct NavMember {

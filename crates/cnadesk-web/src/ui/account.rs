@@ -18,18 +18,10 @@ use crate::auth::{
     clear_session_cookie, hash_password, matching_step, otpauth_url, qr_svg, safe_next,
     session_hash, start_session, totp, verify_password, Admin, Member, PendingSecondFactor,
 };
+use crate::public::public_layout;
 use crate::security::{check_csrf, sha256_hex, ClientIp, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
-
-fn plain_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
-    Layout {
-        cna_name: state.config.cna_name.clone(),
-        title: title.to_owned(),
-        member: None,
-        csrf: csrf.to_owned(),
-    }
-}
 
 // ---- first-run setup ----------------------------------------------------------
 
@@ -66,7 +58,7 @@ pub async fn setup_form(
     Ok(render(
         StatusCode::OK,
         &SetupPage {
-            layout: plain_layout(&state, "Create the first admin", &csrf.token),
+            layout: public_layout(&state, "Create the first admin", &csrf.token),
             token,
             username: String::new(),
             display_name: String::new(),
@@ -127,7 +119,7 @@ pub async fn setup_submit(
         return Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SetupPage {
-                layout: plain_layout(&state, "Create the first admin", &csrf.token),
+                layout: public_layout(&state, "Create the first admin", &csrf.token),
                 token,
                 username: form.username,
                 display_name: form.display_name,
@@ -187,7 +179,7 @@ pub async fn login_form(
     render(
         StatusCode::OK,
         &LoginPage {
-            layout: plain_layout(&state, "Sign in", &csrf.token),
+            layout: public_layout(&state, "Sign in", &csrf.token),
             username: String::new(),
             next: safe_next(q.next.as_deref()),
             error: String::new(),
@@ -217,7 +209,7 @@ pub async fn login_submit(
         render(
             status,
             &LoginPage {
-                layout: plain_layout(&state, "Sign in", &csrf.token),
+                layout: public_layout(&state, "Sign in", &csrf.token),
                 username: form.username.clone(),
                 next: next.clone(),
                 error: error.to_owned(),
@@ -281,7 +273,7 @@ pub async fn totp_form(
     render(
         StatusCode::OK,
         &TotpPage {
-            layout: plain_layout(&state, "Second factor", &csrf.token),
+            layout: public_layout(&state, "Second factor", &csrf.token),
             next: safe_next(q.next.as_deref()),
             error: String::new(),
         },
@@ -324,7 +316,7 @@ pub async fn totp_submit(
         render(
             status,
             &TotpPage {
-                layout: plain_layout(&state, "Second factor", &csrf.token),
+                layout: public_layout(&state, "Second factor", &csrf.token),
                 next: next.clone(),
                 error: error.to_owned(),
             },

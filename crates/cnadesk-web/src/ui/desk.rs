@@ -235,6 +235,16 @@ struct Drafts {
     reason: String,
 }
 
+impl Drafts {
+    /// Only an error (the form had nothing worth keeping).
+    fn error(error: String) -> Self {
+        Drafts {
+            error,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "report_view.html")]
 struct ReportPage {
@@ -499,17 +509,7 @@ pub async fn accept_report(
             Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response())
         }
         Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(
-                &state,
-                &member,
-                &csrf,
-                id,
-                Drafts {
-                    error: m,
-                    ..Default::default()
-                },
-            )
-            .await
+            again(&state, &member, &csrf, id, Drafts::error(m)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -749,17 +749,7 @@ pub async fn transition_case(
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response()),
         Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(
-                &state,
-                &member,
-                &csrf,
-                report_id,
-                Drafts {
-                    error: m,
-                    ..Default::default()
-                },
-            )
-            .await
+            again(&state, &member, &csrf, report_id, Drafts::error(m)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -811,19 +801,7 @@ pub async fn assign_case(
         .collect();
     let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
         Ok(a) => a,
-        Err(m) => {
-            return again(
-                &state,
-                &member,
-                &csrf,
-                report_id,
-                Drafts {
-                    error: m,
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Err(m) => return again(&state, &member, &csrf, report_id, Drafts::error(m)).await,
     };
     state
         .store
