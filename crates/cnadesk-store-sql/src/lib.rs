@@ -92,8 +92,45 @@ pub enum OpenError {
     Schema(String),
 }
 
-/// Replaces the password of a URL with `***` (for logs and errors).
+/// Creates the data directory readable by its owner only (it holds the
+/// database and the secret key); an existing directory is left as it is.
+fn create_private_dir(dir: &Path) -> Result<(), OpenError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let err = |source| OpenError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Replaces the password of a URL with `***` (for logs and errors), in the
+/// user-info part and in a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_userinfo(url);
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => redacted,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -140,10 +177,7 @@ pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
             if let Some(path) = sqlite_path(url) {
                 if let Some(dir) = Path::new(&path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir {
-                            path: dir.display().to_string(),
-                            source,
-                        })?;
+                        create_private_dir(dir)?;
                     }
                 }
             }
@@ -198,10 +232,7 @@ pub async fn migrate(url: &str) -> Result<Vec<i64>, OpenError> {
             sqlite_path(url).and_then(|p| Path::new(&p).parent().map(Path::to_path_buf))
         {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(&dir).map_err(|source| OpenError::DataDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
+                create_private_dir(&dir)?;
             }
         }
     }
@@ -293,6 +324,10 @@ mod tests {
             "postgres://cna:***@db.example:5432/cnadesk"
         );
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(
+            redact_url("postgres://db/x?user=a&password=s3cret&sslmode=disable"),
+            "postgres://db/x?user=a&password=***&sslmode=disable"
+        );
         assert_eq!(redact_url("sqlite://a/b.sqlite3"), "sqlite://a/b.sqlite3");
     }
 

@@ -97,6 +97,13 @@ async fn append_audit(
     Ok(event)
 }
 
+/// A conditional update found the row in another state than it was read in.
+fn changed_meanwhile(what: &str) -> StoreError {
+    StoreError::Rejected(format!(
+        "{what} was changed by someone else meanwhile; reload the page and decide again"
+    ))
+}
+
 fn flag(b: bool) -> i64 {
     i64::from(b)
 }
@@ -465,15 +472,19 @@ impl Store for SqlStore {
 
     async fn complete_session_mfa(
         &self,
-        id_hash: &str,
+        pending_hash: &str,
+        new_session: NewSession,
         actor: &Actor,
-        now_ms: i64,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
+        // The pending session is replaced by a new one (new id), so a pending
+        // cookie planted in a victim's browser never becomes a full session.
         let n = sqlx::query(
-            "UPDATE sessions SET mfa_pending = 0 WHERE id_hash = $1 AND mfa_pending = 1",
+            "DELETE FROM sessions WHERE id_hash = $1 AND mfa_pending = 1 AND user_id = $2 AND expires_at > $3",
         )
-        .bind(id_hash)
+        .bind(pending_hash)
+        .bind(new_session.user_id.0)
+        .bind(new_session.created_at_ms)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -481,11 +492,24 @@ impl Store for SqlStore {
         if n == 0 {
             return Err(StoreError::NotFound("pending session".into()));
         }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, mfa_pending, created_at, expires_at) VALUES ($1, $2, 0, $3, $4)",
+        )
+        .bind(&new_session.id_hash)
+        .bind(new_session.user_id.0)
+        .bind(new_session.created_at_ms)
+        .bind(new_session.expires_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("session.signed_in").payload(json!({"second_factor": "totp"})),
+            EventDraft::new("session.signed_in").payload(json!({
+                "user_id": new_session.user_id.0,
+                "second_factor": "totp",
+            })),
             actor,
-            now_ms,
+            new_session.created_at_ms,
         )
         .await?;
         tx.commit().await.map_err(db_err)
@@ -684,9 +708,11 @@ impl Store for SqlStore {
             (_, None) => {}
         }
         let detail = decision.detail.trim();
-        sqlx::query(
+        // Conditional on the state read above: a concurrent decision makes
+        // this update touch nothing instead of overwriting it.
+        let n = sqlx::query(
             "UPDATE reports SET state = $1, close_reason = $2, duplicate_of = $3, close_detail = $4, updated_at = $5 \
-             WHERE id = $6",
+             WHERE id = $6 AND state = $7",
         )
         .bind(ReportState::Closed.as_str())
         .bind(decision.reason.as_str())
@@ -694,9 +720,14 @@ impl Store for SqlStore {
         .bind((!detail.is_empty()).then_some(detail))
         .bind(now_ms)
         .bind(id.0)
+        .bind(report.state.as_str())
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(changed_meanwhile(&id.to_string()));
+        }
         append_audit(
             &mut tx,
             EventDraft::new("report.closed").report(id).payload(json!({
@@ -860,13 +891,20 @@ impl Store for SqlStore {
                 existing.state
             )));
         }
-        sqlx::query("UPDATE reports SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(ReportState::Accepted.as_str())
-            .bind(now_ms)
-            .bind(report.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE reports SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+        )
+        .bind(ReportState::Accepted.as_str())
+        .bind(now_ms)
+        .bind(report.0)
+        .bind(existing.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(changed_meanwhile(&report.to_string()));
+        }
         let sql = format!(
             "INSERT INTO cases (report_id, title, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {}",
             rows::CASE_COLUMNS
@@ -945,13 +983,20 @@ impl Store for SqlStore {
         case.state
             .transition(to)
             .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        sqlx::query("UPDATE cases SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(to.as_str())
-            .bind(now_ms)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE cases SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+        )
+        .bind(to.as_str())
+        .bind(now_ms)
+        .bind(id.0)
+        .bind(case.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(changed_meanwhile(&id.to_string()));
+        }
         append_audit(
             &mut tx,
             EventDraft::new("case.state_changed")

@@ -54,10 +54,26 @@ async fn sqlite_concurrent_appends() {
     conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_triage_decisions() {
+    let (_dir, store) = sqlite().await;
+    conformance::concurrent_triage_decisions_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
+}
+
 #[tokio::test]
 async fn sqlite_creates_data_dir_and_uses_wal() {
     let (dir, store) = sqlite().await;
     assert!(dir.path().join("nested/data/cnadesk.sqlite3").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("nested/data"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "the data directory is private");
+    }
     let n = store
         .execute_raw_for_tests("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ('x', 1)")
         .await
@@ -114,6 +130,19 @@ async fn postgres_concurrent_appends() {
         return;
     };
     conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_triage_decisions() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::concurrent_triage_decisions_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
 }
 
 #[tokio::test]

@@ -179,25 +179,45 @@ pub async fn run(store: &dyn Store) {
         id: bob.id,
         username: "bob".into(),
     };
+    let full = |hash: &str| NewSession {
+        id_hash: hash.into(),
+        user_id: bob.id,
+        mfa_pending: false,
+        created_at_ms: T0 + 22,
+        expires_at_ms: T0 + 10_000,
+    };
+    let mallory = store
+        .create_user(new_user("mallory", Role::Member), &Actor::system("t"), T0)
+        .await
+        .unwrap();
+    let not_mine = NewSession {
+        user_id: mallory.id,
+        ..full("sess-x")
+    };
+    assert!(
+        store
+            .complete_session_mfa("sess-bob", not_mine, &bob_actor)
+            .await
+            .is_err(),
+        "a pending session only completes for its own account"
+    );
     store
-        .complete_session_mfa("sess-bob", &bob_actor, T0 + 22)
+        .complete_session_mfa("sess-bob", full("sess-bob-2"), &bob_actor)
         .await
         .unwrap();
     assert!(
-        !store
-            .session("sess-bob", T0 + 23)
-            .await
-            .unwrap()
-            .unwrap()
-            .mfa_pending
+        store.session("sess-bob", T0 + 23).await.unwrap().is_none(),
+        "the pending id is gone: the session was rotated"
     );
+    let rotated = store.session("sess-bob-2", T0 + 23).await.unwrap().unwrap();
+    assert!(!rotated.mfa_pending);
     assert!(store
-        .complete_session_mfa("sess-bob", &bob_actor, T0 + 22)
+        .complete_session_mfa("sess-bob", full("sess-bob-3"), &bob_actor)
         .await
         .is_err());
     assert!(
         store
-            .session("sess-bob", T0 + 10_000)
+            .session("sess-bob-2", T0 + 10_000)
             .await
             .unwrap()
             .is_none(),
@@ -544,10 +564,32 @@ pub async fn run(store: &dyn Store) {
 
     // Deactivation ends sessions and blocks assignment.
     store
+        .create_session(
+            NewSession {
+                created_at_ms: T0 + 890,
+                ..full("sess-bob-live")
+            },
+            &bob_actor,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .session("sess-bob-live", T0 + 899)
+        .await
+        .unwrap()
+        .is_some());
+    store
         .set_user_active(bob.id, false, &ada, T0 + 900)
         .await
         .unwrap();
-    assert!(store.session("sess-bob", T0 + 901).await.unwrap().is_none());
+    assert!(
+        store
+            .session("sess-bob-live", T0 + 901)
+            .await
+            .unwrap()
+            .is_none(),
+        "deactivation ends sessions"
+    );
     assert!(!store.user(bob.id).await.unwrap().unwrap().active);
     assert!(matches!(
         store
@@ -673,4 +715,52 @@ pub async fn concurrent_appends_keep_the_chain(store: std::sync::Arc<dyn Store>)
         t.await.expect("task");
     }
     assert_eq!(verify_chain(store.as_ref()).await, Ok(before + 80));
+}
+
+/// Two members deciding the same report at once: exactly one decision wins,
+/// and the report and its case agree.
+pub async fn concurrent_triage_decisions_exclude_each_other(store: std::sync::Arc<dyn Store>) {
+    let actor = Actor::system("race");
+    for round in 0..20 {
+        let report = store
+            .create_report(new_report("race", &format!("race-{round}")), T0 + round)
+            .await
+            .expect("report");
+        let (a, b) = (store.clone(), store.clone());
+        let accept = tokio::spawn({
+            let actor = actor.clone();
+            async move { a.accept_report(report.id, "case", &actor, T0 + 1).await }
+        });
+        let close = tokio::spawn({
+            let actor = actor.clone();
+            async move {
+                b.close_report(
+                    report.id,
+                    CloseDecision {
+                        reason: CloseReason::Spam,
+                        duplicate_of: None,
+                        detail: String::new(),
+                    },
+                    &actor,
+                    T0 + 1,
+                )
+                .await
+            }
+        });
+        let (accepted, closed) = (accept.await.expect("task"), close.await.expect("task"));
+        assert!(
+            accepted.is_ok() != closed.is_ok(),
+            "round {round}: exactly one decision wins ({accepted:?} / {closed:?})"
+        );
+        let stored = store.report(report.id).await.unwrap().unwrap();
+        let case = store.case_for_report(report.id).await.unwrap();
+        match stored.state {
+            ReportState::Accepted => assert!(case.is_some(), "round {round}"),
+            ReportState::Closed => {
+                assert!(case.is_none(), "round {round}: a closed report with a case")
+            }
+            ReportState::New => panic!("round {round}: no decision stored"),
+        }
+    }
+    assert!(verify_chain(store.as_ref()).await.is_ok());
 }

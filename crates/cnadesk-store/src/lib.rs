@@ -116,12 +116,13 @@ pub trait Store: Send + Sync + 'static {
     /// The session and its (active) user, if the session exists and has not expired.
     async fn session(&self, id_hash: &str, now_ms: i64) -> StoreResult<Option<SessionWithUser>>;
 
-    /// Marks the second factor as done.
+    /// Completes the second factor: the pending session is replaced by
+    /// `new_session` (a new id, never the pending one), atomically.
     async fn complete_session_mfa(
         &self,
-        id_hash: &str,
+        pending_hash: &str,
+        new_session: NewSession,
         actor: &Actor,
-        now_ms: i64,
     ) -> StoreResult<()>;
 
     /// Ends a session.

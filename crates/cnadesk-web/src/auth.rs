@@ -80,36 +80,49 @@ pub fn check_password_policy(password: &str, confirm: &str) -> Result<(), String
     Ok(())
 }
 
+/// A fresh session id: the row to store (hashed id) and the cookie to set.
+pub fn new_session(
+    state: &AppState,
+    user: &User,
+    mfa_pending: bool,
+) -> (NewSession, Cookie<'static>) {
+    let token = random_token();
+    let now = state.now_ms();
+    let ttl_ms = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let row = NewSession {
+        id_hash: sha256_hex(&token),
+        user_id: user.id,
+        mfa_pending,
+        created_at_ms: now,
+        expires_at_ms: now.saturating_add(ttl_ms),
+    };
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .build();
+    (row, cookie)
+}
+
 /// Starts a session and returns the cookie to set.
 pub async fn start_session(
     state: &AppState,
     user: &User,
     mfa_pending: bool,
 ) -> Result<Cookie<'static>, AppError> {
-    let token = random_token();
-    let now = state.now_ms();
+    let (row, cookie) = new_session(state, user, mfa_pending);
     state
         .store
         .create_session(
-            NewSession {
-                id_hash: sha256_hex(&token),
-                user_id: user.id,
-                mfa_pending,
-                created_at_ms: now,
-                expires_at_ms: now + state.config.session_ttl.as_millis() as i64,
-            },
+            row,
             &Actor::Member {
                 id: user.id,
                 username: user.username.clone(),
             },
         )
         .await?;
-    Ok(Cookie::build((SESSION_COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.cookie_secure)
-        .build())
+    Ok(cookie)
 }
 
 /// A cookie that removes the session cookie.
@@ -294,7 +307,16 @@ impl FromRequestParts<AppState> for PendingSecondFactor {
 /// Only same-site relative paths are followed after sign-in (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2000
+                // Browsers drop tabs and newlines from URLs (`/\t/evil` becomes
+                // `//evil`); a path never needs them, nor backslashes or spaces.
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/desk".to_owned(),
     }
 }
@@ -382,6 +404,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/desk");
         assert_eq!(safe_next(Some("/\\evil.example")), "/desk");
         assert_eq!(safe_next(None), "/desk");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/desk");
+        assert_eq!(safe_next(Some("/\n")), "/desk");
+        assert_eq!(safe_next(Some("/desk?view=spam")), "/desk?view=spam");
     }
 
     #[test]

@@ -144,6 +144,23 @@ impl AppState {
     }
 }
 
+/// The body limit of every route but report intake.
+pub const FORM_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The path as logged: private tokens in URLs are never written to logs.
+fn loggable_path(path: &str) -> String {
+    for prefix in ["/track/", "/setup/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest
+                .split_once('/')
+                .map(|(_, t)| format!("/{t}"))
+                .unwrap_or_default();
+            return format!("{prefix}[token]{tail}");
+        }
+    }
+    path.to_owned()
+}
+
 /// Every route of the application with its middleware.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
@@ -162,7 +179,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/track/{token}", get(public::tracking_page))
         .route("/track/{token}/messages", post(public::tracking_reply))
-        .route("/api/v1/reports", post(api::create_report))
+        .route(
+            "/api/v1/reports",
+            // The API takes attachments inline (base64): the configured limit.
+            post(api::create_report).layer(DefaultBodyLimit::max(body_limit)),
+        )
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/setup/{token}", get(ui::setup_form).post(ui::setup_submit))
         .route("/login", get(ui::login_form).post(ui::login_submit))
@@ -191,7 +212,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::csrf_cookie,
         ))
-        .layer(DefaultBodyLimit::max(body_limit))
+        // Every other form is text: 1 MiB is far above the longest field.
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         // No page runs a script: even a payload that slipped past escaping
         // could not execute.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -224,9 +246,23 @@ pub fn router(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.uri().path()))
             }),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_in_paths_are_not_logged() {
+        assert_eq!(super::loggable_path("/track/abc123"), "/track/[token]");
+        assert_eq!(
+            super::loggable_path("/track/abc123/messages"),
+            "/track/[token]/messages"
+        );
+        assert_eq!(super::loggable_path("/setup/xyz"), "/setup/[token]");
+        assert_eq!(super::loggable_path("/desk/reports/1"), "/desk/reports/1");
+    }
 }

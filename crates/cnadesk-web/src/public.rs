@@ -350,13 +350,13 @@ pub async fn tracking_reply(
         .ok_or(AppError::NotFound)?;
     crate::security::check_csrf(&csrf, &form.csrf)?;
     let body = form.body.trim();
-    if body.is_empty() || body.chars().count() > 50_000 {
+    if let Err(m) = crate::ui::check_text("The message", body, 50_000, true, true) {
         return tracking_response(
             &state,
             &token,
             &csrf.token,
             false,
-            "Write a message (at most 50,000 characters).".into(),
+            m,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;

@@ -139,9 +139,17 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
         Some(c) if c.value().len() >= 32 => (c.value().to_owned(), false),
         _ => (random_token(), true),
     };
-    let token = state.key.sign("csrf", value.as_bytes());
+    // The token binds the browser's cookie and its session (if any): a
+    // cookie planted from a sibling host is useless without the victim's
+    // session, and signing in changes every token.
+    let session = jar
+        .get(crate::auth::SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let material = format!("{value}|{session}");
+    let token = state.key.sign("csrf", material.as_bytes());
     req.extensions_mut().insert(CsrfToken(token));
-    req.extensions_mut().insert(CsrfCookie(value.clone()));
+    req.extensions_mut().insert(CsrfCookie(material));
     // Machine endpoints have no forms: no cookie for them.
     let path = req.uri().path();
     let wants_cookie = !(path.starts_with("/api/")
@@ -153,7 +161,9 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
         let cookie = Cookie::build((CSRF_COOKIE, value))
             .path("/")
             .http_only(true)
-            .same_site(SameSite::Strict)
+            // Lax, not Strict: with Strict, arriving from a link on another
+            // site would replace the cookie and break forms open in other tabs.
+            .same_site(SameSite::Lax)
             .secure(state.config.cookie_secure)
             .build();
         if let Ok(v) = cookie.to_string().parse() {
@@ -163,7 +173,7 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
     res
 }
 
-/// The anti-forgery cookie value of this request.
+/// What this request's form tokens are bound to (cookie and session).
 #[derive(Clone, Debug)]
 struct CsrfCookie(String);
 
@@ -182,7 +192,8 @@ impl Csrf {
     pub fn check(&self, submitted: &str) -> bool {
         // The cookie is new when the browser did not send one: then no
         // submitted token can match, which is the point.
-        self.key.verify("csrf", self.cookie.as_bytes(), submitted)
+        self.key
+            .verify("csrf", self.cookie.as_bytes(), submitted.trim())
     }
 }
 

@@ -406,3 +406,98 @@ async fn sign_in_never_redirects_off_site() {
         .await;
     assert_eq!(r.location(), "/desk");
 }
+
+#[tokio::test]
+async fn the_second_factor_rotates_the_session_id() {
+    let app = TestApp::new().await;
+    let mut b = app.signed_in("ada", Role::Admin).await;
+    let page = b.get("/account/totp").await;
+    let secret = between(&page.body, "id=\"totp-secret\">", "<").to_owned();
+    let sealed = between(&page.body, "name=\"sealed\" value=\"", "\"").to_owned();
+    let now = app.clock.now_secs();
+    b.submit(
+        "/account/totp",
+        "/account/totp",
+        &[("code", &code_at(&secret, now)), ("sealed", &sealed)],
+    )
+    .await;
+    b.submit("/desk", "/logout", &[]).await;
+    b.submit(
+        "/login",
+        "/login",
+        &[("username", "ada"), ("password", PASSWORD)],
+    )
+    .await;
+    let pending = b.cookies["cnadesk_session"].clone();
+    // Someone holding the pending id (planted, or stolen before the code).
+    let mut other = app.browser();
+    other
+        .cookies
+        .insert("cnadesk_session".into(), pending.clone());
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    let code = code_at(&secret, app.clock.now_secs());
+    let r = b
+        .submit("/login/totp", "/login/totp", &[("code", &code)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_ne!(
+        b.cookies["cnadesk_session"], pending,
+        "a new session id after the second factor"
+    );
+    assert_eq!(b.get("/desk").await.status, StatusCode::OK);
+    let r = other.get("/desk").await;
+    assert!(
+        r.location().starts_with("/login"),
+        "the pending id is dead: {}",
+        r.location()
+    );
+}
+
+#[tokio::test]
+async fn form_tokens_are_bound_to_the_session() {
+    let app = TestApp::new().await;
+    app.user("mia", Role::Member).await;
+    let mut b = app.browser();
+    let anonymous_token = b.csrf().await;
+    b.submit(
+        "/login",
+        "/login",
+        &[("username", "mia"), ("password", PASSWORD)],
+    )
+    .await;
+    // The token of the signed-out page does not work for the signed-in session.
+    let r = b.post_form("/logout", &[("csrf", &anonymous_token)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b.submit("/desk", "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn hostile_usernames_get_a_plain_refusal() {
+    let app = TestApp::new().await;
+    let mut b = app.browser();
+    let huge = "x".repeat(200_000);
+    for name in ["nul\u{0}name", huge.as_str()] {
+        let r = b
+            .submit(
+                "/login",
+                "/login",
+                &[("username", name), ("password", "whatever123")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let too_big = "x".repeat(2 * 1024 * 1024);
+    let token = b.csrf().await;
+    let r = b
+        .post_form(
+            "/login",
+            &[("csrf", &token), ("username", &too_big), ("password", "x")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "ordinary forms are capped at 1 MiB"
+    );
+}

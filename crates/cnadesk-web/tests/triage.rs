@@ -202,7 +202,7 @@ async fn an_empty_message_keeps_the_page_and_says_why() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("Write a message"));
+    assert!(r.body.contains("The message is required"));
     let r = mia
         .submit(
             &page,

@@ -207,8 +207,8 @@ impl Config {
             cnadesk_store_sql::Backend::from_url(url.expose_secret())
                 .map_err(|e| anyhow::anyhow!("invalid configuration: database_url: {e}"))?;
         }
-        if self.security.session_hours == 0 {
-            bail!("invalid configuration: security.session_hours must be at least 1");
+        if !(1..=24 * 365).contains(&self.security.session_hours) {
+            bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
         Ok(())
     }
@@ -240,7 +240,8 @@ impl Config {
         }
     }
 
-    /// The server key: configured, or read from (or created in) `data_dir`.
+    /// The server key: configured, or read from (or created in) `data_dir`
+    /// (created readable by its owner only).
     pub fn server_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
         if let Some(key) = &self.secret_key {
             return Ok(cnadesk_web::ServerKey::from_hex(key.expose_secret())?);

@@ -327,10 +327,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        if addr.ip().is_unspecified() {
+            // Listening on all interfaces: links need a reachable host name.
+            tracing::warn!("listening on {addr}; set public_url so links name a reachable host");
+            format!("http://127.0.0.1:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        }
+    });
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backend = store.backend();
     let store: Arc<dyn Store> = Arc::new(store);

@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use super::{error_for, validate_new_account};
 use crate::auth::{
-    clear_session_cookie, hash_password, matching_step, otpauth_url, qr_svg, safe_next,
-    session_hash, start_session, totp, verify_password, Admin, Member, PendingSecondFactor,
+    clear_session_cookie, hash_password, matching_step, new_session, otpauth_url, qr_svg,
+    safe_next, session_hash, start_session, totp, verify_password, Admin, Member,
+    PendingSecondFactor,
 };
 use crate::public::public_layout;
 use crate::security::{check_csrf, sha256_hex, ClientIp, Csrf};
@@ -224,7 +225,8 @@ pub async fn login_submit(
     }
     let username = form.username.trim().to_lowercase();
     let ip_key = format!("login-ip:{}", ip.0);
-    let user_key = format!("login-user:{username}");
+    // Keyed by a hash: a huge username cannot make the limiter hold it.
+    let user_key = format!("login-user:{}", sha256_hex(&username));
     if !state.login_ip_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
         tracing::warn!(ip = %ip.0, "sign-in rate limit reached");
         return Ok(again(
@@ -232,7 +234,14 @@ pub async fn login_submit(
             "Too many sign-in attempts. Wait 15 minutes and try again.",
         ));
     }
-    let creds = state.store.user_credentials(&username).await?;
+    // Usernames are short and printable: anything else cannot exist, and is
+    // never sent to the database.
+    let plausible = username.len() <= 100 && !username.chars().any(char::is_control);
+    let creds = if plausible {
+        state.store.user_credentials(&username).await?
+    } else {
+        None
+    };
     let ok = verify_password(
         form.password.clone(),
         creds.as_ref().map(|c| c.password_hash.clone()),
@@ -359,11 +368,13 @@ pub async fn totp_submit(
         id: pending.user.id,
         username: pending.user.username.clone(),
     };
+    // A new session id replaces the pending one (no session fixation).
+    let (row, cookie) = new_session(&state, &pending.user, false);
     state
         .store
-        .complete_session_mfa(&pending.session_hash, &actor, state.now_ms())
+        .complete_session_mfa(&pending.session_hash, row, &actor)
         .await?;
-    Ok(Redirect::to(&next).into_response())
+    Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
 
 /// A form with only the anti-forgery token.

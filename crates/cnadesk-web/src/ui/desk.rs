@@ -12,6 +12,7 @@ use cnadesk_store::{Author, CaseFilter, CloseDecision, NewMessage, ReportFilter,
 use serde::Deserialize;
 use serde_json::json;
 
+use super::check_text;
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
@@ -499,6 +500,9 @@ pub async fn accept_report(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let id = parse_report_id(&id)?;
+    if let Err(m) = check_text("The case title", &form.title, 200, true, false) {
+        return again(&state, &member, &csrf, id, Drafts::error(m)).await;
+    }
     match state
         .store
         .accept_report(id, &form.title, &member.actor(), state.now_ms())
@@ -542,6 +546,9 @@ pub async fn close_report(
         reason: form.reason.clone(),
         ..Default::default()
     };
+    if let Err(m) = check_text("The note", &form.detail, 5000, false, true) {
+        return again(&state, &member, &csrf, id, drafts(m)).await;
+    }
     let Ok(reason) = form.reason.parse::<CloseReason>() else {
         return again(
             &state,
@@ -623,15 +630,8 @@ pub async fn post_message(
             ..Default::default()
         },
     };
-    if form.body.trim().is_empty() || form.body.chars().count() > 50_000 {
-        return again(
-            &state,
-            &member,
-            &csrf,
-            id,
-            drafts("Write a message (at most 50,000 characters).".into()),
-        )
-        .await;
+    if let Err(m) = check_text("The message", &form.body, 50_000, true, true) {
+        return again(&state, &member, &csrf, id, drafts(m)).await;
     }
     match state
         .store
@@ -738,6 +738,9 @@ pub async fn transition_case(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let (case_id, report_id) = case_and_report(&state, &id).await?;
+    if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
+        return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
+    }
     let result = match form.to.parse::<CaseState>() {
         Ok(to) => state
             .store
@@ -775,6 +778,9 @@ pub async fn assign_case(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let (case_id, report_id) = case_and_report(&state, &id).await?;
+    if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
+        return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
+    }
     let chosen = match form.assignee.trim() {
         "" => None,
         s => Some(

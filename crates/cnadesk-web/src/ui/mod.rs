@@ -31,6 +31,9 @@ pub fn validate_new_account(
             "must be 2 to 40 characters: lowercase letters, digits, dot, dash or underscore",
         ));
     }
+    if email.chars().any(char::is_control) {
+        errors.push(FieldError::new("email", "contains control characters"));
+    }
     let d = display_name.trim();
     if d.is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
         errors.push(FieldError::new(
@@ -50,6 +53,37 @@ pub fn validate_new_account(
     errors
 }
 
+/// Checks free text a member or reporter typed: not empty when required,
+/// at most `max` characters, and no control characters (only line breaks
+/// and tabs where `multiline`). Returns the problem as a sentence.
+pub(crate) fn check_text(
+    label: &str,
+    text: &str,
+    max: usize,
+    required: bool,
+    multiline: bool,
+) -> Result<(), String> {
+    let n = text.chars().count();
+    if required && text.trim().is_empty() {
+        return Err(format!("{label} is required."));
+    }
+    if n > max {
+        return Err(format!(
+            "{label} is too long ({n} characters; at most {max})."
+        ));
+    }
+    let bad = text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(format!(
+            "{label} contains control characters{}.",
+            if multiline { "" } else { " or line breaks" }
+        ));
+    }
+    Ok(())
+}
+
 /// The message for one field (for templates).
 pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
     errors
@@ -63,6 +97,20 @@ pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_checks() {
+        assert!(check_text("Title", "ok", 10, true, false).is_ok());
+        assert!(check_text("Title", "  ", 10, true, false)
+            .unwrap_err()
+            .contains("required"));
+        assert!(check_text("Title", "a\nb", 10, true, false).is_err());
+        assert!(check_text("Body", "a\nb\tc", 10, true, true).is_ok());
+        assert!(check_text("Body", "a\u{0}b", 10, true, true).is_err());
+        assert!(check_text("Body", "ééééé", 4, true, true)
+            .unwrap_err()
+            .contains("too long"));
+    }
 
     #[test]
     fn account_validation_names_each_field() {
