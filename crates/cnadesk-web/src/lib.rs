@@ -60,6 +60,8 @@ pub struct WebConfig {
     pub max_attachments: usize,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -75,6 +77,7 @@ impl Default for WebConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
             max_attachments: 5,
             max_body_bytes: 32 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -35,7 +35,7 @@ pub(crate) async fn intake(
     ip: ClientIp,
 ) -> Result<(Report, String), IntakeError> {
     let fields = input.validate().map_err(IntakeError::Invalid)?;
-    if !state.intake_limiter.check(&ip.0.to_string()) {
+    if !state.intake_limiter.check(&ip.limit_key()) {
         return Err(IntakeError::RateLimited);
     }
     let token = random_token();

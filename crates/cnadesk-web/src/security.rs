@@ -231,20 +231,70 @@ pub fn check_csrf(csrf: &Csrf, submitted: &str) -> Result<(), crate::AppError> {
     }
 }
 
-/// The client's address (the peer of the TCP connection).
-#[derive(Clone, Copy, Debug)]
+/// The client's address: the TCP peer, or, when the peer is a configured
+/// trusted proxy, the nearest untrusted address in `X-Forwarded-For`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl ClientIp {
+    /// Determines the client from the peer and the forwarding header.
+    pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> ClientIp {
+        if !trusted.contains(&peer) {
+            return ClientIp(peer);
+        }
+        // Walk from the nearest hop outwards; the first address that is not
+        // one of our proxies is the client. Unparseable entries end the walk.
+        let mut client = peer;
+        for hop in forwarded_for.unwrap_or("").rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !trusted.contains(&ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        ClientIp(client)
+    }
+
+    /// The key for per-address limits: the address for IPv4, the /64
+    /// network for IPv6 (one subscriber usually holds a whole /64).
+    pub fn limit_key(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientIp::resolve(
+            peer,
+            forwarded,
+            &state.config.trusted_proxies,
         ))
     }
 }
@@ -275,6 +325,45 @@ mod tests {
         assert!(!k.verify("other", b"cookie", &sig));
         assert!(!k.verify("csrf", b"cookie", "zz"));
         assert!(!ServerKey::generate().verify("csrf", b"cookie", &sig));
+    }
+
+    #[test]
+    fn client_addresses_behind_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        let trusted = [proxy];
+        assert_eq!(
+            ClientIp::resolve(client, Some("1.2.3.4"), &trusted).0,
+            client,
+            "untrusted peers cannot claim an address"
+        );
+        assert_eq!(
+            ClientIp::resolve(proxy, Some("203.0.113.7"), &trusted).0,
+            client
+        );
+        assert_eq!(
+            ClientIp::resolve(proxy, Some("6.6.6.6, 203.0.113.7, 10.0.0.1"), &trusted).0,
+            client,
+            "the nearest untrusted hop, not the first (which the client can forge)"
+        );
+        assert_eq!(ClientIp::resolve(proxy, None, &trusted).0, proxy);
+        assert_eq!(ClientIp::resolve(proxy, Some("garbage"), &trusted).0, proxy);
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        let a = ClientIp("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = ClientIp("2001:db8:1:2:bbbb::9".parse().unwrap());
+        assert_eq!(a.limit_key(), b.limit_key());
+        assert_eq!(a.limit_key(), "2001:db8:1:2::/64");
+        assert_eq!(
+            ClientIp("::ffff:192.0.2.1".parse().unwrap()).limit_key(),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            ClientIp("192.0.2.1".parse().unwrap()).limit_key(),
+            "192.0.2.1"
+        );
     }
 
     #[test]

@@ -360,3 +360,36 @@ async fn the_tracking_page_shows_shared_messages_only() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let app = TestApp::with_config(WebConfig {
+        reports_per_ip_per_hour: 1,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let body = serde_json::json!({"title": "t", "product": "p", "description": "A description that is long enough."}).to_string();
+    let send = |client: &'static str| {
+        let body = body.clone();
+        let app = &app;
+        async move {
+            app.send(
+                Request::post("/api/v1/reports")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header("x-forwarded-for", client)
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(send("198.51.100.1").await, StatusCode::CREATED);
+    assert_eq!(
+        send("198.51.100.2").await,
+        StatusCode::CREATED,
+        "another client"
+    );
+    assert_eq!(send("198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -57,6 +57,8 @@ pub struct SecurityConfig {
     pub session_hours: u64,
     /// Sign-in attempts per account per 15 minutes (per address: five times this).
     pub login_attempts_per_15min: u32,
+    /// Reverse proxies (addresses) whose `X-Forwarded-For` header names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Intake limits.
@@ -105,6 +107,7 @@ impl Default for SecurityConfig {
             require_totp_for_admins: false,
             session_hours: 12,
             login_attempts_per_15min: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -237,6 +240,7 @@ impl Config {
             max_attachment_bytes: self.intake.max_attachment_bytes,
             max_attachments: self.intake.max_attachments,
             max_body_bytes: self.intake.max_body_bytes,
+            trusted_proxies: self.security.trusted_proxies.clone(),
         }
     }
 
