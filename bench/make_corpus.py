@@ -4,7 +4,7 @@ test vectors that are whole records, plus generated variations of the valid
 ones (ids, texts, products, versions, references, CVSS), and some invalid
 mutations, so both paths of the validators are measured.
 
-usage: make_corpus.py SHARED_SPECS_DIR OUT_DIR [COUNT]"""
+usage: make_corpus.py TEST_DATA_DIR OUT_DIR [COUNT]  (crates/cnadesk-cve/tests/data)"""
 import copy
 import json
 import os
@@ -18,9 +18,9 @@ os.makedirs(out, exist_ok=True)
 
 seeds = []
 for name in ["full-record-basic-example.json", "full-record-advanced-example.json"]:
-    with open(os.path.join(specs, "cve-schema/examples", name)) as f:
+    with open(os.path.join(specs, "cve-schema-examples", name)) as f:
         seeds.append(json.load(f))
-vectors = os.path.join(specs, "cve-services/test/schemas/5.0")
+vectors = os.path.join(specs, "cve-services-vectors/5.0")
 extra = []
 for name in sorted(os.listdir(vectors)):
     if name.startswith("CVE-"):

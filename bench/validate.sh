@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-2000}
-specs=${CNADESK_SPECS:-../shared/specs}
+data=crates/cnadesk-cve/tests/data
 work=$(mktemp -d /tmp/cnadesk-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 schema=crates/cnadesk-cve/schemas/5.1.1/CVE_JSON_bundled_5.1.1.json
 
-python3 bench/make_corpus.py "$specs" "$work/corpus" "$count"
+python3 bench/make_corpus.py "$data" "$work/corpus" "$count"
 
 echo "building cnadesk (release)…"
 cargo build --release -q -p cnadesk-cve --example throughput

@@ -5,7 +5,7 @@ use cnadesk_cve::model::CveRecord;
 use cnadesk_cve::osv::{to_osv, validate_osv};
 use serde_json::{json, Value};
 
-const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs");
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 fn record() -> CveRecord {
     serde_json::from_value(json!({
@@ -74,7 +74,7 @@ fn official_examples_export_to_valid_osv() {
         "full-record-advanced-example.json",
     ] {
         let doc: Value = serde_json::from_str(
-            &std::fs::read_to_string(format!("{SPECS}/cve-schema/examples/{name}")).unwrap(),
+            &std::fs::read_to_string(format!("{SPECS}/cve-schema-examples/{name}")).unwrap(),
         )
         .unwrap();
         let mut record: CveRecord = serde_json::from_value(doc).unwrap();

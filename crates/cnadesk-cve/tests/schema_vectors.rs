@@ -5,7 +5,7 @@ use cnadesk_cve::model::CveRecord;
 use cnadesk_cve::schema::{prepare, SchemaSet, Target};
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs");
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 fn load(rel: &str) -> Value {
     let path = format!("{SHARED}/{rel}");
@@ -27,7 +27,7 @@ fn official_examples_are_valid_and_round_trip() {
             "full-record-basic-example.json",
             "full-record-advanced-example.json",
         ] {
-            let doc = load(&format!("cve-schema/examples/{name}"));
+            let doc = load(&format!("cve-schema-examples/{name}"));
             let problems = set.validate(&doc);
             assert!(
                 problems.is_empty(),
@@ -63,7 +63,7 @@ const VECTORS: &[(&str, bool)] = &[
 
 #[test]
 fn every_test_vector_gets_its_verdict_with_pointers() {
-    let dir = format!("{SHARED}/cve-services/test/schemas");
+    let dir = format!("{SHARED}/cve-services-vectors");
     // Every vector in the folder is listed (ADP bodies and list responses are not CNA documents).
     for entry in walk(&dir) {
         let rel = entry.strip_prefix(&format!("{dir}/")).unwrap().to_owned();
@@ -77,7 +77,7 @@ fn every_test_vector_gets_its_verdict_with_pointers() {
     }
     for set in versions() {
         for (rel, valid) in VECTORS {
-            let raw = load(&format!("cve-services/test/schemas/{rel}"));
+            let raw = load(&format!("cve-services-vectors/{rel}"));
             let (doc, target) = prepare(&raw);
             let problems = set.validate_as(&doc, target);
             assert_eq!(
@@ -126,7 +126,7 @@ fn walk(dir: &str) -> Vec<String> {
 }
 
 fn basic() -> Value {
-    load("cve-schema/examples/full-record-basic-example.json")
+    load("cve-schema-examples/full-record-basic-example.json")
 }
 
 #[test]

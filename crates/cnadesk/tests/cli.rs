@@ -193,12 +193,12 @@ fn serve_creates_its_data_dir_prints_a_setup_link_and_answers_health_checks() {
     assert!(stdout(&o).contains("BROKEN at event 1"), "{}", stdout(&o));
 }
 
-const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs");
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../cnadesk-cve/tests/data");
 
 #[test]
 fn record_validate_checks_many_files_and_stdin() {
-    let good = format!("{SPECS}/cve-schema/examples/full-record-advanced-example.json");
-    let bad = format!("{SPECS}/cve-services/test/schemas/5.0/CVE-2017-4024_published_fail.json");
+    let good = format!("{SPECS}/cve-schema-examples/full-record-advanced-example.json");
+    let bad = format!("{SPECS}/cve-services-vectors/5.0/CVE-2017-4024_published_fail.json");
     let o = run(&["record", "validate", &good]);
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).ends_with("1 valid, 0 invalid\n"));
@@ -251,7 +251,7 @@ fn record_validate_checks_many_files_and_stdin() {
 
 #[test]
 fn record_lint_exits_non_zero_on_errors_and_cites_rules() {
-    let example = format!("{SPECS}/cve-schema/examples/full-record-basic-example.json");
+    let example = format!("{SPECS}/cve-schema-examples/full-record-basic-example.json");
     let o = run(&["record", "lint", &example]);
     assert_eq!(
         o.status.code(),
@@ -287,7 +287,7 @@ fn record_lint_exits_non_zero_on_errors_and_cites_rules() {
 
 #[test]
 fn record_export_to_osv_writes_a_document() {
-    let example = format!("{SPECS}/cve-schema/examples/full-record-advanced-example.json");
+    let example = format!("{SPECS}/cve-schema-examples/full-record-advanced-example.json");
     let o = run(&["record", "export", "--to", "osv", &example]);
     assert!(o.status.success(), "{}", stderr(&o));
     let osv: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -298,7 +298,7 @@ fn record_export_to_osv_writes_a_document() {
         "export",
         "--to",
         "osv",
-        &format!("{SPECS}/cve-services/test/schemas/5.0/CVE-2017-5835_rejected.json"),
+        &format!("{SPECS}/cve-services-vectors/5.0/CVE-2017-5835_rejected.json"),
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a CVE record"), "{}", stderr(&o));
