@@ -27,6 +27,8 @@ pub enum RecordCommand {
 pub enum ExportFormat {
     /// OSV 1.7 (the CVE ID becomes the OSV id).
     Osv,
+    /// CSAF 2.0 security advisory.
+    Csaf,
 }
 
 /// What to export.
@@ -38,6 +40,12 @@ pub struct ExportArgs {
     /// A whole published CVE record; `-` reads standard input.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// CSAF publisher name.
+    #[arg(long, default_value = "XMPP Standards Foundation")]
+    publisher_name: String,
+    /// CSAF publisher namespace (a URL the publisher controls).
+    #[arg(long, default_value = "https://xmpp.org")]
+    publisher_namespace: String,
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -59,6 +67,26 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             println!("{}", serde_json::to_string_pretty(&osv)?);
+        }
+        ExportFormat::Csaf => {
+            let publisher = cnadesk_cve::csaf::CsafPublisher {
+                name: args.publisher_name,
+                namespace: args.publisher_namespace,
+            };
+            let csaf = cnadesk_cve::csaf::to_csaf(&record, &publisher)?;
+            let mut problems = cnadesk_cve::csaf::validate_csaf_schema(&csaf);
+            problems.extend(
+                cnadesk_cve::csaf::mandatory_tests(&csaf)
+                    .into_iter()
+                    .map(|(id, m)| format!("CSAF test {id}: {m}")),
+            );
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "the CSAF document would not be valid:\n  {}",
+                    problems.join("\n  ")
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&csaf)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -293,6 +293,15 @@ fn record_export_to_osv_writes_a_document() {
     let osv: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(osv["id"], "CVE-1900-1234");
     assert_eq!(osv["schema_version"], "1.7.5");
+    let o = run(&["record", "export", "--to", "csaf", &example]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csaf: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(csaf["document"]["category"], "csaf_security_advisory");
+    assert_eq!(
+        csaf["document"]["publisher"]["name"],
+        "XMPP Standards Foundation"
+    );
+    assert_eq!(csaf["vulnerabilities"][0]["cve"], "CVE-1900-1234");
     let o = run(&[
         "record",
         "export",
