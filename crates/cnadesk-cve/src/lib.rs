@@ -4,6 +4,7 @@
 //!
 //! Pure: no I/O besides the embedded schema files.
 
+pub mod builder;
 pub mod csaf;
 pub mod lint;
 pub mod model;

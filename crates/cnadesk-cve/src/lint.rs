@@ -516,6 +516,94 @@ const V4_BASE: [&str; 11] = [
 ];
 const V3_BASE: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
 
+/// The base score and severity of a CVSS 3.x or 4.0 vector whose metrics are
+/// already split. For 4.0 only the base metrics are scored (CVSS-B), which
+/// is what a CVE record's `baseScore` states.
+fn base_score(prefix: &str, metrics: &[(&str, &str)]) -> Result<(f64, cvss::Severity), String> {
+    if prefix == "CVSS:4.0/" {
+        let base: Vec<String> = metrics
+            .iter()
+            .filter(|(k, _)| V4_BASE.contains(k))
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
+        format!("{prefix}{}", base.join("/"))
+            .parse::<cvss::v4::Vector>()
+            .map(|v| {
+                let s = v.score();
+                (s.clone().value(), s.severity())
+            })
+            .map_err(|e| e.to_string())
+    } else {
+        let vector = format!(
+            "{prefix}{}",
+            metrics
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        vector
+            .parse::<cvss::v3::Vector>()
+            .map(|v| {
+                let s = v.base_score();
+                (s.value(), s.severity())
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A scored vector: the CVE metric key, version, base score and severity
+/// (upper case, as CVE records write it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    /// `cvssV3_1`, `cvssV3_0` or `cvssV4_0`.
+    pub key: &'static str,
+    /// `3.1`, `3.0` or `4.0`.
+    pub version: &'static str,
+    /// Base score.
+    pub score: f64,
+    /// e.g. `HIGH`.
+    pub severity: String,
+}
+
+/// Scores a CVSS 3.0, 3.1 or 4.0 vector string, refusing vectors without
+/// every base metric.
+pub fn score_vector(vector: &str) -> Result<Scored, String> {
+    let vector = vector.trim();
+    let (key, version, prefix, required): (&str, &str, &str, &[&str]) =
+        if vector.starts_with("CVSS:3.1/") {
+            ("cvssV3_1", "3.1", "CVSS:3.1/", &V3_BASE)
+        } else if vector.starts_with("CVSS:3.0/") {
+            ("cvssV3_0", "3.0", "CVSS:3.0/", &V3_BASE)
+        } else if vector.starts_with("CVSS:4.0/") {
+            ("cvssV4_0", "4.0", "CVSS:4.0/", &V4_BASE)
+        } else {
+            return Err(format!("`{vector}` is not a CVSS 3.0, 3.1 or 4.0 vector"));
+        };
+    let metrics: Vec<(&str, &str)> = vector[prefix.len()..]
+        .split('/')
+        .filter_map(|m| m.split_once(':'))
+        .collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|m| !metrics.iter().any(|(k, _)| k == *m))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "`{vector}` lacks the base metrics {}",
+            missing.join(", ")
+        ));
+    }
+    let (score, severity) = base_score(prefix, &metrics)?;
+    Ok(Scored {
+        key,
+        version,
+        score,
+        severity: severity.as_str().to_ascii_uppercase(),
+    })
+}
+
 /// Checks a CVSS object; returns problems as (field, message).
 pub fn check_cvss(key: &str, cvss: &Cvss) -> Vec<(&'static str, String)> {
     let vector = cvss.vector_string.trim();
@@ -550,29 +638,7 @@ pub fn check_cvss(key: &str, cvss: &Cvss) -> Vec<(&'static str, String)> {
             ),
         )];
     }
-    let computed = if key == "cvssV4_0" {
-        // The record's baseScore is CVSS-B: score the base metrics only.
-        let base: Vec<String> = present
-            .iter()
-            .filter(|(k, _)| V4_BASE.contains(k))
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect();
-        format!("{prefix}{}", base.join("/"))
-            .parse::<cvss::v4::Vector>()
-            .map(|v| {
-                let s = v.score();
-                (s.clone().value(), s.severity())
-            })
-            .map_err(|e| e.to_string())
-    } else {
-        vector
-            .parse::<cvss::v3::Vector>()
-            .map(|v| {
-                let s = v.base_score();
-                (s.value(), s.severity())
-            })
-            .map_err(|e| e.to_string())
-    };
+    let computed = base_score(prefix, &present);
     let (score, severity) = match computed {
         Ok(x) => x,
         Err(e) => {
