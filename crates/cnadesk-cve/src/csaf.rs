@@ -2,12 +2,12 @@
 //! CSAF section 6.1 mandatory tests that apply to what is emitted.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
 use crate::model::{CveRecord, Version};
 use crate::osv::ExportError;
+use crate::schema::EmbeddedSchema;
 
 /// Who publishes the advisory.
 #[derive(Clone, Debug)]
@@ -233,52 +233,29 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
     }))
 }
 
+static CSAF_SCHEMA: EmbeddedSchema = EmbeddedSchema::new(
+    "CSAF",
+    include_str!("../schemas/csaf/csaf_json_schema.json"),
+    &[
+        (
+            "https://www.first.org/cvss/cvss-v2.0.json",
+            include_str!("../schemas/csaf/cvss-v2.0.json"),
+        ),
+        (
+            "https://www.first.org/cvss/cvss-v3.0.json",
+            include_str!("../schemas/csaf/cvss-v3.0.json"),
+        ),
+        (
+            "https://www.first.org/cvss/cvss-v3.1.json",
+            include_str!("../schemas/csaf/cvss-v3.1.json"),
+        ),
+    ],
+);
+
 /// Validates a CSAF document against the shipped CSAF 2.0 schema (FIRST
 /// CVSS schemas resolved locally); returns the problems.
 pub fn validate_csaf_schema(doc: &Value) -> Vec<String> {
-    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let parse = |s: &str| serde_json::from_str::<Value>(s).map_err(|e| e.to_string());
-        let registry = jsonschema::Registry::new()
-            .add(
-                "https://www.first.org/cvss/cvss-v2.0.json",
-                jsonschema::Resource::from_contents(parse(include_str!(
-                    "../schemas/csaf/cvss-v2.0.json"
-                ))?),
-            )
-            .and_then(|b| {
-                b.add(
-                    "https://www.first.org/cvss/cvss-v3.0.json",
-                    jsonschema::Resource::from_contents(
-                        parse(include_str!("../schemas/csaf/cvss-v3.0.json")).unwrap_or_default(),
-                    ),
-                )
-            })
-            .and_then(|b| {
-                b.add(
-                    "https://www.first.org/cvss/cvss-v3.1.json",
-                    jsonschema::Resource::from_contents(
-                        parse(include_str!("../schemas/csaf/cvss-v3.1.json")).unwrap_or_default(),
-                    ),
-                )
-            })
-            .and_then(|b| b.prepare())
-            .map_err(|e| e.to_string())?;
-        let schema = parse(include_str!("../schemas/csaf/csaf_json_schema.json"))?;
-        jsonschema::options()
-            .with_registry(&registry)
-            .offline()
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|e| e.to_string())
-    });
-    match validator {
-        Ok(v) => v
-            .iter_errors(doc)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect(),
-        Err(e) => vec![format!("the CSAF schema does not compile: {e}")],
-    }
+    CSAF_SCHEMA.problems(doc)
 }
 
 const STATUS_LISTS: [&str; 8] = [

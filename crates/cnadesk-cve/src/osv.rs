@@ -1,11 +1,10 @@
 //! Export of a published CVE record as an OSV 1.7 document
 //! (<https://ossf.github.io/osv-schema/>), with the CVE ID as the OSV `id`.
 
-use std::sync::OnceLock;
-
 use serde_json::{json, Map, Value};
 
 use crate::model::{CveRecord, Product};
+use crate::schema::EmbeddedSchema;
 
 /// The OSV schema version emitted.
 pub const OSV_SCHEMA_VERSION: &str = "1.7.5";
@@ -244,25 +243,14 @@ pub fn to_osv(record: &CveRecord) -> Result<Value, ExportError> {
     Ok(Value::Object(doc))
 }
 
+static OSV_SCHEMA: EmbeddedSchema = EmbeddedSchema::new(
+    "OSV",
+    include_str!("../schemas/osv/osv-schema-1.7.5.json"),
+    &[],
+);
+
 /// Validates an OSV document against the shipped OSV schema; returns the
 /// problems (empty: valid).
 pub fn validate_osv(doc: &Value) -> Vec<String> {
-    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let schema: Value =
-            serde_json::from_str(include_str!("../schemas/osv/osv-schema-1.7.5.json"))
-                .map_err(|e| e.to_string())?;
-        jsonschema::options()
-            .offline()
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|e| e.to_string())
-    });
-    match validator {
-        Ok(v) => v
-            .iter_errors(doc)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect(),
-        Err(e) => vec![format!("the OSV schema does not compile: {e}")],
-    }
+    OSV_SCHEMA.problems(doc)
 }

@@ -76,6 +76,62 @@ impl Target {
     }
 }
 
+/// A schema compiled once per process from embedded text, with the
+/// documents it references registered under their URIs (never fetched).
+/// Used by the export formats (OSV, CSAF).
+pub(crate) struct EmbeddedSchema {
+    name: &'static str,
+    validator: OnceLock<Result<Validator, String>>,
+    root: &'static str,
+    resources: &'static [(&'static str, &'static str)],
+}
+
+impl EmbeddedSchema {
+    /// A schema named `name` (for messages) from its text and resources.
+    pub(crate) const fn new(
+        name: &'static str,
+        root: &'static str,
+        resources: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        Self {
+            name,
+            validator: OnceLock::new(),
+            root,
+            resources,
+        }
+    }
+
+    fn compile(&self) -> Result<Validator, String> {
+        let parse = |what: &str, text: &str| {
+            serde_json::from_str::<Value>(text).map_err(|e| format!("{what}: {e}"))
+        };
+        let mut builder = Registry::new();
+        for (uri, text) in self.resources {
+            builder = builder
+                .add(*uri, Resource::from_contents(parse(uri, text)?))
+                .map_err(|e| format!("{uri}: {e}"))?;
+        }
+        let registry = builder.prepare().map_err(|e| e.to_string())?;
+        jsonschema::options()
+            .with_registry(&registry)
+            .offline()
+            .should_validate_formats(true)
+            .build(&parse(self.name, self.root)?)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The problems of a document (empty: valid), as `pointer: message`.
+    pub(crate) fn problems(&self, doc: &Value) -> Vec<String> {
+        match self.validator.get_or_init(|| self.compile()) {
+            Ok(v) => v
+                .iter_errors(doc)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect(),
+            Err(e) => vec![format!("the {} schema does not compile: {e}", self.name)],
+        }
+    }
+}
+
 /// A document as it is validated: CVE Services request bodies
 /// (`{"cnaContainer": {…}}`) are unwrapped, and the `providerMetadata` the
 /// server sets itself is filled in with a placeholder, so that a body is

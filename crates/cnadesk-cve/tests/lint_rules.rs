@@ -130,7 +130,7 @@ fn description_must_be_english_and_without_placeholders() {
     only(&d, "cna-5.2.5-english");
     let mut d = good();
     d["descriptions"][0]["value"] =
-        "TODO write the description of the carbons issue in Prosody before publishing it".into();
+        "todo: write the description of the carbons issue in Prosody before publishing it".into();
     only(&d, "cna-5.2.6-placeholder-text");
 }
 
