@@ -3,7 +3,8 @@
 use cnadesk_core::audit::AuditEvent;
 use cnadesk_core::{AttachmentId, CaseId, MessageId, ReportId, UserId, ValidReport};
 use cnadesk_store::{
-    AttachmentMeta, Author, Case, Channel, Message, Report, StoreError, User, Visibility,
+    AttachmentMeta, Author, Case, Channel, Message, RecordVersion, Report, StoreError, User,
+    Visibility,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -130,7 +131,7 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
 }
 
 pub(crate) const CASE_COLUMNS: &str =
-    "id, report_id, title, state, assignee_id, assignment_reason, created_at, updated_at";
+    "id, report_id, title, state, assignee_id, assignment_reason, cve_id, created_at, updated_at";
 
 pub(crate) fn case(row: &AnyRow) -> Result<Case, StoreError> {
     Ok(Case {
@@ -140,6 +141,10 @@ pub(crate) fn case(row: &AnyRow) -> Result<Case, StoreError> {
         state: parsed(row, "state")?,
         assignee: get::<Option<i64>>(row, "assignee_id")?.map(UserId),
         assignment_reason: get(row, "assignment_reason")?,
+        cve_id: get::<Option<String>>(row, "cve_id")?
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(StoreError::Database)?,
         created_at_ms: get(row, "created_at")?,
         updated_at_ms: get(row, "updated_at")?,
     })
@@ -162,5 +167,24 @@ pub(crate) fn audit_event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
         prev_hash: get(row, "prev_hash")?,
         hash: get(row, "hash")?,
+    })
+}
+
+pub(crate) const RECORD_COLUMNS: &str = "case_id, version, cve_id, document, sha256, \
+     schema_errors, lint_errors, lint_warnings, note, author_id, created_at";
+
+pub(crate) fn record_version(row: &AnyRow) -> Result<RecordVersion, StoreError> {
+    Ok(RecordVersion {
+        case_id: CaseId(get(row, "case_id")?),
+        version: get(row, "version")?,
+        cve_id: parsed(row, "cve_id")?,
+        document: get(row, "document")?,
+        sha256: get(row, "sha256")?,
+        schema_errors: get(row, "schema_errors")?,
+        lint_errors: get(row, "lint_errors")?,
+        lint_warnings: get(row, "lint_warnings")?,
+        note: get(row, "note")?,
+        author: UserId(get(row, "author_id")?),
+        created_at_ms: get(row, "created_at")?,
     })
 }

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{canonical_json, AuditEvent, EventDraft};
 use cnadesk_core::{
-    Actor, AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId,
+    Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, ReportState, UserId,
 };
 use cnadesk_store::{
     Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, Message, NewMessage,
-    NewReport, NewSession, NewUser, Report, ReportFilter, ReportSummary, SessionWithUser, Store,
-    StoreError, StoreResult, User, UserCredentials, Visibility,
+    NewRecordVersion, NewReport, NewSession, NewUser, RecordVersion, Report, ReportFilter,
+    ReportSummary, SessionWithUser, Store, StoreError, StoreResult, User, UserCredentials,
+    Visibility,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -1089,6 +1090,175 @@ impl Store for SqlStore {
                 ))
             })
             .collect()
+    }
+
+    async fn set_case_cve_id(
+        &self,
+        id: CaseId,
+        cve_id: &CveId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if case.cve_id.as_ref() == Some(cve_id) {
+            return Ok(case);
+        }
+        let taken: Option<i64> = sqlx::query("SELECT id FROM cases WHERE cve_id = $1")
+            .bind(cve_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| r.try_get("id"))
+            .transpose()
+            .map_err(db_err)?;
+        if let Some(other) = taken {
+            return Err(StoreError::Conflict(format!(
+                "{cve_id} belongs to {}",
+                CaseId(other)
+            )));
+        }
+        sqlx::query("UPDATE cases SET cve_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(cve_id.as_str())
+            .bind(now_ms)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("case.cve_id_set")
+                .report(case.report_id)
+                .case(id)
+                .payload(json!({
+                    "cve_id": cve_id.as_str(),
+                    "previous": case.cve_id.as_ref().map(|c| c.as_str()),
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let case = fetch_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(case)
+    }
+
+    async fn save_record_version(
+        &self,
+        case_id: CaseId,
+        new: NewRecordVersion,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<RecordVersion> {
+        if serde_json::from_str::<serde_json::Value>(&new.document).is_err() {
+            return Err(StoreError::Rejected("a record version must be JSON".into()));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
+        let latest: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) AS latest FROM record_versions WHERE case_id = $1",
+        )
+        .bind(case_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .try_get("latest")
+        .map_err(db_err)?;
+        let stale = || {
+            StoreError::Conflict(format!(
+                "the record of {case_id} was saved by someone else meanwhile"
+            ))
+        };
+        if latest != new.based_on {
+            return Err(stale());
+        }
+        let sha256 = hex::encode(Sha256::digest(new.document.as_bytes()));
+        let sql = format!(
+            "INSERT INTO record_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             RETURNING {}",
+            rows::RECORD_COLUMNS,
+            rows::RECORD_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(case_id.0)
+            .bind(latest + 1)
+            .bind(new.cve_id.as_str())
+            .bind(&new.document)
+            .bind(&sha256)
+            .bind(new.schema_errors)
+            .bind(new.lint_errors)
+            .bind(new.lint_warnings)
+            .bind(new.note.trim())
+            .bind(new.author.0)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            // Two saves based on the same version: the second one collides
+            // on the primary key, which is the same stale edit.
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict(_) => stale(),
+                other => other,
+            })?;
+        let stored = rows::record_version(&row)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("record.version_saved")
+                .report(case.report_id)
+                .case(case_id)
+                .payload(json!({
+                    "version": stored.version,
+                    "cve_id": stored.cve_id.as_str(),
+                    "sha256": stored.sha256,
+                    "schema_errors": stored.schema_errors,
+                    "lint_errors": stored.lint_errors,
+                    "lint_warnings": stored.lint_warnings,
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    async fn record_versions(&self, case: CaseId) -> StoreResult<Vec<RecordVersion>> {
+        let sql = format!(
+            "SELECT {} FROM record_versions WHERE case_id = $1 ORDER BY version DESC",
+            rows::RECORD_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::record_version)
+            .collect()
+    }
+
+    async fn record_version(
+        &self,
+        case: CaseId,
+        version: i64,
+    ) -> StoreResult<Option<RecordVersion>> {
+        let sql = format!(
+            "SELECT {} FROM record_versions WHERE case_id = $1 AND version = $2",
+            rows::RECORD_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .bind(version)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::record_version(&r))
+            .transpose()
     }
 
     async fn record_event(

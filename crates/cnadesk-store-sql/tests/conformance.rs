@@ -167,9 +167,59 @@ async fn postgres_requires_explicit_migration() {
     let url = format!("{prefix}/{name}");
     let err = open(&url, Migrate::Require).await.unwrap_err();
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
-    assert_eq!(cnadesk_store_sql::migrate(&url).await.unwrap(), vec![1]);
+    assert_eq!(cnadesk_store_sql::migrate(&url).await.unwrap(), vec![1, 2]);
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
         .await
         .expect("opens once migrated");
+}
+
+/// Record versions cannot be changed or deleted, even with raw SQL.
+async fn records_are_immutable(store: &SqlStore) {
+    conformance::records_story(store).await;
+    for sql in [
+        "UPDATE record_versions SET document = '{}' WHERE version = 1",
+        "DELETE FROM record_versions WHERE version = 1",
+    ] {
+        let err = store.execute_raw_for_tests(sql).await.unwrap_err();
+        assert!(err.to_string().contains("immutable"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_records() {
+    let (_dir, store) = sqlite().await;
+    records_are_immutable(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_record_saves() {
+    let (_dir, store) = sqlite().await;
+    conformance::concurrent_record_saves_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_records() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    records_are_immutable(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_record_saves() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::concurrent_record_saves_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
 }

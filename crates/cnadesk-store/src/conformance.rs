@@ -8,8 +8,8 @@ use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{Actor, CaseState, CloseReason, ReportId, ReportInput, ReportState, Role};
 
 use crate::{
-    Author, CaseFilter, Channel, CloseDecision, NewAttachment, NewMessage, NewReport, NewSession,
-    NewUser, ReportFilter, Store, StoreError, Visibility,
+    Author, CaseFilter, Channel, CloseDecision, NewAttachment, NewMessage, NewRecordVersion,
+    NewReport, NewSession, NewUser, ReportFilter, Store, StoreError, Visibility,
 };
 
 const T0: i64 = 1_790_000_000_000;
@@ -762,5 +762,240 @@ pub async fn concurrent_triage_decisions_exclude_each_other(store: std::sync::Ar
             ReportState::New => panic!("round {round}: no decision stored"),
         }
     }
+    assert!(verify_chain(store.as_ref()).await.is_ok());
+}
+
+fn record_draft(
+    cve: &str,
+    doc: &str,
+    based_on: i64,
+    author: cnadesk_core::UserId,
+) -> NewRecordVersion {
+    NewRecordVersion {
+        cve_id: cve.parse().expect("story CVE ID"),
+        document: doc.to_owned(),
+        based_on,
+        schema_errors: 0,
+        lint_errors: 1,
+        lint_warnings: 2,
+        note: " first draft ".into(),
+        author,
+    }
+}
+
+/// CVE IDs and record versions: numbered, immutable through the interface,
+/// refused when stale, audited with the document's hash.
+pub async fn records_story(store: &dyn Store) {
+    let ada_user = store
+        .create_user(
+            new_user("rec-ada", Role::Admin),
+            &Actor::system("story"),
+            T0,
+        )
+        .await
+        .unwrap();
+    let ada = Actor::Member {
+        id: ada_user.id,
+        username: ada_user.username.clone(),
+    };
+    let r1 = store
+        .create_report(new_report("records one", "rec-1"), T0)
+        .await
+        .unwrap();
+    let r2 = store
+        .create_report(new_report("records two", "rec-2"), T0)
+        .await
+        .unwrap();
+    let c1 = store
+        .accept_report(r1.id, "one", &ada, T0 + 1)
+        .await
+        .unwrap();
+    let c2 = store
+        .accept_report(r2.id, "two", &ada, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(c1.cve_id, None, "a new case has no CVE ID");
+
+    let cve: cnadesk_core::CveId = "CVE-2026-10001".parse().unwrap();
+    let with_id = store
+        .set_case_cve_id(c1.id, &cve, &ada, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(with_id.cve_id.as_ref(), Some(&cve));
+    assert_eq!(
+        store.case(c1.id).await.unwrap().unwrap().cve_id,
+        Some(cve.clone())
+    );
+    assert!(
+        matches!(
+            store.set_case_cve_id(c2.id, &cve, &ada, T0 + 3).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one CVE ID belongs to one case"
+    );
+    assert!(matches!(
+        store
+            .set_case_cve_id(cnadesk_core::CaseId(9_999), &cve, &ada, T0 + 3)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert!(store.record_versions(c1.id).await.unwrap().is_empty());
+    let doc1 = r#"{"title":"v1"}"#;
+    let v1 = store
+        .save_record_version(
+            c1.id,
+            record_draft("CVE-2026-10001", doc1, 0, ada_user.id),
+            &ada,
+            T0 + 10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.document, doc1, "the document is stored byte for byte");
+    assert_eq!(v1.note, "first draft");
+    assert_eq!(
+        (v1.schema_errors, v1.lint_errors, v1.lint_warnings),
+        (0, 1, 2)
+    );
+    assert!(!v1.publishable());
+    assert_eq!(
+        v1.sha256, "6fe4905e51874d269d63cfa3d512bb56d2f4ad0dcf2bc27b7aca495198c37073",
+        "SHA-256 of the document"
+    );
+    let stale = store
+        .save_record_version(
+            c1.id,
+            record_draft("CVE-2026-10001", r#"{"title":"other"}"#, 0, ada_user.id),
+            &ada,
+            T0 + 11,
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict(_))),
+        "a save based on an old version is refused: {stale:?}"
+    );
+    let v2 = store
+        .save_record_version(
+            c1.id,
+            record_draft("CVE-2026-10001", r#"{"title":"v2"}"#, 1, ada_user.id),
+            &ada,
+            T0 + 12,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(matches!(
+        store
+            .save_record_version(
+                c1.id,
+                record_draft("CVE-2026-10001", "not json", 2, ada_user.id),
+                &ada,
+                T0 + 13
+            )
+            .await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        store
+            .save_record_version(
+                cnadesk_core::CaseId(9_999),
+                record_draft("CVE-2026-10001", doc1, 0, ada_user.id),
+                &ada,
+                T0 + 13
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Versions are numbered per case.
+    let other = store
+        .save_record_version(
+            c2.id,
+            record_draft("CVE-2026-10002", doc1, 0, ada_user.id),
+            &ada,
+            T0 + 14,
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.version, 1);
+
+    let all = store.record_versions(c1.id).await.unwrap();
+    assert_eq!(all.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(all[1], v1, "a version reads back as it was saved");
+    assert_eq!(
+        store.record_version(c1.id, 1).await.unwrap(),
+        Some(v1.clone())
+    );
+    assert_eq!(store.record_version(c1.id, 3).await.unwrap(), None);
+    assert_eq!(store.record_version(c2.id, 2).await.unwrap(), None);
+
+    let events = store.audit_events_for_report(r1.id).await.unwrap();
+    let saved: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "record.version_saved")
+        .collect();
+    assert_eq!(saved.len(), 2, "each saved version is audited once");
+    assert_eq!(saved[0].case_id, Some(c1.id.0));
+    assert_eq!(saved[0].payload["sha256"], v1.sha256.as_str());
+    assert_eq!(saved[0].payload["version"], 1);
+    assert!(events
+        .iter()
+        .any(|e| e.action == "case.cve_id_set" && e.payload["cve_id"] == "CVE-2026-10001"));
+    assert!(verify_chain(store).await.is_ok());
+}
+
+/// Two members saving the same record version at once: exactly one wins.
+pub async fn concurrent_record_saves_exclude_each_other(store: std::sync::Arc<dyn Store>) {
+    let user = store
+        .create_user(
+            new_user("rec-race", Role::Member),
+            &Actor::system("race"),
+            T0,
+        )
+        .await
+        .unwrap();
+    let actor = Actor::Member {
+        id: user.id,
+        username: user.username.clone(),
+    };
+    let report = store
+        .create_report(new_report("record race", "rec-race"), T0)
+        .await
+        .unwrap();
+    let case = store
+        .accept_report(report.id, "race", &actor, T0)
+        .await
+        .unwrap();
+    for round in 0..20 {
+        let mut tasks = Vec::new();
+        for writer in 0..2 {
+            let store = store.clone();
+            let actor = actor.clone();
+            let draft = record_draft(
+                "CVE-2026-20000",
+                &format!(r#"{{"round":{round},"writer":{writer}}}"#),
+                round,
+                user.id,
+            );
+            tasks.push(tokio::spawn(async move {
+                store
+                    .save_record_version(case.id, draft, &actor, T0 + round)
+                    .await
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(v) => {
+                    assert_eq!(v.version, round + 1);
+                    wins += 1;
+                }
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => panic!("round {round}: unexpected {e}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one save wins");
+    }
+    assert_eq!(store.record_versions(case.id).await.unwrap().len(), 20);
     assert!(verify_chain(store.as_ref()).await.is_ok());
 }

@@ -11,7 +11,7 @@ mod types;
 
 use async_trait::async_trait;
 use cnadesk_core::audit::AuditEvent;
-use cnadesk_core::{Actor, AttachmentId, CaseId, CaseState, CloseReason, ReportId, UserId};
+use cnadesk_core::{Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, UserId};
 
 pub use types::*;
 
@@ -217,6 +217,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// Open cases per member (for assignment policies and the queue).
     async fn open_case_counts(&self) -> StoreResult<Vec<(UserId, i64)>>;
+
+    /// Sets the CVE ID of a case. `Conflict` when another case has it.
+    async fn set_case_cve_id(
+        &self,
+        id: CaseId,
+        cve_id: &CveId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Case>;
+
+    // ---- CVE records -------------------------------------------------------------
+
+    /// Saves a new, immutable version of a case's record, numbered one past
+    /// the latest. `Conflict` when the latest is not `based_on` (someone saved
+    /// meanwhile); nothing is written then.
+    async fn save_record_version(
+        &self,
+        case: CaseId,
+        version: NewRecordVersion,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<RecordVersion>;
+
+    /// Every version of a case's record, newest first.
+    async fn record_versions(&self, case: CaseId) -> StoreResult<Vec<RecordVersion>>;
+
+    /// One version of a case's record.
+    async fn record_version(
+        &self,
+        case: CaseId,
+        version: i64,
+    ) -> StoreResult<Option<RecordVersion>>;
 
     // ---- audit -------------------------------------------------------------------
 

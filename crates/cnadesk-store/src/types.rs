@@ -3,8 +3,8 @@
 use std::fmt;
 
 use cnadesk_core::{
-    AttachmentId, CaseId, CaseState, CloseReason, MessageId, ReportId, ReportState, Role, UserId,
-    ValidReport,
+    AttachmentId, CaseId, CaseState, CloseReason, CveId, MessageId, ReportId, ReportState, Role,
+    UserId, ValidReport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -373,6 +373,8 @@ pub struct Case {
     pub assignee: Option<UserId>,
     /// Why the assignee was chosen.
     pub assignment_reason: Option<String>,
+    /// The CVE ID of the case, once one is known.
+    pub cve_id: Option<CveId>,
     /// Opened at.
     pub created_at_ms: i64,
     /// Last change.
@@ -386,4 +388,60 @@ pub struct CaseFilter {
     pub open_only: bool,
     /// Only cases assigned to this member.
     pub assignee: Option<UserId>,
+}
+
+/// A new version of a case's CVE record, as the editor saves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRecordVersion {
+    /// The CVE ID the record is for.
+    pub cve_id: CveId,
+    /// The CNA container, as JSON text.
+    pub document: String,
+    /// The version the editor started from (0 for the first): saving fails
+    /// with `Conflict` when someone saved another version meanwhile.
+    pub based_on: i64,
+    /// Schema errors at the time of saving (0 = schema-valid).
+    pub schema_errors: i64,
+    /// Lint findings at error level.
+    pub lint_errors: i64,
+    /// Lint findings at warning level.
+    pub lint_warnings: i64,
+    /// What changed, in the author's words (may be empty).
+    pub note: String,
+    /// Who saved it.
+    pub author: UserId,
+}
+
+/// A saved, immutable version of a case's CVE record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordVersion {
+    /// The case.
+    pub case_id: CaseId,
+    /// 1, 2, 3… per case.
+    pub version: i64,
+    /// The CVE ID the record is for.
+    pub cve_id: CveId,
+    /// The CNA container, as JSON text.
+    pub document: String,
+    /// SHA-256 of `document` (also in the audit event).
+    pub sha256: String,
+    /// Schema errors at the time of saving.
+    pub schema_errors: i64,
+    /// Lint errors at the time of saving.
+    pub lint_errors: i64,
+    /// Lint warnings at the time of saving.
+    pub lint_warnings: i64,
+    /// The author's note.
+    pub note: String,
+    /// Who saved it.
+    pub author: UserId,
+    /// When.
+    pub created_at_ms: i64,
+}
+
+impl RecordVersion {
+    /// Schema-valid and without lint errors: fit to be published.
+    pub fn publishable(&self) -> bool {
+        self.schema_errors == 0 && self.lint_errors == 0
+    }
 }
