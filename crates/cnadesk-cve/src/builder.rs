@@ -96,7 +96,8 @@ fn product(fact: &AffectedFact) -> Product {
             version: r.introduced.clone(),
             status: "affected".into(),
             version_type: (r.fixed.is_some() || r.last_affected.is_some())
-                .then(|| r.version_type.clone()),
+                .then(|| r.version_type.trim().to_owned())
+                .filter(|t| !t.is_empty()),
             less_than: r.fixed.clone(),
             less_than_or_equal: if r.fixed.is_none() {
                 r.last_affected.clone()
@@ -207,7 +208,7 @@ pub fn build_container(facts: &CaseFacts, now: &str) -> Result<CnaPublishedConta
                 .map(|(name, kind)| Credit {
                     lang: "en".into(),
                     value: name.clone(),
-                    kind: Some(kind.clone()),
+                    kind: (!kind.trim().is_empty()).then(|| kind.trim().to_owned()),
                     ..Default::default()
                 })
                 .collect()
