@@ -62,6 +62,50 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// CVE record settings.
+    pub records: RecordSettings,
+}
+
+/// Who the CNA is in CVE records, and how records are checked.
+#[derive(Clone, Debug)]
+pub struct RecordSettings {
+    /// The CNA's organization UUID at the CVE Program; `None` until the CNA
+    /// is onboarded (records then carry a placeholder and the editor says so).
+    pub org_id: Option<String>,
+    /// The CNA's short name.
+    pub short_name: Option<String>,
+    /// Namespace URL of the CSAF publisher (the CNA's web site).
+    pub advisory_namespace: String,
+    /// CVE JSON schema version to validate against; `None`: the default.
+    pub schema_version: Option<String>,
+}
+
+/// The organization UUID used while none is configured. Schema-valid, and
+/// obviously not a real one.
+pub const PLACEHOLDER_ORG_ID: &str = "00000000-0000-4000-8000-000000000000";
+
+impl Default for RecordSettings {
+    fn default() -> Self {
+        Self {
+            org_id: None,
+            short_name: Some("XSF".into()),
+            advisory_namespace: "https://xmpp.org".into(),
+            schema_version: None,
+        }
+    }
+}
+
+impl RecordSettings {
+    /// The provider metadata of records.
+    pub fn provider(&self) -> cnadesk_cve::editor::Provider {
+        cnadesk_cve::editor::Provider {
+            org_id: self
+                .org_id
+                .clone()
+                .unwrap_or_else(|| PLACEHOLDER_ORG_ID.to_owned()),
+            short_name: self.short_name.clone(),
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -78,6 +122,7 @@ impl Default for WebConfig {
             max_attachments: 5,
             max_body_bytes: 32 * 1024 * 1024,
             trusted_proxies: Vec::new(),
+            records: RecordSettings::default(),
         }
     }
 }
@@ -102,6 +147,8 @@ pub struct AppState {
     pub login_ip_limiter: Arc<RateLimiter>,
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
+    /// The CVE JSON schema records are validated against.
+    pub schemas: &'static cnadesk_cve::SchemaSet,
 }
 
 impl AppState {
@@ -124,7 +171,20 @@ impl AppState {
             config.reports_per_ip_per_hour,
             Duration::from_secs(3600),
         ));
+        let schemas = match config.records.schema_version.as_deref() {
+            None => cnadesk_cve::SchemaSet::default_set(),
+            // Loaded once per server; the configuration check has already
+            // confirmed that the version exists.
+            Some(v) => match cnadesk_cve::SchemaSet::load(Some(v)) {
+                Ok(set) => Box::leak(Box::new(set)),
+                Err(e) => {
+                    tracing::error!(error = %e, "unknown CVE schema version; using the default");
+                    cnadesk_cve::SchemaSet::default_set()
+                }
+            },
+        };
         Self {
+            schemas,
             store,
             clock,
             config: Arc::new(config),
@@ -208,6 +268,23 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/cases/{id}", get(ui::case_redirect))
         .route("/desk/cases/{id}/transition", post(ui::transition_case))
         .route("/desk/cases/{id}/assign", post(ui::assign_case))
+        .route(
+            "/desk/cases/{id}/record",
+            get(ui::record_editor).post(ui::record_submit),
+        )
+        .route(
+            "/desk/cases/{id}/record/json",
+            get(ui::record_json).post(ui::record_json_submit),
+        )
+        .route("/desk/cases/{id}/record/diff", get(ui::record_diff))
+        .route(
+            "/desk/cases/{id}/record/versions/{version}",
+            get(ui::record_version),
+        )
+        .route(
+            "/desk/cases/{id}/record/versions/{version}/{file}",
+            get(ui::record_export),
+        )
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)

@@ -107,6 +107,48 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         "/desk/cases/1/assign",
         Access::Member,
     ),
+    (
+        "GET",
+        "/desk/cases/{id}/record",
+        "/desk/cases/1/record",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/record",
+        "/desk/cases/1/record",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/cases/{id}/record/json",
+        "/desk/cases/1/record/json",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/record/json",
+        "/desk/cases/1/record/json",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/cases/{id}/record/diff",
+        "/desk/cases/1/record/diff",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/cases/{id}/record/versions/{version}",
+        "/desk/cases/1/record/versions/1",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/cases/{id}/record/versions/{version}/{file}",
+        "/desk/cases/1/record/versions/1/osv.json",
+        Access::Member,
+    ),
     ("GET", "/admin/users", "/admin/users", Access::Admin),
     ("POST", "/admin/users", "/admin/users", Access::Admin),
     (

@@ -33,6 +33,34 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Report intake limits.
     pub intake: IntakeConfig,
+    /// CVE records.
+    pub records: RecordsConfig,
+}
+
+/// CVE record settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordsConfig {
+    /// The CNA's organization UUID at the CVE Program.
+    pub org_id: Option<String>,
+    /// The CNA's short name.
+    pub short_name: Option<String>,
+    /// The CSAF publisher namespace (the CNA's web site).
+    pub advisory_namespace: String,
+    /// The CVE JSON schema version records are validated against.
+    pub schema_version: Option<String>,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        let d = cnadesk_web::RecordSettings::default();
+        Self {
+            org_id: d.org_id,
+            short_name: d.short_name,
+            advisory_namespace: d.advisory_namespace,
+            schema_version: d.schema_version,
+        }
+    }
 }
 
 /// Logging settings.
@@ -87,6 +115,7 @@ impl Default for Config {
             log: LogConfig::default(),
             security: SecurityConfig::default(),
             intake: IntakeConfig::default(),
+            records: RecordsConfig::default(),
         }
     }
 }
@@ -122,6 +151,16 @@ impl Default for IntakeConfig {
             max_body_bytes: web.max_body_bytes,
         }
     }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Secrets that may come from a file named by `CNADESK_<NAME>_FILE`.
@@ -210,6 +249,26 @@ impl Config {
             cnadesk_store_sql::Backend::from_url(url.expose_secret())
                 .map_err(|e| anyhow::anyhow!("invalid configuration: database_url: {e}"))?;
         }
+        if let Some(id) = &self.records.org_id {
+            if !is_uuid(id) {
+                bail!("invalid configuration: records.org_id must be a UUID (8-4-4-4-12 hex digits), not `{id}`");
+            }
+        }
+        if let Some(v) = &self.records.schema_version {
+            let known: Vec<String> = cnadesk_cve::schema::available_versions()
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect();
+            if !known.contains(v) {
+                bail!(
+                    "invalid configuration: records.schema_version `{v}` is not shipped (available: {})",
+                    known.join(", ")
+                );
+            }
+        }
+        if !self.records.advisory_namespace.starts_with("https://") {
+            bail!("invalid configuration: records.advisory_namespace must be an https:// URL");
+        }
         if !(1..=24 * 365).contains(&self.security.session_hours) {
             bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
@@ -241,6 +300,12 @@ impl Config {
             max_attachments: self.intake.max_attachments,
             max_body_bytes: self.intake.max_body_bytes,
             trusted_proxies: self.security.trusted_proxies.clone(),
+            records: cnadesk_web::RecordSettings {
+                org_id: self.records.org_id.clone(),
+                short_name: self.records.short_name.clone(),
+                advisory_namespace: self.records.advisory_namespace.clone(),
+                schema_version: self.records.schema_version.clone(),
+            },
         }
     }
 

@@ -224,6 +224,9 @@ struct CaseView {
     assignment_reason: String,
     transitions: Vec<Choice>,
     members: Vec<Choice>,
+    cve_id: String,
+    /// The latest record version and its checks, if any was saved.
+    record: String,
 }
 
 /// Text a member typed into a form on this page, kept when the form fails.
@@ -377,8 +380,27 @@ async fn report_page(
         })
         .collect();
     let users = state.store.list_users().await?;
-    let case = match state.store.case_for_report(id).await? {
+    let case = state.store.case_for_report(id).await?;
+    let latest_record = match &case {
+        Some(c) => state.store.record_versions(c.id).await?.into_iter().next(),
+        None => None,
+    };
+    let case = match case {
         Some(c) => Some(CaseView {
+            cve_id: c.cve_id.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+            record: latest_record
+                .map(|v| {
+                    format!(
+                        "version {}, {}",
+                        v.version,
+                        if v.publishable() {
+                            "valid and lint-clean"
+                        } else {
+                            "not yet publishable"
+                        }
+                    )
+                })
+                .unwrap_or_default(),
             id: c.id.to_string(),
             number: c.id.0,
             title: c.title.clone(),

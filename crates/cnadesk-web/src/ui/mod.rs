@@ -3,9 +3,11 @@
 
 mod account;
 mod desk;
+mod record;
 
 pub use account::*;
 pub use desk::*;
+pub use record::*;
 
 use cnadesk_core::report::looks_like_email;
 use cnadesk_core::FieldError;

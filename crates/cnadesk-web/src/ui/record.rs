@@ -1,0 +1,1300 @@
+//! The CVE record of a case: the structured editor, the raw JSON editor,
+//! saved versions with their preview and exports, and diffs between versions.
+//!
+//! Every save is a new immutable version; nothing here edits a version.
+//! Validation (the official schema) and lint (the CNA rules) run on every
+//! check and save, and their findings are shown beside the fields they concern.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cnadesk_core::{CaseId, CveId};
+use cnadesk_cve::editor::{
+    lossy_keys, merge, wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow,
+    TimelineRow, CREDIT_TYPES, REFERENCE_TAGS,
+};
+use cnadesk_cve::{lint, LintContext, Severity};
+use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Member;
+use crate::security::{check_csrf, Csrf};
+use crate::views::{fmt_time, render, Layout};
+use crate::{AppError, AppState};
+
+// ---- shared ----------------------------------------------------------------------------
+
+/// One schema problem or lint finding, as shown to a member.
+#[derive(Clone, Debug)]
+pub(crate) struct Issue {
+    /// `error` or `warning`.
+    severity: &'static str,
+    /// The JSON pointer in the record.
+    pointer: String,
+    /// What is wrong, in words.
+    message: String,
+    /// The rule: a lint id and its CNA rule, or the schema keyword.
+    rule: String,
+}
+
+/// The findings of one check, by form field.
+#[derive(Debug, Default)]
+struct Findings {
+    schema_errors: usize,
+    lint_errors: usize,
+    lint_warnings: usize,
+    by_field: HashMap<String, Vec<Issue>>,
+    general: Vec<Issue>,
+}
+
+impl Findings {
+    fn publishable(&self) -> bool {
+        self.schema_errors == 0 && self.lint_errors == 0
+    }
+
+    fn push(&mut self, field: Option<&str>, issue: Issue) {
+        match field {
+            Some(f) => self.by_field.entry(f.to_owned()).or_default().push(issue),
+            None => self.general.push(issue),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let schema = match self.schema_errors {
+            0 => "valid against the CVE schema".to_owned(),
+            1 => "1 schema error".to_owned(),
+            n => format!("{n} schema errors"),
+        };
+        format!(
+            "{schema}; lint: {} error{}, {} warning{}",
+            self.lint_errors,
+            if self.lint_errors == 1 { "" } else { "s" },
+            self.lint_warnings,
+            if self.lint_warnings == 1 { "" } else { "s" },
+        )
+    }
+}
+
+/// Validates and lints a whole record; findings go to the field `map` names.
+fn evaluate(state: &AppState, record: &Value, map: Option<&FieldMap>) -> Findings {
+    let mut out = Findings::default();
+    let field = |pointer: &str| map.and_then(|m| m.field_for(pointer)).map(str::to_owned);
+    for p in state.schemas.validate(record) {
+        out.schema_errors += 1;
+        let f = field(&p.pointer);
+        out.push(
+            f.as_deref(),
+            Issue {
+                severity: "error",
+                pointer: p.pointer,
+                message: p.message,
+                rule: format!("CVE JSON schema {}: {}", state.schemas.version(), p.keyword),
+            },
+        );
+    }
+    for finding in lint(record, &LintContext::default()) {
+        let severity = match finding.severity {
+            Severity::Error => {
+                out.lint_errors += 1;
+                "error"
+            }
+            Severity::Warning => {
+                out.lint_warnings += 1;
+                "warning"
+            }
+        };
+        let f = field(&finding.pointer);
+        out.push(
+            f.as_deref(),
+            Issue {
+                severity,
+                pointer: finding.pointer,
+                message: finding.message,
+                rule: format!("{} ({})", finding.id, finding.rule),
+            },
+        );
+    }
+    out
+}
+
+/// RFC 3339 UTC with `Z`, as CVE records want it.
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+fn date_only(ms: i64) -> String {
+    rfc3339(ms)[..10].to_owned()
+}
+
+struct Loaded {
+    case: Case,
+    report: Report,
+    latest: Option<RecordVersion>,
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Loaded, AppError> {
+    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
+    let report = state
+        .store
+        .report(case.report_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let latest = state.store.record_versions(id).await?.into_iter().next();
+    Ok(Loaded {
+        case,
+        report,
+        latest,
+    })
+}
+
+fn parse_document(v: &RecordVersion) -> Value {
+    serde_json::from_str(&v.document).unwrap_or(Value::Null)
+}
+
+/// What the editor shows before any version exists: everything the case and
+/// its report already know.
+fn prefill(state: &AppState, case: &Case, report: &Report) -> RecordForm {
+    let f = &report.fields;
+    let mut form = RecordForm {
+        title: case.title.clone(),
+        description: f.description.trim().to_owned(),
+        affected: vec![AffectedRow {
+            product: f.product.clone(),
+            ..Default::default()
+        }],
+        timeline: vec![TimelineRow {
+            date: date_only(report.created_at_ms),
+            text: format!("Reported to the {} CNA", state.config.cna_name),
+        }],
+        ..Default::default()
+    };
+    if let Some(credit) = f.credit.as_deref().filter(|c| !c.trim().is_empty()) {
+        if !f.anonymous {
+            form.credits.push(CreditRow {
+                name: credit.trim().to_owned(),
+                kind: "finder".into(),
+            });
+        }
+    }
+    if let Some(url) = f
+        .public_where
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    {
+        form.references.push(ReferenceRow {
+            url: url.to_owned(),
+            tags: String::new(),
+        });
+    }
+    form
+}
+
+// ---- the structured editor ---------------------------------------------------------------
+
+struct RowView<T> {
+    index: usize,
+    row: T,
+    issues: Vec<Issue>,
+}
+
+struct VersionRow {
+    version: i64,
+    when: String,
+    author: String,
+    note: String,
+    status: String,
+    publishable: bool,
+}
+
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "record_edit.html")]
+struct EditPage {
+    layout: Layout,
+    case_number: i64,
+    case_id: String,
+    case_title: String,
+    cve_id: String,
+    based_on: i64,
+    note: String,
+    notice: String,
+    error: String,
+    placeholder_org: bool,
+    lossy: Vec<&'static str>,
+    reporter_versions: String,
+    form: RecordForm,
+    affected: Vec<RowView<AffectedRow>>,
+    references: Vec<RowView<ReferenceRow>>,
+    credits: Vec<RowView<CreditRow>>,
+    timeline: Vec<RowView<TimelineRow>>,
+    checked: bool,
+    findings: Findings,
+    versions: Vec<VersionRow>,
+    credit_types: Vec<Choice>,
+    version_types: Vec<Choice>,
+    reference_tags: String,
+}
+
+impl EditPage {
+    /// Whether the version scheme is one of the choices offered.
+    fn known_version_type(&self, t: &str) -> bool {
+        self.version_types.iter().any(|c| c.value == t)
+    }
+
+    /// The findings beside one field.
+    fn issues(&self, field: &str) -> &[Issue] {
+        self.findings
+            .by_field
+            .get(field)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+fn rows<T: Clone + Default>(items: &[T], prefix: &str, findings: &Findings) -> Vec<RowView<T>> {
+    items
+        .iter()
+        .cloned()
+        .chain(std::iter::once(T::default()))
+        .enumerate()
+        .map(|(index, row)| RowView {
+            index,
+            row,
+            issues: findings
+                .by_field
+                .get(&format!("{prefix}-{index}"))
+                .cloned()
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Everything that varies between showing the editor fresh and showing it
+/// again after a check or a refused save.
+struct EditState {
+    form: RecordForm,
+    cve_id: String,
+    based_on: i64,
+    note: String,
+    notice: String,
+    error: String,
+    checked: bool,
+    findings: Findings,
+}
+
+async fn edit_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &str,
+    loaded: &Loaded,
+    s: EditState,
+) -> Result<EditPage, AppError> {
+    let users = state.store.list_users().await?;
+    let versions = state
+        .store
+        .record_versions(loaded.case.id)
+        .await?
+        .into_iter()
+        .map(|v| VersionRow {
+            version: v.version,
+            when: fmt_time(v.created_at_ms),
+            author: users
+                .iter()
+                .find(|u| u.id == v.author)
+                .map(|u| u.display_name.clone())
+                .unwrap_or_else(|| v.author.to_string()),
+            note: v.note.clone(),
+            status: summary_of(&v),
+            publishable: v.publishable(),
+        })
+        .collect();
+    let lossy = match &loaded.latest {
+        Some(v) => lossy_keys(&parse_document(v), &state.config.records.provider()),
+        None => Vec::new(),
+    };
+    let form = s.form;
+    Ok(EditPage {
+        layout: member.layout(state, &format!("Record of {}", loaded.case.id), csrf),
+        case_number: loaded.case.id.0,
+        case_id: loaded.case.id.to_string(),
+        case_title: loaded.case.title.clone(),
+        cve_id: s.cve_id,
+        based_on: s.based_on,
+        note: s.note,
+        notice: s.notice,
+        error: s.error,
+        placeholder_org: state.config.records.org_id.is_none(),
+        lossy,
+        reporter_versions: loaded.report.fields.versions.clone().unwrap_or_default(),
+        affected: rows(&form.affected, "affected", &s.findings),
+        references: rows(&form.references, "reference", &s.findings),
+        credits: rows(&form.credits, "credit", &s.findings),
+        timeline: rows(&form.timeline, "timeline", &s.findings),
+        form,
+        checked: s.checked,
+        findings: s.findings,
+        versions,
+        credit_types: CREDIT_TYPES
+            .iter()
+            .map(|t| Choice { value: t, label: t })
+            .collect(),
+        version_types: [
+            ("", "(none)"),
+            ("semver", "semver"),
+            ("custom", "custom"),
+            ("git", "git"),
+            ("python", "python"),
+            ("maven", "maven"),
+            ("rpm", "rpm"),
+        ]
+        .into_iter()
+        .map(|(value, label)| Choice { value, label })
+        .collect(),
+        reference_tags: REFERENCE_TAGS.join(", "),
+    })
+}
+
+fn summary_of(v: &RecordVersion) -> String {
+    let schema = match v.schema_errors {
+        0 => "schema-valid".to_owned(),
+        n => format!("{n} schema error{}", if n == 1 { "" } else { "s" }),
+    };
+    format!(
+        "{schema}, {} lint error{}, {} warning{}",
+        v.lint_errors,
+        if v.lint_errors == 1 { "" } else { "s" },
+        v.lint_warnings,
+        if v.lint_warnings == 1 { "" } else { "s" }
+    )
+}
+
+/// `GET /desk/cases/{id}/record`
+pub async fn record_editor(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let loaded = load(&state, &id).await?;
+    let (form, notice) = match &loaded.latest {
+        Some(v) => (
+            RecordForm::from_container(&parse_document(v)),
+            format!("Editing version {}. Saving makes a new version.", v.version),
+        ),
+        None => (
+            prefill(&state, &loaded.case, &loaded.report),
+            "No version saved yet: the form is filled from the case and its report.".to_owned(),
+        ),
+    };
+    let s = EditState {
+        form,
+        cve_id: loaded
+            .case
+            .cve_id
+            .as_ref()
+            .map(|c| c.to_string())
+            .or_else(|| loaded.latest.as_ref().map(|v| v.cve_id.to_string()))
+            .unwrap_or_default(),
+        based_on: loaded.latest.as_ref().map(|v| v.version).unwrap_or(0),
+        note: String::new(),
+        notice,
+        error: String::new(),
+        checked: false,
+        findings: Findings::default(),
+    };
+    let page = edit_page(&state, &member, &csrf.token, &loaded, s).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The most rows of one kind a form may submit.
+const MAX_ROWS: usize = 200;
+
+/// The structured form as submitted: fixed fields and numbered rows
+/// (`a0_vendor`, `r2_url`, …).
+#[derive(Debug, Default)]
+struct Submitted {
+    csrf: String,
+    action: String,
+    cve_id: String,
+    based_on: i64,
+    note: String,
+    form: RecordForm,
+}
+
+fn parse_submitted(pairs: Vec<(String, String)>) -> Result<Submitted, AppError> {
+    let mut out = Submitted::default();
+    let mut affected: BTreeMap<usize, AffectedRow> = BTreeMap::new();
+    let mut references: BTreeMap<usize, ReferenceRow> = BTreeMap::new();
+    let mut credits: BTreeMap<usize, CreditRow> = BTreeMap::new();
+    let mut timeline: BTreeMap<usize, TimelineRow> = BTreeMap::new();
+    let f = &mut out.form;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "csrf" => out.csrf = value,
+            "action" => out.action = value,
+            "cve_id" => out.cve_id = value,
+            "note" => out.note = value,
+            "based_on" => {
+                out.based_on = value
+                    .parse()
+                    .map_err(|_| AppError::Invalid("based_on must be a number".into()))?
+            }
+            "title" => f.title = value,
+            "description" => f.description = value,
+            "cwe_id" => f.cwe_id = value,
+            "cwe_name" => f.cwe_name = value,
+            "problem_text" => f.problem_text = value,
+            "cvss_vector" => f.cvss_vector = value,
+            "date_public" => f.date_public = value,
+            "unsupported_when_assigned" => f.unsupported_when_assigned = !value.is_empty(),
+            other => {
+                let Some((head, name)) = other.split_once('_') else {
+                    continue;
+                };
+                let (kind, index) = head.split_at(1.min(head.len()));
+                let Ok(i) = index.parse::<usize>() else {
+                    continue;
+                };
+                if i >= MAX_ROWS {
+                    return Err(AppError::Invalid(format!(
+                        "A record form has at most {MAX_ROWS} rows per section."
+                    )));
+                }
+                match (kind, name) {
+                    ("a", _) => {
+                        let row = affected.entry(i).or_default();
+                        match name {
+                            "vendor" => row.vendor = value,
+                            "product" => row.product = value,
+                            "repo" => row.repo = value,
+                            "collection" => row.collection_url = value,
+                            "package" => row.package_name = value,
+                            "introduced" => row.introduced = value,
+                            "fixed" => row.fixed = value,
+                            "last" => row.last_affected = value,
+                            "vtype" => row.version_type = value,
+                            _ => {}
+                        }
+                    }
+                    ("r", "url") => references.entry(i).or_default().url = value,
+                    ("r", "tags") => references.entry(i).or_default().tags = value,
+                    ("c", "name") => credits.entry(i).or_default().name = value,
+                    ("c", "type") => credits.entry(i).or_default().kind = value,
+                    ("t", "date") => timeline.entry(i).or_default().date = value,
+                    ("t", "text") => timeline.entry(i).or_default().text = value,
+                    _ => {}
+                }
+            }
+        }
+    }
+    f.affected = affected.into_values().collect();
+    f.references = references.into_values().collect();
+    f.credits = credits.into_values().collect();
+    f.timeline = timeline.into_values().collect();
+    out.form = std::mem::take(&mut out.form).without_blank_rows();
+    Ok(out)
+}
+
+fn field_issue(message: String) -> Issue {
+    Issue {
+        severity: "error",
+        pointer: String::new(),
+        message,
+        rule: "form".into(),
+    }
+}
+
+/// `POST /desk/cases/{id}/record`: check, or save a new version.
+pub async fn record_submit(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let sub = parse_submitted(pairs)?;
+    check_csrf(&csrf, &sub.csrf)?;
+    let loaded = load(&state, &id).await?;
+    let provider = state.config.records.provider();
+    let now = state.now_ms();
+    let mut findings = Findings::default();
+    let cve = match sub.cve_id.parse::<CveId>() {
+        Ok(c) => Some(c),
+        Err(m) => {
+            let m = if sub.cve_id.trim().is_empty() {
+                "A CVE ID is needed: reserve one and enter it here.".to_owned()
+            } else {
+                m
+            };
+            findings.push(Some("cve_id"), field_issue(m));
+            None
+        }
+    };
+    let cve_text = cve
+        .as_ref()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "CVE-0000-0000".into());
+    let built = match sub.form.build(&cve_text, &provider, &rfc3339(now)) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            findings.push(
+                Some("cvss_vector"),
+                field_issue(format!("The CVSS vector does not parse: {e}")),
+            );
+            // Check everything else without the metrics.
+            let mut without = sub.form.clone();
+            without.cvss_vector.clear();
+            if let Ok((doc, map)) = without.build(&cve_text, &provider, &rfc3339(now)) {
+                let record = wrap_record(&cve_text, &provider, &doc, &rfc3339(now));
+                merge_findings(&mut findings, evaluate(&state, &record, Some(&map)));
+            }
+            None
+        }
+    };
+    let mut container = None;
+    if let Some((doc, map)) = built {
+        let previous = loaded.latest.as_ref().map(parse_document);
+        let merged = merge(previous.as_ref(), &doc);
+        let record = wrap_record(&cve_text, &provider, &merged, &rfc3339(now));
+        merge_findings(&mut findings, evaluate(&state, &record, Some(&map)));
+        container = Some(merged);
+    }
+    let form_ok = !findings.by_field.contains_key("cve_id") && container.is_some();
+    let again = |findings: Findings, error: String, notice: String, based_on: i64| EditState {
+        form: sub.form.clone(),
+        cve_id: sub.cve_id.clone(),
+        based_on,
+        note: sub.note.clone(),
+        notice,
+        error,
+        checked: true,
+        findings,
+    };
+    if sub.action != "save" {
+        let notice = format!("Checked, not saved: {}.", findings.summary());
+        let page = edit_page(
+            &state,
+            &member,
+            &csrf.token,
+            &loaded,
+            again(findings, String::new(), notice, sub.based_on),
+        )
+        .await?;
+        return Ok(render(StatusCode::OK, &page));
+    }
+    let (Some(cve), Some(container), true) = (cve, container, form_ok) else {
+        let page = edit_page(
+            &state,
+            &member,
+            &csrf.token,
+            &loaded,
+            again(
+                findings,
+                "Not saved: correct the fields marked below.".into(),
+                String::new(),
+                sub.based_on,
+            ),
+        )
+        .await?;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    match save(
+        &state,
+        &member,
+        &loaded,
+        &cve,
+        &container,
+        &findings,
+        &sub.note,
+        sub.based_on,
+        now,
+    )
+    .await
+    {
+        Ok(v) => Ok(Redirect::to(&format!(
+            "/desk/cases/{}/record/versions/{}",
+            loaded.case.id.0, v.version
+        ))
+        .into_response()),
+        Err(SaveError::Stale) => {
+            let latest = loaded.latest.as_ref().map(|v| v.version).unwrap_or(0);
+            let page = edit_page(
+                &state,
+                &member,
+                &csrf.token,
+                &loaded,
+                again(
+                    findings,
+                    format!(
+                        "Not saved: someone saved version {latest} while you were editing. Your \
+                         changes are still below; compare with version {latest}, then save again \
+                         to make yours the latest (theirs stays in the history)."
+                    ),
+                    String::new(),
+                    latest,
+                ),
+            )
+            .await?;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(SaveError::CveTaken(m)) => {
+            let mut findings = findings;
+            findings.push(Some("cve_id"), field_issue(m));
+            let page = edit_page(
+                &state,
+                &member,
+                &csrf.token,
+                &loaded,
+                again(
+                    findings,
+                    "Not saved: correct the fields marked below.".into(),
+                    String::new(),
+                    sub.based_on,
+                ),
+            )
+            .await?;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(SaveError::Other(e)) => Err(e),
+    }
+}
+
+fn merge_findings(into: &mut Findings, more: Findings) {
+    into.schema_errors += more.schema_errors;
+    into.lint_errors += more.lint_errors;
+    into.lint_warnings += more.lint_warnings;
+    for (k, v) in more.by_field {
+        into.by_field.entry(k).or_default().extend(v);
+    }
+    into.general.extend(more.general);
+}
+
+enum SaveError {
+    Stale,
+    CveTaken(String),
+    Other(AppError),
+}
+
+impl From<StoreError> for SaveError {
+    fn from(e: StoreError) -> Self {
+        SaveError::Other(e.into())
+    }
+}
+
+/// Sets the case's CVE ID if it changed, then stores the version.
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    state: &AppState,
+    member: &Member,
+    loaded: &Loaded,
+    cve: &CveId,
+    container: &Value,
+    findings: &Findings,
+    note: &str,
+    based_on: i64,
+    now: i64,
+) -> Result<RecordVersion, SaveError> {
+    if loaded.case.cve_id.as_ref() != Some(cve) {
+        match state
+            .store
+            .set_case_cve_id(loaded.case.id, cve, &member.actor(), now)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::Conflict(m)) => return Err(SaveError::CveTaken(format!("{m}."))),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let document = serde_json::to_string_pretty(container).expect("JSON serializes");
+    match state
+        .store
+        .save_record_version(
+            loaded.case.id,
+            NewRecordVersion {
+                cve_id: cve.clone(),
+                document,
+                based_on,
+                schema_errors: findings.schema_errors as i64,
+                lint_errors: findings.lint_errors as i64,
+                lint_warnings: findings.lint_warnings as i64,
+                note: note.chars().take(500).collect(),
+                author: member.user.id,
+            },
+            &member.actor(),
+            now,
+        )
+        .await
+    {
+        Ok(v) => Ok(v),
+        Err(StoreError::Conflict(_)) => Err(SaveError::Stale),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- the raw JSON editor -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "record_json.html")]
+struct JsonPage {
+    layout: Layout,
+    case_number: i64,
+    case_id: String,
+    cve_id: String,
+    based_on: i64,
+    note: String,
+    json: String,
+    error: String,
+    notice: String,
+    checked: bool,
+    findings: Findings,
+}
+
+/// `GET /desk/cases/{id}/record/json`
+pub async fn record_json(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let loaded = load(&state, &id).await?;
+    let provider = state.config.records.provider();
+    let json = match &loaded.latest {
+        Some(v) => v.document.clone(),
+        None => {
+            let form = prefill(&state, &loaded.case, &loaded.report);
+            let (doc, _) = form
+                .build("CVE-0000-0000", &provider, &rfc3339(state.now_ms()))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::to_string_pretty(&doc).expect("JSON serializes")
+        }
+    };
+    let page = JsonPage {
+        layout: member.layout(
+            &state,
+            &format!("Record JSON of {}", loaded.case.id),
+            &csrf.token,
+        ),
+        case_number: loaded.case.id.0,
+        case_id: loaded.case.id.to_string(),
+        cve_id: loaded
+            .case
+            .cve_id
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        based_on: loaded.latest.as_ref().map(|v| v.version).unwrap_or(0),
+        note: String::new(),
+        json,
+        error: String::new(),
+        notice: String::new(),
+        checked: false,
+        findings: Findings::default(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The raw editor's form.
+#[derive(Debug, Deserialize)]
+pub struct JsonForm {
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    cve_id: String,
+    #[serde(default)]
+    based_on: i64,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    json: String,
+}
+
+/// Accepts a bare CNA container, `{"cnaContainer": …}` as CVE Services
+/// takes it, or a whole record (its CNA container is used).
+fn container_of(doc: Value) -> Result<Value, String> {
+    let inner = if let Some(c) = doc.get("cnaContainer") {
+        c.clone()
+    } else if let Some(c) = doc.pointer("/containers/cna") {
+        c.clone()
+    } else {
+        doc
+    };
+    if inner.is_object() {
+        Ok(inner)
+    } else {
+        Err("The JSON must be an object: a CNA container or a whole CVE record.".into())
+    }
+}
+
+/// `POST /desk/cases/{id}/record/json`
+pub async fn record_json_submit(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<JsonForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let loaded = load(&state, &id).await?;
+    let provider = state.config.records.provider();
+    let now = state.now_ms();
+    let mut findings = Findings::default();
+    let mut error = String::new();
+    let cve = form.cve_id.parse::<CveId>();
+    if let Err(m) = &cve {
+        findings.push(Some("cve_id"), field_issue(m.clone()));
+    }
+    let container = match serde_json::from_str::<Value>(&form.json) {
+        Ok(v) => match container_of(v) {
+            Ok(c) => Some(c),
+            Err(m) => {
+                error = m;
+                None
+            }
+        },
+        Err(e) => {
+            error = format!(
+                "The JSON does not parse at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            );
+            None
+        }
+    };
+    if let Some(c) = &container {
+        let cve_text = cve
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|_| "CVE-0000-0000".into());
+        let record = wrap_record(&cve_text, &provider, c, &rfc3339(now));
+        merge_findings(&mut findings, evaluate(&state, &record, None));
+    }
+    let mut page = JsonPage {
+        layout: member.layout(
+            &state,
+            &format!("Record JSON of {}", loaded.case.id),
+            &csrf.token,
+        ),
+        case_number: loaded.case.id.0,
+        case_id: loaded.case.id.to_string(),
+        cve_id: form.cve_id.clone(),
+        based_on: form.based_on,
+        note: form.note.clone(),
+        json: form.json.clone(),
+        error,
+        notice: String::new(),
+        checked: true,
+        findings,
+    };
+    if form.action != "save" || !page.error.is_empty() || cve.is_err() {
+        let status = if form.action == "save" {
+            if page.error.is_empty() {
+                page.error = "Not saved: correct the CVE ID.".into();
+            }
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            page.notice = format!("Checked, not saved: {}.", page.findings.summary());
+            StatusCode::OK
+        };
+        return Ok(render(status, &page));
+    }
+    let (Ok(cve), Some(container)) = (cve, container) else {
+        return Err(AppError::Internal("checked above".into()));
+    };
+    match save(
+        &state,
+        &member,
+        &loaded,
+        &cve,
+        &container,
+        &page.findings,
+        &form.note,
+        form.based_on,
+        now,
+    )
+    .await
+    {
+        Ok(v) => Ok(Redirect::to(&format!(
+            "/desk/cases/{}/record/versions/{}",
+            loaded.case.id.0, v.version
+        ))
+        .into_response()),
+        Err(SaveError::Stale) => {
+            let latest = loaded.latest.as_ref().map(|v| v.version).unwrap_or(0);
+            page.error = format!(
+                "Not saved: someone saved version {latest} while you were editing. Your JSON is \
+                 still below; save again to make it the latest (theirs stays in the history)."
+            );
+            page.based_on = latest;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(SaveError::CveTaken(m)) => {
+            page.error = format!("Not saved: {m}");
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(SaveError::Other(e)) => Err(e),
+    }
+}
+
+// ---- versions: preview, exports, diff ------------------------------------------------------
+
+/// A record as the public will read it.
+#[derive(Default)]
+pub(crate) struct Preview {
+    cve_id: String,
+    title: String,
+    description: String,
+    date_public: String,
+    problem_types: Vec<String>,
+    metrics: Vec<(String, String, String)>,
+    affected: Vec<(String, Vec<String>)>,
+    references: Vec<(String, String)>,
+    credits: Vec<(String, String)>,
+    timeline: Vec<(String, String)>,
+    tags: Vec<String>,
+}
+
+fn preview(cve_id: &str, doc: &Value) -> Preview {
+    use cnadesk_cve::model::CnaPublishedContainer;
+    let Ok(c) = serde_json::from_value::<CnaPublishedContainer>(doc.clone()) else {
+        return Preview {
+            cve_id: cve_id.to_owned(),
+            description: "(this version is not a readable CNA container)".into(),
+            ..Default::default()
+        };
+    };
+    let ranges = |p: &cnadesk_cve::model::Product| -> Vec<String> {
+        let mut out: Vec<String> = p
+            .versions
+            .iter()
+            .flatten()
+            .map(|v| {
+                let bound = match (&v.less_than, &v.less_than_or_equal) {
+                    (Some(lt), _) => format!("from {} before {lt}", v.version),
+                    (None, Some(le)) => format!("from {} up to {le}", v.version),
+                    (None, None) => v.version.clone(),
+                };
+                format!("{}: {bound}", v.status)
+            })
+            .collect();
+        if let Some(d) = &p.default_status {
+            out.push(format!("other versions: {d}"));
+        }
+        out
+    };
+    Preview {
+        cve_id: cve_id.to_owned(),
+        title: c.title.clone().unwrap_or_default(),
+        description: c
+            .descriptions
+            .iter()
+            .find(|d| d.lang.to_ascii_lowercase().starts_with("en"))
+            .map(|d| d.value.clone())
+            .unwrap_or_default(),
+        date_public: c.date_public.clone().unwrap_or_default(),
+        problem_types: c
+            .problem_types
+            .iter()
+            .flatten()
+            .flat_map(|p| &p.descriptions)
+            .map(|d| d.description.clone())
+            .collect(),
+        metrics: c
+            .metrics
+            .iter()
+            .flatten()
+            .filter_map(|m| {
+                m.cvss_v4_0
+                    .as_ref()
+                    .map(|x| ("CVSS 4.0", x))
+                    .or(m.cvss_v3_1.as_ref().map(|x| ("CVSS 3.1", x)))
+                    .or(m.cvss_v3_0.as_ref().map(|x| ("CVSS 3.0", x)))
+            })
+            .map(|(label, x)| {
+                (
+                    label.to_owned(),
+                    format!(
+                        "{} {}",
+                        x.base_score,
+                        x.base_severity.clone().unwrap_or_default()
+                    ),
+                    x.vector_string.clone(),
+                )
+            })
+            .collect(),
+        affected: c
+            .affected
+            .iter()
+            .map(|p| {
+                let name = [
+                    p.vendor.as_deref(),
+                    p.product.as_deref(),
+                    p.package_name.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+                (name, ranges(p))
+            })
+            .collect(),
+        references: c
+            .references
+            .iter()
+            .map(|r| (r.url.clone(), r.tags.clone().unwrap_or_default().join(", ")))
+            .collect(),
+        credits: c
+            .credits
+            .iter()
+            .flatten()
+            .map(|cr| (cr.value.clone(), cr.kind.clone().unwrap_or_default()))
+            .collect(),
+        timeline: c
+            .timeline
+            .iter()
+            .flatten()
+            .map(|t| (t.time.clone(), t.value.clone()))
+            .collect(),
+        tags: c.tags.clone().unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "record_version.html")]
+struct VersionPage {
+    layout: Layout,
+    case_number: i64,
+    case_id: String,
+    version: i64,
+    latest: i64,
+    author: String,
+    when: String,
+    note: String,
+    sha256: String,
+    findings: Findings,
+    preview: Preview,
+    json: String,
+}
+
+async fn version_of(
+    state: &AppState,
+    id: &str,
+    n: &str,
+) -> Result<(Loaded, RecordVersion), AppError> {
+    let loaded = load(state, id).await?;
+    let n: i64 = n.parse().map_err(|_| AppError::NotFound)?;
+    let v = state
+        .store
+        .record_version(loaded.case.id, n)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((loaded, v))
+}
+
+/// `GET /desk/cases/{id}/record/versions/{version}`
+pub async fn record_version(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (loaded, v) = version_of(&state, &id, &n).await?;
+    let provider = state.config.records.provider();
+    let doc = parse_document(&v);
+    let record = wrap_record(
+        v.cve_id.as_str(),
+        &provider,
+        &doc,
+        &rfc3339(v.created_at_ms),
+    );
+    let author = state
+        .store
+        .user(v.author)
+        .await?
+        .map(|u| u.display_name)
+        .unwrap_or_else(|| v.author.to_string());
+    let page = VersionPage {
+        layout: member.layout(
+            &state,
+            &format!("{} version {}", v.cve_id, v.version),
+            &csrf.token,
+        ),
+        case_number: loaded.case.id.0,
+        case_id: loaded.case.id.to_string(),
+        version: v.version,
+        latest: loaded.latest.as_ref().map(|l| l.version).unwrap_or(0),
+        author,
+        when: fmt_time(v.created_at_ms),
+        note: v.note.clone(),
+        sha256: v.sha256.clone(),
+        findings: evaluate(&state, &record, None),
+        preview: preview(v.cve_id.as_str(), &doc),
+        json: v.document.clone(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /desk/cases/{id}/record/versions/{version}/{file}`: the record as
+/// CVE JSON (`record.json`), as CVE Services takes it (`cna.json`), as OSV
+/// (`osv.json`) or as a CSAF advisory (`csaf.json`).
+pub async fn record_export(
+    State(state): State<AppState>,
+    _member: Member,
+    Path((id, n, file)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let (_, v) = version_of(&state, &id, &n).await?;
+    let provider = state.config.records.provider();
+    let doc = parse_document(&v);
+    let record = wrap_record(
+        v.cve_id.as_str(),
+        &provider,
+        &doc,
+        &rfc3339(v.created_at_ms),
+    );
+    let typed = || {
+        serde_json::from_value::<cnadesk_cve::CveRecord>(record.clone()).map_err(|e| {
+            AppError::Invalid(format!(
+                "Version {} is not a readable CVE record ({e}); fix it in the editor first.",
+                v.version
+            ))
+        })
+    };
+    let body = match file.as_str() {
+        "record.json" => record.clone(),
+        "cna.json" => serde_json::json!({ "cnaContainer": doc }),
+        "osv.json" => cnadesk_cve::osv::to_osv(&typed()?)
+            .map_err(|e| AppError::Invalid(format!("No OSV export: {e}")))?,
+        "csaf.json" => cnadesk_cve::csaf::to_csaf(
+            &typed()?,
+            &cnadesk_cve::csaf::CsafPublisher {
+                name: state.config.cna_name.clone(),
+                namespace: state.config.records.advisory_namespace.clone(),
+            },
+        )
+        .map_err(|e| AppError::Invalid(format!("No CSAF export: {e}")))?,
+        _ => return Err(AppError::NotFound),
+    };
+    let name = format!("{}.v{}.{}", v.cve_id, v.version, file);
+    let mut res = (
+        StatusCode::OK,
+        serde_json::to_string_pretty(&body).expect("JSON serializes"),
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+struct DiffLine {
+    kind: &'static str,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "record_diff.html")]
+struct DiffPage {
+    layout: Layout,
+    case_number: i64,
+    case_id: String,
+    from: i64,
+    to: i64,
+    versions: Vec<i64>,
+    lines: Vec<DiffLine>,
+    identical: bool,
+}
+
+/// Which versions to compare.
+#[derive(Debug, Deserialize)]
+pub struct DiffQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// `GET /desk/cases/{id}/record/diff?from=1&to=2`
+pub async fn record_diff(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> Result<Response, AppError> {
+    let loaded = load(&state, &id).await?;
+    let all = state.store.record_versions(loaded.case.id).await?;
+    let Some(latest) = all.first() else {
+        return Err(AppError::NotFound);
+    };
+    let to = q.to.unwrap_or(latest.version);
+    let from = q.from.unwrap_or((to - 1).max(1));
+    let find = |n: i64| {
+        all.iter()
+            .find(|v| v.version == n)
+            .ok_or(AppError::NotFound)
+    };
+    let (a, b) = (find(from)?, find(to)?);
+    // Pretty JSON with sorted keys, so a diff shows content, not layout.
+    let pretty = |v: &RecordVersion| {
+        let doc = parse_document(v);
+        let mut text = format!("CVE ID: {}\n", v.cve_id);
+        text.push_str(&serde_json::to_string_pretty(&doc).expect("JSON serializes"));
+        text.push('\n');
+        text
+    };
+    let (old, new) = (pretty(a), pretty(b));
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    let mut lines = Vec::new();
+    for group in diff.grouped_ops(3) {
+        if !lines.is_empty() {
+            lines.push(DiffLine {
+                kind: "gap",
+                text: "…".into(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let (kind, sign) = match change.tag() {
+                    similar::ChangeTag::Delete => ("del", '-'),
+                    similar::ChangeTag::Insert => ("ins", '+'),
+                    similar::ChangeTag::Equal => ("same", ' '),
+                };
+                lines.push(DiffLine {
+                    kind,
+                    text: format!("{sign} {}", change.value().trim_end_matches('\n')),
+                });
+            }
+        }
+    }
+    let page = DiffPage {
+        layout: member.layout(
+            &state,
+            &format!("Record of {}: version {from} → {to}", loaded.case.id),
+            &csrf.token,
+        ),
+        case_number: loaded.case.id.0,
+        case_id: loaded.case.id.to_string(),
+        from,
+        to,
+        versions: all.iter().map(|v| v.version).collect(),
+        identical: lines.is_empty(),
+        lines,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
