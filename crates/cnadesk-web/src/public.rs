@@ -89,6 +89,19 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `GET /static/record-editor.js`: live checks in the record editor (the
+/// only script; the pages work without it).
+pub async fn record_editor_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/record-editor.js"),
+    )
+        .into_response()
+}
+
 /// The fallback for unknown paths.
 pub async fn not_found() -> AppError {
     AppError::NotFound

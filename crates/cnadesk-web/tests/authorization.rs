@@ -33,6 +33,12 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         "/static/style.css",
         Access::Public,
     ),
+    (
+        "GET",
+        "/static/record-editor.js",
+        "/static/record-editor.js",
+        Access::Public,
+    ),
     ("GET", "/report", "/report", Access::Public),
     ("POST", "/report", "/report", Access::Public),
     ("GET", "/track/{token}", "/track/not-a-token", Access::Token),

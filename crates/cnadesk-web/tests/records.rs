@@ -144,11 +144,21 @@ async fn a_case_becomes_a_valid_record_and_exports_without_typing_json() {
 
     let page = mia.get(&r.location()).await;
     assert_eq!(page.status, StatusCode::OK);
+    let csp = editor.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert!(page
         .body
         .contains("valid against the CVE schema; lint: 0 errors, 0 warnings"));
     assert!(page.body.contains("Message carbons spoofing in Prosody"));
     assert!(page.body.contains("from 0.12.0 before 0.12.4"));
+    assert!(
+        page.body.contains("<strong>Prosody</strong>"),
+        "vendor = product shown once"
+    );
+    assert!(page.body.contains("2026-11-01: Reported to the XSF CNA"));
     assert!(
         page.body.contains("6.5 MEDIUM"),
         "score computed from the vector"

@@ -48,7 +48,25 @@ pub struct RecordsConfig {
     /// The CSAF publisher namespace (the CNA's web site).
     pub advisory_namespace: String,
     /// The CVE JSON schema version records are validated against.
+    #[serde(deserialize_with = "version_text")]
     pub schema_version: Option<String>,
+}
+
+/// A version as text, also when an environment variable made it a number
+/// (`CNADESK_RECORDS__SCHEMA_VERSION=5.2` arrives as the float 5.2).
+fn version_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        String(String),
+        Integer(i64),
+        Float(f64),
+    }
+    Ok(Option::<Text>::deserialize(d)?.map(|t| match t {
+        Text::String(s) => s,
+        Text::Integer(i) => i.to_string(),
+        Text::Float(f) => f.to_string(),
+    }))
 }
 
 impl Default for RecordsConfig {
@@ -427,6 +445,47 @@ mod tests {
             "secret from _FILE"
         );
         assert_eq!(c.data_dir, PathBuf::from("/tmp/flag"), "flag over env");
+    }
+
+    #[test]
+    fn record_settings_are_checked() {
+        let load =
+            |vars: &[(&str, &str)]| Config::load_from(None, &Overrides::default(), env(vars));
+        let c = load(&[
+            (
+                "CNADESK_RECORDS__ORG_ID",
+                "1b7a5b45-2b4c-4ba4-9b48-1c2c1e4a3c2d",
+            ),
+            ("CNADESK_RECORDS__SCHEMA_VERSION", "5.1.0"),
+        ])
+        .unwrap();
+        let web = c.web("http://127.0.0.1:8080".into());
+        assert_eq!(
+            web.records.provider().org_id,
+            "1b7a5b45-2b4c-4ba4-9b48-1c2c1e4a3c2d"
+        );
+        assert_eq!(web.records.schema_version.as_deref(), Some("5.1.0"));
+        assert_eq!(
+            Config::load_from(None, &Overrides::default(), env(&[]))
+                .unwrap()
+                .web("http://x".into())
+                .records
+                .provider()
+                .org_id,
+            cnadesk_web::PLACEHOLDER_ORG_ID
+        );
+        let err = load(&[("CNADESK_RECORDS__ORG_ID", "xsf")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("records.org_id must be a UUID"), "{err}");
+        let err = load(&[("CNADESK_RECORDS__SCHEMA_VERSION", "9.9")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not shipped (available: 5.1.1"), "{err}");
+        let err = load(&[("CNADESK_RECORDS__ADVISORY_NAMESPACE", "http://xmpp.org")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("advisory_namespace"), "{err}");
     }
 
     #[test]

@@ -141,6 +141,22 @@ async fn wait_for_text(c: &Client, needle: &str) {
     }
 }
 
+/// Waits (up to 15 s) until the element's text contains `needle`; returns it.
+async fn wait_for_child_text(c: &Client, id: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = text(c, id).await;
+        if t.contains(needle) {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "#{id} never showed {needle:?} (has {t:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn path(c: &Client) -> String {
     let url = c.current_url().await.unwrap();
     format!(
@@ -321,6 +337,67 @@ async fn first_day_flow_in_chromium() {
     assert!(source.contains("Thank you, we reproduced it and opened a case."));
     assert!(!source.contains("Internal: reproduced"));
     shot(&reporter, "6-tracking-reply").await;
+
+    // The member turns the case into a CVE record: the form starts from the
+    // case, findings appear beside a field as it is typed (live checks), and
+    // the saved version is valid and lint-clean with no JSON typed.
+    member.goto(&format!("{base}{report_page}")).await.unwrap();
+    click(&member, "open-record").await;
+    wait_path(&member, "/desk/cases/").await;
+    assert!(find(&member, "a0_product")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .is_some_and(|v| v == "Prosody"));
+    fill(&member, "r0_url", "https://example.com/advisory").await;
+    let beside =
+        wait_for_child_text(&member, "issues-reference-0", "reference-placeholder-url").await;
+    assert!(beside.contains("placeholder"), "{beside}");
+    assert!(
+        path(&member).await.ends_with("/record"),
+        "nothing was submitted"
+    );
+    shot(&member, "7-record-live-check").await;
+    for (id, value) in [
+        ("cve_id", "CVE-2026-10001"),
+        ("title", "Message carbons spoofing in Prosody"),
+        (
+            "description",
+            "Prosody before 0.12.4 accepts message carbons from any sender, which allows \
+             remote attackers to inject messages into a conversation.",
+        ),
+        ("cwe_id", "CWE-346"),
+        ("cwe_name", "Origin Validation Error"),
+        (
+            "cvss_vector",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N",
+        ),
+        ("a0_vendor", "Prosody"),
+        ("a0_introduced", "0.12.0"),
+        ("a0_fixed", "0.12.4"),
+        ("r0_url", "https://prosody.im/security/advisory_20261120/"),
+        ("r0_tags", "vendor-advisory"),
+    ] {
+        fill(&member, id, value).await;
+    }
+    find(&member, "a0_vtype")
+        .await
+        .select_by_value("semver")
+        .await
+        .unwrap();
+    click(&member, "record-save").await;
+    wait_path(&member, "/desk/cases/").await;
+    wait_for_text(&member, "version 1").await;
+    let checks = text(&member, "version-checks").await;
+    assert!(
+        checks.contains("valid against the CVE schema; lint: 0 errors, 0 warnings"),
+        "{checks}"
+    );
+    assert!(text(&member, "record-preview")
+        .await
+        .contains("Message carbons spoofing in Prosody"));
+    shot(&member, "8-record-version").await;
 
     reporter.close().await.unwrap();
     member.close().await.unwrap();

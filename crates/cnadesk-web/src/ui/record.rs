@@ -1039,15 +1039,21 @@ fn preview(cve_id: &str, doc: &Value) -> Preview {
             .affected
             .iter()
             .map(|p| {
-                let name = [
+                // "Prosody", not "Prosody Prosody", when vendor and product agree.
+                let mut parts: Vec<&str> = Vec::new();
+                for part in [
                     p.vendor.as_deref(),
                     p.product.as_deref(),
                     p.package_name.as_deref(),
                 ]
                 .into_iter()
                 .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+                {
+                    if !parts.contains(&part) {
+                        parts.push(part);
+                    }
+                }
+                let name = parts.join(" ");
                 (name, ranges(p))
             })
             .collect(),
@@ -1066,7 +1072,10 @@ fn preview(cve_id: &str, doc: &Value) -> Preview {
             .timeline
             .iter()
             .flatten()
-            .map(|t| (t.time.clone(), t.value.clone()))
+            .map(|t| {
+                let day = t.time.strip_suffix("T00:00:00Z").unwrap_or(&t.time);
+                (day.to_owned(), t.value.clone())
+            })
             .collect(),
         tags: c.tags.clone().unwrap_or_default(),
     }
