@@ -23,6 +23,9 @@
           return; // a newer check is on its way
         }
         var fresh = new DOMParser().parseFromString(html, "text/html");
+        if (!fresh.getElementById("record-form")) {
+          return; // not the editor (signed out?): keep what is shown
+        }
         document.querySelectorAll("[data-live]").forEach(function (el) {
           var next = fresh.getElementById(el.id);
           var nodes = next ? Array.prototype.map.call(next.childNodes, function (n) {

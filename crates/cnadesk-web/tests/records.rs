@@ -311,7 +311,11 @@ async fn a_stale_save_is_refused_and_the_edit_kept() {
     let r = post_record(&mut bob, n, "save", 0, &complete("CVE-2026-10001")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     // Mia started before Bob saved.
-    let mine = with(complete("CVE-2026-10001"), "title", "Mia's better title");
+    let mine = with(
+        with(complete("CVE-2026-10001"), "title", "Mia's better title"),
+        "note",
+        "mia\u{0}'s title",
+    );
     let r = post_record(&mut mia, n, "save", 0, &mine).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("someone saved version 1"));
@@ -327,6 +331,10 @@ async fn a_stale_save_is_refused_and_the_edit_kept() {
     let all = app.store.record_versions(CaseId(n)).await.unwrap();
     assert_eq!(all.len(), 2);
     assert!(all[0].document.contains("Mia's better title"));
+    assert_eq!(
+        all[0].note, "mia's title",
+        "control characters dropped from the note"
+    );
     assert!(!all[1].document.contains("Mia's better title"));
 }
 

@@ -730,7 +730,9 @@ async fn save(
                 schema_errors: findings.schema_errors as i64,
                 lint_errors: findings.lint_errors as i64,
                 lint_warnings: findings.lint_warnings as i64,
-                note: note.chars().take(500).collect(),
+                // One line of text: control characters (NUL would fail on
+                // PostgreSQL) are dropped.
+                note: note.chars().filter(|c| !c.is_control()).take(500).collect(),
                 author: member.user.id,
             },
             &member.actor(),
