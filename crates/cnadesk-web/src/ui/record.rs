@@ -583,35 +583,28 @@ pub async fn record_submit(
         checked: true,
         findings,
     };
+    // The editor again, with what was typed, the findings and a message.
+    let show = |status: StatusCode, s: EditState| {
+        let (state, member, csrf, loaded) = (&state, &member, &csrf, &loaded);
+        async move {
+            let page = edit_page(state, member, &csrf.token, loaded, s).await?;
+            Ok::<_, AppError>(render(status, &page))
+        }
+    };
+    const CORRECT: &str = "Not saved: correct the fields marked below.";
     if sub.action != "save" {
         let notice = format!("Checked, not saved: {}.", findings.summary());
-        let page = edit_page(
-            &state,
-            &member,
-            &csrf.token,
-            &loaded,
+        return show(
+            StatusCode::OK,
             again(findings, String::new(), notice, sub.based_on),
         )
-        .await?;
-        return Ok(render(StatusCode::OK, &page));
+        .await;
     }
     let (Some(cve), Some(container), true) = (cve, container, form_ok) else {
-        let page = edit_page(
-            &state,
-            &member,
-            &csrf.token,
-            &loaded,
-            again(
-                findings,
-                "Not saved: correct the fields marked below.".into(),
-                String::new(),
-                sub.based_on,
-            ),
-        )
-        .await?;
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
+        return show(StatusCode::UNPROCESSABLE_ENTITY, s).await;
     };
-    match save(
+    let saved = save(
         &state,
         &member,
         &loaded,
@@ -622,8 +615,8 @@ pub async fn record_submit(
         sub.based_on,
         now,
     )
-    .await
-    {
+    .await;
+    match saved {
         Ok(v) => Ok(Redirect::to(&format!(
             "/desk/cases/{}/record/versions/{}",
             loaded.case.id.0, v.version
@@ -631,42 +624,19 @@ pub async fn record_submit(
         .into_response()),
         Err(SaveError::Stale) => {
             let latest = loaded.latest.as_ref().map(|v| v.version).unwrap_or(0);
-            let page = edit_page(
-                &state,
-                &member,
-                &csrf.token,
-                &loaded,
-                again(
-                    findings,
-                    format!(
-                        "Not saved: someone saved version {latest} while you were editing. Your \
-                         changes are still below; compare with version {latest}, then save again \
-                         to make yours the latest (theirs stays in the history)."
-                    ),
-                    String::new(),
-                    latest,
-                ),
-            )
-            .await?;
-            Ok(render(StatusCode::CONFLICT, &page))
+            let error = format!(
+                "Not saved: someone saved version {latest} while you were editing. Your \
+                 changes are still below; compare with version {latest}, then save again \
+                 to make yours the latest (theirs stays in the history)."
+            );
+            let s = again(findings, error, String::new(), latest);
+            show(StatusCode::CONFLICT, s).await
         }
         Err(SaveError::CveTaken(m)) => {
             let mut findings = findings;
             findings.push(Some("cve_id"), field_issue(m));
-            let page = edit_page(
-                &state,
-                &member,
-                &csrf.token,
-                &loaded,
-                again(
-                    findings,
-                    "Not saved: correct the fields marked below.".into(),
-                    String::new(),
-                    sub.based_on,
-                ),
-            )
-            .await?;
-            Ok(render(StatusCode::CONFLICT, &page))
+            let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
+            show(StatusCode::CONFLICT, s).await
         }
         Err(SaveError::Other(e)) => Err(e),
     }
