@@ -1085,6 +1085,18 @@ async fn version_of(
     Ok((loaded, v))
 }
 
+/// A version's container, and the whole published record around it.
+fn document_and_record(state: &AppState, v: &RecordVersion) -> (Value, Value) {
+    let doc = parse_document(v);
+    let record = wrap_record(
+        v.cve_id.as_str(),
+        &state.config.records.provider(),
+        &doc,
+        &rfc3339(v.created_at_ms),
+    );
+    (doc, record)
+}
+
 /// `GET /desk/cases/{id}/record/versions/{version}`
 pub async fn record_version(
     State(state): State<AppState>,
@@ -1093,14 +1105,7 @@ pub async fn record_version(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (loaded, v) = version_of(&state, &id, &n).await?;
-    let provider = state.config.records.provider();
-    let doc = parse_document(&v);
-    let record = wrap_record(
-        v.cve_id.as_str(),
-        &provider,
-        &doc,
-        &rfc3339(v.created_at_ms),
-    );
+    let (doc, record) = document_and_record(&state, &v);
     let author = state
         .store
         .user(v.author)
@@ -1137,14 +1142,7 @@ pub async fn record_export(
     Path((id, n, file)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
     let (_, v) = version_of(&state, &id, &n).await?;
-    let provider = state.config.records.provider();
-    let doc = parse_document(&v);
-    let record = wrap_record(
-        v.cve_id.as_str(),
-        &provider,
-        &doc,
-        &rfc3339(v.created_at_ms),
-    );
+    let (doc, record) = document_and_record(&state, &v);
     let typed = || {
         serde_json::from_value::<cnadesk_cve::CveRecord>(record.clone()).map_err(|e| {
             AppError::Invalid(format!(
