@@ -52,6 +52,31 @@ enum Command {
         #[command(subcommand)]
         command: record::RecordCommand,
     },
+    /// Tools for development and demos.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Run a local double of the CVE Services API (same routes, rules and
+    /// error codes) and print the credentials it accepts.
+    CveServices {
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
+        bind: SocketAddr,
+        /// The CNA's short name.
+        #[arg(long, default_value = "xsf", value_name = "NAME")]
+        org: String,
+        /// How many IDs the CNA may hold RESERVED at once.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        quota: i64,
+        /// The username the double accepts.
+        #[arg(long, default_value = "cna-admin@example.invalid", value_name = "USER")]
+        user: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +254,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => admin(file, command).await,
         Command::Record { command } => record::run(command),
+        Command::Dev {
+            command:
+                DevCommand::CveServices {
+                    bind,
+                    org,
+                    quota,
+                    user,
+                },
+        } => dev_cve_services(bind, &org, quota, &user).await,
     }
+}
+
+/// `cnadesk dev cve-services`: the double, until interrupted. The key is new
+/// on every start and printed: this is a local test service, not a secret store.
+async fn dev_cve_services(
+    bind: SocketAddr,
+    org: &str,
+    quota: i64,
+    user: &str,
+) -> anyhow::Result<ExitCode> {
+    use cnadesk_cve_services::double::{Double, DoubleConfig};
+    let key = hex::encode(rand::random::<[u8; 16]>());
+    let double = Double::with_cna(DoubleConfig::default(), org, quota, user, &key);
+    let (_, base) = double.spawn(bind).await?;
+    println!("CVE Services double listening on {base}");
+    println!("CVE-API-ORG={org}");
+    println!("CVE-API-USER={user}");
+    println!("CVE-API-KEY={key}");
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn admin(file: Option<&std::path::Path>, command: AdminCommand) -> anyhow::Result<ExitCode> {

@@ -312,3 +312,43 @@ fn record_export_to_osv_writes_a_document() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a CVE record"), "{}", stderr(&o));
 }
+
+/// `cnadesk dev cve-services` runs the double and prints working credentials.
+#[tokio::test]
+async fn dev_cve_services_runs_the_double() {
+    use std::io::{BufRead, BufReader};
+    let mut child = support::cnadesk(&[
+        "dev",
+        "cve-services",
+        "--bind",
+        "127.0.0.1:0",
+        "--quota",
+        "7",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().unwrap().unwrap();
+    let base = next()
+        .strip_prefix("CVE Services double listening on ")
+        .unwrap()
+        .to_owned();
+    let (org, user, key) = (next(), next(), next());
+    let value = |line: &str| line.split_once('=').unwrap().1.to_owned();
+    let quota: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/org/xsf/id_quota"))
+        .header("CVE-API-ORG", value(&org))
+        .header("CVE-API-USER", value(&user))
+        .header("CVE-API-KEY", value(&key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(quota["id_quota"], 7, "{quota}");
+    assert_eq!(quota["available"], 7);
+}
