@@ -131,6 +131,10 @@ pub const REFERENCE_TAGS: [&str; 19] = [
     "vdb-entry",
 ];
 
+/// The CVE ID used to check a record whose real ID is not known yet
+/// (schema-valid, and obviously not a real ID).
+pub const PLACEHOLDER_CVE_ID: &str = "CVE-0000-0000";
+
 /// Who the CNA is, for `providerMetadata`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Provider {
@@ -530,7 +534,7 @@ pub fn merge(previous: Option<&Value>, built: &Value) -> Value {
 /// version with status `unaffected`). Empty: the form is safe to use.
 pub fn lossy_keys(doc: &Value, provider: &Provider) -> Vec<&'static str> {
     let form = RecordForm::from_container(doc);
-    let Ok((rebuilt, _)) = form.build("CVE-0000-0000", provider, "1970-01-01T00:00:00Z") else {
+    let Ok((rebuilt, _)) = form.build(PLACEHOLDER_CVE_ID, provider, "1970-01-01T00:00:00Z") else {
         return vec!["metrics"];
     };
     FORM_KEYS

@@ -377,6 +377,12 @@ async fn json_edits_survive_form_saves_and_diffs_show_changes() {
     // The form still edits the record, and keeps the solution.
     let editor = mia.get(&format!("/desk/cases/{n}/record")).await;
     assert!(editor.body.contains("Editing version 2"));
+    let history = block(&editor.body, "versions");
+    assert!(
+        history.contains("v2") && history.contains("solution added"),
+        "{history}"
+    );
+    assert!(history.contains("valid against the CVE schema; lint: 0 errors, 0 warnings"));
     assert!(
         !editor.body.contains("record-lossy"),
         "nothing the form would lose"

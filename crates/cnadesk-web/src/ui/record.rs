@@ -15,7 +15,7 @@ use axum::Form;
 use cnadesk_core::{CaseId, CveId};
 use cnadesk_cve::editor::{
     lossy_keys, merge, wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow,
-    TimelineRow, CREDIT_TYPES, REFERENCE_TAGS,
+    TimelineRow, CREDIT_TYPES, PLACEHOLDER_CVE_ID, REFERENCE_TAGS,
 };
 use cnadesk_cve::{lint, LintContext, Severity};
 use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
@@ -65,19 +65,27 @@ impl Findings {
     }
 
     fn summary(&self) -> String {
-        let schema = match self.schema_errors {
-            0 => "valid against the CVE schema".to_owned(),
-            1 => "1 schema error".to_owned(),
-            n => format!("{n} schema errors"),
-        };
-        format!(
-            "{schema}; lint: {} error{}, {} warning{}",
-            self.lint_errors,
-            if self.lint_errors == 1 { "" } else { "s" },
-            self.lint_warnings,
-            if self.lint_warnings == 1 { "" } else { "s" },
+        checks_summary(
+            self.schema_errors as i64,
+            self.lint_errors as i64,
+            self.lint_warnings as i64,
         )
     }
+}
+
+/// `valid against the CVE schema; lint: 0 errors, 2 warnings`: the words for
+/// a fresh check and for the counts stored with a version.
+fn checks_summary(schema_errors: i64, lint_errors: i64, lint_warnings: i64) -> String {
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
+    let schema = match schema_errors {
+        0 => "valid against the CVE schema".to_owned(),
+        n => format!("{n} schema error{}", plural(n)),
+    };
+    format!(
+        "{schema}; lint: {lint_errors} error{}, {lint_warnings} warning{}",
+        plural(lint_errors),
+        plural(lint_warnings)
+    )
 }
 
 /// Validates and lints a whole record; findings go to the field `map` names.
@@ -133,10 +141,29 @@ fn date_only(ms: i64) -> String {
     rfc3339(ms)[..10].to_owned()
 }
 
+/// A case, its report, and every version of its record (newest first).
 struct Loaded {
     case: Case,
     report: Report,
-    latest: Option<RecordVersion>,
+    versions: Vec<RecordVersion>,
+}
+
+impl Loaded {
+    fn latest(&self) -> Option<&RecordVersion> {
+        self.versions.first()
+    }
+
+    /// The latest version number, 0 when none was saved.
+    fn latest_number(&self) -> i64 {
+        self.latest().map(|v| v.version).unwrap_or(0)
+    }
+
+    fn version(&self, n: i64) -> Result<&RecordVersion, AppError> {
+        self.versions
+            .iter()
+            .find(|v| v.version == n)
+            .ok_or(AppError::NotFound)
+    }
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Loaded, AppError> {
@@ -147,11 +174,11 @@ async fn load(state: &AppState, id: &str) -> Result<Loaded, AppError> {
         .report(case.report_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let latest = state.store.record_versions(id).await?.into_iter().next();
+    let versions = state.store.record_versions(id).await?;
     Ok(Loaded {
         case,
         report,
-        latest,
+        versions,
     })
 }
 
@@ -303,11 +330,9 @@ async fn edit_page(
     s: EditState,
 ) -> Result<EditPage, AppError> {
     let users = state.store.list_users().await?;
-    let versions = state
-        .store
-        .record_versions(loaded.case.id)
-        .await?
-        .into_iter()
+    let versions = loaded
+        .versions
+        .iter()
         .map(|v| VersionRow {
             version: v.version,
             when: fmt_time(v.created_at_ms),
@@ -317,11 +342,11 @@ async fn edit_page(
                 .map(|u| u.display_name.clone())
                 .unwrap_or_else(|| v.author.to_string()),
             note: v.note.clone(),
-            status: summary_of(&v),
+            status: summary_of(v),
             publishable: v.publishable(),
         })
         .collect();
-    let lossy = match &loaded.latest {
+    let lossy = match loaded.latest() {
         Some(v) => lossy_keys(&parse_document(v), &state.config.records.provider()),
         None => Vec::new(),
     };
@@ -368,17 +393,7 @@ async fn edit_page(
 }
 
 fn summary_of(v: &RecordVersion) -> String {
-    let schema = match v.schema_errors {
-        0 => "schema-valid".to_owned(),
-        n => format!("{n} schema error{}", if n == 1 { "" } else { "s" }),
-    };
-    format!(
-        "{schema}, {} lint error{}, {} warning{}",
-        v.lint_errors,
-        if v.lint_errors == 1 { "" } else { "s" },
-        v.lint_warnings,
-        if v.lint_warnings == 1 { "" } else { "s" }
-    )
+    checks_summary(v.schema_errors, v.lint_errors, v.lint_warnings)
 }
 
 /// `GET /desk/cases/{id}/record`
@@ -389,7 +404,7 @@ pub async fn record_editor(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let loaded = load(&state, &id).await?;
-    let (form, notice) = match &loaded.latest {
+    let (form, notice) = match loaded.latest() {
         Some(v) => (
             RecordForm::from_container(&parse_document(v)),
             format!("Editing version {}. Saving makes a new version.", v.version),
@@ -406,9 +421,9 @@ pub async fn record_editor(
             .cve_id
             .as_ref()
             .map(|c| c.to_string())
-            .or_else(|| loaded.latest.as_ref().map(|v| v.cve_id.to_string()))
+            .or_else(|| loaded.latest().map(|v| v.cve_id.to_string()))
             .unwrap_or_default(),
-        based_on: loaded.latest.as_ref().map(|v| v.version).unwrap_or(0),
+        based_on: loaded.latest_number(),
         note: String::new(),
         notice,
         error: String::new(),
@@ -546,7 +561,7 @@ pub async fn record_submit(
     let cve_text = cve
         .as_ref()
         .map(|c| c.to_string())
-        .unwrap_or_else(|| "CVE-0000-0000".into());
+        .unwrap_or_else(|| PLACEHOLDER_CVE_ID.into());
     let built = match sub.form.build(&cve_text, &provider, &rfc3339(now)) {
         Ok(b) => Some(b),
         Err(e) => {
@@ -566,13 +581,12 @@ pub async fn record_submit(
     };
     let mut container = None;
     if let Some((doc, map)) = built {
-        let previous = loaded.latest.as_ref().map(parse_document);
+        let previous = loaded.latest().map(parse_document);
         let merged = merge(previous.as_ref(), &doc);
         let record = wrap_record(&cve_text, &provider, &merged, &rfc3339(now));
         merge_findings(&mut findings, evaluate(&state, &record, Some(&map)));
         container = Some(merged);
     }
-    let form_ok = !findings.by_field.contains_key("cve_id") && container.is_some();
     let again = |findings: Findings, error: String, notice: String, based_on: i64| EditState {
         form: sub.form.clone(),
         cve_id: sub.cve_id.clone(),
@@ -600,7 +614,7 @@ pub async fn record_submit(
         )
         .await;
     }
-    let (Some(cve), Some(container), true) = (cve, container, form_ok) else {
+    let (Some(cve), Some(container)) = (cve, container) else {
         let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
         return show(StatusCode::UNPROCESSABLE_ENTITY, s).await;
     };
@@ -623,7 +637,7 @@ pub async fn record_submit(
         ))
         .into_response()),
         Err(SaveError::Stale) => {
-            let latest = loaded.latest.as_ref().map(|v| v.version).unwrap_or(0);
+            let latest = loaded.latest_number();
             let error = format!(
                 "Not saved: someone saved version {latest} while you were editing. Your \
                  changes are still below; compare with version {latest}, then save again \
@@ -734,6 +748,34 @@ struct JsonPage {
     findings: Findings,
 }
 
+impl JsonPage {
+    /// The raw editor showing `json`, for the latest version of the record.
+    fn new(state: &AppState, member: &Member, csrf: &Csrf, loaded: &Loaded, json: String) -> Self {
+        JsonPage {
+            layout: member.layout(
+                state,
+                &format!("Record JSON of {}", loaded.case.id),
+                &csrf.token,
+            ),
+            case_number: loaded.case.id.0,
+            case_id: loaded.case.id.to_string(),
+            cve_id: loaded
+                .case
+                .cve_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            based_on: loaded.latest_number(),
+            note: String::new(),
+            json,
+            error: String::new(),
+            notice: String::new(),
+            checked: false,
+            findings: Findings::default(),
+        }
+    }
+}
+
 /// `GET /desk/cases/{id}/record/json`
 pub async fn record_json(
     State(state): State<AppState>,
@@ -743,38 +785,17 @@ pub async fn record_json(
 ) -> Result<Response, AppError> {
     let loaded = load(&state, &id).await?;
     let provider = state.config.records.provider();
-    let json = match &loaded.latest {
+    let json = match loaded.latest() {
         Some(v) => v.document.clone(),
         None => {
             let form = prefill(&state, &loaded.case, &loaded.report);
             let (doc, _) = form
-                .build("CVE-0000-0000", &provider, &rfc3339(state.now_ms()))
+                .build(PLACEHOLDER_CVE_ID, &provider, &rfc3339(state.now_ms()))
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             serde_json::to_string_pretty(&doc).expect("JSON serializes")
         }
     };
-    let page = JsonPage {
-        layout: member.layout(
-            &state,
-            &format!("Record JSON of {}", loaded.case.id),
-            &csrf.token,
-        ),
-        case_number: loaded.case.id.0,
-        case_id: loaded.case.id.to_string(),
-        cve_id: loaded
-            .case
-            .cve_id
-            .as_ref()
-            .map(|c| c.to_string())
-            .unwrap_or_default(),
-        based_on: loaded.latest.as_ref().map(|v| v.version).unwrap_or(0),
-        note: String::new(),
-        json,
-        error: String::new(),
-        notice: String::new(),
-        checked: false,
-        findings: Findings::default(),
-    };
+    let page = JsonPage::new(&state, &member, &csrf, &loaded, json);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -850,26 +871,18 @@ pub async fn record_json_submit(
         let cve_text = cve
             .as_ref()
             .map(|c| c.to_string())
-            .unwrap_or_else(|_| "CVE-0000-0000".into());
+            .unwrap_or_else(|_| PLACEHOLDER_CVE_ID.into());
         let record = wrap_record(&cve_text, &provider, c, &rfc3339(now));
         merge_findings(&mut findings, evaluate(&state, &record, None));
     }
     let mut page = JsonPage {
-        layout: member.layout(
-            &state,
-            &format!("Record JSON of {}", loaded.case.id),
-            &csrf.token,
-        ),
-        case_number: loaded.case.id.0,
-        case_id: loaded.case.id.to_string(),
         cve_id: form.cve_id.clone(),
         based_on: form.based_on,
         note: form.note.clone(),
-        json: form.json.clone(),
         error,
-        notice: String::new(),
         checked: true,
         findings,
+        ..JsonPage::new(&state, &member, &csrf, &loaded, form.json.clone())
     };
     if form.action != "save" || !page.error.is_empty() || cve.is_err() {
         let status = if form.action == "save" {
@@ -905,7 +918,7 @@ pub async fn record_json_submit(
         ))
         .into_response()),
         Err(SaveError::Stale) => {
-            let latest = loaded.latest.as_ref().map(|v| v.version).unwrap_or(0);
+            let latest = loaded.latest_number();
             page.error = format!(
                 "Not saved: someone saved version {latest} while you were editing. Your JSON is \
                  still below; save again to make it the latest (theirs stays in the history)."
@@ -1070,19 +1083,8 @@ struct VersionPage {
     json: String,
 }
 
-async fn version_of(
-    state: &AppState,
-    id: &str,
-    n: &str,
-) -> Result<(Loaded, RecordVersion), AppError> {
-    let loaded = load(state, id).await?;
-    let n: i64 = n.parse().map_err(|_| AppError::NotFound)?;
-    let v = state
-        .store
-        .record_version(loaded.case.id, n)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((loaded, v))
+fn version_number(n: &str) -> Result<i64, AppError> {
+    n.parse().map_err(|_| AppError::NotFound)
 }
 
 /// A version's container, and the whole published record around it.
@@ -1104,8 +1106,9 @@ pub async fn record_version(
     csrf: Csrf,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (loaded, v) = version_of(&state, &id, &n).await?;
-    let (doc, record) = document_and_record(&state, &v);
+    let loaded = load(&state, &id).await?;
+    let v = loaded.version(version_number(&n)?)?;
+    let (doc, record) = document_and_record(&state, v);
     let author = state
         .store
         .user(v.author)
@@ -1121,7 +1124,7 @@ pub async fn record_version(
         case_number: loaded.case.id.0,
         case_id: loaded.case.id.to_string(),
         version: v.version,
-        latest: loaded.latest.as_ref().map(|l| l.version).unwrap_or(0),
+        latest: loaded.latest_number(),
         author,
         when: fmt_time(v.created_at_ms),
         note: v.note.clone(),
@@ -1141,7 +1144,13 @@ pub async fn record_export(
     _member: Member,
     Path((id, n, file)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, v) = version_of(&state, &id, &n).await?;
+    // One query: the version is only found under its own case.
+    let case: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let v = state
+        .store
+        .record_version(case, version_number(&n)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let (doc, record) = document_and_record(&state, &v);
     let typed = || {
         serde_json::from_value::<cnadesk_cve::CveRecord>(record.clone()).map_err(|e| {
@@ -1217,17 +1226,9 @@ pub async fn record_diff(
     Query(q): Query<DiffQuery>,
 ) -> Result<Response, AppError> {
     let loaded = load(&state, &id).await?;
-    let all = state.store.record_versions(loaded.case.id).await?;
-    let Some(latest) = all.first() else {
-        return Err(AppError::NotFound);
-    };
-    let to = q.to.unwrap_or(latest.version);
+    let to = q.to.unwrap_or(loaded.latest_number());
     let from = q.from.unwrap_or((to - 1).max(1));
-    let find = |n: i64| {
-        all.iter()
-            .find(|v| v.version == n)
-            .ok_or(AppError::NotFound)
-    };
+    let find = |n: i64| loaded.version(n);
     let (a, b) = (find(from)?, find(to)?);
     // Pretty JSON with sorted keys, so a diff shows content, not layout.
     let pretty = |v: &RecordVersion| {
@@ -1271,7 +1272,7 @@ pub async fn record_diff(
         case_id: loaded.case.id.to_string(),
         from,
         to,
-        versions: all.iter().map(|v| v.version).collect(),
+        versions: loaded.versions.iter().map(|v| v.version).collect(),
         identical: lines.is_empty(),
         lines,
     };
