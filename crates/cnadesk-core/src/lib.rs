@@ -11,6 +11,7 @@ pub mod case;
 pub mod clock;
 pub mod cve_id;
 pub mod ids;
+pub mod publication;
 pub mod report;
 pub mod role;
 

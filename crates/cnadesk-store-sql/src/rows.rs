@@ -3,8 +3,8 @@
 use cnadesk_core::audit::AuditEvent;
 use cnadesk_core::{AttachmentId, CaseId, MessageId, ReportId, UserId, ValidReport};
 use cnadesk_store::{
-    AttachmentMeta, Author, Case, Channel, Message, RecordVersion, Report, StoreError, User,
-    Visibility,
+    Approval, AttachmentMeta, Author, Case, Channel, CveIdEntry, Job, Message, RecordVersion,
+    Report, StoreError, User, Visibility,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -186,5 +186,66 @@ pub(crate) fn record_version(row: &AnyRow) -> Result<RecordVersion, StoreError> 
         note: get(row, "note")?,
         author: UserId(get(row, "author_id")?),
         created_at_ms: get(row, "created_at")?,
+    })
+}
+
+pub(crate) const CVE_ID_COLUMNS: &str = "cve_id, case_id, state, reserved_at, reserved_by, \
+     disclosed_at, published_at, published_version, published_document, rejected_reason, updated_at";
+
+pub(crate) fn cve_id_entry(row: &AnyRow) -> Result<CveIdEntry, StoreError> {
+    Ok(CveIdEntry {
+        cve_id: parsed(row, "cve_id")?,
+        case_id: get::<Option<i64>>(row, "case_id")?.map(CaseId),
+        state: parsed(row, "state")?,
+        reserved_at_ms: get(row, "reserved_at")?,
+        reserved_by: get(row, "reserved_by")?,
+        disclosed_at_ms: get(row, "disclosed_at")?,
+        published_at_ms: get(row, "published_at")?,
+        published_version: get(row, "published_version")?,
+        published_document: get(row, "published_document")?,
+        rejected_reason: get(row, "rejected_reason")?,
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+pub(crate) const APPROVAL_COLUMNS: &str = "case_id, version, approver_id, sha256, approved_at";
+
+pub(crate) fn approval(row: &AnyRow) -> Result<Approval, StoreError> {
+    Ok(Approval {
+        case_id: CaseId(get(row, "case_id")?),
+        version: get(row, "version")?,
+        approver: UserId(get(row, "approver_id")?),
+        sha256: get(row, "sha256")?,
+        approved_at_ms: get(row, "approved_at")?,
+    })
+}
+
+pub(crate) const JOB_COLUMNS: &str = "id, kind, case_id, subject, payload, state, attempts, \
+     next_attempt_at, lease_until, last_error, result, requested_by, created_at, updated_at";
+
+fn json_column(row: &AnyRow, col: &str) -> Result<serde_json::Value, StoreError> {
+    let text: String = get(row, col)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("{col}: {e}")))
+}
+
+pub(crate) fn job(row: &AnyRow) -> Result<Job, StoreError> {
+    Ok(Job {
+        id: get(row, "id")?,
+        kind: parsed(row, "kind")?,
+        case_id: get::<Option<i64>>(row, "case_id")?.map(CaseId),
+        subject: get(row, "subject")?,
+        payload: json_column(row, "payload")?,
+        state: parsed(row, "state")?,
+        attempts: get(row, "attempts")?,
+        next_attempt_at_ms: get(row, "next_attempt_at")?,
+        lease_until_ms: get(row, "lease_until")?,
+        last_error: get(row, "last_error")?,
+        result: match get::<Option<String>>(row, "result")? {
+            Some(_) => Some(json_column(row, "result")?),
+            None => None,
+        },
+        requested_by: get(row, "requested_by")?,
+        created_at_ms: get(row, "created_at")?,
+        updated_at_ms: get(row, "updated_at")?,
     })
 }

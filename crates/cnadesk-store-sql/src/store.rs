@@ -2,14 +2,16 @@
 
 use async_trait::async_trait;
 use cnadesk_core::audit::{canonical_json, AuditEvent, EventDraft};
+use cnadesk_core::publication;
 use cnadesk_core::{
     Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, ReportState, UserId,
 };
 use cnadesk_store::{
-    Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, Message, NewMessage,
-    NewRecordVersion, NewReport, NewSession, NewUser, RecordVersion, Report, ReportFilter,
-    ReportSummary, SessionWithUser, Store, StoreError, StoreResult, User, UserCredentials,
-    Visibility,
+    Approval, Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, CveIdEntry,
+    CveIdFilter, CveIdState, Job, JobEffect, JobFilter, JobKind, JobOutcome, JobState, Message,
+    NewJob, NewMessage, NewRecordVersion, NewReport, NewSession, NewUser, PublicationRequest,
+    RecordVersion, Report, ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store,
+    StoreError, StoreResult, User, UserCredentials, Visibility,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -1261,6 +1263,467 @@ impl Store for SqlStore {
             .transpose()
     }
 
+    async fn approve_record_version(
+        &self,
+        case_id: CaseId,
+        version: i64,
+        approver: UserId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Approval> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
+        let latest = latest_version(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("a record of {case_id}")))?;
+        let v = if latest.version == version {
+            latest.clone()
+        } else {
+            fetch_record_version(&mut tx, case_id, version)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("version {version} of {case_id}")))?
+        };
+        publication::check_approval(
+            v.author,
+            approver,
+            v.version,
+            latest.version,
+            v.publishable(),
+        )
+        .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let sql = format!(
+            "INSERT INTO record_approvals ({}) VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+            rows::APPROVAL_COLUMNS,
+            rows::APPROVAL_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(case_id.0)
+            .bind(version)
+            .bind(approver.0)
+            .bind(&v.sha256)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("you already approved version {version}"))
+                }
+                other => other,
+            })?;
+        let approval = rows::approval(&row)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("record.approved")
+                .report(case.report_id)
+                .case(case_id)
+                .payload(json!({
+                    "version": version,
+                    "cve_id": v.cve_id.as_str(),
+                    "sha256": v.sha256,
+                    "author": v.author.0,
+                    "approver": approver.0,
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(approval)
+    }
+
+    async fn record_approvals(&self, case: CaseId) -> StoreResult<Vec<Approval>> {
+        let sql = format!(
+            "SELECT {} FROM record_approvals WHERE case_id = $1 ORDER BY version DESC, approved_at DESC",
+            rows::APPROVAL_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::approval)
+            .collect()
+    }
+
+    async fn upsert_cve_ids(
+        &self,
+        ids: &[ServiceCveId],
+        case: Option<CaseId>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Vec<CveIdEntry>> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let out = upsert_cve_ids_in(&mut tx, ids, case, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn cve_ids(&self, filter: CveIdFilter) -> StoreResult<Vec<CveIdEntry>> {
+        let sql = format!(
+            "SELECT {} FROM cve_ids WHERE ($1 = 0 OR case_id = $2) AND ($3 = '' OR state = $3) \
+             ORDER BY reserved_at DESC, cve_id DESC",
+            rows::CVE_ID_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(i64::from(filter.case.is_some()))
+            .bind(filter.case.map(|c| c.0).unwrap_or(0))
+            .bind(filter.state.map(|s| s.as_str()).unwrap_or(""))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::cve_id_entry)
+            .collect()
+    }
+
+    async fn cve_id_entry(&self, id: &CveId) -> StoreResult<Option<CveIdEntry>> {
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_cve_id(&mut conn, id).await
+    }
+
+    async fn link_cve_id(
+        &self,
+        id: &CveId,
+        case_id: CaseId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CveIdEntry> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
+        let entry = fetch_cve_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        match entry.case_id {
+            Some(c) if c == case_id => return Ok(entry),
+            Some(c) => return Err(StoreError::Conflict(format!("{id} belongs to {c}"))),
+            None => {}
+        }
+        sqlx::query("UPDATE cve_ids SET case_id = $1, updated_at = $2 WHERE cve_id = $3")
+            .bind(case_id.0)
+            .bind(now_ms)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        adopt_as_case_id(&mut tx, &case, id, now_ms).await?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("cve.id_linked")
+                .report(case.report_id)
+                .case(case_id)
+                .payload(json!({ "cve_id": id.as_str() })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let entry = fetch_cve_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(entry)
+    }
+
+    async fn set_cve_id_disclosed(
+        &self,
+        id: &CveId,
+        disclosed_at_ms: Option<i64>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CveIdEntry> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let entry = fetch_cve_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        sqlx::query("UPDATE cve_ids SET disclosed_at = $1, updated_at = $2 WHERE cve_id = $3")
+            .bind(disclosed_at_ms)
+            .bind(now_ms)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut draft = EventDraft::new("cve.disclosed_set").payload(json!({
+            "cve_id": id.as_str(),
+            "disclosed_at": disclosed_at_ms,
+            "previous": entry.disclosed_at_ms,
+        }));
+        if let Some(c) = entry.case_id {
+            draft = draft.case(c);
+            if let Some(case) = fetch_case(&mut tx, c).await? {
+                draft = draft.report(case.report_id);
+            }
+        }
+        append_audit(&mut tx, draft, actor, now_ms).await?;
+        let entry = fetch_cve_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(entry)
+    }
+
+    async fn enqueue_job(&self, job: NewJob, actor: &Actor, now_ms: i64) -> StoreResult<Job> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let job = insert_job(&mut tx, job, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(job)
+    }
+
+    async fn request_publication(
+        &self,
+        request: PublicationRequest,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Job> {
+        let case_id = request.case_id;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let case = fetch_case(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
+        let latest = latest_version(&mut tx, case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("a record of {case_id}")))?;
+        if latest.version != request.version {
+            return Err(StoreError::Conflict(format!(
+                "version {} was saved after version {}; approve and publish the latest",
+                latest.version, request.version
+            )));
+        }
+        if !latest.publishable() {
+            return Err(StoreError::Rejected(
+                "this version does not pass the checks (schema or CNA rules)".into(),
+            ));
+        }
+        let approvers: Vec<i64> = sqlx::query(
+            "SELECT approver_id FROM record_approvals WHERE case_id = $1 AND version = $2 AND sha256 = $3",
+        )
+        .bind(case_id.0)
+        .bind(latest.version)
+        .bind(&latest.sha256)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| r.try_get("approver_id").map_err(db_err))
+        .collect::<StoreResult<_>>()?;
+        if !approvers.iter().any(|a| *a != latest.author.0) {
+            return Err(StoreError::Rejected(format!(
+                "version {} needs the approval of a second member before it can be published",
+                latest.version
+            )));
+        }
+        let entry = fetch_cve_id(&mut tx, &latest.cve_id).await?.ok_or_else(|| {
+            StoreError::Rejected(format!(
+                "{} is not among the organization's IDs known to the desk; reserve it here or refresh the ID list",
+                latest.cve_id
+            ))
+        })?;
+        match entry.case_id {
+            Some(c) if c != case_id => {
+                return Err(StoreError::Rejected(format!(
+                    "{} belongs to {c}",
+                    latest.cve_id
+                )))
+            }
+            _ => {}
+        }
+        let kind = match entry.state {
+            CveIdState::Reserved => JobKind::CvePublish,
+            CveIdState::Published => JobKind::CveUpdate,
+            CveIdState::Rejected => {
+                return Err(StoreError::Rejected(format!(
+                    "{} is rejected; it cannot be published",
+                    latest.cve_id
+                )))
+            }
+        };
+        let job = insert_job(
+            &mut tx,
+            NewJob {
+                kind,
+                case_id: Some(case_id),
+                subject: format!("cve:{}", latest.cve_id),
+                payload: json!({
+                    "cve_id": latest.cve_id.as_str(),
+                    "version": latest.version,
+                    "sha256": latest.sha256,
+                }),
+            },
+            actor,
+            now_ms,
+        )
+        .await?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("record.publication_requested")
+                .report(case.report_id)
+                .case(case_id)
+                .payload(json!({
+                    "job": job.id,
+                    "kind": kind.as_str(),
+                    "cve_id": latest.cve_id.as_str(),
+                    "version": latest.version,
+                    "sha256": latest.sha256,
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(job)
+    }
+
+    async fn job(&self, id: i64) -> StoreResult<Option<Job>> {
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_job(&mut conn, id).await
+    }
+
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {} FROM jobs WHERE ($1 = 0 OR case_id = $2) \
+             AND ($3 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC LIMIT $4",
+            rows::JOB_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(i64::from(filter.case.is_some()))
+            .bind(filter.case.map(|c| c.0).unwrap_or(0))
+            .bind(i64::from(filter.open_only))
+            .bind(if filter.limit > 0 { filter.limit } else { 100 })
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn due_jobs(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {} FROM jobs WHERE (state = 'queued' AND next_attempt_at <= $1) \
+             OR (state = 'running' AND lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2",
+            rows::JOB_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn claim_job(
+        &self,
+        id: i64,
+        lease_until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
+             updated_at = $2 WHERE id = $3 AND (state = 'queued' \
+             OR (state = 'running' AND lease_until < $2)) RETURNING {}",
+            rows::JOB_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::job(&r))
+            .transpose()
+    }
+
+    async fn finish_job(
+        &self,
+        id: i64,
+        attempt: i64,
+        outcome: JobOutcome,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Job> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let job = fetch_job(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        if job.state != JobState::Running || job.attempts != attempt {
+            return Err(StoreError::Conflict(format!(
+                "attempt {attempt} of job {id} no longer holds it"
+            )));
+        }
+        let (state, next_at, error, result) = match &outcome {
+            JobOutcome::Done { result, .. } => (
+                JobState::Done,
+                job.next_attempt_at_ms,
+                String::new(),
+                Some(result.to_string()),
+            ),
+            JobOutcome::Retry { error, at_ms } => (JobState::Queued, *at_ms, error.clone(), None),
+            JobOutcome::Failed { error } => (
+                JobState::Failed,
+                job.next_attempt_at_ms,
+                error.clone(),
+                None,
+            ),
+        };
+        sqlx::query(
+            "UPDATE jobs SET state = $1, next_attempt_at = $2, lease_until = NULL, \
+             last_error = $3, result = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(state.as_str())
+        .bind(next_at)
+        .bind(&error)
+        .bind(result)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let report = match job.case_id {
+            Some(c) => fetch_case(&mut tx, c).await?.map(|c| c.report_id),
+            None => None,
+        };
+        let draft = |action: &str, payload: serde_json::Value| {
+            let mut d = EventDraft::new(action).payload(payload);
+            if let Some(c) = job.case_id {
+                d = d.case(c);
+            }
+            if let Some(r) = report {
+                d = d.report(r);
+            }
+            d
+        };
+        match outcome {
+            JobOutcome::Done { effect, .. } => {
+                apply_effect(&mut tx, &job, effect, actor, now_ms, &draft).await?
+            }
+            JobOutcome::Failed { error } => {
+                append_audit(
+                    &mut tx,
+                    draft(
+                        "job.failed",
+                        json!({ "job": id, "kind": job.kind.as_str(), "subject": job.subject, "error": error }),
+                    ),
+                    actor,
+                    now_ms,
+                )
+                .await?;
+            }
+            JobOutcome::Retry { .. } => {}
+        }
+        let job = fetch_job(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(job)
+    }
+
     async fn record_event(
         &self,
         draft: EventDraft,
@@ -1303,6 +1766,310 @@ impl Store for SqlStore {
             .map(rows::audit_event)
             .collect()
     }
+}
+
+async fn latest_version(
+    conn: &mut AnyConnection,
+    case: CaseId,
+) -> StoreResult<Option<RecordVersion>> {
+    let sql = format!(
+        "SELECT {} FROM record_versions WHERE case_id = $1 ORDER BY version DESC LIMIT 1",
+        rows::RECORD_COLUMNS
+    );
+    sqlx::query(&sql)
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::record_version(&r))
+        .transpose()
+}
+
+async fn fetch_record_version(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    version: i64,
+) -> StoreResult<Option<RecordVersion>> {
+    let sql = format!(
+        "SELECT {} FROM record_versions WHERE case_id = $1 AND version = $2",
+        rows::RECORD_COLUMNS
+    );
+    sqlx::query(&sql)
+        .bind(case.0)
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::record_version(&r))
+        .transpose()
+}
+
+async fn fetch_cve_id(conn: &mut AnyConnection, id: &CveId) -> StoreResult<Option<CveIdEntry>> {
+    let sql = format!(
+        "SELECT {} FROM cve_ids WHERE cve_id = $1",
+        rows::CVE_ID_COLUMNS
+    );
+    sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::cve_id_entry(&r))
+        .transpose()
+}
+
+async fn fetch_job(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Job>> {
+    let sql = format!("SELECT {} FROM jobs WHERE id = $1", rows::JOB_COLUMNS);
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::job(&r))
+        .transpose()
+}
+
+async fn insert_job(
+    conn: &mut AnyConnection,
+    job: NewJob,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Job> {
+    let sql = format!(
+        "INSERT INTO jobs (kind, case_id, subject, payload, state, next_attempt_at, requested_by, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $5, $5) RETURNING {}",
+        rows::JOB_COLUMNS
+    );
+    let subject = job.subject.clone();
+    let row = sqlx::query(&sql)
+        .bind(job.kind.as_str())
+        .bind(job.case_id.map(|c| c.0))
+        .bind(&job.subject)
+        .bind(job.payload.to_string())
+        .bind(now_ms)
+        .bind(actor.to_key())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                "another operation on {} is still in progress",
+                subject.trim_start_matches("cve:")
+            )),
+            other => other,
+        })?;
+    rows::job(&row)
+}
+
+/// The case takes `id` as its CVE ID when it has none (and no other case has it).
+async fn adopt_as_case_id(
+    conn: &mut AnyConnection,
+    case: &Case,
+    id: &CveId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    if case.cve_id.is_some() {
+        return Ok(());
+    }
+    let taken = sqlx::query("SELECT id FROM cases WHERE cve_id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if taken.is_none() {
+        sqlx::query("UPDATE cases SET cve_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(id.as_str())
+            .bind(now_ms)
+            .bind(case.id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn upsert_cve_ids_in(
+    conn: &mut AnyConnection,
+    ids: &[ServiceCveId],
+    case_id: Option<CaseId>,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Vec<CveIdEntry>> {
+    let case = match case_id {
+        Some(c) => Some(
+            fetch_case(&mut *conn, c)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(c.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    let mut out = Vec::new();
+    for id in ids {
+        match fetch_cve_id(&mut *conn, &id.cve_id).await? {
+            None => {
+                sqlx::query(
+                    "INSERT INTO cve_ids (cve_id, case_id, state, reserved_at, reserved_by, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id.cve_id.as_str())
+                .bind(case_id.map(|c| c.0))
+                .bind(id.state.as_str())
+                .bind(id.reserved_at_ms)
+                .bind(&id.reserved_by)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                added.push(id.cve_id.as_str().to_owned());
+            }
+            Some(known) => {
+                let link = known.case_id.is_none() && case_id.is_some();
+                if known.state != id.state || link {
+                    sqlx::query(
+                        "UPDATE cve_ids SET state = $1, case_id = COALESCE(case_id, $2), \
+                         updated_at = $3 WHERE cve_id = $4",
+                    )
+                    .bind(id.state.as_str())
+                    .bind(case_id.map(|c| c.0))
+                    .bind(now_ms)
+                    .bind(id.cve_id.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    changed.push(json!({
+                        "cve_id": id.cve_id.as_str(),
+                        "state": id.state.as_str(),
+                        "was": known.state.as_str(),
+                    }));
+                }
+            }
+        }
+        out.push(
+            fetch_cve_id(&mut *conn, &id.cve_id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(id.cve_id.to_string()))?,
+        );
+    }
+    if let (Some(case), Some(first)) = (&case, out.iter().find(|e| e.case_id == case_id)) {
+        adopt_as_case_id(&mut *conn, case, &first.cve_id, now_ms).await?;
+    }
+    if !added.is_empty() || !changed.is_empty() {
+        let mut draft = EventDraft::new("cve.ids_recorded")
+            .payload(json!({ "added": added, "changed": changed }));
+        if let Some(case) = &case {
+            draft = draft.case(case.id).report(case.report_id);
+        }
+        append_audit(&mut *conn, draft, actor, now_ms).await?;
+    }
+    Ok(out)
+}
+
+async fn apply_effect(
+    conn: &mut AnyConnection,
+    job: &Job,
+    effect: JobEffect,
+    actor: &Actor,
+    now_ms: i64,
+    draft: &(dyn Fn(&str, serde_json::Value) -> EventDraft + Sync),
+) -> StoreResult<()> {
+    match effect {
+        JobEffect::None => {
+            append_audit(
+                &mut *conn,
+                draft(
+                    "job.done",
+                    json!({ "job": job.id, "kind": job.kind.as_str(), "subject": job.subject }),
+                ),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+        JobEffect::Reserved(ids) => {
+            upsert_cve_ids_in(&mut *conn, &ids, job.case_id, actor, now_ms).await?;
+            append_audit(
+                &mut *conn,
+                draft(
+                    "cve.reserved",
+                    json!({
+                        "job": job.id,
+                        "ids": ids.iter().map(|i| i.cve_id.as_str()).collect::<Vec<_>>(),
+                    }),
+                ),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+        JobEffect::Published {
+            cve_id,
+            version,
+            document,
+        } => {
+            let done = sqlx::query(
+                "UPDATE cve_ids SET state = 'published', published_at = COALESCE(published_at, $1), \
+                 published_version = $2, published_document = $3, updated_at = $1 WHERE cve_id = $4",
+            )
+            .bind(now_ms)
+            .bind(version)
+            .bind(&document)
+            .bind(cve_id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(cve_id.to_string()));
+            }
+            let action = if job.kind == JobKind::CveUpdate {
+                "cve.updated"
+            } else {
+                "cve.published"
+            };
+            append_audit(
+                &mut *conn,
+                draft(
+                    action,
+                    json!({
+                        "job": job.id,
+                        "cve_id": cve_id.as_str(),
+                        "version": version,
+                        "sha256": job.payload.get("sha256"),
+                        "published_sha256": hex::encode(Sha256::digest(document.as_bytes())),
+                    }),
+                ),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+        JobEffect::Rejected { cve_id, reason } => {
+            let done = sqlx::query(
+                "UPDATE cve_ids SET state = 'rejected', rejected_reason = $1, updated_at = $2 \
+                 WHERE cve_id = $3",
+            )
+            .bind(&reason)
+            .bind(now_ms)
+            .bind(cve_id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(cve_id.to_string()));
+            }
+            append_audit(
+                &mut *conn,
+                draft(
+                    "cve.rejected",
+                    json!({ "job": job.id, "cve_id": cve_id.as_str(), "reason": reason }),
+                ),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 fn credentials(row: &sqlx::any::AnyRow) -> StoreResult<UserCredentials> {

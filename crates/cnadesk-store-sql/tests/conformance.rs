@@ -167,7 +167,10 @@ async fn postgres_requires_explicit_migration() {
     let url = format!("{prefix}/{name}");
     let err = open(&url, Migrate::Require).await.unwrap_err();
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
-    assert_eq!(cnadesk_store_sql::migrate(&url).await.unwrap(), vec![1, 2]);
+    assert_eq!(
+        cnadesk_store_sql::migrate(&url).await.unwrap(),
+        vec![1, 2, 3]
+    );
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
         .await
@@ -177,9 +180,12 @@ async fn postgres_requires_explicit_migration() {
 /// Record versions cannot be changed or deleted, even with raw SQL.
 async fn records_are_immutable(store: &SqlStore) {
     conformance::records_story(store).await;
+    conformance::cve_program_story(store).await;
     for sql in [
         "UPDATE record_versions SET document = '{}' WHERE version = 1",
         "DELETE FROM record_versions WHERE version = 1",
+        "UPDATE record_approvals SET approver_id = approver_id",
+        "DELETE FROM record_approvals",
     ] {
         let err = store.execute_raw_for_tests(sql).await.unwrap_err();
         assert!(err.to_string().contains("immutable"), "{sql}: {err}");

@@ -250,6 +250,113 @@ pub trait Store: Send + Sync + 'static {
         version: i64,
     ) -> StoreResult<Option<RecordVersion>>;
 
+    // ---- approvals (two-person rule) ---------------------------------------------
+
+    /// Approves a version of a case's record as the second member. Refused
+    /// (`Rejected`) when the approver wrote it, when it is not the latest
+    /// version, or when it does not pass the checks; `Conflict` when they
+    /// already approved it. Audited as `record.approved` with the SHA-256.
+    async fn approve_record_version(
+        &self,
+        case: CaseId,
+        version: i64,
+        approver: UserId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Approval>;
+
+    /// Every approval of a case's record, newest first.
+    async fn record_approvals(&self, case: CaseId) -> StoreResult<Vec<Approval>>;
+
+    // ---- CVE IDs -------------------------------------------------------------------
+
+    /// Records IDs as CVE Services reports them: unknown IDs are added (linked
+    /// to `case` when given), known ones take the service's state. When
+    /// `case` is given, unlinked IDs are linked to it and the case takes the
+    /// first as its CVE ID if it has none. Audited as `cve.ids_recorded`
+    /// when anything changed.
+    async fn upsert_cve_ids(
+        &self,
+        ids: &[ServiceCveId],
+        case: Option<CaseId>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Vec<CveIdEntry>>;
+
+    /// CVE IDs the desk knows, newest reservation first.
+    async fn cve_ids(&self, filter: CveIdFilter) -> StoreResult<Vec<CveIdEntry>>;
+
+    /// One CVE ID.
+    async fn cve_id_entry(&self, id: &CveId) -> StoreResult<Option<CveIdEntry>>;
+
+    /// Links a known, unlinked ID to a case (`Conflict` when another case
+    /// has it); the case takes it as its CVE ID if it has none.
+    async fn link_cve_id(
+        &self,
+        id: &CveId,
+        case: CaseId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CveIdEntry>;
+
+    /// Sets (or clears) when an ID became public: the 72-hour publication
+    /// clock of CNA rule 4.5.1.4 starts there.
+    async fn set_cve_id_disclosed(
+        &self,
+        id: &CveId,
+        disclosed_at_ms: Option<i64>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CveIdEntry>;
+
+    // ---- jobs (transactional outbox) ----------------------------------------------
+
+    /// Enqueues a job. `Conflict` while another open job has the same subject.
+    async fn enqueue_job(&self, job: NewJob, actor: &Actor, now_ms: i64) -> StoreResult<Job>;
+
+    /// Stores the intent to publish the latest version of a case's record
+    /// (a `cve.publish` job, or `cve.update` when the ID is already
+    /// published), after checking in the same transaction that the version
+    /// is still the latest, passes the checks and is approved by a member
+    /// other than its author. Audited as `record.publication_requested`.
+    async fn request_publication(
+        &self,
+        request: PublicationRequest,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Job>;
+
+    /// One job.
+    async fn job(&self, id: i64) -> StoreResult<Option<Job>>;
+
+    /// Jobs, newest first.
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>>;
+
+    /// Queued jobs whose time has come and running jobs whose lease ended.
+    async fn due_jobs(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<Job>>;
+
+    /// Takes a job for one attempt until `lease_until_ms`: only a queued job,
+    /// or a running one whose lease ended (its worker is gone). `None` when
+    /// another worker holds it or it is finished.
+    async fn claim_job(
+        &self,
+        id: i64,
+        lease_until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<Job>>;
+
+    /// Ends the attempt `attempt` of a running job. `Conflict` when that
+    /// attempt no longer holds the job. A `Done` outcome applies its effect in
+    /// the same transaction.
+    async fn finish_job(
+        &self,
+        id: i64,
+        attempt: i64,
+        outcome: JobOutcome,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Job>;
+
     // ---- audit -------------------------------------------------------------------
 
     /// Appends a free-standing audit event (for actions with no other state change).

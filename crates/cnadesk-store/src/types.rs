@@ -445,3 +445,323 @@ impl RecordVersion {
         self.schema_errors == 0 && self.lint_errors == 0
     }
 }
+
+/// The state of a CVE ID as the desk last learnt it from CVE Services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CveIdState {
+    /// Reserved, no record published.
+    Reserved,
+    /// A record is published.
+    Published,
+    /// Rejected.
+    Rejected,
+}
+
+impl CveIdState {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CveIdState::Reserved => "reserved",
+            CveIdState::Published => "published",
+            CveIdState::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::str::FromStr for CveIdState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "reserved" => Ok(CveIdState::Reserved),
+            "published" => Ok(CveIdState::Published),
+            "rejected" => Ok(CveIdState::Rejected),
+            other => Err(format!("unknown CVE ID state {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for CveIdState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CVE ID the organization holds, as CVE Services reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceCveId {
+    /// The ID.
+    pub cve_id: CveId,
+    /// Its state at CVE Services.
+    pub state: CveIdState,
+    /// When it was reserved (ms since the epoch).
+    pub reserved_at_ms: i64,
+    /// The CVE Services user who reserved it.
+    pub reserved_by: String,
+}
+
+/// A CVE ID the desk knows about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CveIdEntry {
+    /// The ID.
+    pub cve_id: CveId,
+    /// The case it is for, if linked.
+    pub case_id: Option<CaseId>,
+    /// State.
+    pub state: CveIdState,
+    /// Reserved at.
+    pub reserved_at_ms: i64,
+    /// The CVE Services user who reserved it.
+    pub reserved_by: String,
+    /// When the ID became public (starts the 72-hour publication clock).
+    pub disclosed_at_ms: Option<i64>,
+    /// When its record was first published.
+    pub published_at_ms: Option<i64>,
+    /// The record version last published.
+    pub published_version: Option<i64>,
+    /// The CNA container as CVE Services returned it after the last publication.
+    pub published_document: Option<String>,
+    /// Why it was rejected.
+    pub rejected_reason: String,
+    /// Last change.
+    pub updated_at_ms: i64,
+}
+
+/// Which CVE IDs to list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CveIdFilter {
+    /// Only the IDs of this case.
+    pub case: Option<CaseId>,
+    /// Only IDs in this state.
+    pub state: Option<CveIdState>,
+}
+
+/// A second member's approval of one record version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approval {
+    /// The case.
+    pub case_id: CaseId,
+    /// The version approved.
+    pub version: i64,
+    /// SHA-256 of the approved document (what exactly was approved).
+    pub sha256: String,
+    /// Who approved.
+    pub approver: UserId,
+    /// When.
+    pub approved_at_ms: i64,
+}
+
+/// Kinds of background jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Reserve CVE IDs for a case (`POST /cve-id`).
+    CveReserve,
+    /// Publish a record (`POST /cve/{id}/cna`).
+    CvePublish,
+    /// Update a published record (`PUT /cve/{id}/cna`).
+    CveUpdate,
+    /// Reject an ID (with a record when it was published, without otherwise).
+    CveReject,
+}
+
+impl JobKind {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::CveReserve => "cve.reserve",
+            JobKind::CvePublish => "cve.publish",
+            JobKind::CveUpdate => "cve.update",
+            JobKind::CveReject => "cve.reject",
+        }
+    }
+
+    /// Every kind.
+    pub const ALL: [JobKind; 4] = [
+        JobKind::CveReserve,
+        JobKind::CvePublish,
+        JobKind::CveUpdate,
+        JobKind::CveReject,
+    ];
+}
+
+impl std::str::FromStr for JobKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        JobKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown job kind {s:?}"))
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for its (next) attempt.
+    Queued,
+    /// A worker holds it (until its lease ends).
+    Running,
+    /// Finished with success.
+    Done,
+    /// Finished without success; will not be tried again.
+    Failed,
+}
+
+impl JobState {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Not finished.
+    pub fn is_open(self) -> bool {
+        matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+impl std::str::FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "queued" => Ok(JobState::Queued),
+            "running" => Ok(JobState::Running),
+            "done" => Ok(JobState::Done),
+            "failed" => Ok(JobState::Failed),
+            other => Err(format!("unknown job state {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A unit of work with a side effect outside the database (a call to CVE
+/// Services), written in the same transaction as the decision that caused
+/// it (transactional outbox) and carried out by a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: JobKind,
+    /// The case, if any.
+    pub case_id: Option<CaseId>,
+    /// What the job acts on (e.g. `cve:CVE-2026-1234`); one open job per subject.
+    pub subject: String,
+    /// Kind-specific input, JSON.
+    pub payload: serde_json::Value,
+    /// State.
+    pub state: JobState,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// Not before.
+    pub next_attempt_at_ms: i64,
+    /// A running job's lease ends here (then another worker may take it over).
+    pub lease_until_ms: Option<i64>,
+    /// The last failure, for people.
+    pub last_error: String,
+    /// Kind-specific output, JSON.
+    pub result: Option<serde_json::Value>,
+    /// Who asked (actor key).
+    pub requested_by: String,
+    /// Created.
+    pub created_at_ms: i64,
+    /// Last change.
+    pub updated_at_ms: i64,
+}
+
+/// A job to enqueue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// Kind.
+    pub kind: JobKind,
+    /// The case, if any.
+    pub case_id: Option<CaseId>,
+    /// What the job acts on; `Conflict` while another open job has the same subject.
+    pub subject: String,
+    /// Input.
+    pub payload: serde_json::Value,
+}
+
+/// What happened in an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Done; `effect` is applied in the same transaction.
+    Done {
+        /// Output (JSON).
+        result: serde_json::Value,
+        /// What the job changed outside, mirrored in the desk.
+        effect: JobEffect,
+    },
+    /// Unclear or temporary failure: try again at `at_ms`.
+    Retry {
+        /// Why.
+        error: String,
+        /// Next attempt.
+        at_ms: i64,
+    },
+    /// Final failure.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// The state change a finished job brings to the desk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobEffect {
+    /// Nothing besides the job itself.
+    None,
+    /// IDs were reserved (linked to the job's case).
+    Reserved(Vec<ServiceCveId>),
+    /// A record version is now what CVE Services publishes.
+    Published {
+        /// The ID.
+        cve_id: CveId,
+        /// The version published.
+        version: i64,
+        /// The CNA container as read back from CVE Services.
+        document: String,
+    },
+    /// The ID is rejected.
+    Rejected {
+        /// The ID.
+        cve_id: CveId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A request to publish (or update) the latest approved version of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicationRequest {
+    /// The case.
+    pub case_id: CaseId,
+    /// The version the member saw and wants published (must be the latest, approved).
+    pub version: i64,
+}
+
+/// Which jobs to list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only the jobs of this case.
+    pub case: Option<CaseId>,
+    /// Only queued and running jobs.
+    pub open_only: bool,
+    /// At most this many, newest first (0: 100).
+    pub limit: i64,
+}
