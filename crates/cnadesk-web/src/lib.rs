@@ -149,6 +149,8 @@ pub struct AppState {
     pub intake_limiter: Arc<RateLimiter>,
     /// The CVE JSON schema records are validated against.
     pub schemas: &'static cnadesk_cve::SchemaSet,
+    /// CVE Services, when configured (`None`: the CVE pages say how to set it up).
+    pub cve: Option<Arc<cnadesk_cve_workflow::CveDesk>>,
 }
 
 impl AppState {
@@ -193,7 +195,14 @@ impl AppState {
             login_limiter,
             login_ip_limiter,
             intake_limiter,
+            cve: None,
         }
+    }
+
+    /// The same state talking to CVE Services through `desk`.
+    pub fn with_cve(mut self, desk: cnadesk_cve_workflow::CveDesk) -> Self {
+        self.cve = Some(Arc::new(desk));
+        self
     }
 
     /// Now, in milliseconds since the epoch.
@@ -289,6 +298,20 @@ pub fn router(state: AppState) -> Router {
             "/desk/cases/{id}/record/versions/{version}/{file}",
             get(ui::record_export),
         )
+        .route("/desk/cases/{id}/cve", get(ui::case_cve))
+        .route("/desk/cases/{id}/cve/reserve", post(ui::case_cve_reserve))
+        .route("/desk/cases/{id}/cve/link", post(ui::case_cve_link))
+        .route("/desk/cases/{id}/cve/disclosed", post(ui::case_cve_disclosed))
+        .route("/desk/cases/{id}/cve/approve", post(ui::case_cve_approve))
+        .route("/desk/cases/{id}/cve/publish", post(ui::case_cve_publish))
+        .route(
+            "/desk/cases/{id}/cve/jobs/{job}/run",
+            post(ui::case_cve_run_job),
+        )
+        .route("/desk/cases/{id}/cve/drift", get(ui::case_cve_drift))
+        .route("/desk/cve", get(ui::cve_ids))
+        .route("/desk/cve/sync", post(ui::cve_sync))
+        .route("/desk/cve/reject", post(ui::cve_reject))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)

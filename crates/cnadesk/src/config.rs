@@ -35,7 +35,64 @@ pub struct Config {
     pub intake: IntakeConfig,
     /// CVE records.
     pub records: RecordsConfig,
+    /// CVE Services (reserve, publish, reject).
+    pub cve_services: CveServicesConfig,
 }
+
+/// How to reach CVE Services. Unset altogether: the CVE pages explain how
+/// to configure it (or use `serve --demo`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CveServicesConfig {
+    /// `test` or `production` (the Program's two instances), or `custom`
+    /// with `api_url`. Must be chosen explicitly.
+    pub environment: Option<String>,
+    /// The API base URL; overrides `environment` (`--api-url`, `CNADESK_CVE_API_URL`).
+    pub api_url: Option<String>,
+    /// `CVE-API-ORG`: the organization's short name (`CNADESK_CVE_API_ORG[_FILE]`).
+    pub org: Option<String>,
+    /// `CVE-API-USER`: the account's username (`CNADESK_CVE_API_USER[_FILE]`).
+    pub user: Option<String>,
+    /// `CVE-API-KEY`: the account's API key (`CNADESK_CVE_API_KEY[_FILE]`).
+    pub api_key: Option<SecretString>,
+    /// Seconds before a call counts as unanswered.
+    pub timeout_seconds: u64,
+}
+
+impl Default for CveServicesConfig {
+    fn default() -> Self {
+        Self {
+            environment: None,
+            api_url: None,
+            org: None,
+            user: None,
+            api_key: None,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// Resolved CVE Services settings.
+#[derive(Debug)]
+pub struct CveServicesSettings {
+    /// Which instance.
+    pub environment: cnadesk_cve_workflow::Environment,
+    /// Base URL.
+    pub api_url: String,
+    /// The three credentials.
+    pub credentials: cnadesk_cve_services::Credentials,
+    /// Request timeout.
+    pub timeout: std::time::Duration,
+}
+
+/// Environment variables for CVE Services, as the issue tracker and other
+/// tools name them, and the setting each one sets.
+const CVE_ENV: [(&str, &str); 4] = [
+    ("CVE_API_URL", "api_url"),
+    ("CVE_API_ORG", "org"),
+    ("CVE_API_USER", "user"),
+    ("CVE_API_KEY", "api_key"),
+];
 
 /// CVE record settings.
 #[derive(Debug, Deserialize)]
@@ -134,6 +191,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             intake: IntakeConfig::default(),
             records: RecordsConfig::default(),
+            cve_services: CveServicesConfig::default(),
         }
     }
 }
@@ -193,6 +251,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--database-url`.
     pub database_url: Option<String>,
+    /// `--api-url` (CVE Services).
+    pub api_url: Option<String>,
 }
 
 impl Config {
@@ -218,7 +278,12 @@ impl Config {
         // Variables for the test suite and CI share the prefix but are not settings.
         let reserved = |key: &str| {
             let k = key.to_ascii_lowercase();
-            k.starts_with("test_") || k.starts_with("ci_") || k.ends_with("_file")
+            k.starts_with("test_")
+                || k.starts_with("ci_")
+                || k.ends_with("_file")
+                || CVE_ENV
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case(key))
         };
         // figment's Env reads the process environment; feed ours explicitly.
         figment = figment.merge(env_figment(&env, &reserved));
@@ -229,6 +294,22 @@ impl Config {
                     .with_context(|| format!("cannot read {var}={path}"))?;
                 figment = figment.merge(Serialized::default(name, value.trim().to_owned()));
             }
+        }
+        for (name, setting) in CVE_ENV {
+            let path = format!("cve_services.{setting}");
+            let var = format!("CNADESK_{name}");
+            if let Some((_, value)) = env.iter().find(|(k, _)| *k == var) {
+                figment = figment.merge(Serialized::default(&path, value.trim().to_owned()));
+            }
+            let file_var = format!("{var}_FILE");
+            if let Some((_, file)) = env.iter().find(|(k, _)| *k == file_var) {
+                let value = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {file_var}={file}"))?;
+                figment = figment.merge(Serialized::default(&path, value.trim().to_owned()));
+            }
+        }
+        if let Some(url) = &overrides.api_url {
+            figment = figment.merge(Serialized::default("cve_services.api_url", url.clone()));
         }
         if let Some(bind) = overrides.bind {
             figment = figment.merge(Serialized::default("bind", bind.to_string()));
@@ -287,10 +368,84 @@ impl Config {
         if !self.records.advisory_namespace.starts_with("https://") {
             bail!("invalid configuration: records.advisory_namespace must be an https:// URL");
         }
+        self.cve_services()?;
         if !(1..=24 * 365).contains(&self.security.session_hours) {
             bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
         Ok(())
+    }
+
+    /// The CVE Services settings, `None` when none is configured.
+    pub fn cve_services(&self) -> anyhow::Result<Option<CveServicesSettings>> {
+        use cnadesk_cve_workflow::Environment;
+        let c = &self.cve_services;
+        if c.environment.is_none()
+            && c.api_url.is_none()
+            && c.org.is_none()
+            && c.user.is_none()
+            && c.api_key.is_none()
+        {
+            return Ok(None);
+        }
+        let mut missing = Vec::new();
+        if c.org.as_deref().unwrap_or("").trim().is_empty() {
+            missing.push("cve_services.org (CNADESK_CVE_API_ORG)");
+        }
+        if c.user.as_deref().unwrap_or("").trim().is_empty() {
+            missing.push("cve_services.user (CNADESK_CVE_API_USER)");
+        }
+        if c.api_key
+            .as_ref()
+            .is_none_or(|k| k.expose_secret().trim().is_empty())
+        {
+            missing.push("cve_services.api_key (CNADESK_CVE_API_KEY or CNADESK_CVE_API_KEY_FILE)");
+        }
+        if !missing.is_empty() {
+            bail!(
+                "invalid configuration: CVE Services needs {}",
+                missing.join(", ")
+            );
+        }
+        let (environment, api_url) = match (c.environment.as_deref(), c.api_url.as_deref()) {
+            (_, Some(url)) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    bail!("invalid configuration: cve_services.api_url must be an http(s) URL, not `{url}`");
+                }
+                let url = url.trim_end_matches('/');
+                let env = match url {
+                    Environment::PRODUCTION_URL => Environment::Production,
+                    Environment::TEST_URL => Environment::Test,
+                    _ => Environment::Custom,
+                };
+                (env, url.to_owned())
+            }
+            (Some("test"), None) => (Environment::Test, Environment::TEST_URL.to_owned()),
+            (Some("production"), None) => {
+                (Environment::Production, Environment::PRODUCTION_URL.to_owned())
+            }
+            (Some("custom"), None) => {
+                bail!("invalid configuration: cve_services.environment = \"custom\" needs cve_services.api_url")
+            }
+            (Some(other), None) => bail!(
+                "invalid configuration: cve_services.environment must be `test`, `production` or `custom`, not `{other}`"
+            ),
+            (None, None) => bail!(
+                "invalid configuration: choose cve_services.environment = \"test\" or \"production\" (or set api_url)"
+            ),
+        };
+        if !(1..=600).contains(&c.timeout_seconds) {
+            bail!("invalid configuration: cve_services.timeout_seconds must be between 1 and 600");
+        }
+        Ok(Some(CveServicesSettings {
+            environment,
+            api_url,
+            credentials: cnadesk_cve_services::Credentials {
+                org: c.org.clone().unwrap_or_default().trim().to_owned(),
+                user: c.user.clone().unwrap_or_default().trim().to_owned(),
+                key: c.api_key.clone().unwrap_or_else(|| SecretString::from("")),
+            },
+            timeout: std::time::Duration::from_secs(c.timeout_seconds),
+        }))
     }
 
     /// The database URL: the configured one, or SQLite inside `data_dir`.

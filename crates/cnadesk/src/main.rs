@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod config;
+mod cve;
 mod record;
 
 use std::io::{BufRead, Write};
@@ -52,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: record::RecordCommand,
     },
+    /// CVE Services from the terminal: quota, reserve, list, show, publish, reject.
+    Cve(cve::CveArgs),
     /// Tools for development and demos.
     Dev {
         #[command(subcommand)]
@@ -84,12 +87,19 @@ struct ServeArgs {
     /// Address to listen on [env: CNADESK_BIND] [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
+    /// CVE Services base URL [env: CNADESK_CVE_API_URL] [default: from cve_services.environment].
+    #[arg(long, value_name = "URL")]
+    api_url: Option<String>,
+    /// Demo: talk to an in-memory CVE Services double started inside the
+    /// desk instead of the real service (nothing reaches the CVE Program).
+    #[arg(long)]
+    demo: bool,
     #[command(flatten)]
     db: DbArgs,
 }
 
 #[derive(Debug, Args)]
-struct DbArgs {
+pub(crate) struct DbArgs {
     /// Directory of the SQLite database and the secret key [env: CNADESK_DATA_DIR] [default: ./cnadesk-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -128,16 +138,17 @@ enum AuditCommand {
 }
 
 impl DbArgs {
-    fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             bind: None,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            api_url: None,
         }
     }
 }
 
-fn init_tracing(config: &Config) {
+pub(crate) fn init_tracing(config: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log.level))
@@ -152,7 +163,7 @@ fn init_tracing(config: &Config) {
     };
 }
 
-async fn open_store(
+pub(crate) async fn open_store(
     config: &Config,
     migrate: Migrate,
 ) -> anyhow::Result<cnadesk_store_sql::SqlStore> {
@@ -193,9 +204,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             let mut overrides = args.db.overrides();
             overrides.bind = args.bind;
+            overrides.api_url = args.api_url;
             let config = Config::load(file, &overrides)?;
             init_tracing(&config);
-            serve(config).await?;
+            serve(config, args.demo).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(db) => {
@@ -254,6 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => admin(file, command).await,
         Command::Record { command } => record::run(command),
+        Command::Cve(args) => cve::run(file, args).await,
         Command::Dev {
             command:
                 DevCommand::CveServices {
@@ -374,7 +387,65 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// The CVE Services the desk talks to: the demo double, the configured
+/// service, or none.
+async fn cve_desk(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    demo: bool,
+) -> anyhow::Result<Option<cnadesk_cve_workflow::CveDesk>> {
+    use cnadesk_cve_services::{Client, Credentials};
+    use cnadesk_cve_workflow::{CveDesk, Environment};
+    if demo {
+        use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
+        let org = config
+            .records
+            .short_name
+            .clone()
+            .unwrap_or_else(|| "XSF".into());
+        let key = hex::encode(rand::random::<[u8; 16]>());
+        let user = "demo@cnadesk.invalid";
+        let double = Double::with_cna(DoubleConfig::default(), &org, 100, user, &key);
+        double.add_org(Org {
+            short_name: org.clone(),
+            uuid: config
+                .records
+                .org_id
+                .clone()
+                .unwrap_or_else(|| cnadesk_web::PLACEHOLDER_ORG_ID.to_owned()),
+            id_quota: 100,
+            secretariat: false,
+        });
+        let (_, base) = double.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let client = Client::new(
+            &base,
+            Credentials {
+                org,
+                user: user.into(),
+                key: key.into(),
+            },
+        )?;
+        tracing::warn!(%base, "demo mode: CVE Services is an in-memory double; nothing reaches the CVE Program");
+        return Ok(Some(CveDesk::new(store, client, clock, Environment::Demo)));
+    }
+    let Some(settings) = config.cve_services()? else {
+        return Ok(None);
+    };
+    let client = Client::new(&settings.api_url, settings.credentials)?.with_policy(
+        settings.timeout,
+        3,
+        std::time::Duration::from_millis(500),
+    )?;
+    Ok(Some(CveDesk::new(
+        store,
+        client,
+        clock,
+        settings.environment,
+    )))
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let store = open_store(&config, Migrate::Apply).await?;
     let key = config.server_key()?;
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -393,17 +464,38 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backend = store.backend();
     let store: Arc<dyn Store> = Arc::new(store);
-    let state = cnadesk_web::AppState::new(
+    let mut state = cnadesk_web::AppState::new(
         store.clone(),
         clock.clone(),
         config.web(public_url.clone()),
         key,
     );
+    let desk = cve_desk(&config, store.clone(), clock.clone(), demo).await?;
+    let service = match &desk {
+        Some(d) => format!("{} ({})", d.environment().label(), d.api_url()),
+        None => "not configured".into(),
+    };
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = desk.clone().map(|d| {
+        tokio::spawn(d.worker(std::time::Duration::from_secs(15), async {
+            let _ = worker_stopped.await;
+        }))
+    });
+    if let Some(d) = desk {
+        state = state.with_cve(d);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "cnadesk listening on http://{addr} (database: {backend}; public URL: {public_url})"
     )?;
+    writeln!(out, "CVE Services: {service}")?;
+    if demo {
+        writeln!(
+            out,
+            "demo mode: CVE Services is an in-memory double on this machine; nothing reaches the CVE Program"
+        )?;
+    }
     if store.count_users().await? == 0 {
         let token = cnadesk_web::security::random_token();
         let expires = clock.now().as_millisecond() + 3_600_000;
@@ -425,6 +517,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    let _ = stop_worker.send(());
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

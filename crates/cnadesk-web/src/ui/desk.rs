@@ -33,6 +33,9 @@ struct QueueRow {
 
 struct CaseRow {
     id: String,
+    number: i64,
+    cve_id: String,
+    deadline: Option<super::cve::DeadlineView>,
     report_number: i64,
     title: String,
     state: String,
@@ -92,6 +95,11 @@ pub async fn queue(
     let mut rows = Vec::new();
     let mut cases = Vec::new();
     if view == "cases" {
+        let ids = state
+            .store
+            .cve_ids(cnadesk_store::CveIdFilter::default())
+            .await?;
+        let mut deadlines = super::cve::deadlines_by_case(&ids, now);
         cases = state
             .store
             .list_cases(CaseFilter {
@@ -102,6 +110,9 @@ pub async fn queue(
             .into_iter()
             .map(|c| CaseRow {
                 id: c.id.to_string(),
+                number: c.id.0,
+                cve_id: c.cve_id.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+                deadline: deadlines.remove(&c.id).map(|(_, d)| d),
                 report_number: c.report_id.0,
                 title: c.title,
                 state: c.state.label().into(),
@@ -227,6 +238,8 @@ struct CaseView {
     cve_id: String,
     /// The latest record version and its checks, if any was saved.
     record: String,
+    /// The most urgent publication clock (rule 4.5.1.4).
+    deadline: Option<super::cve::DeadlineView>,
 }
 
 /// Text a member typed into a form on this page, kept when the form fails.
@@ -385,8 +398,24 @@ async fn report_page(
         Some(c) => state.store.record_versions(c.id).await?.into_iter().next(),
         None => None,
     };
+    let mut deadline = match &case {
+        Some(c) => {
+            let ids = state
+                .store
+                .cve_ids(cnadesk_store::CveIdFilter {
+                    case: Some(c.id),
+                    state: None,
+                })
+                .await?;
+            super::cve::deadlines_by_case(&ids, state.now_ms())
+                .remove(&c.id)
+                .map(|(_, d)| d)
+        }
+        None => None,
+    };
     let case = match case {
         Some(c) => Some(CaseView {
+            deadline: deadline.take(),
             cve_id: c.cve_id.as_ref().map(|c| c.to_string()).unwrap_or_default(),
             record: latest_record
                 .map(|v| {

@@ -2,10 +2,12 @@
 //! accounts.
 
 mod account;
+mod cve;
 mod desk;
 mod record;
 
 pub use account::*;
+pub use cve::*;
 pub use desk::*;
 pub use record::*;
 
