@@ -670,6 +670,7 @@ fn parse_utc(s: &str) -> Option<i64> {
 #[derive(Debug, Deserialize)]
 pub struct VersionForm {
     csrf: String,
+    #[serde(default)]
     version: String,
 }
 
@@ -1038,6 +1039,7 @@ pub async fn cve_sync(
 #[derive(Debug, Deserialize)]
 pub struct RejectForm {
     csrf: String,
+    #[serde(default)]
     cve_id: String,
     #[serde(default)]
     reason: String,

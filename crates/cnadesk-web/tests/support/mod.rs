@@ -50,6 +50,45 @@ impl TestApp {
         Self::with_config(WebConfig::default()).await
     }
 
+    /// An app talking to a fresh CVE Services double (organization `XSF`,
+    /// quota 10), which it returns for fault injection and inspection.
+    pub async fn with_cve_double() -> (Self, cnadesk_cve_services::double::Double) {
+        use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
+        let mut app = Self::new().await;
+        let double = Double::with_cna(DoubleConfig::default(), "XSF", 10, "bot", "k3y");
+        double.add_org(Org {
+            short_name: "XSF".into(),
+            uuid: cnadesk_web::PLACEHOLDER_ORG_ID.into(),
+            id_quota: 10,
+            secretariat: false,
+        });
+        let (_, base) = double.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let client = cnadesk_cve_services::Client::new(
+            &base,
+            cnadesk_cve_services::Credentials {
+                org: "XSF".into(),
+                user: "bot".into(),
+                key: "k3y".to_owned().into(),
+            },
+        )
+        .unwrap()
+        .with_policy(
+            std::time::Duration::from_secs(2),
+            1,
+            std::time::Duration::from_millis(10),
+        )
+        .unwrap();
+        let desk = cnadesk_cve_workflow::CveDesk::new(
+            app.store.clone() as Arc<dyn Store>,
+            client,
+            app.clock.clone(),
+            cnadesk_cve_workflow::Environment::Test,
+        );
+        app.state = app.state.clone().with_cve(desk);
+        app.router = cnadesk_web::router(app.state.clone());
+        (app, double)
+    }
+
     pub async fn with_config(config: WebConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
