@@ -334,7 +334,7 @@ async fn stale_reservations_are_listed_and_rejected_with_a_reason() {
     // The case is closed without a record: its IDs have no publication plan.
     let r = ada
         .submit(
-            &format!("/desk/reports/1"),
+            "/desk/reports/1",
             &format!("/desk/cases/{n}/transition"),
             &[("to", "closed"), ("reason", "not a vulnerability")],
         )
