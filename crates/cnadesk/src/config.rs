@@ -711,4 +711,82 @@ mod tests {
         .to_string();
         assert!(err.contains("bind"), "{err}");
     }
+
+    #[test]
+    fn cve_services_are_explicit_and_layered() {
+        use cnadesk_cve_workflow::Environment;
+        // Nothing set: not configured.
+        let c = Config::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert!(c.cve_services().unwrap().is_none());
+        // Credentials without an environment: refused, the choice is explicit.
+        let creds = [
+            ("CNADESK_CVE_API_ORG", "xsf"),
+            ("CNADESK_CVE_API_USER", "bot@xmpp.org"),
+            ("CNADESK_CVE_API_KEY", "k-e-y-secret"),
+        ];
+        let err = Config::load_from(None, &Overrides::default(), env(&creds))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cve_services.environment"), "{err}");
+        let mut vars = creds.to_vec();
+        vars.push(("CNADESK_CVE_SERVICES__ENVIRONMENT", "test"));
+        let c = Config::load_from(None, &Overrides::default(), env(&vars)).unwrap();
+        let s = c.cve_services().unwrap().unwrap();
+        assert_eq!(s.environment, Environment::Test);
+        assert_eq!(s.api_url, Environment::TEST_URL);
+        assert_eq!(s.credentials.org, "xsf");
+        assert!(
+            !format!("{c:?}").contains("k-e-y-secret"),
+            "the key stays out of Debug"
+        );
+        // The URL from the environment, then from the command line.
+        vars.push(("CNADESK_CVE_API_URL", "https://cveawg.mitre.org/api/"));
+        let c = Config::load_from(None, &Overrides::default(), env(&vars)).unwrap();
+        let s = c.cve_services().unwrap().unwrap();
+        assert_eq!(s.environment, Environment::Production);
+        assert_eq!(s.api_url, Environment::PRODUCTION_URL);
+        let o = Overrides {
+            api_url: Some("http://127.0.0.1:8090/api".into()),
+            ..Overrides::default()
+        };
+        let s = Config::load_from(None, &o, env(&vars))
+            .unwrap()
+            .cve_services()
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.environment, Environment::Custom);
+        assert_eq!(s.api_url, "http://127.0.0.1:8090/api");
+        // The key from a file, trimmed.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "from-file-key\n").unwrap();
+        let file = file.to_str().unwrap().to_owned();
+        let vars = [
+            ("CNADESK_CVE_API_ORG", "xsf"),
+            ("CNADESK_CVE_API_USER", "bot"),
+            ("CNADESK_CVE_API_KEY_FILE", file.as_str()),
+            ("CNADESK_CVE_SERVICES__ENVIRONMENT", "test"),
+        ];
+        let s = Config::load_from(None, &Overrides::default(), env(&vars))
+            .unwrap()
+            .cve_services()
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.credentials.key.expose_secret(), "from-file-key");
+        // A missing credential is named.
+        let err = Config::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("CNADESK_CVE_API_ORG", "xsf"),
+                ("CNADESK_CVE_SERVICES__ENVIRONMENT", "test"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("cve_services.user") && err.contains("cve_services.api_key"),
+            "{err}"
+        );
+    }
 }

@@ -347,8 +347,77 @@ async fn dev_cve_services_runs_the_double() {
         .json()
         .await
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(quota["id_quota"], 7, "{quota}");
     assert_eq!(quota["available"], 7);
+
+    // `cnadesk cve …` against it, configured the way an operator would:
+    // the URL on the command line, credentials from the environment, the
+    // key from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("cve-api-key");
+    std::fs::write(&key_file, format!("{}\n", value(&key))).unwrap();
+    let data = dir.path().join("data");
+    let cve = |args: &[&str]| {
+        let mut all = vec!["cve"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--api-url", &base, "--data-dir", data.to_str().unwrap()]);
+        support::cnadesk(&all)
+            .env("CNADESK_CVE_API_ORG", value(&org))
+            .env("CNADESK_CVE_API_USER", value(&user))
+            .env("CNADESK_CVE_API_KEY_FILE", &key_file)
+            .output()
+            .unwrap()
+    };
+    let o = cve(&["quota"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "quota 7; reserved 0; available 7");
+    assert!(
+        stderr(&o).contains("CVE Services (custom)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cve(&["reserve", "--amount", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reserved: Vec<String> = stdout(&o)
+        .split('"')
+        .filter(|s| s.starts_with("CVE-"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(reserved.len(), 2, "{}", stdout(&o));
+    let o = cve(&["list", "--state", "reserved"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    let o = cve(&["show", &reserved[0]]);
+    assert!(
+        stdout(&o).contains("\"state\": \"RESERVED\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = cve(&["reject", &reserved[0], "--reason", "Reserved by mistake."]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cve(&["list", "--state", "rejected"]);
+    assert!(stdout(&o).contains(&reserved[0]), "{}", stdout(&o));
+    // Publishing needs a case with an approved record: refused, explained.
+    let o = cve(&["publish", "CASE-1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("CASE-1"), "{}", stderr(&o));
+    // A wrong key: the service's refusal, and no key in the output.
+    let o = support::cnadesk(&[
+        "cve",
+        "quota",
+        "--api-url",
+        &base,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .env("CNADESK_CVE_API_ORG", value(&org))
+    .env("CNADESK_CVE_API_USER", value(&user))
+    .env("CNADESK_CVE_API_KEY", "wrong-key-123")
+    .output()
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("401"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("wrong-key-123"));
+    let _ = child.kill();
+    let _ = child.wait();
 }
