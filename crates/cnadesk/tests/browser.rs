@@ -1,8 +1,10 @@
 //! The whole first-day flow in a real headless Chromium, against the real
 //! binary: first-admin setup → TOTP enrolment → sign-in with TOTP → a
 //! reporter submits the form → the member sees it in the queue → accepts it
-//! as a case → replies → the reporter sees the reply on the tracking page.
-//! Then `cnadesk audit verify` passes on that database and fails after a
+//! as a case → replies → the reporter sees the reply on the tracking page →
+//! the member reserves a CVE ID (demo CVE Services) and writes the record →
+//! a second member approves it and publishes it → what CVE Services returns
+//! equals the approved version. Then `cnadesk audit verify` passes on that database and fails after a
 //! direct tamper.
 //!
 //! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
@@ -17,7 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use support::{run, stdout, Server};
+use std::io::Write;
+
+use support::{cnadesk, run, stdout, Server};
 
 /// chromedriver in its own process group: dropping it (also when the test
 /// panics) kills the driver and every browser it started.
@@ -189,7 +193,9 @@ async fn first_day_flow_in_chromium() {
     eprintln!("browser flow: running in {chromium}");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = Server::start(&data);
+    // Demo mode: CVE Services is the in-memory double, so the whole
+    // reserve → approve → publish walk runs without credentials.
+    let server = Server::start_with(&data, &["--demo"]);
     let base = server.base_url.clone();
     let setup_url = server.setup_url.clone().expect("setup link");
 
@@ -341,6 +347,22 @@ async fn first_day_flow_in_chromium() {
     // The member turns the case into a CVE record: the form starts from the
     // case, findings appear beside a field as it is typed (live checks), and
     // the saved version is valid and lint-clean with no JSON typed.
+    // First an ID: reserved from the case's CVE page (demo CVE Services).
+    member.goto(&format!("{base}{report_page}")).await.unwrap();
+    click(&member, "open-cve").await;
+    wait_path(&member, "/desk/cases/").await;
+    assert!(text(&member, "cve-service")
+        .await
+        .contains("CVE Services: demo"));
+    click(&member, "reserve").await;
+    wait_for_text(&member, "Reserved.").await;
+    let ids = text(&member, "case-ids").await;
+    let cve_id = ids
+        .split_whitespace()
+        .find(|w| w.starts_with("CVE-"))
+        .expect("a reserved ID")
+        .to_owned();
+    shot(&member, "7a-reserved").await;
     member.goto(&format!("{base}{report_page}")).await.unwrap();
     click(&member, "open-record").await;
     wait_path(&member, "/desk/cases/").await;
@@ -360,7 +382,7 @@ async fn first_day_flow_in_chromium() {
     );
     shot(&member, "7-record-live-check").await;
     for (id, value) in [
-        ("cve_id", "CVE-2026-10001"),
+        ("cve_id", cve_id.as_str()),
         ("title", "Message carbons spoofing in Prosody"),
         (
             "description",
@@ -398,7 +420,54 @@ async fn first_day_flow_in_chromium() {
         .await
         .contains("Message carbons spoofing in Prosody"));
     shot(&member, "8-record-version").await;
+    let version_url = member.current_url().await.unwrap().to_string();
 
+    // Ada wrote it, so she cannot approve it: a second member must.
+    let cve_page = version_url.split("/record/").next().unwrap().to_owned() + "/cve";
+    member.goto(&cve_page).await.unwrap();
+    assert!(text(&member, "two-person").await.contains("second member"));
+    let mut create = cnadesk(&[
+        "admin",
+        "create-user",
+        "--username",
+        "bob",
+        "--email",
+        "bob@example.org",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"another correct horse battery\n")
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    let bob = browser(port, &dir.path().join("bob-profile"), &chromium).await;
+    bob.goto(&format!("{base}/login")).await.unwrap();
+    fill(&bob, "username", "bob").await;
+    fill(&bob, "password", "another correct horse battery").await;
+    click(&bob, "sign-in").await;
+    wait_path(&bob, "/desk").await;
+    bob.goto(&cve_page).await.unwrap();
+    click(&bob, "approve").await;
+    wait_for_text(&bob, "Approved.").await;
+    assert!(text(&bob, "approvals").await.contains("bob"));
+    shot(&bob, "9-approved").await;
+    click(&bob, "publish").await;
+    let notice = wait_for_child_text(&bob, "cve-notice", "Published").await;
+    assert!(notice.contains("matches the approved version"), "{notice}");
+    assert!(text(&bob, "case-ids").await.contains("published"));
+    // What CVE Services publishes is what was approved.
+    click(&bob, "drift-link").await;
+    wait_for_text(&bob, "No drift").await;
+    shot(&bob, "10-published-no-drift").await;
+
+    bob.close().await.unwrap();
     reporter.close().await.unwrap();
     member.close().await.unwrap();
     server.stop();

@@ -43,17 +43,24 @@ pub struct Server {
 impl Server {
     /// Starts `cnadesk serve` on a free port with its data in `data_dir`.
     pub fn start(data_dir: &Path) -> Server {
-        let mut child = cnadesk(&[
+        Self::start_with(data_dir, &[])
+    }
+
+    /// [`Server::start`] with more arguments (e.g. `--demo`).
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
             "serve",
             "--bind",
             "127.0.0.1:0",
             "--data-dir",
             data_dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn cnadesk serve");
+        ];
+        args.extend_from_slice(extra);
+        let mut child = cnadesk(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn cnadesk serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
