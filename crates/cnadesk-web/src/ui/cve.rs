@@ -143,10 +143,10 @@ fn id_row(e: &CveIdEntry, now_ms: i64, primary: Option<&CveId>, stale: Option<St
         } else {
             "unknown".into()
         },
-        age: if e.reserved_at_ms > 0 {
-            fmt_age(e.reserved_at_ms, now_ms)
-        } else {
-            String::new()
+        age: match fmt_age(e.reserved_at_ms, now_ms) {
+            _ if e.reserved_at_ms <= 0 => String::new(),
+            a if a == "now" => "just now".into(),
+            a => format!("{a} ago"),
         },
         reserved_by: e.reserved_by.clone(),
         case_number: e.case_id.map(|c| c.0).unwrap_or(0),
