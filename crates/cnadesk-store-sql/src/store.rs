@@ -1403,13 +1403,20 @@ impl Store for SqlStore {
             Some(c) => return Err(StoreError::Conflict(format!("{id} belongs to {c}"))),
             None => {}
         }
-        sqlx::query("UPDATE cve_ids SET case_id = $1, updated_at = $2 WHERE cve_id = $3")
-            .bind(case_id.0)
-            .bind(now_ms)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let linked = sqlx::query(
+            "UPDATE cve_ids SET case_id = $1, updated_at = $2 WHERE cve_id = $3 AND case_id IS NULL",
+        )
+        .bind(case_id.0)
+        .bind(now_ms)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if linked.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "{id} was linked to another case meanwhile"
+            )));
+        }
         adopt_as_case_id(&mut tx, &case, id, now_ms).await?;
         append_audit(
             &mut tx,
@@ -1529,6 +1536,23 @@ impl Store for SqlStore {
                 )))
             }
             _ => {}
+        }
+        if entry.state == CveIdState::Published && entry.published_version == Some(latest.version) {
+            return Err(StoreError::Conflict(format!(
+                "version {} is what CVE Services publishes already",
+                latest.version
+            )));
+        }
+        if entry.case_id.is_none() {
+            sqlx::query(
+                "UPDATE cve_ids SET case_id = $1, updated_at = $2 WHERE cve_id = $3 AND case_id IS NULL",
+            )
+            .bind(case_id.0)
+            .bind(now_ms)
+            .bind(latest.cve_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         let kind = match entry.state {
             CveIdState::Reserved => JobKind::CvePublish,
@@ -1672,9 +1696,12 @@ impl Store for SqlStore {
                 None,
             ),
         };
-        sqlx::query(
+        // Fenced on the attempt: a runner whose lease was taken over cannot
+        // overwrite the new attempt's state, whatever the isolation level.
+        let updated = sqlx::query(
             "UPDATE jobs SET state = $1, next_attempt_at = $2, lease_until = NULL, \
-             last_error = $3, result = $4, updated_at = $5 WHERE id = $6",
+             last_error = $3, result = $4, updated_at = $5 \
+             WHERE id = $6 AND state = 'running' AND attempts = $7",
         )
         .bind(state.as_str())
         .bind(next_at)
@@ -1682,9 +1709,15 @@ impl Store for SqlStore {
         .bind(result)
         .bind(now_ms)
         .bind(id)
+        .bind(attempt)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "attempt {attempt} of job {id} no longer holds it"
+            )));
+        }
         let report = match job.case_id {
             Some(c) => fetch_case(&mut tx, c).await?.map(|c| c.report_id),
             None => None,
@@ -1909,8 +1942,8 @@ async fn upsert_cve_ids_in(
         match fetch_cve_id(&mut *conn, &id.cve_id).await? {
             None => {
                 sqlx::query(
-                    "INSERT INTO cve_ids (cve_id, case_id, state, reserved_at, reserved_by, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO cve_ids (cve_id, case_id, state, reserved_at, reserved_by, updated_at, \
+                     published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(id.cve_id.as_str())
                 .bind(case_id.map(|c| c.0))
@@ -1918,6 +1951,7 @@ async fn upsert_cve_ids_in(
                 .bind(id.reserved_at_ms)
                 .bind(&id.reserved_by)
                 .bind(now_ms)
+                .bind((id.state == CveIdState::Published).then_some(now_ms))
                 .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
@@ -1926,9 +1960,12 @@ async fn upsert_cve_ids_in(
             Some(known) => {
                 let link = known.case_id.is_none() && case_id.is_some();
                 if known.state != id.state || link {
+                    // An ID found published (e.g. outside the desk) counts as
+                    // published from now for the deadline.
                     sqlx::query(
                         "UPDATE cve_ids SET state = $1, case_id = COALESCE(case_id, $2), \
-                         updated_at = $3 WHERE cve_id = $4",
+                         updated_at = $3, published_at = CASE WHEN $1 = 'published' \
+                         THEN COALESCE(published_at, $3) ELSE published_at END WHERE cve_id = $4",
                     )
                     .bind(id.state.as_str())
                     .bind(case_id.map(|c| c.0))

@@ -1367,15 +1367,46 @@ pub async fn cve_program_story(store: &dyn Store) {
         (published.published_at_ms, published.published_version),
         (Some(T0 + 912), Some(2))
     );
-    // Publishing again is an update.
+    // The published version cannot be sent again…
+    assert!(matches!(
+        store
+            .request_publication(
+                PublicationRequest {
+                    case_id: case.id,
+                    version: 2,
+                },
+                &ada,
+                T0 + 913,
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // …a new, approved version goes out as an update.
+    store
+        .save_record_version(
+            case.id,
+            NewRecordVersion {
+                document: r#"{"title":"three"}"#.into(),
+                based_on: 2,
+                ..draft.clone()
+            },
+            &ada,
+            T0 + 914,
+        )
+        .await
+        .unwrap();
+    store
+        .approve_record_version(case.id, 3, bob_id, &bob, T0 + 915)
+        .await
+        .unwrap();
     let update = store
         .request_publication(
             PublicationRequest {
                 case_id: case.id,
-                version: 2,
+                version: 3,
             },
             &ada,
-            T0 + 913,
+            T0 + 916,
         )
         .await
         .unwrap();
@@ -1392,7 +1423,7 @@ pub async fn cve_program_story(store: &dyn Store) {
             .len(),
         1
     );
-    assert_eq!(store.record_approvals(case.id).await.unwrap().len(), 2);
+    assert_eq!(store.record_approvals(case.id).await.unwrap().len(), 3);
 
     let events = store.audit_events_for_report(report.id).await.unwrap();
     for action in [

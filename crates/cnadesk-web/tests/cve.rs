@@ -243,6 +243,29 @@ async fn reserve_author_approve_publish_and_read_back() {
     assert!(drift.body.contains("id=\"drift\""));
     assert!(drift.body.contains("0.12.5"));
 
+    // Withdrawing the public record takes an admin.
+    let r = bob
+        .submit(
+            "/desk/cve",
+            "/desk/cve/reject",
+            &[
+                ("cve_id", &cve),
+                ("reason", "Not a vulnerability after all."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("takes an admin"));
+    assert_eq!(
+        app.store
+            .cve_id_entry(&cve.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        CveIdState::Published
+    );
+
     // The audit trail names both members and the hash.
     let events = app
         .store

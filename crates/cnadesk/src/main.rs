@@ -91,7 +91,8 @@ struct ServeArgs {
     #[arg(long, value_name = "URL")]
     api_url: Option<String>,
     /// Demo: talk to an in-memory CVE Services double started inside the
-    /// desk instead of the real service (nothing reaches the CVE Program).
+    /// desk instead of the real service (nothing reaches the CVE Program),
+    /// with a separate database in DATA_DIR/demo that is reset at every start.
     #[arg(long)]
     demo: bool,
     #[command(flatten)]
@@ -205,8 +206,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut overrides = args.db.overrides();
             overrides.bind = args.bind;
             overrides.api_url = args.api_url;
-            let config = Config::load(file, &overrides)?;
+            let mut config = Config::load(file, &overrides)?;
             init_tracing(&config);
+            if args.demo {
+                // The demo desk keeps its own SQLite database, reset at every
+                // start like the CVE Services double it talks to: demo IDs and
+                // jobs never mix with a real desk's data.
+                let dir = config.data_dir.join("demo");
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)
+                        .with_context(|| format!("cannot reset {}", dir.display()))?;
+                }
+                config.data_dir = dir;
+                config.database_url = None;
+            }
             serve(config, args.demo).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -493,7 +506,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         writeln!(
             out,
-            "demo mode: CVE Services is an in-memory double on this machine; nothing reaches the CVE Program"
+            "demo mode: CVE Services is an in-memory double on this machine; nothing reaches the CVE Program.\n           The demo desk's data is in {} and is reset at every start.",
+            config.data_dir.display()
         )?;
     }
     if store.count_users().await? == 0 {

@@ -106,7 +106,11 @@ pub(crate) fn deadlines_by_case(
 
 pub(crate) fn deadline_view(entry: &CveIdEntry, now_ms: i64) -> Option<DeadlineView> {
     let disclosed = entry.disclosed_at_ms?;
-    let d = publication_deadline(disclosed, entry.published_at_ms, now_ms);
+    // Published without a known time (found so by a refresh): not overdue.
+    let published = entry
+        .published_at_ms
+        .or((entry.state == CveIdState::Published).then_some(disclosed));
+    let d = publication_deadline(disclosed, published, now_ms);
     Some(DeadlineView {
         label: d.state.label(),
         warn: d.state.is_warning(),
@@ -399,7 +403,10 @@ fn notice_text(done: &str) -> &'static str {
         "reserved" => "Reserved.",
         "approved" => "Approved. Any member can now publish this version.",
         "published" => "Published to CVE Services; the record read back from the service matches the approved version.",
+        "published-differs" => "Published to CVE Services, but the record the service returned differs from the approved version; compare them before anything else.",
+        "updated" => "The published record was updated; the record read back from the service matches the approved version.",
         "queued" => "CVE Services did not answer clearly. The desk will read back and finish (or retry) on its own; this page shows the state.",
+        "running" => "This call is in progress (the desk's worker took it up); this page shows the state.",
         "linked" => "Linked to this case.",
         "disclosed" => "Saved. The publication clock runs from the disclosure time.",
         "failed" => "The operation failed; see the error in the list below.",
@@ -432,11 +439,25 @@ pub async fn case_cve(
     .await
 }
 
-fn after_job(job: &Job, base: &str, ok: &str) -> Response {
+/// Where to go after a call: the page with a notice that says how it went.
+fn after_job(job: &Job, base: &str) -> Response {
     let done = match job.state {
-        JobState::Done => ok,
+        JobState::Done => match job.kind {
+            JobKind::CveReserve => "reserved",
+            JobKind::CveReject => "rejected",
+            _ if job
+                .result
+                .as_ref()
+                .is_some_and(|r| r["read_back_matches"] == false) =>
+            {
+                "published-differs"
+            }
+            JobKind::CveUpdate => "updated",
+            JobKind::CvePublish => "published",
+        },
         JobState::Failed => "failed",
-        _ => "queued",
+        JobState::Running => "running",
+        JobState::Queued => "queued",
     };
     Redirect::to(&format!("{base}?done={done}")).into_response()
 }
@@ -541,11 +562,7 @@ pub async fn case_cve_reserve(
         batch,
     };
     match desk.reserve(request, &member.actor()).await {
-        Ok(job) => Ok(after_job(
-            &job,
-            &format!("/desk/cases/{}/cve", id.0),
-            "reserved",
-        )),
+        Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
         Err(e) => refused(&state, &member, &csrf, id, drafts, e).await,
     }
 }
@@ -728,11 +745,7 @@ pub async fn case_cve_publish(
         }
     };
     match desk.publish(id, version, &member.actor()).await {
-        Ok(job) => Ok(after_job(
-            &job,
-            &format!("/desk/cases/{}/cve", id.0),
-            "published",
-        )),
+        Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
         Err(e) => refused(&state, &member, &csrf, id, Drafts::default(), e).await,
     }
 }
@@ -771,14 +784,7 @@ pub async fn case_cve_run_job(
         }
     };
     match desk.run_job(job.id).await {
-        Ok(job) => {
-            let ok = if job.kind == JobKind::CveReserve {
-                "reserved"
-            } else {
-                "published"
-            };
-            Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0), ok))
-        }
+        Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
         Err(e) => refused(&state, &member, &csrf, id, Drafts::default(), e).await,
     }
 }
@@ -908,6 +914,7 @@ struct IdsPage {
     notice: String,
     reason_draft: String,
     reason_for: String,
+    jobs: Vec<JobRow>,
 }
 
 async fn ids_page(
@@ -968,7 +975,16 @@ async fn ids_page(
             Err(e) => (String::new(), e.to_string()),
         },
     };
+    let jobs = state
+        .store
+        .jobs(JobFilter {
+            case: None,
+            open_only: false,
+            limit: 20,
+        })
+        .await?;
     let page = IdsPage {
+        jobs: jobs.iter().map(job_row).collect(),
         layout: member.layout(state, "CVE IDs", &csrf.token),
         service: service_view(state),
         quota,
@@ -1067,8 +1083,20 @@ pub async fn cve_reject(
         Ok(d) => d,
         Err(m) => return again(m, StatusCode::CONFLICT).await,
     };
+    let published = state
+        .store
+        .cve_id_entry(&cve)
+        .await?
+        .is_some_and(|e| e.state == CveIdState::Published);
+    if published && member.user.role != cnadesk_core::Role::Admin {
+        return again(
+            format!("{cve} is published: withdrawing a public record takes an admin."),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
     match desk.reject(&cve, &form.reason, &member.actor()).await {
-        Ok(job) => Ok(after_job(&job, "/desk/cve", "rejected")),
+        Ok(job) => Ok(after_job(&job, "/desk/cve")),
         Err(WorkflowError::Store(cnadesk_store::StoreError::NotFound(_))) => {
             Err(AppError::NotFound)
         }
