@@ -24,6 +24,7 @@ use cnadesk_store::{CveIdEntry, CveIdFilter, CveIdState, Job, JobFilter, JobKind
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::DiffLine;
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
@@ -64,6 +65,19 @@ fn desk(state: &AppState) -> Result<&CveDesk, String> {
     state.cve.as_deref().ok_or_else(|| {
         "CVE Services is not configured: set [cve_services] in the configuration, or run `cnadesk serve --demo`.".to_owned()
     })
+}
+
+/// The case's CVE page with the "not configured" explanation (409).
+async fn not_configured(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    id: CaseId,
+    mut drafts: Drafts,
+    message: String,
+) -> Result<Response, AppError> {
+    drafts.error = message;
+    case_page(state, member, csrf, id, drafts, StatusCode::CONFLICT).await
 }
 
 /// The publication clock of one ID, for pages.
@@ -270,6 +284,8 @@ struct CasePage {
     unlinked: Vec<String>,
     latest: Option<VersionView>,
     jobs: Vec<JobRow>,
+    /// Where "try now" posts (`…/jobs/{job}/run`).
+    jobs_base: String,
     publishing: bool,
     drafts: Drafts,
     this_year: i32,
@@ -381,6 +397,7 @@ async fn case_page(
             j.state.is_open() && matches!(j.kind, JobKind::CvePublish | JobKind::CveUpdate)
         }),
         jobs: jobs.iter().map(job_row).collect(),
+        jobs_base: format!("/desk/cases/{}/cve/jobs", id.0),
         drafts,
         this_year: this_year(state),
     };
@@ -550,10 +567,7 @@ pub async fn case_cve_reserve(
     };
     let desk = match desk(&state) {
         Ok(d) => d,
-        Err(m) => {
-            drafts.error = m;
-            return case_page(&state, &member, &csrf, id, drafts, StatusCode::CONFLICT).await;
-        }
+        Err(m) => return not_configured(&state, &member, &csrf, id, drafts, m).await,
     };
     let request = ReserveRequest {
         case: Some(id),
@@ -736,13 +750,7 @@ pub async fn case_cve_publish(
         .map_err(|_| AppError::NotFound)?;
     let desk = match desk(&state) {
         Ok(d) => d,
-        Err(m) => {
-            let drafts = Drafts {
-                error: m,
-                ..Default::default()
-            };
-            return case_page(&state, &member, &csrf, id, drafts, StatusCode::CONFLICT).await;
-        }
+        Err(m) => return not_configured(&state, &member, &csrf, id, Drafts::default(), m).await,
     };
     match desk.publish(id, version, &member.actor()).await {
         Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
@@ -775,23 +783,12 @@ pub async fn case_cve_run_job(
         .ok_or(AppError::NotFound)?;
     let desk = match desk(&state) {
         Ok(d) => d,
-        Err(m) => {
-            let drafts = Drafts {
-                error: m,
-                ..Default::default()
-            };
-            return case_page(&state, &member, &csrf, id, drafts, StatusCode::CONFLICT).await;
-        }
+        Err(m) => return not_configured(&state, &member, &csrf, id, Drafts::default(), m).await,
     };
     match desk.run_job(job.id).await {
         Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
         Err(e) => refused(&state, &member, &csrf, id, Drafts::default(), e).await,
     }
-}
-
-struct DiffLine {
-    kind: &'static str,
-    text: String,
 }
 
 #[derive(Template)]
@@ -872,28 +869,7 @@ pub async fn case_cve_drift(
     };
     if let Some(published) = published {
         let (old, new) = (comparable(&published), comparable(&local));
-        let diff = similar::TextDiff::from_lines(&old, &new);
-        for group in diff.grouped_ops(3) {
-            if !page.lines.is_empty() {
-                page.lines.push(DiffLine {
-                    kind: "gap",
-                    text: "…".into(),
-                });
-            }
-            for op in group {
-                for change in diff.iter_changes(&op) {
-                    let (kind, sign) = match change.tag() {
-                        similar::ChangeTag::Delete => ("del", '-'),
-                        similar::ChangeTag::Insert => ("ins", '+'),
-                        similar::ChangeTag::Equal => ("same", ' '),
-                    };
-                    page.lines.push(DiffLine {
-                        kind,
-                        text: format!("{sign} {}", change.value().trim_end_matches('\n')),
-                    });
-                }
-            }
-        }
+        page.lines = super::diff_lines(&old, &new);
         page.identical = page.lines.is_empty();
     }
     Ok(render(StatusCode::OK, &page))

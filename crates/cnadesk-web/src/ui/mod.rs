@@ -88,6 +88,42 @@ pub(crate) fn check_text(
     Ok(())
 }
 
+/// One line of a diff as pages show it: `kind` is `ins`, `del`, `same` or
+/// `gap` (the CSS class).
+pub(crate) struct DiffLine {
+    pub(crate) kind: &'static str,
+    pub(crate) text: String,
+}
+
+/// A line diff of two texts with three lines of context, gaps marked.
+/// Empty when they are the same.
+pub(crate) fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    for group in diff.grouped_ops(3) {
+        if !lines.is_empty() {
+            lines.push(DiffLine {
+                kind: "gap",
+                text: "…".into(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let (kind, sign) = match change.tag() {
+                    similar::ChangeTag::Delete => ("del", '-'),
+                    similar::ChangeTag::Insert => ("ins", '+'),
+                    similar::ChangeTag::Equal => ("same", ' '),
+                };
+                lines.push(DiffLine {
+                    kind,
+                    text: format!("{sign} {}", change.value().trim_end_matches('\n')),
+                });
+            }
+        }
+    }
+    lines
+}
+
 /// The message for one field (for templates).
 pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
     errors

@@ -22,6 +22,7 @@ use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::DiffLine;
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_time, render, Layout};
@@ -1192,11 +1193,6 @@ pub async fn record_export(
     Ok(res)
 }
 
-struct DiffLine {
-    kind: &'static str,
-    text: String,
-}
-
 #[derive(Template)]
 #[template(path = "record_diff.html")]
 struct DiffPage {
@@ -1239,29 +1235,7 @@ pub async fn record_diff(
         text
     };
     let (old, new) = (pretty(a), pretty(b));
-    let diff = similar::TextDiff::from_lines(&old, &new);
-    let mut lines = Vec::new();
-    for group in diff.grouped_ops(3) {
-        if !lines.is_empty() {
-            lines.push(DiffLine {
-                kind: "gap",
-                text: "…".into(),
-            });
-        }
-        for op in group {
-            for change in diff.iter_changes(&op) {
-                let (kind, sign) = match change.tag() {
-                    similar::ChangeTag::Delete => ("del", '-'),
-                    similar::ChangeTag::Insert => ("ins", '+'),
-                    similar::ChangeTag::Equal => ("same", ' '),
-                };
-                lines.push(DiffLine {
-                    kind,
-                    text: format!("{sign} {}", change.value().trim_end_matches('\n')),
-                });
-            }
-        }
-    }
+    let lines = super::diff_lines(&old, &new);
     let page = DiffPage {
         layout: member.layout(
             &state,
