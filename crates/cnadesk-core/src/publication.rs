@@ -151,7 +151,8 @@ pub struct ReservedUse {
     pub age_ms: i64,
     /// The state of the case it belongs to, if any.
     pub case_state: Option<CaseState>,
-    /// Whether the case's record uses this ID (a version was saved with it).
+    /// Whether the case's record uses this ID (a version exists and the
+    /// record is for this ID).
     pub in_record: bool,
 }
 

@@ -1249,18 +1249,8 @@ impl Store for SqlStore {
         case: CaseId,
         version: i64,
     ) -> StoreResult<Option<RecordVersion>> {
-        let sql = format!(
-            "SELECT {} FROM record_versions WHERE case_id = $1 AND version = $2",
-            rows::RECORD_COLUMNS
-        );
-        sqlx::query(&sql)
-            .bind(case.0)
-            .bind(version)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| rows::record_version(&r))
-            .transpose()
+        let mut conn = self.reader.acquire().await.map_err(db_err)?;
+        fetch_record_version(&mut conn, case, version).await
     }
 
     async fn approve_record_version(

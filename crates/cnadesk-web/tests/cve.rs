@@ -297,6 +297,8 @@ async fn an_unanswered_publication_is_finished_without_a_duplicate() {
     )
     .await;
     double.inject(&format!("POST /cve/{cve}/cna"), Fault::CommitThenDrop);
+    // A tripwire: a second POST would take this fault.
+    double.inject(&format!("POST /cve/{cve}/cna"), Fault::Status(500));
     let r = bob
         .submit(
             &cve_page,
@@ -337,6 +339,7 @@ async fn an_unanswered_publication_is_finished_without_a_duplicate() {
         .await;
     assert_eq!(r.location(), format!("{cve_page}?done=published"));
     assert_eq!(double.record_count(), 1);
+    assert_eq!(double.pending_faults(), 1, "no second POST was sent");
     let job = app.store.job(job.id).await.unwrap().unwrap();
     assert_eq!(job.state, cnadesk_store::JobState::Done);
 }

@@ -85,8 +85,8 @@ pub struct CveServicesSettings {
     pub timeout: std::time::Duration,
 }
 
-/// Environment variables for CVE Services, as the issue tracker and other
-/// tools name them, and the setting each one sets.
+/// Short environment variables for CVE Services (`CNADESK_CVE_API_URL`…,
+/// each also as `…_FILE`) and the setting each one sets.
 const CVE_ENV: [(&str, &str); 4] = [
     ("CVE_API_URL", "api_url"),
     ("CVE_API_ORG", "org"),

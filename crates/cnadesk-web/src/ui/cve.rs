@@ -806,15 +806,11 @@ struct DriftPage {
     lines: Vec<DiffLine>,
 }
 
-/// Pretty, key-sorted JSON without `providerMetadata` (which the service
-/// sets), so a diff shows content.
+/// Pretty JSON without `providerMetadata` (which the service sets), so a
+/// diff shows content. (Object keys come out sorted: `serde_json` maps are ordered.)
 fn comparable(container: &Value) -> String {
-    let mut c = container.clone();
-    if let Some(m) = c.as_object_mut() {
-        m.remove("providerMetadata");
-    }
-    let sorted: Value = serde_json::from_str(&c.to_string()).unwrap_or(Value::Null);
-    serde_json::to_string_pretty(&sorted).unwrap_or_default() + "\n"
+    let c = cnadesk_cve_workflow::without_provider(container);
+    serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
 }
 
 /// `GET /desk/cases/{id}/cve/drift`: what CVE Services publishes now
@@ -904,30 +900,30 @@ async fn ids_page(
 ) -> Result<Response, AppError> {
     let now = state.now_ms();
     let entries = state.store.cve_ids(CveIdFilter::default()).await?;
-    let mut case_states = HashMap::new();
-    let mut in_record = HashMap::new();
-    for e in &entries {
-        if let Some(c) = e.case_id {
-            if let std::collections::hash_map::Entry::Vacant(slot) = case_states.entry(c) {
-                let case = state.store.case(c).await?;
-                slot.insert(case.map(|c| c.state));
-                let versions = state.store.record_versions(c).await?;
-                for v in versions {
-                    in_record.insert(v.cve_id.clone(), true);
-                }
-            }
-        }
-    }
+    // One query for every case; record versions only for the cases whose
+    // record names a reserved ID (is there a record using it yet?).
+    let cases: HashMap<CaseId, cnadesk_store::Case> = state
+        .store
+        .list_cases(cnadesk_store::CaseFilter::default())
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut ids = Vec::new();
     let mut stale = Vec::new();
     for e in &entries {
+        let case = e.case_id.and_then(|c| cases.get(&c));
         let reason = if e.state == CveIdState::Reserved {
+            let in_record = match case {
+                Some(c) if c.cve_id.as_ref() == Some(&e.cve_id) => {
+                    !state.store.record_versions(c.id).await?.is_empty()
+                }
+                _ => false,
+            };
             stale_reason(ReservedUse {
                 age_ms: now - e.reserved_at_ms,
-                case_state: e
-                    .case_id
-                    .and_then(|c| case_states.get(&c).copied().flatten()),
-                in_record: in_record.contains_key(&e.cve_id),
+                case_state: case.map(|c| c.state),
+                in_record,
             })
         } else {
             None
