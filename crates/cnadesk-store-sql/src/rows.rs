@@ -249,3 +249,37 @@ pub(crate) fn job(row: &AnyRow) -> Result<Job, StoreError> {
         updated_at_ms: get(row, "updated_at")?,
     })
 }
+
+pub(crate) const ANNOTATION_COLUMNS: &str = "product_key, annotation, updated_at, updated_by";
+
+pub(crate) fn product_annotation(
+    row: &AnyRow,
+) -> Result<cnadesk_store::ProductAnnotation, StoreError> {
+    Ok(cnadesk_store::ProductAnnotation {
+        key: get(row, "product_key")?,
+        annotation: json_column(row, "annotation")?,
+        updated_at_ms: get(row, "updated_at")?,
+        updated_by: get::<Option<i64>>(row, "updated_by")?.map(UserId),
+    })
+}
+
+pub(crate) const SCOPE_COLUMNS: &str = "id, report_id, decision, rule_id, policy_version, \
+     product_key, referral_cna, overridden, reason, input, proposal, decided_by, decided_at";
+
+pub(crate) fn scope_decision(row: &AnyRow) -> Result<cnadesk_store::ScopeDecision, StoreError> {
+    Ok(cnadesk_store::ScopeDecision {
+        id: get(row, "id")?,
+        report: ReportId(get(row, "report_id")?),
+        decision: get(row, "decision")?,
+        rule: get(row, "rule_id")?,
+        policy_version: get(row, "policy_version")?,
+        product_key: get(row, "product_key")?,
+        referral_cna: get(row, "referral_cna")?,
+        overridden: flag(row, "overridden")?,
+        reason: get(row, "reason")?,
+        input: json_column(row, "input")?,
+        proposal: json_column(row, "proposal")?,
+        decided_by: UserId(get(row, "decided_by")?),
+        decided_at_ms: get(row, "decided_at")?,
+    })
+}

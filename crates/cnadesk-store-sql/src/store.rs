@@ -894,6 +894,18 @@ impl Store for SqlStore {
                 existing.state
             )));
         }
+        let latest_scope: Option<(String,)> = sqlx::query_as(
+            "SELECT decision FROM scope_decisions WHERE report_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(report.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some((decision,)) = latest_scope.filter(|(d,)| d != "in_scope") {
+            return Err(StoreError::Rejected(format!(
+                "the scope decision on {report} is `{decision}`; record an in-scope decision before accepting it"
+            )));
+        }
         let n = sqlx::query(
             "UPDATE reports SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
         )
@@ -1321,6 +1333,206 @@ impl Store for SqlStore {
         .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(approval)
+    }
+
+    async fn product_annotations(&self) -> StoreResult<Vec<cnadesk_store::ProductAnnotation>> {
+        let sql = format!(
+            "SELECT {} FROM product_annotations ORDER BY product_key",
+            rows::ANNOTATION_COLUMNS
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::product_annotation)
+            .collect()
+    }
+
+    async fn save_product_annotation(
+        &self,
+        key: &str,
+        annotation: serde_json::Value,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<cnadesk_store::ProductAnnotation> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(StoreError::Rejected("a product needs a key".into()));
+        }
+        if !annotation.is_object() {
+            return Err(StoreError::Rejected(
+                "an annotation is a JSON object".into(),
+            ));
+        }
+        let by = match actor {
+            Actor::Member { id, .. } => Some(id.0),
+            _ => None,
+        };
+        let text = canonical_json(&annotation);
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let sql = format!(
+            "SELECT {} FROM product_annotations WHERE product_key = $1",
+            rows::ANNOTATION_COLUMNS
+        );
+        let before = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(rows::product_annotation)
+            .transpose()?;
+        let sql = format!(
+            "INSERT INTO product_annotations ({cols}) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (product_key) DO UPDATE SET annotation = $2, updated_at = $3, updated_by = $4 \
+             RETURNING {cols}",
+            cols = rows::ANNOTATION_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .bind(&text)
+            .bind(now_ms)
+            .bind(by)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let saved = rows::product_annotation(&row)?;
+        let added = before.is_none() && annotation.get("added") == Some(&json!(true));
+        append_audit(
+            &mut tx,
+            EventDraft::new(if added {
+                "ecosystem.product_added"
+            } else {
+                "ecosystem.product_annotated"
+            })
+            .payload(json!({
+                "product": key,
+                "before": before.map(|b| b.annotation),
+                "after": annotation,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(saved)
+    }
+
+    async fn record_scope_decision(
+        &self,
+        d: cnadesk_store::NewScopeDecision,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<cnadesk_store::ScopeDecision> {
+        let Actor::Member { id: member, .. } = actor else {
+            return Err(StoreError::Rejected(
+                "scope decisions are made by team members".into(),
+            ));
+        };
+        if !matches!(d.decision.as_str(), "in_scope" | "refer" | "out_of_scope") {
+            return Err(StoreError::Rejected(format!(
+                "`{}` is not a scope decision (in_scope, refer, out_of_scope)",
+                d.decision
+            )));
+        }
+        if d.decision == "refer" && d.referral_cna.as_deref().unwrap_or("").trim().is_empty() {
+            return Err(StoreError::Rejected(
+                "a referral names the CNA it refers to".into(),
+            ));
+        }
+        if d.overridden && d.reason.trim().is_empty() {
+            return Err(StoreError::Rejected(
+                "overriding the proposal needs a reason".into(),
+            ));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = fetch_report(&mut tx, d.report)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(d.report.to_string()))?;
+        if !report.state.awaits_triage() {
+            return Err(StoreError::Rejected(format!(
+                "{} is already {}; scope is decided during triage",
+                d.report, report.state
+            )));
+        }
+        let sql = format!(
+            "INSERT INTO scope_decisions (report_id, decision, rule_id, policy_version, product_key, \
+             referral_cna, overridden, reason, input, proposal, decided_by, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {}",
+            rows::SCOPE_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(d.report.0)
+            .bind(&d.decision)
+            .bind(&d.rule)
+            .bind(&d.policy_version)
+            .bind(&d.product_key)
+            .bind(&d.referral_cna)
+            .bind(i64::from(d.overridden))
+            .bind(d.reason.trim())
+            .bind(canonical_json(&d.input))
+            .bind(canonical_json(&d.proposal))
+            .bind(member.0)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let saved = rows::scope_decision(&row)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("scope.decided")
+                .report(d.report)
+                .payload(json!({
+                    "decision": d.decision,
+                    "rule": d.rule,
+                    "policy_version": d.policy_version,
+                    "product": d.product_key,
+                    "referral": d.referral_cna,
+                    "overridden": d.overridden,
+                    "proposed": d.proposal.get("decision"),
+                    "proposed_rule": d.proposal.get("rule"),
+                    "reason": d.reason.trim(),
+                })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(saved)
+    }
+
+    async fn scope_decisions(
+        &self,
+        report: ReportId,
+    ) -> StoreResult<Vec<cnadesk_store::ScopeDecision>> {
+        let sql = format!(
+            "SELECT {} FROM scope_decisions WHERE report_id = $1 ORDER BY id DESC",
+            rows::SCOPE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(report.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::scope_decision)
+            .collect()
+    }
+
+    async fn latest_scope_decisions(&self) -> StoreResult<Vec<cnadesk_store::ScopeDecision>> {
+        let sql = format!(
+            "SELECT {} FROM scope_decisions WHERE id IN \
+             (SELECT MAX(id) FROM scope_decisions GROUP BY report_id) ORDER BY report_id",
+            rows::SCOPE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::scope_decision)
+            .collect()
     }
 
     async fn record_approvals(&self, case: CaseId) -> StoreResult<Vec<Approval>> {

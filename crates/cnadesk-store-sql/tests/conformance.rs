@@ -169,7 +169,7 @@ async fn postgres_requires_explicit_migration() {
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
     assert_eq!(
         cnadesk_store_sql::migrate(&url).await.unwrap(),
-        vec![1, 2, 3]
+        vec![1, 2, 3, 4]
     );
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
@@ -181,7 +181,10 @@ async fn postgres_requires_explicit_migration() {
 async fn records_are_immutable(store: &SqlStore) {
     conformance::records_story(store).await;
     conformance::cve_program_story(store).await;
+    conformance::scope_story(store).await;
     for sql in [
+        "UPDATE scope_decisions SET decision = 'refer'",
+        "DELETE FROM scope_decisions",
         "UPDATE record_versions SET document = '{}' WHERE version = 1",
         "DELETE FROM record_versions WHERE version = 1",
         "UPDATE record_approvals SET approver_id = approver_id",

@@ -357,6 +357,37 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<Job>;
 
+    // ---- ecosystem and scope --------------------------------------------------------
+
+    /// Every product annotation (and product added by a member).
+    async fn product_annotations(&self) -> StoreResult<Vec<ProductAnnotation>>;
+
+    /// Creates or replaces the annotation of one product; audited as
+    /// `ecosystem.product_added` (first save of an added product) or
+    /// `ecosystem.product_annotated`, with the previous and new annotation.
+    async fn save_product_annotation(
+        &self,
+        key: &str,
+        annotation: serde_json::Value,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<ProductAnnotation>;
+
+    /// Records a scope decision on a report (audited as `scope.decided`).
+    /// Rejected when the report is closed or already accepted as a case.
+    async fn record_scope_decision(
+        &self,
+        decision: NewScopeDecision,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<ScopeDecision>;
+
+    /// The scope decisions of one report, newest first.
+    async fn scope_decisions(&self, report: ReportId) -> StoreResult<Vec<ScopeDecision>>;
+
+    /// The latest scope decision of every report, oldest report first.
+    async fn latest_scope_decisions(&self) -> StoreResult<Vec<ScopeDecision>>;
+
     // ---- audit -------------------------------------------------------------------
 
     /// Appends a free-standing audit event (for actions with no other state change).

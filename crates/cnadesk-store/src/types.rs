@@ -765,3 +765,74 @@ pub struct JobFilter {
     /// At most this many, newest first (0: 100).
     pub limit: i64,
 }
+
+/// The team's annotation of one ecosystem product (or a product a member
+/// added). The annotation itself is the registry's JSON shape; the store keeps
+/// it as it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductAnnotation {
+    /// The registry key (`prosody-im`).
+    pub key: String,
+    /// The annotation, as JSON.
+    pub annotation: serde_json::Value,
+    /// When it last changed.
+    pub updated_at_ms: i64,
+    /// Who changed it last (none for the command line).
+    pub updated_by: Option<UserId>,
+}
+
+/// A scope decision to record for a report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewScopeDecision {
+    /// The report.
+    pub report: ReportId,
+    /// `in_scope`, `refer` or `out_of_scope`.
+    pub decision: String,
+    /// The rule that decides (none when a member overrides without one).
+    pub rule: Option<String>,
+    /// The policy version in force.
+    pub policy_version: String,
+    /// The product decided on (registry key).
+    pub product_key: Option<String>,
+    /// The CNA referred to, for `refer`.
+    pub referral_cna: Option<String>,
+    /// Whether the member departed from the engine's proposal.
+    pub overridden: bool,
+    /// The member's reason (required for an override).
+    pub reason: String,
+    /// What the engine read (product text, description).
+    pub input: serde_json::Value,
+    /// What the engine proposed.
+    pub proposal: serde_json::Value,
+}
+
+/// A recorded scope decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScopeDecision {
+    /// Row id.
+    pub id: i64,
+    /// The report.
+    pub report: ReportId,
+    /// `in_scope`, `refer` or `out_of_scope`.
+    pub decision: String,
+    /// The rule.
+    pub rule: Option<String>,
+    /// The policy version it was made under.
+    pub policy_version: String,
+    /// The product.
+    pub product_key: Option<String>,
+    /// The CNA referred to.
+    pub referral_cna: Option<String>,
+    /// Whether it departs from the proposal.
+    pub overridden: bool,
+    /// The member's reason.
+    pub reason: String,
+    /// The engine's input.
+    pub input: serde_json::Value,
+    /// The engine's proposal.
+    pub proposal: serde_json::Value,
+    /// Who decided.
+    pub decided_by: UserId,
+    /// When.
+    pub decided_at_ms: i64,
+}
