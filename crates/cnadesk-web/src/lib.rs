@@ -15,6 +15,7 @@ mod forms;
 mod health;
 pub mod public;
 mod ratelimit;
+pub mod scope_desk;
 pub mod security;
 pub mod ui;
 mod views;
@@ -151,6 +152,8 @@ pub struct AppState {
     pub schemas: &'static cnadesk_cve::SchemaSet,
     /// CVE Services, when configured (`None`: the CVE pages say how to set it up).
     pub cve: Option<Arc<cnadesk_cve_workflow::CveDesk>>,
+    /// The scope policy and the ecosystem registry.
+    pub scope: Arc<scope_desk::ScopeDesk>,
 }
 
 impl AppState {
@@ -196,12 +199,19 @@ impl AppState {
             login_ip_limiter,
             intake_limiter,
             cve: None,
+            scope: Arc::new(scope_desk::ScopeDesk::bundled()),
         }
     }
 
     /// The same state talking to CVE Services through `desk`.
     pub fn with_cve(mut self, desk: cnadesk_cve_workflow::CveDesk) -> Self {
         self.cve = Some(Arc::new(desk));
+        self
+    }
+
+    /// Uses this scope policy and ecosystem data instead of the shipped ones.
+    pub fn with_scope(mut self, desk: scope_desk::ScopeDesk) -> Self {
+        self.scope = Arc::new(desk);
         self
     }
 

@@ -1,0 +1,114 @@
+//! The scope desk: the scope policy in force, the ecosystem data it reads,
+//! and the registry with the team's annotations from the store.
+
+use std::sync::{Arc, Mutex};
+
+use cnadesk_ecosystem::{Annotation, Registry, Snapshot};
+use cnadesk_scope::{Assessment, Policy, ScopeInput};
+use cnadesk_store::{Store, StoreError};
+
+/// The policy and the ecosystem data, shared by the pages and the commands.
+pub struct ScopeDesk {
+    snapshot: Snapshot,
+    policy: Policy,
+    cache: Mutex<Option<(Vec<(String, serde_json::Value)>, Arc<Registry>)>>,
+}
+
+impl std::fmt::Debug for ScopeDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopeDesk")
+            .field("policy_version", &self.policy.version)
+            .field("data", &self.snapshot.origin)
+            .finish()
+    }
+}
+
+impl ScopeDesk {
+    /// A desk over this data and policy. Fails when the data cannot be
+    /// imported at all.
+    pub fn new(snapshot: Snapshot, policy: Policy) -> Result<Self, cnadesk_ecosystem::SourceError> {
+        let base = Registry::build(&snapshot, &[])?;
+        Ok(ScopeDesk {
+            snapshot,
+            policy,
+            cache: Mutex::new(Some((Vec::new(), Arc::new(base)))),
+        })
+    }
+
+    /// The shipped data and the shipped XSF policy.
+    pub fn bundled() -> Self {
+        Self::new(Snapshot::bundled(), Policy::default_xsf())
+            .unwrap_or_else(|e| panic!("the shipped ecosystem data does not import: {e}"))
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The data's origin, for people.
+    pub fn origin(&self) -> &str {
+        &self.snapshot.origin
+    }
+
+    /// The registry with the team's current annotations.
+    pub async fn registry(&self, store: &dyn Store) -> Result<Arc<Registry>, StoreError> {
+        let rows: Vec<(String, serde_json::Value)> = store
+            .product_annotations()
+            .await?
+            .into_iter()
+            .map(|a| (a.key, a.annotation))
+            .collect();
+        if let Some((seen, reg)) = self.cache.lock().map_err(poisoned)?.as_ref() {
+            if *seen == rows {
+                return Ok(reg.clone());
+            }
+        }
+        let annotations: Vec<(String, Annotation)> = rows
+            .iter()
+            .filter_map(|(k, v)| match serde_json::from_value(v.clone()) {
+                Ok(a) => Some((k.clone(), a)),
+                Err(e) => {
+                    tracing::warn!(product = %k, error = %e, "unreadable product annotation skipped");
+                    None
+                }
+            })
+            .collect();
+        let reg = Arc::new(
+            Registry::build(&self.snapshot, &annotations)
+                .map_err(|e| StoreError::Database(format!("ecosystem data: {e}")))?,
+        );
+        *self.cache.lock().map_err(poisoned)? = Some((rows, reg.clone()));
+        Ok(reg)
+    }
+
+    /// Applies the policy on the given day (ms since the epoch, UTC).
+    pub fn assess(&self, registry: &Registry, input: &ScopeInput, now_ms: i64) -> Assessment {
+        cnadesk_scope::assess(&self.policy, registry, input, &today(now_ms))
+    }
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Database("scope cache lock poisoned".into())
+}
+
+/// The UTC date of a moment, as YYYY-MM-DD.
+pub fn today(now_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(now_ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+        .unwrap_or_else(|_| "1970-01-01".into())
+}
+
+/// What the engine reads from a report: the product field, and the
+/// description with the places it is public (links often name the project).
+pub fn scope_input(fields: &cnadesk_core::ValidReport) -> ScopeInput {
+    let mut description = fields.description.clone();
+    for extra in [&fields.public_where, &fields.other_cna].into_iter().flatten() {
+        description.push('\n');
+        description.push_str(extra);
+    }
+    ScopeInput {
+        product: fields.product.clone(),
+        description,
+    }
+}
