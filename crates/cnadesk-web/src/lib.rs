@@ -322,6 +322,16 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/cve", get(ui::cve_ids))
         .route("/desk/cve/sync", post(ui::cve_sync))
         .route("/desk/cve/reject", post(ui::cve_reject))
+        .route("/desk/ecosystem", get(ui::ecosystem_index))
+        .route("/desk/ecosystem/new", get(ui::ecosystem_new_form))
+        .route("/desk/ecosystem/products", post(ui::ecosystem_add))
+        .route(
+            "/desk/ecosystem/products/{key}",
+            get(ui::ecosystem_product).post(ui::ecosystem_annotate),
+        )
+        .route("/desk/ecosystem/xeps/{number}", get(ui::ecosystem_xep))
+        .route("/desk/reports/{id}/scope", post(ui::decide_scope))
+        .route("/scope", get(public::scope_page))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)

@@ -211,6 +211,39 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         "/desk/cve/reject",
         Access::Member,
     ),
+    ("GET", "/desk/ecosystem", "/desk/ecosystem", Access::Member),
+    ("GET", "/desk/ecosystem/new", "/desk/ecosystem/new", Access::Member),
+    (
+        "POST",
+        "/desk/ecosystem/products",
+        "/desk/ecosystem/products",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/ecosystem/products/{key}",
+        "/desk/ecosystem/products/prosody-im",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/ecosystem/products/{key}",
+        "/desk/ecosystem/products/prosody-im",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/ecosystem/xeps/{number}",
+        "/desk/ecosystem/xeps/280",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/reports/{id}/scope",
+        "/desk/reports/1/scope",
+        Access::Member,
+    ),
+    ("GET", "/scope", "/scope", Access::Public),
     ("GET", "/admin/users", "/admin/users", Access::Admin),
     ("POST", "/admin/users", "/admin/users", Access::Admin),
     (
@@ -333,6 +366,9 @@ async fn state_changes_without_the_form_token_are_refused() {
         "/desk/cases/1/cve/publish".to_owned(),
         "/desk/cve/reject".to_owned(),
         "/desk/cve/sync".to_owned(),
+        format!("/desk/reports/{id}/scope"),
+        "/desk/ecosystem/products".to_owned(),
+        "/desk/ecosystem/products/prosody-im".to_owned(),
         "/logout".to_owned(),
     ] {
         let r = member

@@ -4,11 +4,13 @@
 mod account;
 mod cve;
 mod desk;
+mod ecosystem;
 mod record;
 
 pub use account::*;
 pub use cve::*;
 pub use desk::*;
+pub use ecosystem::*;
 pub use record::*;
 
 use cnadesk_core::report::looks_like_email;
