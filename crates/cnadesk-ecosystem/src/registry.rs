@@ -529,9 +529,11 @@ impl Registry {
                 .filter(|w| !names::is_version(w))
                 .collect();
             let whole = words.concat();
+            let said = rest.trim().to_owned();
             let exact = self.by_name(&whole);
             if !exact.is_empty() {
-                for m in exact {
+                for mut m in exact {
+                    m.matched = said.clone();
                     push(&mut out, m);
                 }
             } else {
@@ -546,7 +548,8 @@ impl Registry {
                     Vec::new()
                 };
                 if !by_core.is_empty() {
-                    for m in by_core {
+                    for mut m in by_core {
+                        m.matched = said.clone();
                         push(&mut out, m);
                     }
                 } else {

@@ -16,6 +16,7 @@ mod health;
 pub mod public;
 mod ratelimit;
 pub mod scope_desk;
+mod scope_view;
 pub mod security;
 pub mod ui;
 mod views;

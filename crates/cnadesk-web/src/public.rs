@@ -1,7 +1,7 @@
 //! Pages anyone may use: the report form and the private tracking page.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -388,4 +388,115 @@ pub async fn tracking_reply(
         )
         .await?;
     Ok(Redirect::to(&format!("/track/{token}#thread")).into_response())
+}
+
+/// One rule on the public scope page.
+struct PublicRule {
+    id: String,
+    question: String,
+    statement: String,
+    decision: String,
+    decision_label: String,
+    tags: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "scope.html")]
+struct ScopePage {
+    layout: Layout,
+    name: String,
+    version: String,
+    effective: String,
+    summary: String,
+    rules: Vec<PublicRule>,
+    /// (CNA name, short name, evidence)
+    coverage: Vec<(String, String, String)>,
+    last_resort: String,
+    /// (name, kind, CNA or empty)
+    components: Vec<(String, String, String)>,
+    data_origin: String,
+    product: String,
+    result: Option<crate::scope_view::AssessmentView>,
+}
+
+/// The product check on the scope page.
+#[derive(Debug, Deserialize)]
+pub struct ScopeQuery {
+    #[serde(default)]
+    product: String,
+}
+
+/// `GET /scope`: the scope policy in force, rendered from the policy file
+/// (what we publish is what we apply), with a product check.
+pub async fn scope_page(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Query(q): Query<ScopeQuery>,
+) -> Result<Response, AppError> {
+    let policy = state.scope.policy();
+    let registry = state.scope.registry(&*state.store).await?;
+    let cna_name = |short: &str, fallback: Option<&str>| {
+        registry
+            .cna(short)
+            .map(|c| c.organization.clone())
+            .or(fallback.map(str::to_owned))
+            .unwrap_or_else(|| short.to_owned())
+    };
+    let product: String = q.product.chars().take(300).collect();
+    let result = (!product.trim().is_empty()).then(|| {
+        crate::scope_view::AssessmentView::new(&state.scope.assess(
+            &registry,
+            &cnadesk_scope::ScopeInput {
+                product: product.clone(),
+                description: String::new(),
+            },
+            state.now_ms(),
+        ))
+    });
+    let page = ScopePage {
+        layout: public_layout(&state, "Scope", &csrf.token),
+        name: policy.name.clone(),
+        version: policy.version.clone(),
+        effective: policy.effective.clone(),
+        summary: policy.summary.trim().to_owned(),
+        rules: policy
+            .rules
+            .iter()
+            .map(|r| PublicRule {
+                id: r.id.clone(),
+                question: r.question.clone(),
+                statement: r.statement.trim().to_owned(),
+                decision: r.decision.as_str().into(),
+                decision_label: r.decision.label().into(),
+                tags: r.tags.clone(),
+            })
+            .collect(),
+        coverage: policy
+            .coverage
+            .iter()
+            .map(|c| {
+                (
+                    cna_name(&c.cna, c.cna_name.as_deref()),
+                    c.cna.clone(),
+                    c.evidence.clone(),
+                )
+            })
+            .collect(),
+        last_resort: format!("{} ({})", cna_name(&policy.last_resort, None), policy.last_resort),
+        components: registry
+            .components()
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.kind.clone(),
+                    c.cna.as_deref().map(|s| cna_name(s, None)).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        data_origin: state.scope.origin().to_owned(),
+        product,
+        result,
+    };
+    Ok(render(StatusCode::OK, &page))
 }

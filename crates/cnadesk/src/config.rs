@@ -37,6 +37,16 @@ pub struct Config {
     pub records: RecordsConfig,
     /// CVE Services (reserve, publish, reject).
     pub cve_services: CveServicesConfig,
+    /// The scope policy.
+    pub scope: ScopeConfig,
+}
+
+/// Which scope policy applies.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScopeConfig {
+    /// A policy file (TOML); unset: the shipped XSF policy.
+    pub policy: Option<PathBuf>,
 }
 
 /// How to reach CVE Services. Unset altogether: the CVE pages explain how
@@ -192,6 +202,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             records: RecordsConfig::default(),
             cve_services: CveServicesConfig::default(),
+            scope: ScopeConfig::default(),
         }
     }
 }
@@ -369,10 +380,26 @@ impl Config {
             bail!("invalid configuration: records.advisory_namespace must be an https:// URL");
         }
         self.cve_services()?;
+        self.scope_policy()?;
         if !(1..=24 * 365).contains(&self.security.session_hours) {
             bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
         Ok(())
+    }
+
+    /// The scope policy in force: the configured file, or the shipped one.
+    pub fn scope_policy(&self) -> anyhow::Result<cnadesk_scope::Policy> {
+        match &self.scope.policy {
+            None => Ok(cnadesk_scope::Policy::default_xsf()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("invalid configuration: scope.policy {}: {e}", path.display())
+                })?;
+                cnadesk_scope::Policy::parse(&text).map_err(|e| {
+                    anyhow::anyhow!("invalid configuration: scope.policy {}: {e}", path.display())
+                })
+            }
+        }
     }
 
     /// The CVE Services settings, `None` when none is configured.

@@ -3,6 +3,7 @@
 
 mod config;
 mod cve;
+mod ecosystem;
 mod record;
 
 use std::io::{BufRead, Write};
@@ -55,6 +56,10 @@ enum Command {
     },
     /// CVE Services from the terminal: quota, reserve, list, show, publish, reject.
     Cve(cve::CveArgs),
+    /// The scope policy: check a product, dry-run a new policy version, show the policy.
+    Scope(ecosystem::ScopeArgs),
+    /// The XMPP ecosystem registry: XEP implementations, products, sync.
+    Ecosystem(ecosystem::EcosystemArgs),
     /// Tools for development and demos.
     Dev {
         #[command(subcommand)]
@@ -280,6 +285,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin { command } => admin(file, command).await,
         Command::Record { command } => record::run(command),
         Command::Cve(args) => cve::run(file, args).await,
+        Command::Scope(args) => ecosystem::run_scope(file, args).await,
+        Command::Ecosystem(args) => ecosystem::run_ecosystem(file, args).await,
         Command::Dev {
             command:
                 DevCommand::CveServices {
@@ -497,6 +504,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if let Some(d) = desk {
         state = state.with_cve(d);
     }
+    state = state.with_scope(ecosystem::scope_desk(&config)?);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -16,7 +16,9 @@ use super::check_text;
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
+use crate::scope_desk::scope_input;
 use crate::{AppError, AppState};
+use cnadesk_scope::{Decision, ScopeInput};
 
 // ---- queue ---------------------------------------------------------------------------
 
@@ -250,6 +252,35 @@ struct Drafts {
     note: String,
     close_detail: String,
     reason: String,
+    scope_decision: String,
+    scope_rule: String,
+    scope_referral: String,
+    scope_reason: String,
+}
+
+/// A recorded scope decision, for the page.
+struct RecordedScope {
+    decision: String,
+    decision_label: String,
+    rule: String,
+    policy_version: String,
+    who: String,
+    when: String,
+    overridden: bool,
+    reason: String,
+    referral: String,
+}
+
+/// The scope section of the report page: the engine's proposal, what was
+/// decided, and the form to decide.
+struct ScopeSection {
+    proposal: crate::scope_view::AssessmentView,
+    recorded: Vec<RecordedScope>,
+    can_decide: bool,
+    decisions: Vec<Choice>,
+    rules: Vec<Choice>,
+    referral: String,
+    reason: String,
 }
 
 impl Drafts {
@@ -285,6 +316,7 @@ struct ReportPage {
     case: Option<CaseView>,
     close_reasons: Vec<Choice>,
     events: Vec<EventRow>,
+    scope: ScopeSection,
     drafts: Drafts,
 }
 
@@ -475,6 +507,98 @@ async fn report_page(
             details: cnadesk_core::audit::canonical_json(&e.payload),
         })
         .collect();
+    let registry = state.scope.registry(&*state.store).await?;
+    let proposal = state
+        .scope
+        .assess(&registry, &scope_input(f), state.now_ms());
+    let recorded: Vec<RecordedScope> = state
+        .store
+        .scope_decisions(id)
+        .await?
+        .into_iter()
+        .map(|d| RecordedScope {
+            decision_label: d
+                .decision
+                .parse::<Decision>()
+                .map(|x| x.label().to_owned())
+                .unwrap_or_else(|_| d.decision.clone()),
+            decision: d.decision,
+            rule: d.rule.unwrap_or_default(),
+            policy_version: d.policy_version,
+            who: users
+                .iter()
+                .find(|u| u.id == d.decided_by)
+                .map(|u| u.display_name.clone())
+                .unwrap_or_else(|| d.decided_by.to_string()),
+            when: fmt_time(d.decided_at_ms),
+            overridden: d.overridden,
+            reason: d.reason,
+            referral: d.referral_cna.unwrap_or_default(),
+        })
+        .collect();
+    let mut drafts = drafts;
+    if let Some(latest) = recorded.first() {
+        if drafts.reason.is_empty() && latest.decision != "in_scope" {
+            drafts.reason = CloseReason::OutOfScope.as_str().into();
+            if drafts.close_detail.is_empty() {
+                drafts.close_detail = if latest.referral.is_empty() {
+                    format!(
+                        "Out of scope (rule {}, policy {}).",
+                        latest.rule, latest.policy_version
+                    )
+                } else {
+                    format!(
+                        "Referred to {} (rule {}, policy {}).",
+                        latest.referral, latest.rule, latest.policy_version
+                    )
+                };
+            }
+        }
+    }
+    let chosen_decision = if !drafts.scope_decision.is_empty() {
+        drafts.scope_decision.clone()
+    } else {
+        proposal.decision.as_str().to_owned()
+    };
+    let chosen_rule = if !drafts.scope_decision.is_empty() {
+        drafts.scope_rule.clone()
+    } else {
+        proposal.rule.clone().unwrap_or_default()
+    };
+    let scope = ScopeSection {
+        proposal: crate::scope_view::AssessmentView::new(&proposal),
+        can_decide: report.state.awaits_triage(),
+        decisions: Decision::FINAL
+            .iter()
+            .map(|d| Choice {
+                value: d.as_str().into(),
+                label: d.label().into(),
+                selected: chosen_decision == d.as_str(),
+            })
+            .collect(),
+        rules: std::iter::once(Choice {
+            value: String::new(),
+            label: "(no rule: explain in the reason)".into(),
+            selected: chosen_rule.is_empty(),
+        })
+        .chain(state.scope.policy().rules.iter().map(|r| Choice {
+            value: r.id.clone(),
+            label: format!("{}: {}", r.id, r.question),
+            selected: chosen_rule == r.id,
+        }))
+        .collect(),
+        referral: if drafts.scope_decision.is_empty() {
+            proposal
+                .referral
+                .as_ref()
+                .map(|r| r.short_name.clone())
+                .unwrap_or_default()
+        } else {
+            drafts.scope_referral.clone()
+        },
+        reason: drafts.scope_reason.clone(),
+        recorded,
+    };
     Ok(ReportPage {
         layout: member.layout(state, &format!("{id}: {}", f.title), csrf),
         number: id.0,
@@ -506,6 +630,7 @@ async fn report_page(
             })
             .collect(),
         events,
+        scope,
         drafts,
     })
 }
@@ -554,6 +679,40 @@ pub async fn accept_report(
     if let Err(m) = check_text("The case title", &form.title, 200, true, false) {
         return again(&state, &member, &csrf, id, Drafts::error(m)).await;
     }
+    // Accepting confirms the scope: with no decision recorded yet, an
+    // in-scope proposal is recorded as confirmed; anything else must be
+    // decided in the scope section first.
+    if state.store.scope_decisions(id).await?.is_empty() {
+        let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
+        let registry = state.scope.registry(&*state.store).await?;
+        let input = scope_input(&report.fields);
+        let proposal = state.scope.assess(&registry, &input, state.now_ms());
+        if proposal.decision != Decision::InScope {
+            return again(
+                &state,
+                &member,
+                &csrf,
+                id,
+                Drafts::error(format!(
+                    "The scope proposal is “{}”: record a scope decision (in the Scope section) before accepting.",
+                    proposal.decision.label()
+                )),
+            )
+            .await;
+        }
+        let decision = new_scope_decision(id, &input, &proposal, Decision::InScope, proposal.rule.clone(), None, "Confirmed by accepting the report.")?;
+        match state
+            .store
+            .record_scope_decision(decision, &member.actor(), state.now_ms())
+            .await
+        {
+            Ok(_) => {}
+            Err(cnadesk_store::StoreError::Rejected(m)) => {
+                return again(&state, &member, &csrf, id, Drafts::error(m)).await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     match state
         .store
         .accept_report(id, &form.title, &member.actor(), state.now_ms())
@@ -566,6 +725,123 @@ pub async fn accept_report(
         Err(cnadesk_store::StoreError::Rejected(m)) => {
             again(&state, &member, &csrf, id, Drafts::error(m)).await
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn new_scope_decision(
+    report: ReportId,
+    input: &ScopeInput,
+    proposal: &cnadesk_scope::Assessment,
+    decision: Decision,
+    rule: Option<String>,
+    referral: Option<String>,
+    reason: &str,
+) -> Result<cnadesk_store::NewScopeDecision, AppError> {
+    let referral = referral.filter(|r| !r.trim().is_empty());
+    let overridden = decision != proposal.decision
+        || rule != proposal.rule
+        || (decision == Decision::Refer
+            && referral.as_deref() != proposal.referral.as_ref().map(|r| r.short_name.as_str()));
+    Ok(cnadesk_store::NewScopeDecision {
+        report,
+        decision: decision.as_str().into(),
+        rule,
+        policy_version: proposal.policy_version.clone(),
+        product_key: proposal.product.as_ref().map(|p| p.key.clone()),
+        referral_cna: if decision == Decision::Refer { referral } else { None },
+        overridden,
+        reason: reason.trim().to_owned(),
+        input: serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?,
+        proposal: serde_json::to_value(proposal).map_err(|e| AppError::Internal(e.to_string()))?,
+    })
+}
+
+/// The scope decision form.
+#[derive(Debug, Deserialize)]
+pub struct ScopeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    referral: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/reports/{id}/scope`: confirms the proposal or overrides it
+/// with a reason.
+pub async fn decide_scope(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<ScopeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id = parse_report_id(&id)?;
+    let drafts = |error: String| Drafts {
+        error,
+        scope_decision: form.decision.clone(),
+        scope_rule: form.rule.clone(),
+        scope_referral: form.referral.clone(),
+        scope_reason: form.reason.clone(),
+        ..Default::default()
+    };
+    let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
+    let registry = state.scope.registry(&*state.store).await?;
+    let input = scope_input(&report.fields);
+    let proposal = state.scope.assess(&registry, &input, state.now_ms());
+    let decision = match form.decision.parse::<Decision>() {
+        Ok(d) if d != Decision::NeedsHuman => d,
+        _ => {
+            return again(&state, &member, &csrf, id, drafts("Choose a decision: in scope, refer, or out of scope.".into())).await
+        }
+    };
+    let rule = Some(form.rule.trim().to_owned()).filter(|r| !r.is_empty());
+    if let Some(r) = &rule {
+        if state.scope.policy().rule(r).is_none() {
+            return again(&state, &member, &csrf, id, drafts(format!("`{r}` is not a rule of policy {}.", state.scope.policy().version))).await;
+        }
+    }
+    let referral = form.referral.trim().to_owned();
+    let referral = if decision == Decision::Refer {
+        let proposed = proposal.referral.as_ref().map(|r| r.short_name.as_str());
+        match registry.cna(&referral) {
+            Some(c) => Some(c.short_name.clone()),
+            None if !referral.is_empty() && Some(referral.as_str()) == proposed => Some(referral),
+            None => {
+                return again(&state, &member, &csrf, id, drafts(if referral.is_empty() {
+                    "A referral names the CNA (its short name, e.g. mozilla).".into()
+                } else {
+                    format!("`{referral}` is not a CNA short name in the CNA list.")
+                })).await
+            }
+        }
+    } else {
+        None
+    };
+    if let Err(m) = check_text("The reason", &form.reason, 2000, false, true) {
+        return again(&state, &member, &csrf, id, drafts(m)).await;
+    }
+    let new = new_scope_decision(id, &input, &proposal, decision, rule, referral, &form.reason)?;
+    if new.overridden && new.reason.is_empty() {
+        return again(&state, &member, &csrf, id, drafts(format!(
+            "This departs from the proposal ({}{}): give a reason.",
+            proposal.decision.label(),
+            proposal.rule.as_deref().map(|r| format!(", rule {r}")).unwrap_or_default()
+        ))).await;
+    }
+    match state
+        .store
+        .record_scope_decision(new, &member.actor(), state.now_ms())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#scope", id.0)).into_response()),
+        Err(cnadesk_store::StoreError::Rejected(m)) => again(&state, &member, &csrf, id, drafts(m)).await,
         Err(e) => Err(e.into()),
     }
 }

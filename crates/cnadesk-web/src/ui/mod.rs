@@ -4,6 +4,7 @@
 mod account;
 mod cve;
 mod desk;
+#[path = "ecosystem_stub.rs"]
 mod ecosystem;
 mod record;
 

@@ -1,0 +1,15 @@
+//! Temporary stub.
+use axum::response::Response;
+use crate::AppError;
+/// stub
+pub async fn ecosystem_index() -> Result<Response, AppError> { Err(AppError::NotFound) }
+/// stub
+pub async fn ecosystem_new_form() -> Result<Response, AppError> { Err(AppError::NotFound) }
+/// stub
+pub async fn ecosystem_add() -> Result<Response, AppError> { Err(AppError::NotFound) }
+/// stub
+pub async fn ecosystem_product() -> Result<Response, AppError> { Err(AppError::NotFound) }
+/// stub
+pub async fn ecosystem_annotate() -> Result<Response, AppError> { Err(AppError::NotFound) }
+/// stub
+pub async fn ecosystem_xep() -> Result<Response, AppError> { Err(AppError::NotFound) }
