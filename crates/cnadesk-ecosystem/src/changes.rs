@@ -92,12 +92,15 @@ impl Changes {
 /// Compares two registries built from the XSF data (products added by
 /// members are not part of the comparison).
 pub fn diff(before: &Registry, after: &Registry) -> Changes {
-    let xsf = |r: &Registry| -> Vec<(String, Listing, Option<usize>)> {
+    // Keyed by registry key: names are not unique (two entries are "Swift").
+    type Row = (String, String, Listing, Option<usize>);
+    let xsf = |r: &Registry| -> Vec<Row> {
         r.products()
             .iter()
             .filter(|p| p.listing != Listing::Local)
             .map(|p| {
                 (
+                    p.key.clone(),
                     p.name.clone(),
                     p.listing,
                     p.doap.as_ref().map(|d| d.xeps.len()),
@@ -106,14 +109,16 @@ pub fn diff(before: &Registry, after: &Registry) -> Changes {
             .collect()
     };
     let (old, new) = (xsf(before), xsf(after));
-    let find = |v: &[(String, Listing, Option<usize>)], name: &str| {
-        v.iter().find(|(n, _, _)| n == name).cloned()
+    let find = |v: &[Row], key: &str| {
+        v.iter()
+            .find(|(k, _, _, _)| k == key)
+            .map(|(_, _, l, x)| (*l, *x))
     };
     let mut c = Changes::default();
-    for (name, listing, xeps) in &new {
-        match find(&old, name) {
+    for (key, name, listing, xeps) in &new {
+        match find(&old, key) {
             None => c.added.push(name.clone()),
-            Some((_, was, had)) => {
+            Some((was, had)) => {
                 if was == Listing::Listed && *listing == Listing::Archived {
                     c.archived.push(name.clone());
                 }
@@ -127,8 +132,8 @@ pub fn diff(before: &Registry, after: &Registry) -> Changes {
             }
         }
     }
-    for (name, _, _) in &old {
-        if find(&new, name).is_none() {
+    for (key, name, _, _) in &old {
+        if find(&new, key).is_none() {
             c.removed.push(name.clone());
         }
     }

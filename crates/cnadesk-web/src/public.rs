@@ -482,7 +482,11 @@ pub async fn scope_page(
                 )
             })
             .collect(),
-        last_resort: format!("{} ({})", cna_name(&policy.last_resort, None), policy.last_resort),
+        last_resort: format!(
+            "{} ({})",
+            cna_name(&policy.last_resort, None),
+            policy.last_resort
+        ),
         components: registry
             .components()
             .iter()
@@ -490,7 +494,10 @@ pub async fn scope_page(
                 (
                     c.name.clone(),
                     c.kind.clone(),
-                    c.cna.as_deref().map(|s| cna_name(s, None)).unwrap_or_default(),
+                    c.cna
+                        .as_deref()
+                        .map(|s| cna_name(s, None))
+                        .unwrap_or_default(),
                 )
             })
             .collect(),

@@ -103,7 +103,10 @@ pub fn today(now_ms: i64) -> String {
 /// description with the places it is public (links often name the project).
 pub fn scope_input(fields: &cnadesk_core::ValidReport) -> ScopeInput {
     let mut description = fields.description.clone();
-    for extra in [&fields.public_where, &fields.other_cna].into_iter().flatten() {
+    for extra in [&fields.public_where, &fields.other_cna]
+        .into_iter()
+        .flatten()
+    {
         description.push('\n');
         description.push_str(extra);
     }

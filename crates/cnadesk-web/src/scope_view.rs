@@ -44,8 +44,16 @@ impl AssessmentView {
         AssessmentView {
             decision: a.decision.as_str().into(),
             decision_label: a.decision.label().into(),
-            product: a.product.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-            product_key: a.product.as_ref().map(|p| p.key.clone()).unwrap_or_default(),
+            product: a
+                .product
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            product_key: a
+                .product
+                .as_ref()
+                .map(|p| p.key.clone())
+                .unwrap_or_default(),
             matched_by: a
                 .product
                 .as_ref()

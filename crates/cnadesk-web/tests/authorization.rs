@@ -212,7 +212,12 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         Access::Member,
     ),
     ("GET", "/desk/ecosystem", "/desk/ecosystem", Access::Member),
-    ("GET", "/desk/ecosystem/new", "/desk/ecosystem/new", Access::Member),
+    (
+        "GET",
+        "/desk/ecosystem/new",
+        "/desk/ecosystem/new",
+        Access::Member,
+    ),
     (
         "POST",
         "/desk/ecosystem/products",

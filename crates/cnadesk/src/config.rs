@@ -393,10 +393,16 @@ impl Config {
             None => Ok(cnadesk_scope::Policy::default_xsf()),
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    anyhow::anyhow!("invalid configuration: scope.policy {}: {e}", path.display())
+                    anyhow::anyhow!(
+                        "invalid configuration: scope.policy {}: {e}",
+                        path.display()
+                    )
                 })?;
                 cnadesk_scope::Policy::parse(&text).map_err(|e| {
-                    anyhow::anyhow!("invalid configuration: scope.policy {}: {e}", path.display())
+                    anyhow::anyhow!(
+                        "invalid configuration: scope.policy {}: {e}",
+                        path.display()
+                    )
                 })
             }
         }

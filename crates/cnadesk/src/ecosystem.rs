@@ -161,13 +161,23 @@ pub struct SyncArgs {
 /// falling back to the shipped snapshot when the sync has not written it.
 pub fn load_snapshot(dir: &Path) -> anyhow::Result<Snapshot> {
     let mut s = Snapshot::bundled();
-    if !dir.join(files::SYNC_STATE).exists() {
+    let synced = [
+        files::SOFTWARE,
+        files::ARCHIVE,
+        files::HISTORY,
+        files::XEPS,
+        files::CNA_LIST,
+        files::DOAPS,
+    ];
+    if !synced.iter().any(|f| dir.join(f).exists()) {
         return Ok(s);
     }
     let read = |name: &str| -> anyhow::Result<Option<String>> {
         let p = dir.join(name);
         if p.exists() {
-            Ok(Some(std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?))
+            Ok(Some(
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+            ))
         } else {
             Ok(None)
         }
@@ -342,9 +352,19 @@ pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<E
         ScopeCommand::Show => {
             let p = config.scope_policy()?;
             use std::io::Write;
-            writeln!(out, "{} — version {} (effective {})", p.name, p.version, p.effective)?;
+            writeln!(
+                out,
+                "{} — version {} (effective {})",
+                p.name, p.version, p.effective
+            )?;
             for r in &p.rules {
-                writeln!(out, "\n[{}] {}\n  → {}", r.id, r.question, r.decision.label())?;
+                writeln!(
+                    out,
+                    "\n[{}] {}\n  → {}",
+                    r.id,
+                    r.question,
+                    r.decision.label()
+                )?;
                 writeln!(out, "  {}", r.statement.trim().replace('\n', "\n  "))?;
             }
             Ok(ExitCode::SUCCESS)
@@ -396,7 +416,11 @@ impl<'a> CheckJson<'a> {
     }
 }
 
-fn print_assessment(out: &mut impl std::io::Write, policy: &Policy, a: &Assessment) -> anyhow::Result<()> {
+fn print_assessment(
+    out: &mut impl std::io::Write,
+    policy: &Policy,
+    a: &Assessment,
+) -> anyhow::Result<()> {
     let title = a
         .product
         .as_ref()
@@ -434,7 +458,10 @@ fn print_assessment(out: &mut impl std::io::Write, policy: &Policy, a: &Assessme
             "  refer to  {} ({}){}",
             r.name,
             r.short_name,
-            r.contact.as_deref().map(|c| format!(" · {c}")).unwrap_or_default()
+            r.contact
+                .as_deref()
+                .map(|c| format!(" · {c}"))
+                .unwrap_or_default()
         )?;
     }
     if !a.tags.is_empty() {
@@ -517,7 +544,11 @@ pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::
                             .map(|v| format!(", version {v}"))
                             .unwrap_or_default()
                     )?;
-                    writeln!(out, "{} implementations declare support:", imp.declared.len())?;
+                    writeln!(
+                        out,
+                        "{} implementations declare support:",
+                        imp.declared.len()
+                    )?;
                     for (p, s) in &imp.declared {
                         writeln!(
                             out,
@@ -525,8 +556,14 @@ pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::
                             p.name,
                             p.categories.join(","),
                             s.status.as_deref().unwrap_or("-"),
-                            s.version.as_deref().map(|v| format!("v{v}")).unwrap_or_default(),
-                            s.since.as_deref().map(|v| format!(" since {v}")).unwrap_or_default()
+                            s.version
+                                .as_deref()
+                                .map(|v| format!("v{v}"))
+                                .unwrap_or_default(),
+                            s.since
+                                .as_deref()
+                                .map(|v| format!(" since {v}"))
+                                .unwrap_or_default()
                         )?;
                     }
                     writeln!(
@@ -543,11 +580,17 @@ pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::
             let reg = registry(&desk, &config).await?;
             let found = reg.lookup(&product);
             if found.is_empty() {
-                writeln!(out, "“{product}” matches no product in the registry ({})", reg.origin())?;
+                writeln!(
+                    out,
+                    "“{product}” matches no product in the registry ({})",
+                    reg.origin()
+                )?;
                 return Ok(ExitCode::from(1));
             }
             for m in found {
-                let Some(p) = reg.product(&m.key) else { continue };
+                let Some(p) = reg.product(&m.key) else {
+                    continue;
+                };
                 writeln!(out, "{} [{}] — {}", p.name, p.key, p.listing.label())?;
                 writeln!(out, "  categories {}", p.categories.join(", "))?;
                 if let Some(h) = &p.homepage {
@@ -567,7 +610,10 @@ pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::
                         out,
                         "  history    first listed {}{}",
                         h.first_seen_in_list.as_deref().unwrap_or("?"),
-                        h.archived_on.as_deref().map(|a| format!(", archived {a}")).unwrap_or_default()
+                        h.archived_on
+                            .as_deref()
+                            .map(|a| format!(", archived {a}"))
+                            .unwrap_or_default()
                     )?;
                 }
                 let a = &p.annotation;
@@ -666,7 +712,11 @@ impl Origin {
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
-    let r = client.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let r = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("{url}: HTTP {}", r.status()));
     }
@@ -696,13 +746,21 @@ fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
 /// replaces the data in use; a source that fails keeps its last good data,
 /// and the summary says so. Annotations live in the database and are never
 /// touched.
-async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
+async fn sync(
+    config: &Config,
+    args: SyncArgs,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
     let origin = match (&args.from, args.live) {
         (Some(d), _) => Origin::Dir(d.clone()),
         (None, true) => Origin::Live(
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
-                .user_agent(concat!("cnadesk/", env!("CARGO_PKG_VERSION"), " (ecosystem sync)"))
+                .user_agent(concat!(
+                    "cnadesk/",
+                    env!("CARGO_PKG_VERSION"),
+                    " (ecosystem sync)"
+                ))
                 .build()?,
             args,
         ),
@@ -719,7 +777,13 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
     let stamp = jiff::Timestamp::now().to_string();
     let mut failures: Vec<String> = Vec::new();
 
-    for file in [files::SOFTWARE, files::ARCHIVE, files::HISTORY, files::XEPS, files::CNA_LIST] {
+    for file in [
+        files::SOFTWARE,
+        files::ARCHIVE,
+        files::HISTORY,
+        files::XEPS,
+        files::CNA_LIST,
+    ] {
         let from = origin.describe(file);
         let result = match origin.fetch(file).await {
             Ok(Some(text)) => validate(file, &text).map(|()| Some(text)),
@@ -745,7 +809,11 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
                 entry.error = Some(e.clone());
                 failures.push(format!(
                     "{file}: {e}; kept the last good data ({})",
-                    entry.fetched_at.as_deref().map(|t| format!("fetched {t}")).unwrap_or_else(|| "shipped snapshot".into())
+                    entry
+                        .fetched_at
+                        .as_deref()
+                        .map(|t| format!("fetched {t}"))
+                        .unwrap_or_else(|| "shipped snapshot".into())
                 ));
             }
         }
@@ -771,18 +839,21 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let origin_ref = &origin;
-    let mut results = futures_util::stream::iter(entries.into_iter().map(|(key, url)| async move {
-        let r = origin_ref.fetch_doap(&key, &url).await;
-        (key, url, r)
-    }))
-    .buffer_unordered(8);
+    let mut results =
+        futures_util::stream::iter(entries.into_iter().map(|(key, url)| async move {
+            let r = origin_ref.fetch_doap(&key, &url).await;
+            (key, url, r)
+        }))
+        .buffer_unordered(8);
     let mut fetched = 0usize;
     while let Some((key, url, r)) = results.next().await {
         bar.inc(1);
         bar.set_message(key.clone());
         let entry_key = format!("doap:{url}");
         let r = r.and_then(|t| match t {
-            Some(text) => sources::parse_doap(&url, &text).map(|_| Some(text)).map_err(|e| e.to_string()),
+            Some(text) => sources::parse_doap(&url, &text)
+                .map(|_| Some(text))
+                .map_err(|e| e.to_string()),
             None => Ok(None),
         });
         match r {
@@ -803,7 +874,11 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
                 let kept = doaps.contains_key(&url) || snapshot.doaps.contains_key(&url);
                 failures.push(format!(
                     "DOAP of {key}: {e}; {}",
-                    if kept { "kept the last good copy" } else { "no copy yet" }
+                    if kept {
+                        "kept the last good copy"
+                    } else {
+                        "no copy yet"
+                    }
                 ));
                 let s = state.sources.entry(entry_key).or_insert(SourceState {
                     from: url,
@@ -818,7 +893,10 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
     bar.finish_and_clear();
     write_atomic(&dir.join(files::DOAPS), &serde_json::to_string(&doaps)?)?;
     state.last_run = Some(stamp);
-    write_atomic(&dir.join(files::SYNC_STATE), &serde_json::to_string_pretty(&state)?)?;
+    write_atomic(
+        &dir.join(files::SYNC_STATE),
+        &serde_json::to_string_pretty(&state)?,
+    )?;
 
     snapshot = load_snapshot(&dir)?;
     let after = Registry::build(&snapshot, &[])?;
@@ -848,7 +926,11 @@ async fn sync(config: &Config, args: SyncArgs, out: &mut impl std::io::Write) ->
     if failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{} sources failed (the desk keeps using the last good data):", failures.len())?;
+    writeln!(
+        out,
+        "{} sources failed (the desk keeps using the last good data):",
+        failures.len()
+    )?;
     for f in &failures {
         writeln!(out, "  {f}")?;
     }

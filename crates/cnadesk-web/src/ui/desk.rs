@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::check_text;
 use crate::auth::Member;
+use crate::scope_desk::scope_input;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
-use crate::scope_desk::scope_input;
 use crate::{AppError, AppState};
 use cnadesk_scope::{Decision, ScopeInput};
 
@@ -700,7 +700,15 @@ pub async fn accept_report(
             )
             .await;
         }
-        let decision = new_scope_decision(id, &input, &proposal, Decision::InScope, proposal.rule.clone(), None, "Confirmed by accepting the report.")?;
+        let decision = new_scope_decision(
+            id,
+            &input,
+            &proposal,
+            Decision::InScope,
+            proposal.rule.clone(),
+            None,
+            "Confirmed by accepting the report.",
+        )?;
         match state
             .store
             .record_scope_decision(decision, &member.actor(), state.now_ms())
@@ -749,7 +757,11 @@ fn new_scope_decision(
         rule,
         policy_version: proposal.policy_version.clone(),
         product_key: proposal.product.as_ref().map(|p| p.key.clone()),
-        referral_cna: if decision == Decision::Refer { referral } else { None },
+        referral_cna: if decision == Decision::Refer {
+            referral
+        } else {
+            None
+        },
         overridden,
         reason: reason.trim().to_owned(),
         input: serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?,
@@ -798,13 +810,30 @@ pub async fn decide_scope(
     let decision = match form.decision.parse::<Decision>() {
         Ok(d) if d != Decision::NeedsHuman => d,
         _ => {
-            return again(&state, &member, &csrf, id, drafts("Choose a decision: in scope, refer, or out of scope.".into())).await
+            return again(
+                &state,
+                &member,
+                &csrf,
+                id,
+                drafts("Choose a decision: in scope, refer, or out of scope.".into()),
+            )
+            .await
         }
     };
     let rule = Some(form.rule.trim().to_owned()).filter(|r| !r.is_empty());
     if let Some(r) = &rule {
         if state.scope.policy().rule(r).is_none() {
-            return again(&state, &member, &csrf, id, drafts(format!("`{r}` is not a rule of policy {}.", state.scope.policy().version))).await;
+            return again(
+                &state,
+                &member,
+                &csrf,
+                id,
+                drafts(format!(
+                    "`{r}` is not a rule of policy {}.",
+                    state.scope.policy().version
+                )),
+            )
+            .await;
         }
     }
     let referral = form.referral.trim().to_owned();
@@ -814,11 +843,18 @@ pub async fn decide_scope(
             Some(c) => Some(c.short_name.clone()),
             None if !referral.is_empty() && Some(referral.as_str()) == proposed => Some(referral),
             None => {
-                return again(&state, &member, &csrf, id, drafts(if referral.is_empty() {
-                    "A referral names the CNA (its short name, e.g. mozilla).".into()
-                } else {
-                    format!("`{referral}` is not a CNA short name in the CNA list.")
-                })).await
+                return again(
+                    &state,
+                    &member,
+                    &csrf,
+                    id,
+                    drafts(if referral.is_empty() {
+                        "A referral names the CNA (its short name, e.g. mozilla).".into()
+                    } else {
+                        format!("`{referral}` is not a CNA short name in the CNA list.")
+                    }),
+                )
+                .await
             }
         }
     } else {
@@ -827,13 +863,32 @@ pub async fn decide_scope(
     if let Err(m) = check_text("The reason", &form.reason, 2000, false, true) {
         return again(&state, &member, &csrf, id, drafts(m)).await;
     }
-    let new = new_scope_decision(id, &input, &proposal, decision, rule, referral, &form.reason)?;
+    let new = new_scope_decision(
+        id,
+        &input,
+        &proposal,
+        decision,
+        rule,
+        referral,
+        &form.reason,
+    )?;
     if new.overridden && new.reason.is_empty() {
-        return again(&state, &member, &csrf, id, drafts(format!(
-            "This departs from the proposal ({}{}): give a reason.",
-            proposal.decision.label(),
-            proposal.rule.as_deref().map(|r| format!(", rule {r}")).unwrap_or_default()
-        ))).await;
+        return again(
+            &state,
+            &member,
+            &csrf,
+            id,
+            drafts(format!(
+                "This departs from the proposal ({}{}): give a reason.",
+                proposal.decision.label(),
+                proposal
+                    .rule
+                    .as_deref()
+                    .map(|r| format!(", rule {r}"))
+                    .unwrap_or_default()
+            )),
+        )
+        .await;
     }
     match state
         .store
@@ -841,7 +896,9 @@ pub async fn decide_scope(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#scope", id.0)).into_response()),
-        Err(cnadesk_store::StoreError::Rejected(m)) => again(&state, &member, &csrf, id, drafts(m)).await,
+        Err(cnadesk_store::StoreError::Rejected(m)) => {
+            again(&state, &member, &csrf, id, drafts(m)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
