@@ -1,0 +1,281 @@
+//! Scope in triage: the proposal on the report page, confirming or
+//! overriding it, acceptance gated on it; and the public /scope page.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use cnadesk_core::{ReportId, Role};
+use cnadesk_store::Store;
+use support::TestApp;
+
+async fn report(app: &TestApp, product: &str, description: &str) -> i64 {
+    let body = serde_json::json!({
+        "title": format!("A flaw in {product}"),
+        "product": product,
+        "description": description,
+    });
+    let r = app
+        .send(
+            Request::post("/api/v1/reports")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("REP-")
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_in_scope_proposal_is_confirmed_by_accepting() {
+    let app = TestApp::new().await;
+    let id = report(
+        &app,
+        "Prosody IM 0.12",
+        "A crafted stanza crashes the server.",
+    )
+    .await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"id="scope-decision">In scope</span>"#),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(r#"<code id="scope-rule">xsf-listed</code>"#));
+    assert!(page
+        .body
+        .contains("Prosody IM is an XMPP server (listed on xmpp.org); it is in scope."));
+
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Stanza crash")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let decisions = app.store.scope_decisions(ReportId(id)).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    let d = &decisions[0];
+    assert_eq!(
+        (
+            d.decision.as_str(),
+            d.rule.as_deref(),
+            d.policy_version.as_str()
+        ),
+        ("in_scope", Some("xsf-listed"), "2026.1")
+    );
+    assert_eq!(d.product_key.as_deref(), Some("prosody-im"));
+    assert!(!d.overridden);
+    assert_eq!(d.input["product"], "Prosody IM 0.12");
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert!(
+        page.body.contains(r#"id="scope-recorded""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(r#"id="scope-form""#),
+        "decided in triage only"
+    );
+}
+
+#[tokio::test]
+async fn a_referral_must_be_decided_before_anything_is_accepted() {
+    let app = TestApp::new().await;
+    let id = report(
+        &app,
+        "Mozilla Thunderbird",
+        "The chat account can be spoofed.",
+    )
+    .await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert!(page.body.contains("Refer to another CNA"), "{}", page.body);
+    assert!(page.body.contains("Mozilla Corporation (mozilla)"));
+    assert!(page.body.contains(r#"name="referral" value="mozilla""#));
+
+    // Accepting is refused: the proposal is not "in scope".
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Spoofing")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("record a scope decision"), "{}", r.body);
+    assert!(app
+        .store
+        .case_for_report(ReportId(id))
+        .await
+        .unwrap()
+        .is_none());
+
+    // Confirming the referral as proposed.
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/scope"),
+            &[
+                ("decision", "refer"),
+                ("rule", "vendor-is-cna"),
+                ("referral", "mozilla"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let d = &app.store.scope_decisions(ReportId(id)).await.unwrap()[0];
+    assert_eq!(d.referral_cna.as_deref(), Some("mozilla"));
+    assert!(!d.overridden);
+    // The close form now proposes closing as out of scope, naming the CNA.
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert!(
+        page.body
+            .contains(r#"<option value="out_of_scope" selected>"#),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("Referred to mozilla (rule vendor-is-cna, policy 2026.1)."));
+    // And accepting is refused by the store as well.
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Spoofing")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("`refer`"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn overriding_needs_a_reason_and_keeps_what_was_typed() {
+    let app = TestApp::new().await;
+    let id = report(
+        &app,
+        "Mozilla Thunderbird",
+        "The chat account can be spoofed.",
+    )
+    .await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = format!("/desk/reports/{id}");
+    let action = format!("/desk/reports/{id}/scope");
+
+    let r = ada
+        .submit(
+            &page,
+            &action,
+            &[
+                ("decision", "in_scope"),
+                ("rule", "xsf-listed"),
+                ("referral", ""),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("departs from the proposal"), "{}", r.body);
+    assert!(r.body.contains(r#"<option value="in_scope" selected>"#));
+    assert!(r.body.contains(r#"<option value="xsf-listed" selected>"#));
+
+    for (fields, message) in [
+        (vec![("decision", "maybe")], "Choose a decision"),
+        (
+            vec![("decision", "in_scope"), ("rule", "no-such-rule")],
+            "is not a rule of policy 2026.1",
+        ),
+        (
+            vec![("decision", "refer"), ("referral", "nosuchcna")],
+            "not a CNA short name",
+        ),
+    ] {
+        let r = ada.submit(&page, &action, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(r.body.contains(message), "{message}: {}", r.body);
+    }
+    assert!(app
+        .store
+        .scope_decisions(ReportId(id))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let reason = "The XMPP code in Thunderbird is maintained by an XSF member project";
+    let r = ada
+        .submit(
+            &page,
+            &action,
+            &[
+                ("decision", "in_scope"),
+                ("rule", ""),
+                ("referral", ""),
+                ("reason", reason),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let d = &app.store.scope_decisions(ReportId(id)).await.unwrap()[0];
+    assert!(d.overridden);
+    assert_eq!(d.reason, reason);
+    assert_eq!(d.proposal["decision"], "refer");
+    let events = app
+        .store
+        .audit_events_for_report(ReportId(id))
+        .await
+        .unwrap();
+    let e = events.iter().find(|e| e.action == "scope.decided").unwrap();
+    assert_eq!(e.payload["overridden"], true);
+    assert_eq!(e.payload["proposed"], "refer");
+    // Now the report can be accepted.
+    let r = ada
+        .submit(
+            &page,
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Spoofing")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_public_scope_page_is_the_policy_file() {
+    let app = TestApp::new().await;
+    let mut anon = app.browser();
+    let r = anon.get("/scope").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let policy = cnadesk_scope::Policy::default_xsf();
+    assert!(r
+        .body
+        .contains(r#"<strong id="policy-version">2026.1</strong>"#));
+    for rule in &policy.rules {
+        let question = rule.question.replace('\'', "&#39;");
+        assert!(r.body.contains(&question), "{} missing", rule.question);
+        assert!(r.body.contains(&format!(r#"id="rule-{}""#, rule.id)));
+    }
+    assert!(
+        r.body.contains("OpenSSL Software Foundation"),
+        "components name their CNA"
+    );
+    let r = anon.get("/scope?product=Cheogram+Android").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(r#"id="check-result""#));
+    assert!(r.body.contains("is a fork of Conversations"), "{}", r.body);
+    assert!(
+        !r.body.contains("/desk/ecosystem"),
+        "no links into the desk for the public"
+    );
+}
