@@ -7,11 +7,14 @@ use cnadesk_ecosystem::{Annotation, Registry, Snapshot};
 use cnadesk_scope::{Assessment, Policy, ScopeInput};
 use cnadesk_store::{Store, StoreError};
 
+/// The annotations a registry was built with, and the registry.
+type Cached = (Vec<(String, serde_json::Value)>, Arc<Registry>);
+
 /// The policy and the ecosystem data, shared by the pages and the commands.
 pub struct ScopeDesk {
     snapshot: Snapshot,
     policy: Policy,
-    cache: Mutex<Option<(Vec<(String, serde_json::Value)>, Arc<Registry>)>>,
+    cache: Mutex<Option<Cached>>,
 }
 
 impl std::fmt::Debug for ScopeDesk {

@@ -117,10 +117,10 @@ fn category_list(p: &Product) -> String {
 /// A XEP number as people type it: `280`, `0280`, `XEP-0280`.
 fn xep_number(text: &str) -> Option<u16> {
     let lower = text.trim().to_ascii_lowercase();
-    let digits = lower
-        .strip_prefix("xep")
-        .unwrap_or(&lower)
-        .trim_start_matches([' ', '-', '_', ':']);
+    let digits = match lower.strip_prefix("xep") {
+        Some(rest) => rest.trim_start_matches([' ', '-', '_', ':']),
+        None => lower.as_str(),
+    };
     if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -513,7 +513,12 @@ fn check_annotation(
         &mut errors,
         |_| Ok(()),
     );
-    let fork_of = match single("fork_of", "The original product", &form.fork_of, &mut errors) {
+    let fork_of = match single(
+        "fork_of",
+        "The original product",
+        &form.fork_of,
+        &mut errors,
+    ) {
         None => None,
         Some(name) => match registry.product_named(&name) {
             Some(p) if Some(p.key.as_str()) == this => {
@@ -731,9 +736,6 @@ fn product_page(
     status: StatusCode,
 ) -> Response {
     let history = p.history.as_ref();
-    let of_history = |f: fn(&cnadesk_ecosystem::sources::HistoryRow) -> &Option<String>| {
-        history.and_then(|h| f(h).clone()).unwrap_or_default()
-    };
     let page = ProductPage {
         layout: member.layout(state, &p.name, &csrf.token),
         key: p.key.clone(),
@@ -744,10 +746,18 @@ fn product_page(
         doap_url: p.doap_url.as_deref().map(link),
         listing: p.listing.label(),
         local: p.listing == Listing::Local,
-        first_seen: of_history(|h| &h.first_seen_in_list),
-        last_change: of_history(|h| &h.last_entry_change),
-        archived_on: of_history(|h| &h.archived_on),
-        last_renewed: of_history(|h| &h.last_renewed_2023_snapshot),
+        first_seen: history
+            .and_then(|h| h.first_seen_in_list.clone())
+            .unwrap_or_default(),
+        last_change: history
+            .and_then(|h| h.last_entry_change.clone())
+            .unwrap_or_default(),
+        archived_on: history
+            .and_then(|h| h.archived_on.clone())
+            .unwrap_or_default(),
+        last_renewed: history
+            .and_then(|h| h.last_renewed_2023_snapshot.clone())
+            .unwrap_or_default(),
         badges: badges(p),
         own_cna_organization: p
             .annotation
@@ -809,7 +819,8 @@ pub async fn ecosystem_annotate(
     check_csrf(&csrf, &form.csrf)?;
     let registry = state.scope.registry(&*state.store).await?;
     let product = registry.product(&key).ok_or(AppError::NotFound)?;
-    let (mut annotation, mut errors) = check_annotation(&form, &registry, Some(&product.key));
+    let (mut annotation, mut errors) =
+        check_annotation(&form, &registry, Some(product.key.as_str()));
     if product.annotation.added {
         annotation.added = true;
         annotation.name = product.annotation.name.clone();
@@ -931,7 +942,7 @@ pub async fn ecosystem_add(
     let registry = state.scope.registry(&*state.store).await?;
     let name = form.name.trim().to_owned();
     let key = slug(&name);
-    let (mut annotation, mut errors) = check_annotation(&form, &registry, Some(&key));
+    let (mut annotation, mut errors) = check_annotation(&form, &registry, Some(key.as_str()));
     let mut duplicate = None;
     if let Err(m) = check_text("The name", &name, MAX_NAME, true, false) {
         errors.push(FieldError::new("name", m));
@@ -1058,11 +1069,7 @@ pub async fn ecosystem_xep(
     };
     let padded = format!("{n:04}");
     let page = XepPage {
-        layout: member.layout(
-            &state,
-            &format!("XEP-{padded}: {}", xep.title),
-            &csrf.token,
-        ),
+        layout: member.layout(&state, &format!("XEP-{padded}: {}", xep.title), &csrf.token),
         number: n,
         padded,
         title: xep.title.clone(),
@@ -1086,6 +1093,8 @@ mod tests {
         assert_eq!(xep_number(" XEP-0280 "), Some(280));
         assert_eq!(xep_number("xep 45"), Some(45));
         assert_eq!(xep_number("abc"), None);
+        assert_eq!(xep_number("-1"), None);
+        assert_eq!(xep_number("280x"), None);
         assert_eq!(xep_number(""), None);
         assert_eq!(xep_number("99999999"), None);
         assert_eq!(xep_number("70000"), None);

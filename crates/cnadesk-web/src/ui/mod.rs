@@ -4,7 +4,6 @@
 mod account;
 mod cve;
 mod desk;
-#[path = "ecosystem_stub.rs"]
 mod ecosystem;
 mod record;
 
