@@ -121,7 +121,13 @@ async fn a_case_becomes_a_valid_record_and_exports_without_typing_json() {
     assert!(editor
         .body
         .contains("Message carbons from any sender are accepted"));
-    assert!(editor.body.contains(r#"name="a0_product" value="Prosody""#));
+    // The product as the registry names it (from the scope decision), with its repository.
+    assert!(editor
+        .body
+        .contains(r#"name="a0_product" value="Prosody IM""#));
+    assert!(editor
+        .body
+        .contains(r#"name="a0_repo" value="https://hg.prosody.im/trunk/""#));
     assert!(editor
         .body
         .contains("Reported to the XMPP Standards Foundation CNA"));

@@ -279,3 +279,65 @@ async fn the_public_scope_page_is_the_policy_file() {
         "no links into the desk for the public"
     );
 }
+
+#[tokio::test]
+async fn an_abandoned_product_starts_its_record_tagged_unsupported_when_assigned() {
+    let app = TestApp::new().await;
+    let id = report(
+        &app,
+        "as3xmppclient",
+        "A crafted stanza crashes the client.",
+    )
+    .await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert!(
+        page.body
+            .contains(r#"<code id="scope-rule">abandoned</code>"#),
+        "{}",
+        page.body
+    );
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Crash")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let case = app
+        .store
+        .case_for_report(ReportId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    let editor = ada.get(&format!("/desk/cases/{}/record", case.id.0)).await;
+    assert!(
+        editor
+            .body
+            .contains(r#"name="unsupported_when_assigned" value="1" checked"#),
+        "{}",
+        editor.body
+    );
+    assert!(editor
+        .body
+        .contains(r#"name="a0_repo" value="https://github.com/lyokato/as3xmppclient""#));
+
+    // A listed product does not get the tag.
+    let id = report(&app, "Dino", "A crafted stanza crashes the client.").await;
+    ada.submit(
+        &format!("/desk/reports/{id}"),
+        &format!("/desk/reports/{id}/accept"),
+        &[("title", "Crash")],
+    )
+    .await;
+    let case = app
+        .store
+        .case_for_report(ReportId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    let editor = ada.get(&format!("/desk/cases/{}/record", case.id.0)).await;
+    assert!(!editor.body.contains(r#"value="1" checked"#));
+    assert!(editor.body.contains(r#"name="a0_product" value="Dino""#));
+}

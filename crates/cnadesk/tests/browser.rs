@@ -301,6 +301,17 @@ async fn first_day_flow_in_chromium() {
     );
     assert!(text(&reporter, "received").await.contains("was received"));
     shot(&reporter, "3-tracking").await;
+    // The public scope page answers a product check without an account.
+    reporter
+        .goto(&format!("{base}/scope?product=Converse.js"))
+        .await
+        .unwrap();
+    assert_eq!(text(&reporter, "policy-version").await, "2026.1");
+    assert_eq!(text(&reporter, "scope-decision").await, "In scope");
+    assert!(text(&reporter, "scope-rationale")
+        .await
+        .starts_with("Converse.js is an XMPP client"));
+    shot(&reporter, "3b-scope").await;
 
     // The member sees it in the queue and opens it.
     member.goto(&format!("{base}/desk")).await.unwrap();
@@ -326,9 +337,16 @@ async fn first_day_flow_in_chromium() {
     let alert = member.get_alert_text().await;
     assert!(alert.is_err(), "no script ran: {alert:?}");
 
-    // Accept as a case, note internally, reply to the reporter.
+    // The scope proposal: in scope under the listed-implementation rule.
+    assert_eq!(text(&member, "scope-decision").await, "In scope");
+    assert_eq!(text(&member, "scope-rule").await, "xsf-listed");
+
+    // Accept as a case (confirming the scope), note internally, reply to the reporter.
     click(&member, "accept").await;
     assert_eq!(text(&member, "case-state").await, "Accepted");
+    assert!(text(&member, "scope-recorded")
+        .await
+        .contains("under rule xsf-listed of policy 2026.1"));
     let report_page = path(&member).await;
     fill(&member, "note-body", "Internal: reproduced on 0.12.2").await;
     click(&member, "add-note").await;
@@ -382,7 +400,7 @@ async fn first_day_flow_in_chromium() {
         .prop("value")
         .await
         .unwrap()
-        .is_some_and(|v| v == "Prosody"));
+        .is_some_and(|v| v == "Prosody IM"));
     fill(&member, "r0_url", "https://example.com/advisory").await;
     let beside =
         wait_for_child_text(&member, "issues-reference-0", "reference-placeholder-url").await;
