@@ -1535,6 +1535,80 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn adopt_scope_policy(
+        &self,
+        version: &str,
+        effective: &str,
+        document: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let sha256 = hex::encode(Sha256::digest(document.as_bytes()));
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT sha256 FROM scope_policies WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        match existing {
+            Some((seen,)) if seen == sha256 => return Ok(false),
+            Some(_) => {
+                return Err(StoreError::Conflict(format!(
+                    "scope policy version {version} was adopted with different text; a changed policy needs a new version"
+                )))
+            }
+            None => {}
+        }
+        sqlx::query(
+            "INSERT INTO scope_policies (version, effective, sha256, document, adopted_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(version)
+        .bind(effective)
+        .bind(&sha256)
+        .bind(document)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new("scope.policy_adopted").payload(json!({
+                "version": version,
+                "effective": effective,
+                "sha256": sha256,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn scope_policies(&self) -> StoreResult<Vec<cnadesk_store::PolicyVersion>> {
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT version, effective, sha256, document, adopted_at FROM scope_policies \
+             ORDER BY adopted_at DESC, version DESC",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, effective, sha256, document, adopted_at_ms)| {
+                cnadesk_store::PolicyVersion {
+                    version,
+                    effective,
+                    sha256,
+                    document,
+                    adopted_at_ms,
+                }
+            })
+            .collect())
+    }
+
     async fn record_approvals(&self, case: CaseId) -> StoreResult<Vec<Approval>> {
         let sql = format!(
             "SELECT {} FROM record_approvals WHERE case_id = $1 ORDER BY version DESC, approved_at DESC",

@@ -182,6 +182,7 @@ async fn records_are_immutable(store: &SqlStore) {
     conformance::records_story(store).await;
     conformance::cve_program_story(store).await;
     conformance::scope_story(store).await;
+    conformance::scope_policy_story(store).await;
     for sql in [
         "UPDATE scope_decisions SET decision = 'refer'",
         "DELETE FROM scope_decisions",

@@ -388,6 +388,22 @@ pub trait Store: Send + Sync + 'static {
     /// The latest scope decision of every report, oldest report first.
     async fn latest_scope_decisions(&self) -> StoreResult<Vec<ScopeDecision>>;
 
+    /// Records that the desk runs under this policy version (audited as
+    /// `scope.policy_adopted` the first time). `Ok(false)`: already adopted
+    /// with the same text. `Conflict`: the version was adopted with other
+    /// text (a changed policy needs a new version).
+    async fn adopt_scope_policy(
+        &self,
+        version: &str,
+        effective: &str,
+        document: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Every adopted policy version, most recently adopted first.
+    async fn scope_policies(&self) -> StoreResult<Vec<PolicyVersion>>;
+
     // ---- audit -------------------------------------------------------------------
 
     /// Appends a free-standing audit event (for actions with no other state change).

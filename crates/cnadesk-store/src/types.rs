@@ -836,3 +836,18 @@ pub struct ScopeDecision {
     /// When.
     pub decided_at_ms: i64,
 }
+
+/// A version of the scope policy the desk has run under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// The policy's version.
+    pub version: String,
+    /// Its effective date.
+    pub effective: String,
+    /// SHA-256 of the document.
+    pub sha256: String,
+    /// The policy file as adopted.
+    pub document: String,
+    /// When the desk first ran under it.
+    pub adopted_at_ms: i64,
+}

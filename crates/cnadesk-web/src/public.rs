@@ -417,6 +417,10 @@ struct ScopePage {
     data_origin: String,
     product: String,
     result: Option<crate::scope_view::AssessmentView>,
+    /// Versions the desk has run under: (version, effective, adopted, shown).
+    versions: Vec<(String, String, String, bool)>,
+    /// The version in force, when an older one is shown.
+    superseded_by: String,
 }
 
 /// The product check on the scope page.
@@ -424,6 +428,8 @@ struct ScopePage {
 pub struct ScopeQuery {
     #[serde(default)]
     product: String,
+    #[serde(default)]
+    version: String,
 }
 
 /// `GET /scope`: the scope policy in force, rendered from the policy file
@@ -433,7 +439,24 @@ pub async fn scope_page(
     csrf: Csrf,
     Query(q): Query<ScopeQuery>,
 ) -> Result<Response, AppError> {
-    let policy = state.scope.policy();
+    let in_force = state.scope.policy();
+    let adopted = state.store.scope_policies().await?;
+    // An earlier version, as it was adopted (decisions name their version).
+    let older = match q.version.trim() {
+        "" => None,
+        v if v == in_force.version => None,
+        v => {
+            let stored = adopted
+                .iter()
+                .find(|p| p.version == v)
+                .ok_or(AppError::NotFound)?;
+            Some(
+                cnadesk_scope::Policy::parse(&stored.document)
+                    .map_err(|e| AppError::Internal(format!("stored policy {v}: {e}")))?,
+            )
+        }
+    };
+    let policy = older.as_ref().unwrap_or(in_force);
     let registry = state.scope.registry(&*state.store).await?;
     let cna_name = |short: &str, fallback: Option<&str>| {
         registry
@@ -443,7 +466,7 @@ pub async fn scope_page(
             .unwrap_or_else(|| short.to_owned())
     };
     let product: String = q.product.chars().take(300).collect();
-    let result = (!product.trim().is_empty()).then(|| {
+    let result = (!product.trim().is_empty() && older.is_none()).then(|| {
         crate::scope_view::AssessmentView::new(&state.scope.assess(
             &registry,
             &cnadesk_scope::ScopeInput {
@@ -504,6 +527,22 @@ pub async fn scope_page(
         data_origin: state.scope.origin().to_owned(),
         product,
         result,
+        versions: adopted
+            .iter()
+            .map(|v| {
+                (
+                    v.version.clone(),
+                    v.effective.clone(),
+                    fmt_time(v.adopted_at_ms),
+                    v.version == policy.version,
+                )
+            })
+            .collect(),
+        superseded_by: if older.is_some() {
+            in_force.version.clone()
+        } else {
+            String::new()
+        },
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -341,3 +341,49 @@ async fn an_abandoned_product_starts_its_record_tagged_unsupported_when_assigned
     assert!(!editor.body.contains(r#"value="1" checked"#));
     assert!(editor.body.contains(r#"name="a0_product" value="Dino""#));
 }
+
+#[tokio::test]
+async fn earlier_policy_versions_stay_readable_as_adopted() {
+    let app = TestApp::new().await;
+    let actor = cnadesk_core::Actor::system("serve");
+    let old = cnadesk_scope::DEFAULT_POLICY
+        .replace("version = \"2026.1\"", "version = \"2025.9\"")
+        .replace(
+            "Are forks in scope?",
+            "Are forks of listed projects in scope?",
+        );
+    app.store
+        .adopt_scope_policy("2025.9", "2025-09-01", &old, &actor, 1_000)
+        .await
+        .unwrap();
+    app.store
+        .adopt_scope_policy(
+            "2026.1",
+            "2026-12-01",
+            cnadesk_scope::DEFAULT_POLICY,
+            &actor,
+            2_000,
+        )
+        .await
+        .unwrap();
+    let mut anon = app.browser();
+    let r = anon.get("/scope").await;
+    assert!(
+        r.body
+            .contains(r#"<a href="/scope?version=2025.9">2025.9</a>"#),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(r#"id="superseded""#));
+    let r = anon.get("/scope?version=2025.9").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(r#"id="superseded""#));
+    assert!(r.body.contains("Are forks of listed projects in scope?"));
+    assert!(r
+        .body
+        .contains(r#"<strong id="policy-version">2025.9</strong>"#));
+    assert_eq!(
+        anon.get("/scope?version=1999.1").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

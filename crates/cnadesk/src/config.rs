@@ -387,25 +387,30 @@ impl Config {
         Ok(())
     }
 
-    /// The scope policy in force: the configured file, or the shipped one.
-    pub fn scope_policy(&self) -> anyhow::Result<cnadesk_scope::Policy> {
+    /// The scope policy in force and its text: the configured file, or the shipped one.
+    pub fn scope_policy_document(&self) -> anyhow::Result<(cnadesk_scope::Policy, String)> {
         match &self.scope.policy {
-            None => Ok(cnadesk_scope::Policy::default_xsf()),
+            None => Ok((
+                cnadesk_scope::Policy::default_xsf(),
+                cnadesk_scope::DEFAULT_POLICY.to_owned(),
+            )),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                let bad = |e: &dyn std::fmt::Display| {
                     anyhow::anyhow!(
                         "invalid configuration: scope.policy {}: {e}",
                         path.display()
                     )
-                })?;
-                cnadesk_scope::Policy::parse(&text).map_err(|e| {
-                    anyhow::anyhow!(
-                        "invalid configuration: scope.policy {}: {e}",
-                        path.display()
-                    )
-                })
+                };
+                let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
+                let policy = cnadesk_scope::Policy::parse(&text).map_err(|e| bad(&e))?;
+                Ok((policy, text))
             }
         }
+    }
+
+    /// The scope policy in force.
+    pub fn scope_policy(&self) -> anyhow::Result<cnadesk_scope::Policy> {
+        Ok(self.scope_policy_document()?.0)
     }
 
     /// The CVE Services settings, `None` when none is configured.

@@ -505,6 +505,24 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         state = state.with_cve(d);
     }
     state = state.with_scope(ecosystem::scope_desk(&config)?);
+    // The policy version in force is recorded (and its text kept) the first
+    // time the desk runs under it; changed text under an adopted version is refused.
+    let (policy, document) = config.scope_policy_document()?;
+    match store
+        .adopt_scope_policy(
+            &policy.version,
+            &policy.effective,
+            &document,
+            &Actor::system("serve"),
+            clock.now().as_millisecond(),
+        )
+        .await
+    {
+        Ok(true) => tracing::info!(version = %policy.version, "scope policy version adopted"),
+        Ok(false) => {}
+        Err(cnadesk_store::StoreError::Conflict(m)) => bail!("{m}"),
+        Err(e) => return Err(e.into()),
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

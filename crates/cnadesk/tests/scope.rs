@@ -323,3 +323,180 @@ fn scope_dry_run_compares_a_new_policy_with_past_decisions() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("effective"), "{}", stderr(&o));
 }
+
+#[test]
+fn serve_adopts_the_policy_version_and_refuses_changed_text_under_it() {
+    let data = tempfile::tempdir().unwrap();
+    let server = support::Server::start(data.path());
+    server.stop();
+    let o = in_dir(data.path(), &["audit", "verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The same version with edited text: the desk refuses to start.
+    let policy = data.path().join("edited.toml");
+    std::fs::write(
+        &policy,
+        cnadesk_scope::DEFAULT_POLICY.replace("Yes, as their own product", "Yes, as products"),
+    )
+    .unwrap();
+    let config = data.path().join("cnadesk.toml");
+    std::fs::write(
+        &config,
+        format!("[scope]\npolicy = {:?}\n", policy.to_str().unwrap()),
+    )
+    .unwrap();
+    let o = cnadesk(&[
+        "--config",
+        config.to_str().unwrap(),
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("scope policy version 2026.1 was adopted with different text"),
+        "{}",
+        stderr(&o)
+    );
+    // With a new version number it starts, and dry-run compares it with nothing yet.
+    std::fs::write(
+        &policy,
+        cnadesk_scope::DEFAULT_POLICY
+            .replace("Yes, as their own product", "Yes, as products")
+            .replace("version = \"2026.1\"", "version = \"2026.2\""),
+    )
+    .unwrap();
+    let o = cnadesk(&[
+        "--config",
+        config.to_str().unwrap(),
+        "scope",
+        "dry-run",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("policy 2026.2 against 0 past decisions: 0 would change"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[tokio::test]
+async fn scope_dry_run_lists_the_past_decisions_a_new_version_changes() {
+    use cnadesk_core::{Actor, ReportInput, Role};
+    use cnadesk_store::{Channel, NewReport, NewScopeDecision, NewUser, Store};
+    let data = tempfile::tempdir().unwrap();
+    let url = cnadesk_store_sql::sqlite_url_in(data.path());
+    let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Apply)
+        .await
+        .unwrap();
+    let ada = store
+        .create_user(
+            NewUser {
+                username: "ada".into(),
+                display_name: "Ada".into(),
+                email: "ada@example.org".into(),
+                role: Role::Member,
+                password_hash: "x".into(),
+            },
+            &Actor::system("test"),
+            1,
+        )
+        .await
+        .unwrap();
+    let actor = Actor::Member {
+        id: ada.id,
+        username: ada.username,
+    };
+    let registry =
+        cnadesk_ecosystem::Registry::build(&cnadesk_ecosystem::Snapshot::bundled(), &[]).unwrap();
+    let policy = cnadesk_scope::Policy::default_xsf();
+    for (i, product) in ["Prosody", "as3xmppclient"].iter().enumerate() {
+        let fields = ReportInput {
+            title: format!("Flaw in {product}"),
+            product: (*product).into(),
+            description: "A crafted stanza crashes it.".into(),
+            ..ReportInput::default()
+        }
+        .validate()
+        .unwrap();
+        let report = store
+            .create_report(
+                NewReport {
+                    fields,
+                    tracking_hash: format!("hash-{i}"),
+                    channel: Channel::Web,
+                    attachments: Vec::new(),
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        let input = cnadesk_scope::ScopeInput {
+            product: (*product).into(),
+            description: String::new(),
+        };
+        let a = cnadesk_scope::assess(&policy, &registry, &input, "2026-11-25");
+        store
+            .record_scope_decision(
+                NewScopeDecision {
+                    report: report.id,
+                    decision: a.decision.as_str().into(),
+                    rule: a.rule.clone(),
+                    policy_version: a.policy_version.clone(),
+                    product_key: a.product.as_ref().map(|p| p.key.clone()),
+                    referral_cna: None,
+                    overridden: false,
+                    reason: String::new(),
+                    input: serde_json::to_value(&input).unwrap(),
+                    proposal: serde_json::to_value(&a).unwrap(),
+                },
+                &actor,
+                3,
+            )
+            .await
+            .unwrap();
+    }
+    store.close().await;
+
+    let new = data.path().join("2027.toml");
+    std::fs::write(
+        &new,
+        cnadesk_scope::DEFAULT_POLICY
+            .replace("version = \"2026.1\"", "version = \"2027.1\"")
+            .replace(
+                "when = \"archived\"\ndecision = \"in_scope\"",
+                "when = \"archived\"\ndecision = \"out_of_scope\"",
+            ),
+    )
+    .unwrap();
+    let dir = data.path().to_owned();
+    let o = tokio::task::spawn_blocking(move || {
+        in_dir(
+            &dir,
+            &["scope", "dry-run", "--policy", new.to_str().unwrap()],
+        )
+    })
+    .await
+    .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("policy 2027.1 against 2 past decisions: 1 would change"),
+        "{out}"
+    );
+    assert!(
+        out.contains("REP-2: In scope (abandoned, policy 2026.1) → Out of scope (abandoned)"),
+        "{out}"
+    );
+    assert!(!out.contains("REP-1:"), "{out}");
+}

@@ -37,3 +37,13 @@ $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER scope_decisions_no_change BEFORE UPDATE OR DELETE ON scope_decisions
     FOR EACH ROW EXECUTE FUNCTION scope_decisions_immutable();
+
+-- Every version of the scope policy the desk has run under, with its text, so a
+-- decision's version can always be read as it was. A version's text never changes.
+CREATE TABLE scope_policies (
+    version     TEXT    PRIMARY KEY,
+    effective   TEXT    NOT NULL,
+    sha256      TEXT    NOT NULL,
+    document    TEXT    NOT NULL,
+    adopted_at  BIGINT NOT NULL
+);

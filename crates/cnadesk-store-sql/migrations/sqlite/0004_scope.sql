@@ -38,3 +38,13 @@ CREATE TRIGGER scope_decisions_no_delete BEFORE DELETE ON scope_decisions
 BEGIN
     SELECT RAISE(ABORT, 'scope decisions are immutable');
 END;
+
+-- Every version of the scope policy the desk has run under, with its text, so a
+-- decision's version can always be read as it was. A version's text never changes.
+CREATE TABLE scope_policies (
+    version     TEXT    PRIMARY KEY,
+    effective   TEXT    NOT NULL,
+    sha256      TEXT    NOT NULL,
+    document    TEXT    NOT NULL,
+    adopted_at  INTEGER NOT NULL
+);
