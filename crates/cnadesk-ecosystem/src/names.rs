@@ -68,11 +68,17 @@ pub fn url_key(url: &str) -> Option<String> {
     let url = url
         .trim()
         .trim_end_matches(['.', ',', ')', ';', '>', '"', '\'']);
-    let rest = url
+    let rest = match url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .or_else(|| url.strip_prefix("git://"))
-        .or_else(|| url.strip_prefix("ssh://git@"))?;
+        .or_else(|| url.strip_prefix("ssh://git@"))
+    {
+        Some(r) => r,
+        // "github.com/dino/dino" typed without a scheme.
+        None if looks_like_host_path(url) => url,
+        None => return None,
+    };
     let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let rest = rest
         .strip_prefix("www.")
@@ -84,6 +90,21 @@ pub fn url_key(url: &str) -> Option<String> {
         return None;
     }
     Some(rest.to_owned())
+}
+
+fn looks_like_host_path(text: &str) -> bool {
+    let Some((host, path)) = text.split_once('/') else {
+        return false;
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    !path.is_empty()
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// The repository a raw-file or DOAP URL lives in, as a [`url_key`]:
@@ -116,8 +137,14 @@ pub fn url_under(url: &str, prefix: &str) -> bool {
 /// and name. `None` when the text is not a purl.
 pub fn purl(text: &str) -> Option<(String, String)> {
     let rest = text.trim().strip_prefix("pkg:")?;
-    let rest = rest.split(['@', '?', '#']).next()?;
+    let rest = rest.split(['?', '#']).next()?;
     let (kind, path) = rest.split_once('/')?;
+    // The version follows the last `@` of the last segment; an npm scope
+    // (`@xmpp/client`) starts a namespace segment instead.
+    let path = match path.rsplit_once('/') {
+        Some((ns, last)) => format!("{ns}/{}", last.split('@').next().unwrap_or(last)),
+        None => path.split('@').next().unwrap_or(path).to_owned(),
+    };
     let name = path.rsplit('/').next()?;
     if kind.is_empty() || name.is_empty() {
         return None;
@@ -154,6 +181,12 @@ mod tests {
             Some("github.com/dino/dino")
         );
         assert_eq!(url_key("prosody"), None);
+        assert_eq!(
+            url_key("github.com/dino/dino").as_deref(),
+            Some("github.com/dino/dino")
+        );
+        assert_eq!(url_key("1.2/3"), None);
+        assert_eq!(url_key("Prosody/0.12"), None);
         assert!(url_under(
             "github.com/dino/dino/issues/1",
             "github.com/dino/dino"
@@ -195,5 +228,9 @@ mod tests {
             Some(("maven".into(), "org.igniterealtime.smack/smack-core".into()))
         );
         assert_eq!(purl("hex/xmpp"), None);
+        assert_eq!(
+            purl("pkg:npm/@xmpp/client@0.13.1"),
+            Some(("npm".into(), "@xmpp/client".into()))
+        );
     }
 }

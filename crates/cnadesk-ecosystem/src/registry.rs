@@ -297,13 +297,23 @@ impl Registry {
 
         let mut warnings = Vec::new();
         let mut products: Vec<Product> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for e in listed.iter().chain(archived.iter()) {
+            *seen.entry(slug(&e.name)).or_insert(0) += 1;
+        }
         let mut keys: HashMap<String, usize> = HashMap::new();
         for (entry, listing) in listed
             .into_iter()
             .map(|e| (e, Listing::Listed))
             .chain(archived.into_iter().map(|e| (e, Listing::Archived)))
         {
-            let base = slug(&entry.name);
+            // Keys must not depend on list order (annotations are stored by
+            // key): a name used twice is told apart by its URL.
+            let mut base = slug(&entry.name);
+            if seen.get(&base).copied().unwrap_or(0) > 1 {
+                let place = entry.url.as_deref().or(entry.doap.as_deref()).unwrap_or("");
+                base = slug(&format!("{} {place}", entry.name));
+            }
             let n = keys.entry(base.clone()).or_insert(0);
             *n += 1;
             let key = if *n == 1 { base } else { format!("{base}-{n}") };
@@ -509,7 +519,7 @@ impl Registry {
                     push(&mut out, self.hit(*i, MatchKind::Package, token));
                 }
                 if by_pkg.is_empty() {
-                    let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+                    let name = name_key(path.rsplit('/').next().unwrap_or(&path));
                     for m in self.by_name(&name) {
                         push(&mut out, m);
                     }
@@ -796,8 +806,17 @@ mod tests {
         assert_eq!(key("pkg:hex/xmpp@1.8"), vec!["erlang-elixir-xmpp"]);
         assert_eq!(key("the ejabberd server"), vec!["ejabberd"]);
         assert!(key("no such thing").is_empty());
-        // Two entries share the name "Swift": ambiguity is kept, not hidden.
-        assert_eq!(key("Swift").len(), 2);
+        // Two entries share the name "Swift": ambiguity is kept, not hidden,
+        // and their keys come from their URLs, not their order in the list.
+        let mut swift = key("Swift");
+        swift.sort();
+        assert_eq!(
+            swift,
+            vec![
+                "swift-hosted-doap-swift-doap",
+                "swift-https-swift-im-swift-html"
+            ]
+        );
     }
 
     #[test]
@@ -812,10 +831,15 @@ mod tests {
                 "{expected} missing from {names:?}"
             );
         }
-        assert!(imp
-            .unknown
-            .iter()
-            .any(|p| p.name == "Gajim" || p.name == "Pidgin"));
+        let unknown: Vec<&str> = imp.unknown.iter().map(|p| p.name.as_str()).collect();
+        assert!(
+            unknown.contains(&"Gajim") && unknown.contains(&"Pidgin"),
+            "{unknown:?}"
+        );
+        assert!(
+            !unknown.contains(&"as3xmppclient"),
+            "archived projects are not offered"
+        );
         assert!(imp.unknown.iter().all(|p| p.doap.is_none()));
     }
 

@@ -87,6 +87,10 @@ pub struct Assessment {
 }
 
 struct Facts<'a> {
+    /// The product field is empty (the description was used instead).
+    no_product_text: bool,
+    /// Products only the description names, when the product field names none.
+    mentioned_only: bool,
     product: Option<&'a Product>,
     matched: Option<ProductRef>,
     candidates: Vec<ProductRef>,
@@ -113,21 +117,26 @@ fn gather<'a>(policy: &'a Policy, registry: &'a Registry, input: &ScopeInput) ->
     let product_text = input.product.trim();
     let all_text = format!("{product_text}\n{}", input.description);
     let lower = all_text.to_lowercase();
+    let product_xeps = registry.xeps_in(product_text);
     let mut matches = if product_text.is_empty() {
         Vec::new()
     } else {
         registry.lookup(product_text)
     };
-    if matches.is_empty() {
-        // Nothing in the product field: URLs and long names in the description.
+    let mut mentioned_only = false;
+    if matches.is_empty() && product_xeps.is_empty() {
+        // Nothing in the product field: URLs and long names in the
+        // description. They decide only when the product field is empty;
+        // otherwise they are candidates for a person to weigh.
         matches = registry.mentioned(&input.description);
+        mentioned_only = !product_text.is_empty() && !matches.is_empty();
     }
     let candidates: Vec<ProductRef> = matches
         .iter()
         .filter_map(|m| product_ref(registry, m))
         .collect();
     let product = match matches.as_slice() {
-        [one] => registry.product(&one.key),
+        [one] if !mentioned_only => registry.product(&one.key),
         _ => None,
     };
     let component = registry
@@ -144,10 +153,15 @@ fn gather<'a>(policy: &'a Policy, registry: &'a Registry, input: &ScopeInput) ->
                 None
             }
         });
+    // Whole words only: "deployment" must not match "deployments-guide".
+    let spaced = format!(" {} ", cnadesk_ecosystem::names::words(&all_text).join(" "));
     let hosted = policy
         .hosted_words
         .iter()
-        .find(|w| lower.contains(w.to_lowercase().as_str()))
+        .find(|w| {
+            let phrase = cnadesk_ecosystem::names::words(w).join(" ");
+            !phrase.is_empty() && spaced.contains(&format!(" {phrase} "))
+        })
         .map(|w| format!("it mentions “{w}”"));
     let coverage = policy.coverage.iter().find(|c| {
         c.url_contains.iter().any(|u| lower.contains(u.as_str()))
@@ -157,32 +171,33 @@ fn gather<'a>(policy: &'a Policy, registry: &'a Registry, input: &ScopeInput) ->
                     .is_some_and(|(kind, _)| c.purl_types.contains(&kind))
             })
     });
-    let product_xeps = registry.xeps_in(product_text);
     let mut xeps = product_xeps.clone();
     for x in registry.xeps_in(&input.description) {
         if !xeps.contains(&x) {
             xeps.push(x);
         }
     }
-    // A product nobody registered, whose name starts with a vendor CNA's name
-    // ("Cisco Jabber"): the vendor is likely that CNA.
-    let vendor_guess = if candidates.is_empty() {
-        let first = cnadesk_ecosystem::names::words(product_text)
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+    // A product nobody registered, named as "<vendor> <product>" where the
+    // vendor is a CNA's short name ("Cisco Jabber"): that CNA is likely the
+    // vendor's. Never for URLs or package URLs (a forge's host is not a vendor).
+    let looks_like_address = product_text.split_whitespace().any(|t| {
+        cnadesk_ecosystem::names::url_key(t).is_some() || t.starts_with("pkg:") || t.contains('/')
+    });
+    let vendor_guess = if candidates.is_empty() && !looks_like_address {
+        let words = cnadesk_ecosystem::names::words(product_text);
+        let first = words.first().cloned().unwrap_or_default();
         registry.cnas().iter().find(|c| {
-            first.len() >= 4
+            words.len() >= 2
+                && first.len() >= 4
                 && c.types.iter().any(|t| t == "Vendor")
-                && (cnadesk_ecosystem::names::name_key(&c.short_name) == first
-                    || cnadesk_ecosystem::names::words(&c.organization)
-                        .first()
-                        .is_some_and(|w| *w == first))
+                && cnadesk_ecosystem::names::name_key(&c.short_name) == first
         })
     } else {
         None
     };
     Facts {
+        no_product_text: product_text.is_empty(),
+        mentioned_only,
         product,
         matched: product.and_then(|_| candidates.first().cloned()),
         candidates,
@@ -226,7 +241,12 @@ fn holds(rule: &Rule, f: &Facts, today: &str) -> bool {
         Condition::Archived => p.is_some_and(|p| archived_since(p, today).is_some()),
         Condition::XmppLibrary => p.is_some_and(Product::is_library),
         Condition::Registered => p.is_some(),
-        Condition::Protocol => !f.xeps.is_empty() && (f.product_is_xep || f.candidates.is_empty()),
+        // About the XEP itself: the product field names it, or names
+        // nothing and the description references one.
+        Condition::Protocol => {
+            !f.xeps.is_empty()
+                && (f.product_is_xep || (f.no_product_text && f.candidates.is_empty()))
+        }
     }
 }
 
@@ -290,6 +310,21 @@ pub fn assess(policy: &Policy, registry: &Registry, input: &ScopeInput, today: &
         counting: None,
         notes: Vec::new(),
     };
+    if today < policy.effective.as_str() {
+        a.notes.push(format!(
+            "Policy {} takes effect on {}; until then it is applied as a preview.",
+            policy.version, policy.effective
+        ));
+    }
+    if f.mentioned_only {
+        let names: Vec<String> = f.candidates.iter().map(|c| c.name.clone()).collect();
+        a.rationale = format!(
+            "“{}” matches no product in the registry; the description names {}. A person must say which product the report concerns (if it is not in the registry, add it).",
+            input.product.trim(),
+            names.join(", ")
+        );
+        return a;
+    }
     if f.candidates.len() > 1 {
         let names: Vec<String> = f
             .candidates

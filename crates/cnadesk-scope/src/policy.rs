@@ -260,7 +260,7 @@ mod tests {
             Policy::parse(&twice).unwrap_err().0,
             "rule id `fork` is used twice"
         );
-        let bad_date = good.replace("effective = \"2026-12-01\"", "effective = \"soon\"");
+        let bad_date = good.replace("effective = \"2026-11-25\"", "effective = \"soon\"");
         assert!(Policy::parse(&bad_date)
             .unwrap_err()
             .0

@@ -320,3 +320,61 @@ fn a_new_policy_version_can_be_dry_run_against_past_decisions() {
     assert_eq!(changes[0].proposal.decision, Decision::OutOfScope);
     assert_eq!(changes[0].proposal.policy_version, "2027.1");
 }
+
+#[test]
+fn the_engine_does_not_guess_where_it_cannot_know() {
+    // A product the registry does not know, beside one the description names
+    // in passing: a person decides; the named one is only a candidate.
+    let a = check(
+        "Frobnicator",
+        "Unlike Conversations, Frobnicator accepts any certificate.",
+    );
+    assert_eq!(a.decision, Decision::NeedsHuman);
+    assert!(a.product.is_none());
+    assert_eq!(a.candidates[0].name, "Conversations");
+    assert!(
+        a.rationale.contains("the description names Conversations"),
+        "{}",
+        a.rationale
+    );
+
+    // An unknown product with a XEP in the description is not a protocol flaw…
+    let a = check(
+        "Frobnicator",
+        "Its XEP-0280 handling accepts forged carbons.",
+    );
+    assert_eq!(a.decision, Decision::NeedsHuman);
+    // …but a XEP named as the product is, even when clients are named.
+    let a = check("XEP-0280", "Conversations and Dino accept forged carbons.");
+    assert_eq!(a.rule.as_deref(), Some("protocol-level"));
+
+    // Hosted-service words are whole words and do not outrank a vendor CNA.
+    let a = check(
+        "Cisco Jabber 14",
+        "In a typical deployment the server operator cannot see it.",
+    );
+    assert_eq!(a.rule.as_deref(), Some("vendor-is-cna"));
+    let a = check("Dino", "See the deployments guide.");
+    assert!(
+        a.notes.iter().all(|n| !n.contains("hosted service")),
+        "{:?}",
+        a.notes
+    );
+
+    // Forge hosts and lone words are not vendors.
+    for text in [
+        "github.com/someone/xmppbot",
+        "gitlab.com/someone/xmppbot",
+        "Android FooChat",
+        "Open Chat",
+    ] {
+        let a = check(text, "");
+        assert_eq!(a.decision, Decision::NeedsHuman, "{text}: {a:?}");
+        assert!(a.referral.is_none(), "{text}");
+    }
+    // A URL typed without a scheme still finds the product.
+    assert_eq!(
+        check("github.com/dino/dino", "").product.unwrap().name,
+        "Dino"
+    );
+}

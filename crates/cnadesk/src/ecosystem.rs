@@ -711,8 +711,11 @@ impl Origin {
     }
 }
 
+/// The largest file a sync accepts (the CNA list is about 1 MB).
+const MAX_FETCH_BYTES: usize = 16 * 1024 * 1024;
+
 async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
-    let r = client
+    let mut r = client
         .get(url)
         .send()
         .await
@@ -720,7 +723,17 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
     if !r.status().is_success() {
         return Err(format!("{url}: HTTP {}", r.status()));
     }
-    r.text().await.map_err(|e| format!("{url}: {e}"))
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > MAX_FETCH_BYTES {
+            return Err(format!(
+                "{url}: larger than {} MiB, refused",
+                MAX_FETCH_BYTES / (1024 * 1024)
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8 text"))
 }
 
 fn validate(file: &str, text: &str) -> Result<(), String> {

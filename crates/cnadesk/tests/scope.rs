@@ -307,7 +307,7 @@ fn scope_dry_run_compares_a_new_policy_with_past_decisions() {
     // A broken policy file names the problem.
     std::fs::write(
         &policy,
-        text.replace("effective = \"2026-12-01\"", "effective = \"soon\""),
+        text.replace("effective = \"2026-11-25\"", "effective = \"soon\""),
     )
     .unwrap();
     let o = in_dir(
