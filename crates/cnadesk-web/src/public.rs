@@ -457,7 +457,8 @@ pub async fn scope_page(
         }
     };
     let policy = older.as_ref().unwrap_or(in_force);
-    let registry = state.scope.registry(&*state.store).await?;
+    // Only published data: the team's annotations and added products stay in the desk.
+    let registry = state.scope.public_registry();
     let cna_name = |short: &str, fallback: Option<&str>| {
         registry
             .cna(short)

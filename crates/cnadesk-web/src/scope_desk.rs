@@ -14,6 +14,8 @@ type Cached = (Vec<(String, serde_json::Value)>, Arc<Registry>);
 pub struct ScopeDesk {
     snapshot: Snapshot,
     policy: Policy,
+    /// The registry from the data alone: what the public may query.
+    public: Arc<Registry>,
     cache: Mutex<Option<Cached>>,
 }
 
@@ -30,11 +32,12 @@ impl ScopeDesk {
     /// A desk over this data and policy. Fails when the data cannot be
     /// imported at all.
     pub fn new(snapshot: Snapshot, policy: Policy) -> Result<Self, cnadesk_ecosystem::SourceError> {
-        let base = Registry::build(&snapshot, &[])?;
+        let base = Arc::new(Registry::build(&snapshot, &[])?);
         Ok(ScopeDesk {
             snapshot,
             policy,
-            cache: Mutex::new(Some((Vec::new(), Arc::new(base)))),
+            public: base.clone(),
+            cache: Mutex::new(Some((Vec::new(), base))),
         })
     }
 
@@ -52,6 +55,13 @@ impl ScopeDesk {
     /// The data's origin, for people.
     pub fn origin(&self) -> &str {
         &self.snapshot.origin
+    }
+
+    /// The registry from the published data only, without the team's
+    /// annotations and added products (which may come from embargoed reports):
+    /// what public pages use.
+    pub fn public_registry(&self) -> Arc<Registry> {
+        self.public.clone()
     }
 
     /// The registry with the team's current annotations.

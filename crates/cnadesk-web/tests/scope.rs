@@ -387,3 +387,133 @@ async fn earlier_policy_versions_stay_readable_as_adopted() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_public_check_never_uses_the_teams_annotations() {
+    let app = TestApp::new().await;
+    let member = app.user("bob", Role::Member).await;
+    let actor = cnadesk_core::Actor::Member {
+        id: member.id,
+        username: member.username.clone(),
+    };
+    // A product a member added while triaging an embargoed report, and a
+    // vendor contact on a listed one.
+    app.store
+        .save_product_annotation(
+            "secret-gateway",
+            serde_json::json!({ "name": "Secret Gateway", "added": true, "categories": ["component"] }),
+            &actor,
+            1,
+        )
+        .await
+        .unwrap();
+    app.store
+        .save_product_annotation(
+            "dino",
+            serde_json::json!({ "name": "Dino", "vendor_contacts": ["security-private@dino.example"], "aliases": ["Moonbeam Chat"] }),
+            &actor,
+            2,
+        )
+        .await
+        .unwrap();
+    let mut anon = app.browser();
+    let r = anon.get("/scope?product=Secret+Gateway").await;
+    assert!(r.body.contains("matches no product"), "{}", r.body);
+    assert!(!r.body.contains("added to the registry by the team"));
+    let r = anon.get("/scope?product=Moonbeam+Chat").await;
+    assert!(!r.body.contains("security-private@dino.example"));
+    assert!(
+        r.body.contains("matches no product"),
+        "the team's alias is not public"
+    );
+    // The desk itself does use them.
+    let id = report(
+        &app,
+        "Secret Gateway",
+        "A crafted stanza crashes the gateway.",
+    )
+    .await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = ada.get(&format!("/desk/reports/{id}")).await;
+    assert!(
+        page.body.contains("Secret Gateway is an XMPP component"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn an_ambiguous_report_is_resolved_by_choosing_the_product() {
+    let app = TestApp::new().await;
+    let id = report(&app, "Swift", "A crafted stanza crashes it.").await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let page = format!("/desk/reports/{id}");
+    let action = format!("/desk/reports/{id}/scope");
+    let body = ada.get(&page).await.body;
+    assert!(body.contains("Needs a human"), "{body}");
+    assert!(
+        body.contains(r#"<option value="swift-https-swift-im-swift-html" >Swift</option>"#),
+        "{body}"
+    );
+
+    // A rule that decides something else is refused.
+    let r = ada
+        .submit(
+            &page,
+            &action,
+            &[
+                ("decision", "out_of_scope"),
+                ("rule", "xsf-listed"),
+                ("product", "swift-https-swift-im-swift-html"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Rule `xsf-listed` decides “In scope”"),
+        "{}",
+        r.body
+    );
+    let r = ada
+        .submit(
+            &page,
+            &action,
+            &[
+                ("decision", "in_scope"),
+                ("rule", "xsf-listed"),
+                ("product", "no-such-product"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("`no-such-product` is not a product in the registry."),
+        "{}",
+        r.body
+    );
+
+    let r = ada
+        .submit(
+            &page,
+            &action,
+            &[
+                ("decision", "in_scope"),
+                ("rule", "xsf-listed"),
+                ("product", "swift-https-swift-im-swift-html"),
+                (
+                    "reason",
+                    "The reporter means the desktop client of swift.im",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let d = &app.store.scope_decisions(ReportId(id)).await.unwrap()[0];
+    assert_eq!(
+        d.product_key.as_deref(),
+        Some("swift-https-swift-im-swift-html")
+    );
+    assert!(d.overridden);
+}

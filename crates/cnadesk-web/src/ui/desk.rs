@@ -256,6 +256,7 @@ struct Drafts {
     scope_rule: String,
     scope_referral: String,
     scope_reason: String,
+    scope_product: String,
 }
 
 /// A recorded scope decision, for the page.
@@ -281,6 +282,7 @@ struct ScopeSection {
     rules: Vec<Choice>,
     referral: String,
     reason: String,
+    products: Vec<Choice>,
 }
 
 impl Drafts {
@@ -597,6 +599,7 @@ async fn report_page(
             drafts.scope_referral.clone()
         },
         reason: drafts.scope_reason.clone(),
+        products: product_choices(&proposal, &drafts),
         recorded,
     };
     Ok(ReportPage {
@@ -700,13 +703,17 @@ pub async fn accept_report(
             )
             .await;
         }
+        let chosen = Chosen {
+            decision: Decision::InScope,
+            rule: proposal.rule.clone(),
+            referral: None,
+            product: proposal.product.as_ref().map(|p| p.key.clone()),
+        };
         let decision = new_scope_decision(
             id,
             &input,
             &proposal,
-            Decision::InScope,
-            proposal.rule.clone(),
-            None,
+            chosen,
             "Confirmed by accepting the report.",
         )?;
         match state
@@ -737,18 +744,62 @@ pub async fn accept_report(
     }
 }
 
+/// The products a member can decide on: the proposal's, the candidates, or none.
+fn product_choices(proposal: &cnadesk_scope::Assessment, drafts: &Drafts) -> Vec<Choice> {
+    let chosen = if drafts.scope_decision.is_empty() {
+        proposal
+            .product
+            .as_ref()
+            .map(|p| p.key.clone())
+            .unwrap_or_default()
+    } else {
+        drafts.scope_product.clone()
+    };
+    let mut options: Vec<(String, String)> = Vec::new();
+    for p in proposal.product.iter().chain(proposal.candidates.iter()) {
+        if !options.iter().any(|(k, _)| *k == p.key) {
+            options.push((p.key.clone(), p.name.clone()));
+        }
+    }
+    std::iter::once(Choice {
+        value: String::new(),
+        label: "(none: not in the registry)".into(),
+        selected: chosen.is_empty(),
+    })
+    .chain(options.into_iter().map(|(key, name)| Choice {
+        selected: chosen == key,
+        value: key,
+        label: name,
+    }))
+    .collect()
+}
+
+/// What a member decided on the scope form.
+struct Chosen {
+    decision: Decision,
+    rule: Option<String>,
+    referral: Option<String>,
+    product: Option<String>,
+}
+
 fn new_scope_decision(
     report: ReportId,
     input: &ScopeInput,
     proposal: &cnadesk_scope::Assessment,
-    decision: Decision,
-    rule: Option<String>,
-    referral: Option<String>,
+    chosen: Chosen,
     reason: &str,
 ) -> Result<cnadesk_store::NewScopeDecision, AppError> {
+    let Chosen {
+        decision,
+        rule,
+        referral,
+        product,
+    } = chosen;
     let referral = referral.filter(|r| !r.trim().is_empty());
+    let proposed_product = proposal.product.as_ref().map(|p| p.key.clone());
     let overridden = decision != proposal.decision
         || rule != proposal.rule
+        || product != proposed_product
         || (decision == Decision::Refer
             && referral.as_deref() != proposal.referral.as_ref().map(|r| r.short_name.as_str()));
     Ok(cnadesk_store::NewScopeDecision {
@@ -756,7 +807,7 @@ fn new_scope_decision(
         decision: decision.as_str().into(),
         rule,
         policy_version: proposal.policy_version.clone(),
-        product_key: proposal.product.as_ref().map(|p| p.key.clone()),
+        product_key: product,
         referral_cna: if decision == Decision::Refer {
             referral
         } else {
@@ -780,6 +831,9 @@ pub struct ScopeForm {
     rule: String,
     #[serde(default)]
     referral: String,
+    /// Absent: the proposal's product; empty: none.
+    #[serde(default)]
+    product: Option<String>,
     #[serde(default)]
     reason: String,
 }
@@ -801,6 +855,7 @@ pub async fn decide_scope(
         scope_rule: form.rule.clone(),
         scope_referral: form.referral.clone(),
         scope_reason: form.reason.clone(),
+        scope_product: form.product.clone().unwrap_or_default(),
         ..Default::default()
     };
     let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
@@ -822,20 +877,32 @@ pub async fn decide_scope(
     };
     let rule = Some(form.rule.trim().to_owned()).filter(|r| !r.is_empty());
     if let Some(r) = &rule {
-        if state.scope.policy().rule(r).is_none() {
-            return again(
-                &state,
-                &member,
-                &csrf,
-                id,
-                drafts(format!(
-                    "`{r}` is not a rule of policy {}.",
-                    state.scope.policy().version
-                )),
-            )
-            .await;
+        let problem = match state.scope.policy().rule(r) {
+            None => Some(format!(
+                "`{r}` is not a rule of policy {}.",
+                state.scope.policy().version
+            )),
+            Some(found) if found.decision != decision => Some(format!(
+                "Rule `{r}` decides “{}”: choose that decision, or no rule and explain in the reason.",
+                found.decision.label()
+            )),
+            Some(_) => None,
+        };
+        if let Some(m) = problem {
+            return again(&state, &member, &csrf, id, drafts(m)).await;
         }
     }
+    let product = match form.product.as_deref().map(str::trim) {
+        None => proposal.product.as_ref().map(|p| p.key.clone()),
+        Some("") => None,
+        Some(key) => match registry.product(key) {
+            Some(p) => Some(p.key.clone()),
+            None => {
+                let m = format!("`{key}` is not a product in the registry.");
+                return again(&state, &member, &csrf, id, drafts(m)).await;
+            }
+        },
+    };
     let referral = form.referral.trim().to_owned();
     let referral = if decision == Decision::Refer {
         let proposed = proposal.referral.as_ref().map(|r| r.short_name.as_str());
@@ -863,15 +930,13 @@ pub async fn decide_scope(
     if let Err(m) = check_text("The reason", &form.reason, 2000, false, true) {
         return again(&state, &member, &csrf, id, drafts(m)).await;
     }
-    let new = new_scope_decision(
-        id,
-        &input,
-        &proposal,
+    let chosen = Chosen {
         decision,
         rule,
         referral,
-        &form.reason,
-    )?;
+        product,
+    };
+    let new = new_scope_decision(id, &input, &proposal, chosen, &form.reason)?;
     if new.overridden && new.reason.is_empty() {
         return again(
             &state,

@@ -202,13 +202,13 @@ async fn prefill(state: &AppState, case: &Case, report: &Report) -> Result<Recor
     else {
         return Ok(form);
     };
-    let proposal: Option<cnadesk_scope::Assessment> =
-        serde_json::from_value(decision.proposal.clone()).ok();
-    if let Some(p) = &proposal {
-        if decision.rule.is_some() && decision.rule == p.rule {
-            form.unsupported_when_assigned =
-                p.tags.iter().any(|t| t == "unsupported-when-assigned");
-        }
+    // The tags of the rule the member decided under (also after an override).
+    if let Some(rule) = decision
+        .rule
+        .as_deref()
+        .and_then(|r| state.scope.policy().rule(r))
+    {
+        form.unsupported_when_assigned = rule.tags.iter().any(|t| t == "unsupported-when-assigned");
     }
     if let Some(key) = &decision.product_key {
         let registry = state.scope.registry(&*state.store).await?;
