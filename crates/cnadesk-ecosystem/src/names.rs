@@ -152,6 +152,19 @@ pub fn purl(text: &str) -> Option<(String, String)> {
     Some((kind.to_ascii_lowercase(), path.to_ascii_lowercase()))
 }
 
+/// A XEP number as people write it: `280`, `0280`, `XEP-0280`, `xep 280`, `xep0280`.
+pub fn xep_number(text: &str) -> Option<u16> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = match lower.strip_prefix("xep") {
+        Some(rest) => rest.trim_start_matches([' ', '-', '_', ':']),
+        None => lower.as_str(),
+    };
+    if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

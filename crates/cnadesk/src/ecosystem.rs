@@ -131,6 +131,9 @@ pub struct SyncArgs {
     /// Fetch from the live URLs (xmpp.org data and every DOAP URL).
     #[arg(long)]
     live: bool,
+    /// Accept a list that is empty or less than half the size of the one in use.
+    #[arg(long)]
+    force: bool,
     /// Base URL of the xmpp.org data files.
     #[arg(
         long,
@@ -172,41 +175,63 @@ pub fn load_snapshot(dir: &Path) -> anyhow::Result<Snapshot> {
     if !synced.iter().any(|f| dir.join(f).exists()) {
         return Ok(s);
     }
-    let read = |name: &str| -> anyhow::Result<Option<String>> {
+    // A file that does not read or parse is passed over (the shipped copy
+    // stays in use) with a warning, so one damaged file cannot stop the desk.
+    let mut damaged: Vec<String> = Vec::new();
+    let mut read = |name: &str| -> Option<String> {
         let p = dir.join(name);
-        if p.exists() {
-            Ok(Some(
-                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
-            ))
-        } else {
-            Ok(None)
+        if !p.exists() {
+            return None;
+        }
+        let checked = std::fs::read_to_string(&p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| match name {
+                files::DOAPS => serde_json::from_str::<BTreeMap<String, String>>(&t)
+                    .map(|_| t)
+                    .map_err(|e| e.to_string()),
+                files::SYNC_STATE => Ok(t),
+                _ => validate(name, &t).map(|_| t),
+            });
+        match checked {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(file = %p.display(), error = %e, "damaged ecosystem file passed over; the shipped copy is used");
+                damaged.push(name.to_owned());
+                None
+            }
         }
     };
-    if let Some(t) = read(files::SOFTWARE)? {
+    if let Some(t) = read(files::SOFTWARE) {
         s.software = t;
     }
-    if let Some(t) = read(files::ARCHIVE)? {
+    if let Some(t) = read(files::ARCHIVE) {
         s.archive = t;
     }
-    if let Some(t) = read(files::HISTORY)? {
+    if let Some(t) = read(files::HISTORY) {
         s.history = Some(t);
     }
-    if let Some(t) = read(files::XEPS)? {
+    if let Some(t) = read(files::XEPS) {
         s.xeps = t;
     }
-    if let Some(t) = read(files::CNA_LIST)? {
+    if let Some(t) = read(files::CNA_LIST) {
         s.cna_list = t;
     }
-    if let Some(t) = read(files::DOAPS)? {
+    if let Some(t) = read(files::DOAPS) {
         let synced: BTreeMap<String, String> =
             serde_json::from_str(&t).context("reading doap.json")?;
         s.doaps.extend(synced);
     }
-    let state: SyncState = read(files::SYNC_STATE)?
-        .map(|t| serde_json::from_str(&t))
-        .transpose()
-        .context("reading sync.json")?
+    let state: SyncState = read(files::SYNC_STATE)
+        .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
+    if !damaged.is_empty() {
+        s.origin = format!(
+            "data synced into {} (damaged, shipped copy used: {})",
+            dir.display(),
+            damaged.join(", ")
+        );
+        return Ok(s);
+    }
     s.origin = format!(
         "data synced into {} (last sync {}), over the shipped snapshot",
         dir.display(),
@@ -295,9 +320,9 @@ pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<E
                 bail!("no database: there are no past decisions to compare");
             };
             let reg = desk.registry(&store).await?;
-            let past: Vec<PastDecision> = store
-                .latest_scope_decisions()
-                .await?
+            let stored = store.latest_scope_decisions().await?;
+            let total = stored.len();
+            let past: Vec<PastDecision> = stored
                 .into_iter()
                 .filter_map(|d| {
                     Some(PastDecision {
@@ -312,6 +337,12 @@ pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<E
             store.close().await;
             let changes = cnadesk_scope::dry_run(&new, &reg, &past, &today(now_ms()));
             use std::io::Write;
+            if past.len() < total {
+                eprintln!(
+                    "{} stored decisions could not be read and were left out",
+                    total - past.len()
+                );
+            }
             match format {
                 Format::Json => {
                     serde_json::to_writer_pretty(
@@ -491,12 +522,9 @@ pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::
     let mut out = std::io::stdout().lock();
     match args.command {
         EcosystemCommand::Xep { number, format } => {
-            let n: u16 = number
-                .trim()
-                .trim_start_matches("XEP-")
-                .trim_start_matches("xep-")
-                .parse()
-                .with_context(|| format!("`{number}` is not a XEP number"))?;
+            let n = cnadesk_ecosystem::names::xep_number(&number).with_context(|| {
+                format!("`{number}` is not a XEP number (280, 0280 or XEP-0280)")
+            })?;
             let desk = scope_desk(&config)?;
             let reg = registry(&desk, &config).await?;
             let imp = reg.implementations(n);
@@ -736,15 +764,28 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
     String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8 text"))
 }
 
-fn validate(file: &str, text: &str) -> Result<(), String> {
+/// Parses a data file; the number of entries it holds.
+fn validate(file: &str, text: &str) -> Result<usize, String> {
     let r = match file {
-        files::SOFTWARE | files::ARCHIVE => sources::parse_software(file, text).map(|_| ()),
-        files::HISTORY => sources::parse_history(file, text).map(|_| ()),
-        files::XEPS => sources::parse_xeps(file, text).map(|_| ()),
-        files::CNA_LIST => sources::parse_cna_list(file, text).map(|_| ()),
-        _ => Ok(()),
+        files::SOFTWARE | files::ARCHIVE => sources::parse_software(file, text).map(|v| v.len()),
+        files::HISTORY => sources::parse_history(file, text).map(|v| v.len()),
+        files::XEPS => sources::parse_xeps(file, text).map(|v| v.len()),
+        files::CNA_LIST => sources::parse_cna_list(file, text).map(|v| v.len()),
+        _ => Ok(1),
     };
     r.map_err(|e| e.to_string())
+}
+
+/// The text in use for a data file.
+fn current_text<'a>(s: &'a Snapshot, file: &str) -> Option<&'a str> {
+    match file {
+        files::SOFTWARE => Some(&s.software),
+        files::ARCHIVE => Some(&s.archive),
+        files::HISTORY => s.history.as_deref(),
+        files::XEPS => Some(&s.xeps),
+        files::CNA_LIST => Some(&s.cna_list),
+        _ => None,
+    }
 }
 
 /// Writes a file through a temporary name, so a crash leaves the old one.
@@ -764,6 +805,7 @@ async fn sync(
     args: SyncArgs,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<ExitCode> {
+    let force = args.force;
     let origin = match (&args.from, args.live) {
         (Some(d), _) => Origin::Dir(d.clone()),
         (None, true) => Origin::Live(
@@ -790,6 +832,10 @@ async fn sync(
     let stamp = jiff::Timestamp::now().to_string();
     let mut failures: Vec<String> = Vec::new();
 
+    // First fetch and check every file; only then write, so that the list and
+    // the archive change together (a project moving between them never vanishes).
+    let mut fetched_files: Vec<(&str, String)> = Vec::new();
+    let mut failed_files: Vec<&str> = Vec::new();
     for file in [
         files::SOFTWARE,
         files::ARCHIVE,
@@ -799,7 +845,18 @@ async fn sync(
     ] {
         let from = origin.describe(file);
         let result = match origin.fetch(file).await {
-            Ok(Some(text)) => validate(file, &text).map(|()| Some(text)),
+            Ok(Some(text)) => validate(file, &text).and_then(|count| {
+                let before = current_text(&before_snapshot, file)
+                    .and_then(|t| validate(file, t).ok())
+                    .unwrap_or(0);
+                if !force && (count == 0 || count * 2 < before) {
+                    Err(format!(
+                        "has {count} entries where the data in use has {before}; refused (use --force to accept a shrink by half or more)"
+                    ))
+                } else {
+                    Ok(Some(text))
+                }
+            }),
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
@@ -810,16 +867,17 @@ async fn sync(
         });
         match result {
             Ok(Some(text)) => {
-                write_atomic(&dir.join(file), &text)?;
                 *entry = SourceState {
                     from,
                     fetched_at: Some(stamp.clone()),
                     error: None,
                 };
+                fetched_files.push((file, text));
             }
             Ok(None) => {}
             Err(e) => {
                 entry.error = Some(e.clone());
+                failed_files.push(file);
                 failures.push(format!(
                     "{file}: {e}; kept the last good data ({})",
                     entry
@@ -830,6 +888,20 @@ async fn sync(
                 ));
             }
         }
+    }
+    let pair = [files::SOFTWARE, files::ARCHIVE];
+    let pair_failed = failed_files.iter().any(|f| pair.contains(f));
+    for (file, text) in &fetched_files {
+        if pair_failed && pair.contains(file) {
+            failures.push(format!(
+                "{file}: kept as it was, because the list and the archive change together"
+            ));
+            if let Some(e) = state.sources.get_mut(*file) {
+                e.error = Some("not applied: its pair failed".into());
+            }
+            continue;
+        }
+        write_atomic(&dir.join(file), text)?;
     }
 
     // DOAP files of every listed and archived product with a DOAP URL.
@@ -936,6 +1008,10 @@ async fn sync(
     for w in after.warnings() {
         writeln!(out, "warning: {w}")?;
     }
+    writeln!(
+        out,
+        "a running desk reads the new data when it restarts; annotations are untouched"
+    )?;
     if failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

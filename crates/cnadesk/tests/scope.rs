@@ -76,7 +76,7 @@ fn ecosystem_xep_lists_the_implementations_from_doap() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(&in_dir(
         dir.path(),
-        &["ecosystem", "xep", "0280", "--format", "json"],
+        &["ecosystem", "xep", "XEP-0280", "--format", "json"],
     ));
     assert_eq!(v["xep"]["title"], "Message Carbons");
     let names: Vec<&str> = v["implementations"]
@@ -207,6 +207,38 @@ fn ecosystem_sync_from_a_directory_summarises_changes_and_keeps_good_data() {
         &["ecosystem", "sync", "--from", src.path().to_str().unwrap()],
     );
     assert!(stdout(&o).contains("no changes"), "{}", stdout(&o));
+
+    // An emptied list is refused; the earlier synced copy (with Newcomer Chat)
+    // stays, and so does the archive, which changes only together with it.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("software.json"), "[]").unwrap();
+    std::fs::write(bad.path().join("software_archive.json"), "[]").unwrap();
+    let o = in_dir(
+        data.path(),
+        &["ecosystem", "sync", "--from", bad.path().to_str().unwrap()],
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("software.json: has 0 entries where the data in use has 195; refused"),
+        "{out}"
+    );
+    assert!(out.contains("no changes"), "{out}");
+    let v = json(&in_dir(
+        data.path(),
+        &["scope", "check", "--format", "json", "Newcomer Chat"],
+    ));
+    assert_eq!(v["decision"], "in_scope");
+
+    // A damaged file on disk does not stop the desk: the shipped copy is used.
+    std::fs::write(data.path().join("ecosystem/software.json"), "{ not json").unwrap();
+    let v = json(&in_dir(
+        data.path(),
+        &["scope", "check", "--format", "json", "Prosody"],
+    ));
+    assert_eq!(v["decision"], "in_scope");
+    let o = in_dir(data.path(), &["ecosystem", "show", "Newcomer Chat"]);
+    assert!(!o.status.success(), "the damaged synced list is not used");
 }
 
 #[tokio::test]
@@ -248,6 +280,8 @@ async fn ecosystem_sync_live_fetches_the_lists_and_every_doap_url() {
         "ecosystem".into(),
         "sync".into(),
         "--live".into(),
+        // A three-product list replaces about 240: a shrink the sync refuses without --force.
+        "--force".into(),
         "--xmpp-org-data".into(),
         format!("{base}/data"),
         "--hosted-doap-base".into(),

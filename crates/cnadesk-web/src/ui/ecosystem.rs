@@ -116,15 +116,7 @@ fn category_list(p: &Product) -> String {
 
 /// A XEP number as people type it: `280`, `0280`, `XEP-0280`.
 fn xep_number(text: &str) -> Option<u16> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits = match lower.strip_prefix("xep") {
-        Some(rest) => rest.trim_start_matches([' ', '-', '_', ':']),
-        None => lower.as_str(),
-    };
-    if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    cnadesk_ecosystem::names::xep_number(text)
 }
 
 // ---- index and search --------------------------------------------------------------
