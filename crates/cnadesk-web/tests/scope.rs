@@ -325,12 +325,14 @@ async fn an_abandoned_product_starts_its_record_tagged_unsupported_when_assigned
 
     // A listed product does not get the tag.
     let id = report(&app, "Dino", "A crafted stanza crashes the client.").await;
-    ada.submit(
-        &format!("/desk/reports/{id}"),
-        &format!("/desk/reports/{id}/accept"),
-        &[("title", "Crash")],
-    )
-    .await;
+    let r = ada
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Crash")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let case = app
         .store
         .case_for_report(ReportId(id))
@@ -338,7 +340,13 @@ async fn an_abandoned_product_starts_its_record_tagged_unsupported_when_assigned
         .unwrap()
         .unwrap();
     let editor = ada.get(&format!("/desk/cases/{}/record", case.id.0)).await;
-    assert!(!editor.body.contains(r#"value="1" checked"#));
+    assert!(
+        editor
+            .body
+            .contains(r#"name="unsupported_when_assigned" value="1" >"#),
+        "the box is there, unticked: {}",
+        editor.body
+    );
     assert!(editor.body.contains(r#"name="a0_product" value="Dino""#));
 }
 
