@@ -3,33 +3,41 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use cnadesk_core::{ReportId, Role};
 use cnadesk_store::Store;
-use support::TestApp;
+use support::{api_report_about, TestApp};
 
 async fn report(app: &TestApp, product: &str, description: &str) -> i64 {
-    let body = serde_json::json!({
-        "title": format!("A flaw in {product}"),
-        "product": product,
-        "description": description,
-    });
-    let r = app
-        .send(
-            Request::post("/api/v1/reports")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
+    api_report_about(app, product, &format!("A flaw in {product}"), description)
+        .await
+        .1
+}
+
+/// Accepts a report and opens its case's record editor.
+async fn accept_and_open_record(
+    app: &TestApp,
+    member: &mut support::Browser<'_>,
+    id: i64,
+) -> String {
+    let r = member
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", "Crash")],
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.json()["id"]
-        .as_str()
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let case = app
+        .store
+        .case_for_report(ReportId(id))
+        .await
         .unwrap()
-        .trim_start_matches("REP-")
-        .parse()
-        .unwrap()
+        .unwrap();
+    member
+        .get(&format!("/desk/cases/{}/record", case.id.0))
+        .await
+        .body
 }
 
 #[tokio::test]
@@ -297,57 +305,21 @@ async fn an_abandoned_product_starts_its_record_tagged_unsupported_when_assigned
         "{}",
         page.body
     );
-    let r = ada
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Crash")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let case = app
-        .store
-        .case_for_report(ReportId(id))
-        .await
-        .unwrap()
-        .unwrap();
-    let editor = ada.get(&format!("/desk/cases/{}/record", case.id.0)).await;
+    let editor = accept_and_open_record(&app, &mut ada, id).await;
     assert!(
-        editor
-            .body
-            .contains(r#"name="unsupported_when_assigned" value="1" checked"#),
-        "{}",
-        editor.body
+        editor.contains(r#"name="unsupported_when_assigned" value="1" checked"#),
+        "{editor}"
     );
-    assert!(editor
-        .body
-        .contains(r#"name="a0_repo" value="https://github.com/lyokato/as3xmppclient""#));
+    assert!(editor.contains(r#"name="a0_repo" value="https://github.com/lyokato/as3xmppclient""#));
 
     // A listed product does not get the tag.
     let id = report(&app, "Dino", "A crafted stanza crashes the client.").await;
-    let r = ada
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Crash")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let case = app
-        .store
-        .case_for_report(ReportId(id))
-        .await
-        .unwrap()
-        .unwrap();
-    let editor = ada.get(&format!("/desk/cases/{}/record", case.id.0)).await;
+    let editor = accept_and_open_record(&app, &mut ada, id).await;
     assert!(
-        editor
-            .body
-            .contains(r#"name="unsupported_when_assigned" value="1" >"#),
-        "the box is there, unticked: {}",
-        editor.body
+        editor.contains(r#"name="unsupported_when_assigned" value="1" >"#),
+        "the box is there, unticked: {editor}"
     );
-    assert!(editor.body.contains(r#"name="a0_product" value="Dino""#));
+    assert!(editor.contains(r#"name="a0_product" value="Dino""#));
 }
 
 #[tokio::test]

@@ -325,11 +325,21 @@ impl Multipart {
     }
 }
 
-/// A report through the JSON API; returns the tracking token.
+/// A report about Prosody through the JSON API; returns the tracking token.
 pub async fn api_report(app: &TestApp, title: &str, description: &str) -> (String, i64) {
+    api_report_about(app, "Prosody", title, description).await
+}
+
+/// A report about `product` through the JSON API; returns the tracking token.
+pub async fn api_report_about(
+    app: &TestApp,
+    product: &str,
+    title: &str,
+    description: &str,
+) -> (String, i64) {
     let body = serde_json::json!({
         "title": title,
-        "product": "Prosody",
+        "product": product,
         "description": description,
         "reporter_email": "rita@example.org",
     });
