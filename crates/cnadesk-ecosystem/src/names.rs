@@ -246,4 +246,17 @@ mod tests {
             Some(("npm".into(), "@xmpp/client".into()))
         );
     }
+    #[test]
+    fn xep_numbers_are_read_as_people_write_them() {
+        assert_eq!(xep_number("280"), Some(280));
+        assert_eq!(xep_number("0280"), Some(280));
+        assert_eq!(xep_number(" XEP-0280 "), Some(280));
+        assert_eq!(xep_number("xep 45"), Some(45));
+        assert_eq!(xep_number("abc"), None);
+        assert_eq!(xep_number("-1"), None);
+        assert_eq!(xep_number("280x"), None);
+        assert_eq!(xep_number(""), None);
+        assert_eq!(xep_number("99999999"), None);
+        assert_eq!(xep_number("70000"), None);
+    }
 }

@@ -22,6 +22,22 @@ pub enum Listing {
 }
 
 impl Listing {
+    /// The stable string (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listing::Listed => "listed",
+            Listing::Archived => "archived",
+            Listing::Local => "local",
+        }
+    }
+
+    /// Reads [`Listing::as_str`] back.
+    pub fn parse(value: &str) -> Option<Listing> {
+        [Listing::Listed, Listing::Archived, Listing::Local]
+            .into_iter()
+            .find(|l| l.as_str() == value)
+    }
+
     /// For people.
     pub fn label(self) -> &'static str {
         match self {

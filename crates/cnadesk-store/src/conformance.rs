@@ -14,6 +14,21 @@ use crate::{
 
 const T0: i64 = 1_790_000_000_000;
 
+/// Creates an account and the actor it acts as.
+async fn member(store: &dyn Store, username: &str, role: Role) -> (cnadesk_core::UserId, Actor) {
+    let u = store
+        .create_user(new_user(username, role), &Actor::system("story"), T0)
+        .await
+        .unwrap();
+    (
+        u.id,
+        Actor::Member {
+            id: u.id,
+            username: u.username,
+        },
+    )
+}
+
 fn new_user(username: &str, role: Role) -> NewUser {
     NewUser {
         username: username.to_owned(),
@@ -786,18 +801,7 @@ fn record_draft(
 /// CVE IDs and record versions: numbered, immutable through the interface,
 /// refused when stale, audited with the document's hash.
 pub async fn records_story(store: &dyn Store) {
-    let ada_user = store
-        .create_user(
-            new_user("rec-ada", Role::Admin),
-            &Actor::system("story"),
-            T0,
-        )
-        .await
-        .unwrap();
-    let ada = Actor::Member {
-        id: ada_user.id,
-        username: ada_user.username.clone(),
-    };
+    let (ada_id, ada) = member(store, "rec-ada", Role::Admin).await;
     let r1 = store
         .create_report(new_report("records one", "rec-1"), T0)
         .await
@@ -845,7 +849,7 @@ pub async fn records_story(store: &dyn Store) {
     let v1 = store
         .save_record_version(
             c1.id,
-            record_draft("CVE-2026-10001", doc1, 0, ada_user.id),
+            record_draft("CVE-2026-10001", doc1, 0, ada_id),
             &ada,
             T0 + 10,
         )
@@ -866,7 +870,7 @@ pub async fn records_story(store: &dyn Store) {
     let stale = store
         .save_record_version(
             c1.id,
-            record_draft("CVE-2026-10001", r#"{"title":"other"}"#, 0, ada_user.id),
+            record_draft("CVE-2026-10001", r#"{"title":"other"}"#, 0, ada_id),
             &ada,
             T0 + 11,
         )
@@ -878,7 +882,7 @@ pub async fn records_story(store: &dyn Store) {
     let v2 = store
         .save_record_version(
             c1.id,
-            record_draft("CVE-2026-10001", r#"{"title":"v2"}"#, 1, ada_user.id),
+            record_draft("CVE-2026-10001", r#"{"title":"v2"}"#, 1, ada_id),
             &ada,
             T0 + 12,
         )
@@ -889,7 +893,7 @@ pub async fn records_story(store: &dyn Store) {
         store
             .save_record_version(
                 c1.id,
-                record_draft("CVE-2026-10001", "not json", 2, ada_user.id),
+                record_draft("CVE-2026-10001", "not json", 2, ada_id),
                 &ada,
                 T0 + 13
             )
@@ -900,7 +904,7 @@ pub async fn records_story(store: &dyn Store) {
         store
             .save_record_version(
                 cnadesk_core::CaseId(9_999),
-                record_draft("CVE-2026-10001", doc1, 0, ada_user.id),
+                record_draft("CVE-2026-10001", doc1, 0, ada_id),
                 &ada,
                 T0 + 13
             )
@@ -911,7 +915,7 @@ pub async fn records_story(store: &dyn Store) {
     let other = store
         .save_record_version(
             c2.id,
-            record_draft("CVE-2026-10002", doc1, 0, ada_user.id),
+            record_draft("CVE-2026-10002", doc1, 0, ada_id),
             &ada,
             T0 + 14,
         )
@@ -946,18 +950,7 @@ pub async fn records_story(store: &dyn Store) {
 
 /// Two members saving the same record version at once: exactly one wins.
 pub async fn concurrent_record_saves_exclude_each_other(store: std::sync::Arc<dyn Store>) {
-    let user = store
-        .create_user(
-            new_user("rec-race", Role::Member),
-            &Actor::system("race"),
-            T0,
-        )
-        .await
-        .unwrap();
-    let actor = Actor::Member {
-        id: user.id,
-        username: user.username.clone(),
-    };
+    let (user_id, actor) = member(&*store, "rec-race", Role::Member).await;
     let report = store
         .create_report(new_report("record race", "rec-race"), T0)
         .await
@@ -975,7 +968,7 @@ pub async fn concurrent_record_saves_exclude_each_other(store: std::sync::Arc<dy
                 "CVE-2026-20000",
                 &format!(r#"{{"round":{round},"writer":{writer}}}"#),
                 round,
-                user.id,
+                user_id,
             );
             tasks.push(tokio::spawn(async move {
                 store
@@ -1016,22 +1009,8 @@ pub async fn cve_program_story(store: &dyn Store) {
         CveIdFilter, CveIdState, JobEffect, JobFilter, JobKind, JobOutcome, JobState, NewJob,
         PublicationRequest,
     };
-    let mut actors = Vec::new();
-    for name in ["pub-ada", "pub-bob"] {
-        let u = store
-            .create_user(new_user(name, Role::Member), &Actor::system("story"), T0)
-            .await
-            .unwrap();
-        actors.push((
-            u.id,
-            Actor::Member {
-                id: u.id,
-                username: u.username,
-            },
-        ));
-    }
-    let (ada_id, ada) = actors[0].clone();
-    let (bob_id, bob) = actors[1].clone();
+    let (ada_id, ada) = member(store, "pub-ada", Role::Member).await;
+    let (bob_id, bob) = member(store, "pub-bob", Role::Member).await;
     let report = store
         .create_report(new_report("publication", "pub-1"), T0)
         .await
@@ -1447,18 +1426,7 @@ pub async fn cve_program_story(store: &dyn Store) {
 /// decision that is not in scope blocks acceptance until a new one is made.
 pub async fn scope_story(store: &dyn Store) {
     use crate::NewScopeDecision;
-    let u = store
-        .create_user(
-            new_user("scope-ada", Role::Member),
-            &Actor::system("story"),
-            T0,
-        )
-        .await
-        .unwrap();
-    let ada = Actor::Member {
-        id: u.id,
-        username: u.username.clone(),
-    };
+    let (ada_id, ada) = member(store, "scope-ada", Role::Member).await;
 
     // Annotations: created, then replaced; each change audited with before/after.
     let first = serde_json::json!({ "name": "Prosody IM", "aliases": ["Prosody"] });
@@ -1472,7 +1440,7 @@ pub async fn scope_story(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(saved.annotation, second);
-    assert_eq!(saved.updated_by, Some(u.id));
+    assert_eq!(saved.updated_by, Some(ada_id));
     let added = serde_json::json!({ "name": "Example Gateway", "added": true });
     store
         .save_product_annotation("example-gateway", added, &ada, T0 + 3)

@@ -105,7 +105,7 @@ fn poisoned<T>(_: T) -> StoreError {
     StoreError::Database("scope cache lock poisoned".into())
 }
 
-/// The UTC date of a moment, as YYYY-MM-DD.
+/// The UTC date of a moment (ms since the epoch), as YYYY-MM-DD.
 pub fn today(now_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(now_ms)
         .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())

@@ -10,28 +10,7 @@ use axum::http::StatusCode;
 use cnadesk_core::{CaseId, ReportId, Role};
 use cnadesk_cve_services::double::Fault;
 use cnadesk_store::{CveIdFilter, CveIdState, Store};
-use support::{api_report, Browser, TestApp};
-
-async fn case(app: &TestApp, member: &mut Browser<'_>, title: &str) -> i64 {
-    let (_, id) = api_report(
-        app,
-        title,
-        "Message carbons from any sender are accepted, so a remote attacker can inject messages.",
-    )
-    .await;
-    let page = format!("/desk/reports/{id}");
-    let r = member
-        .submit(&page, &format!("{page}/accept"), &[("title", title)])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.store
-        .case_for_report(ReportId(id))
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .0
-}
+use support::{carbons_case, Browser, TestApp};
 
 /// A complete record form for `cve`, fixed in `fixed`.
 fn record_fields(cve: &str, fixed: &str) -> Vec<(&'static str, String)> {
@@ -109,7 +88,7 @@ async fn reserve_author_approve_publish_and_read_back() {
     let (app, double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
     let mut bob = app.signed_in("bob", Role::Member).await;
-    let n = case(&app, &mut ada, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut ada, "Carbons spoofing").await;
 
     let page = ada.get(&format!("/desk/cases/{n}/cve")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -285,7 +264,7 @@ async fn an_unanswered_publication_is_finished_without_a_duplicate() {
     let (app, double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
     let mut bob = app.signed_in("bob", Role::Member).await;
-    let n = case(&app, &mut ada, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut ada, "Carbons spoofing").await;
     reserve(&mut ada, n, "1").await;
     let cve = case_cve_id(&app, n).await;
     save_record(&mut ada, n, 0, &record_fields(&cve, "0.12.4")).await;
@@ -348,7 +327,7 @@ async fn an_unanswered_publication_is_finished_without_a_duplicate() {
 async fn stale_reservations_are_listed_and_rejected_with_a_reason() {
     let (app, double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
-    let n = case(&app, &mut ada, "Not a vulnerability after all").await;
+    let n = carbons_case(&app, &mut ada, "Not a vulnerability after all").await;
     reserve(&mut ada, n, "2").await;
     let overview = ada.get("/desk/cve").await;
     assert!(
@@ -424,7 +403,7 @@ async fn stale_reservations_are_listed_and_rejected_with_a_reason() {
 async fn the_publication_clock_runs_from_disclosure() {
     let (app, _double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
-    let n = case(&app, &mut ada, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut ada, "Carbons spoofing").await;
     reserve(&mut ada, n, "1").await;
     let cve = case_cve_id(&app, n).await;
     let page = format!("/desk/cases/{n}/cve");
@@ -468,7 +447,7 @@ async fn the_publication_clock_runs_from_disclosure() {
 async fn without_cve_services_the_pages_say_how_to_set_it_up() {
     let app = TestApp::new().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
-    let n = case(&app, &mut ada, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut ada, "Carbons spoofing").await;
     let overview = ada.get("/desk/cve").await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("not configured"));
@@ -479,7 +458,7 @@ async fn without_cve_services_the_pages_say_how_to_set_it_up() {
     // Bad input is explained and kept.
     let (app, double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
-    let n = case(&app, &mut ada, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut ada, "Carbons spoofing").await;
     let r = reserve(&mut ada, n, "lots").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("value=\"lots\""), "the input is kept");

@@ -5,32 +5,10 @@
 mod support;
 
 use axum::http::StatusCode;
-use cnadesk_core::{CaseId, ReportId, Role};
+use cnadesk_core::{CaseId, Role};
 use cnadesk_cve::{csaf, lint, osv, LintContext, SchemaSet};
 use cnadesk_store::Store;
-use support::{api_report, Browser, TestApp};
-
-/// A report accepted as a case; returns the case number.
-async fn case(app: &TestApp, member: &mut Browser<'_>, title: &str) -> i64 {
-    let (_, id) = api_report(
-        app,
-        title,
-        "Message carbons from any sender are accepted, so a remote attacker can inject messages.",
-    )
-    .await;
-    let page = format!("/desk/reports/{id}");
-    let r = member
-        .submit(&page, &format!("{page}/accept"), &[("title", title)])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.store
-        .case_for_report(ReportId(id))
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .0
-}
+use support::{carbons_case, Browser, TestApp};
 
 /// What a member fills in on top of the prefilled form.
 fn complete(cve: &str) -> Vec<(&'static str, String)> {
@@ -110,7 +88,7 @@ fn block<'a>(html: &'a str, id: &str) -> &'a str {
 async fn a_case_becomes_a_valid_record_and_exports_without_typing_json() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
 
     // The editor starts from what the case knows.
     let editor = mia.get(&format!("/desk/cases/{n}/record")).await;
@@ -239,7 +217,7 @@ async fn a_case_becomes_a_valid_record_and_exports_without_typing_json() {
 async fn check_shows_findings_beside_their_fields_and_saves_nothing() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
     let fields = with(
         with(
             complete("CVE-2026-10001"),
@@ -280,7 +258,7 @@ async fn check_shows_findings_beside_their_fields_and_saves_nothing() {
 async fn bad_input_is_refused_beside_the_field_and_kept() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
     let fields = with(
         with(complete("CVE-26-1"), "cvss_vector", "CVSS:3.1/AV:N/AC:Q"),
         "description",
@@ -313,7 +291,7 @@ async fn a_stale_save_is_refused_and_the_edit_kept() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
     let mut bob = app.signed_in("bob", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
     let r = post_record(&mut bob, n, "save", 0, &complete("CVE-2026-10001")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     // Mia started before Bob saved.
@@ -348,7 +326,7 @@ async fn a_stale_save_is_refused_and_the_edit_kept() {
 async fn json_edits_survive_form_saves_and_diffs_show_changes() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
     let r = post_record(&mut mia, n, "save", 0, &complete("CVE-2026-10001")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
@@ -465,7 +443,7 @@ async fn json_edits_survive_form_saves_and_diffs_show_changes() {
 async fn raw_json_mistakes_are_explained_and_the_text_kept() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let n = case(&app, &mut mia, "Carbons spoofing").await;
+    let n = carbons_case(&app, &mut mia, "Carbons spoofing").await;
     let raw = format!("/desk/cases/{n}/record/json");
     let broken = "{\n  \"title\": \"x\",\n  oops\n}";
     let r = mia
@@ -514,8 +492,8 @@ async fn raw_json_mistakes_are_explained_and_the_text_kept() {
 async fn a_cve_id_belongs_to_one_case() {
     let app = TestApp::new().await;
     let mut mia = app.signed_in("mia", Role::Member).await;
-    let one = case(&app, &mut mia, "First").await;
-    let two = case(&app, &mut mia, "Second").await;
+    let one = carbons_case(&app, &mut mia, "First").await;
+    let two = carbons_case(&app, &mut mia, "Second").await;
     let r = post_record(&mut mia, one, "save", 0, &complete("CVE-2026-10001")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = post_record(&mut mia, two, "save", 0, &complete("CVE-2026-10001")).await;

@@ -14,30 +14,25 @@ async fn report(app: &TestApp, product: &str, description: &str) -> i64 {
         .1
 }
 
+/// Posts the accept form of a report.
+async fn accept(member: &mut support::Browser<'_>, id: i64, title: &str) -> support::Reply {
+    member
+        .submit(
+            &format!("/desk/reports/{id}"),
+            &format!("/desk/reports/{id}/accept"),
+            &[("title", title)],
+        )
+        .await
+}
+
 /// Accepts a report and opens its case's record editor.
 async fn accept_and_open_record(
     app: &TestApp,
     member: &mut support::Browser<'_>,
     id: i64,
 ) -> String {
-    let r = member
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Crash")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let case = app
-        .store
-        .case_for_report(ReportId(id))
-        .await
-        .unwrap()
-        .unwrap();
-    member
-        .get(&format!("/desk/cases/{}/record", case.id.0))
-        .await
-        .body
+    let case = support::accept_as_case(app, member, id, "Crash").await;
+    member.get(&format!("/desk/cases/{case}/record")).await.body
 }
 
 #[tokio::test]
@@ -64,13 +59,7 @@ async fn an_in_scope_proposal_is_confirmed_by_accepting() {
         .body
         .contains("Prosody IM is an XMPP server (listed on xmpp.org); it is in scope."));
 
-    let r = ada
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Stanza crash")],
-        )
-        .await;
+    let r = accept(&mut ada, id, "Stanza crash").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let decisions = app.store.scope_decisions(ReportId(id)).await.unwrap();
     assert_eq!(decisions.len(), 1);
@@ -114,13 +103,7 @@ async fn a_referral_must_be_decided_before_anything_is_accepted() {
     assert!(page.body.contains(r#"name="referral" value="mozilla""#));
 
     // Accepting is refused: the proposal is not "in scope".
-    let r = ada
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Spoofing")],
-        )
-        .await;
+    let r = accept(&mut ada, id, "Spoofing").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("record a scope decision"), "{}", r.body);
     assert!(app
@@ -159,13 +142,7 @@ async fn a_referral_must_be_decided_before_anything_is_accepted() {
         .body
         .contains("Referred to mozilla (rule vendor-is-cna, policy 2026.1)."));
     // And accepting is refused by the store as well.
-    let r = ada
-        .submit(
-            &format!("/desk/reports/{id}"),
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Spoofing")],
-        )
-        .await;
+    let r = accept(&mut ada, id, "Spoofing").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("`refer`"), "{}", r.body);
 }
@@ -249,13 +226,7 @@ async fn overriding_needs_a_reason_and_keeps_what_was_typed() {
     assert_eq!(e.payload["overridden"], true);
     assert_eq!(e.payload["proposed"], "refer");
     // Now the report can be accepted.
-    let r = ada
-        .submit(
-            &page,
-            &format!("/desk/reports/{id}/accept"),
-            &[("title", "Spoofing")],
-        )
-        .await;
+    let r = accept(&mut ada, id, "Spoofing").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 

@@ -22,12 +22,8 @@ pub struct CveArgs {
     /// CVE Services base URL [env: CNADESK_CVE_API_URL] [default: from cve_services.environment].
     #[arg(long, global = true, value_name = "URL")]
     pub api_url: Option<String>,
-    /// Directory of the SQLite database [env: CNADESK_DATA_DIR] [default: ./cnadesk-data].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<std::path::PathBuf>,
-    /// Database URL, e.g. postgres://… [env: CNADESK_DATABASE_URL].
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub data: crate::DbArgs,
     #[command(subcommand)]
     pub command: CveCommand,
 }
@@ -123,10 +119,8 @@ fn failure(e: WorkflowError) -> anyhow::Error {
 /// Runs `cnadesk cve …`.
 pub async fn run(file: Option<&std::path::Path>, args: CveArgs) -> anyhow::Result<ExitCode> {
     let overrides = crate::config::Overrides {
-        bind: None,
-        data_dir: args.data_dir.clone(),
-        database_url: args.database_url.clone(),
         api_url: args.api_url.clone(),
+        ..args.data.overrides()
     };
     let config = Config::load(file, &overrides)?;
     crate::init_tracing(&config);

@@ -18,32 +18,8 @@ use cnadesk_web::scope_desk::{today, ScopeDesk};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::config::{Config, Overrides};
-
-/// Where the desk's data lives (shared by `scope` and `ecosystem`).
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    /// Directory of the SQLite database and the synced ecosystem data [env: CNADESK_DATA_DIR] [default: ./cnadesk-data].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database URL, e.g. postgres://… [env: CNADESK_DATABASE_URL].
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
-}
-
-impl DataArgs {
-    fn config(&self, file: Option<&Path>) -> anyhow::Result<Config> {
-        Config::load(
-            file,
-            &Overrides {
-                bind: None,
-                data_dir: self.data_dir.clone(),
-                database_url: self.database_url.clone(),
-                api_url: None,
-            },
-        )
-    }
-}
+use crate::config::Config;
+use crate::DbArgs;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -59,7 +35,7 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     #[command(flatten)]
-    data: DataArgs,
+    data: DbArgs,
     #[command(subcommand)]
     command: ScopeCommand,
 }
@@ -97,7 +73,7 @@ enum ScopeCommand {
 #[derive(Debug, Args)]
 pub struct EcosystemArgs {
     #[command(flatten)]
-    data: DataArgs,
+    data: DbArgs,
     #[command(subcommand)]
     command: EcosystemCommand,
 }
@@ -269,20 +245,18 @@ async fn registry(desk: &ScopeDesk, config: &Config) -> anyhow::Result<std::sync
             store.close().await;
             Ok(r)
         }
-        None => Ok(std::sync::Arc::new(Registry::build(
-            &load_snapshot(&ecosystem_dir(config))?,
-            &[],
-        )?)),
+        None => Ok(desk.public_registry()),
     }
 }
 
 fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    use cnadesk_core::Clock;
+    cnadesk_core::SystemClock.now().as_millisecond()
 }
 
 /// `cnadesk scope …`
 pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.data.config(file)?;
+    let config = Config::load(file, &args.data.overrides())?;
     crate::init_tracing(&config);
     let mut out = std::io::stdout().lock();
     match args.command {
@@ -516,7 +490,7 @@ fn print_assessment(
 
 /// `cnadesk ecosystem …`
 pub async fn run_ecosystem(file: Option<&Path>, args: EcosystemArgs) -> anyhow::Result<ExitCode> {
-    let config = args.data.config(file)?;
+    let config = Config::load(file, &args.data.overrides())?;
     crate::init_tracing(&config);
     use std::io::Write;
     let mut out = std::io::stdout().lock();

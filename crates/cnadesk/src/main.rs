@@ -107,11 +107,11 @@ struct ServeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DbArgs {
     /// Directory of the SQLite database and the secret key [env: CNADESK_DATA_DIR] [default: ./cnadesk-data].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
     /// Database URL, e.g. postgres://… [env: CNADESK_DATABASE_URL] [default: SQLite in the data directory].
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -705,6 +705,13 @@ pub struct VersionForm {
     version: String,
 }
 
+impl VersionForm {
+    /// The version named; a form naming none is for no page that exists.
+    fn version(&self) -> Result<i64, AppError> {
+        self.version.trim().parse().map_err(|_| AppError::NotFound)
+    }
+}
+
 /// `POST /desk/cases/{id}/cve/approve`: the second member approves the
 /// exact version they saw.
 pub async fn case_cve_approve(
@@ -716,11 +723,7 @@ pub async fn case_cve_approve(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let id = case_id(&id)?;
-    let version: i64 = form
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::NotFound)?;
+    let version = form.version()?;
     match state
         .store
         .approve_record_version(id, version, member.user.id, &member.actor(), state.now_ms())
@@ -743,11 +746,7 @@ pub async fn case_cve_publish(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let id = case_id(&id)?;
-    let version: i64 = form
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::NotFound)?;
+    let version = form.version()?;
     let desk = match desk(&state) {
         Ok(d) => d,
         Err(m) => return not_configured(&state, &member, &csrf, id, Drafts::default(), m).await,

@@ -114,11 +114,6 @@ fn category_list(p: &Product) -> String {
     }
 }
 
-/// A XEP number as people type it: `280`, `0280`, `XEP-0280`.
-fn xep_number(text: &str) -> Option<u16> {
-    cnadesk_ecosystem::names::xep_number(text)
-}
-
 // ---- index and search --------------------------------------------------------------
 
 /// Query of the ecosystem index: a search, filters, or a XEP to look up.
@@ -174,15 +169,6 @@ struct IndexPage {
     warnings: Vec<String>,
 }
 
-fn listing_of(value: &str) -> Option<Listing> {
-    match value {
-        "listed" => Some(Listing::Listed),
-        "archived" => Some(Listing::Archived),
-        "local" => Some(Listing::Local),
-        _ => None,
-    }
-}
-
 fn keep(p: &Product, listing: Option<Listing>, category: Option<&str>) -> bool {
     listing.is_none_or(|l| p.listing == l)
         && category.is_none_or(|c| p.categories.iter().any(|x| x == c))
@@ -202,7 +188,7 @@ pub async fn ecosystem_index(
     let mut xep_error = String::new();
     let mut status = StatusCode::OK;
     if !xep_text.is_empty() {
-        match xep_number(xep_text) {
+        match cnadesk_ecosystem::names::xep_number(xep_text) {
             Some(n) if registry.xep(n).is_some() => {
                 return Ok(Redirect::to(&format!("/desk/ecosystem/xeps/{n}")).into_response());
             }
@@ -220,7 +206,7 @@ pub async fn ecosystem_index(
         }
     }
 
-    let listing = listing_of(query.listing.trim());
+    let listing = Listing::parse(query.listing.trim());
     let category = CATEGORIES
         .iter()
         .map(|(c, _)| *c)
@@ -261,11 +247,7 @@ pub async fn ecosystem_index(
         }
     }
 
-    let listing_value = listing.map_or("", |l| match l {
-        Listing::Listed => "listed",
-        Listing::Archived => "archived",
-        Listing::Local => "local",
-    });
+    let listing_value = listing.map_or("", Listing::as_str);
     let listings = [
         ("", "any listing"),
         ("listed", Listing::Listed.label()),
@@ -1023,7 +1005,7 @@ pub async fn ecosystem_xep(
     csrf: Csrf,
     Path(number): Path<String>,
 ) -> Result<Response, AppError> {
-    let n = xep_number(&number).ok_or(AppError::NotFound)?;
+    let n = cnadesk_ecosystem::names::xep_number(&number).ok_or(AppError::NotFound)?;
     let registry = state.scope.registry(&*state.store).await?;
     let imp = registry.implementations(n);
     let xep = imp.xep.ok_or(AppError::NotFound)?;
@@ -1077,20 +1059,6 @@ pub async fn ecosystem_xep(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xep_numbers_are_read_as_people_write_them() {
-        assert_eq!(xep_number("280"), Some(280));
-        assert_eq!(xep_number("0280"), Some(280));
-        assert_eq!(xep_number(" XEP-0280 "), Some(280));
-        assert_eq!(xep_number("xep 45"), Some(45));
-        assert_eq!(xep_number("abc"), None);
-        assert_eq!(xep_number("-1"), None);
-        assert_eq!(xep_number("280x"), None);
-        assert_eq!(xep_number(""), None);
-        assert_eq!(xep_number("99999999"), None);
-        assert_eq!(xep_number("70000"), None);
-    }
 
     #[test]
     fn lists_are_trimmed_and_deduplicated() {

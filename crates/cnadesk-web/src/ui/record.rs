@@ -138,10 +138,6 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
-fn date_only(ms: i64) -> String {
-    rfc3339(ms)[..10].to_owned()
-}
-
 /// A case, its report, and every version of its record (newest first).
 struct Loaded {
     case: Case,
@@ -253,7 +249,7 @@ fn prefill_from_report(state: &AppState, case: &Case, report: &Report) -> Record
             ..Default::default()
         }],
         timeline: vec![TimelineRow {
-            date: date_only(report.created_at_ms),
+            date: crate::scope_desk::today(report.created_at_ms),
             text: format!("Reported to the {} CNA", state.config.cna_name),
         }],
         ..Default::default()

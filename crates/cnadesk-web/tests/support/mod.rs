@@ -372,3 +372,31 @@ impl ClockExt for FixedClock {
         self.now().as_second()
     }
 }
+
+/// Accepts report `id` as a case titled `title` through the report page;
+/// returns the case number.
+pub async fn accept_as_case(app: &TestApp, member: &mut Browser<'_>, id: i64, title: &str) -> i64 {
+    let page = format!("/desk/reports/{id}");
+    let r = member
+        .submit(&page, &format!("{page}/accept"), &[("title", title)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.store
+        .case_for_report(cnadesk_core::ReportId(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0
+}
+
+/// A carbons report about Prosody, accepted as a case; returns the case number.
+pub async fn carbons_case(app: &TestApp, member: &mut Browser<'_>, title: &str) -> i64 {
+    let (_, id) = api_report(
+        app,
+        title,
+        "Message carbons from any sender are accepted, so a remote attacker can inject messages.",
+    )
+    .await;
+    accept_as_case(app, member, id, title).await
+}
