@@ -280,6 +280,18 @@ fn xep_list(registry: &Registry, xeps: &[u16]) -> String {
     names.join(" and ")
 }
 
+/// "XML parser" → "an XML parser", "TLS library" → "a TLS library".
+fn with_article(kind: &str) -> String {
+    let first = kind.split_whitespace().next().unwrap_or_default();
+    let acronym = first.len() > 1 && first.chars().all(|c| c.is_ascii_uppercase());
+    let vowel_sound = match first.chars().next() {
+        Some(c) if acronym => "AEFHILMNORSX".contains(c),
+        Some(c) => "aeiouAEIOU".contains(c),
+        None => false,
+    };
+    format!("{} {kind}", if vowel_sound { "an" } else { "a" })
+}
+
 /// Applies a policy to a report. `today` (YYYY-MM-DD) decides whether an
 /// end-of-life date has passed.
 pub fn assess(policy: &Policy, registry: &Registry, input: &ScopeInput, today: &str) -> Assessment {
@@ -456,6 +468,7 @@ pub fn assess(policy: &Policy, registry: &Registry, input: &ScopeInput, today: &
         .replace("{cna}", &cna)
         .replace("{cna_name}", &cna_name)
         .replace("{component}", &component)
+        .replace("{a_kind}", &with_article(&kind))
         .replace("{kind}", &kind)
         .replace(
             "{fork_of}",

@@ -75,7 +75,8 @@ fn generic_libraries_are_referred_upstream() {
     assert_eq!(a.decision, Decision::Refer);
     assert_eq!(a.referral.as_ref().unwrap().short_name, "mitre");
     assert!(
-        a.rationale.contains("Expat is a XML parser"),
+        a.rationale
+            .contains("Expat is an XML parser, not XMPP software"),
         "{}",
         a.rationale
     );

@@ -283,7 +283,7 @@ pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<E
                     use std::io::Write;
                     writeln!(out)?;
                 }
-                Format::Text => print_assessment(&mut out, &policy, &a)?,
+                Format::Text => print_assessment(&mut out, &policy, &input.product, &a)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -424,6 +424,7 @@ impl<'a> CheckJson<'a> {
 fn print_assessment(
     out: &mut impl std::io::Write,
     policy: &Policy,
+    asked: &str,
     a: &Assessment,
 ) -> anyhow::Result<()> {
     let title = a
@@ -432,7 +433,7 @@ fn print_assessment(
         .map(|p| p.name.clone())
         .unwrap_or_else(|| match a.xeps.first() {
             Some(x) if a.rule.is_some() => format!("XEP-{:04} {}", x.number, x.title),
-            _ => "(no single product)".into(),
+            _ => format!("“{}”", asked.trim()),
         });
     writeln!(out, "{title}: {}", a.decision.label().to_uppercase())?;
     writeln!(out, "  why       {}", a.rationale)?;
