@@ -14,6 +14,7 @@ pub mod ids;
 pub mod publication;
 pub mod report;
 pub mod role;
+pub mod sla;
 
 pub use actor::Actor;
 pub use case::{CaseState, TransitionError};
