@@ -1243,15 +1243,13 @@ pub async fn assign_case(
         .list_users()
         .await?
         .into_iter()
-        .map(|u| Candidate {
-            open_cases: counts
+        .map(|u| {
+            let open = counts
                 .iter()
                 .find(|(id, _)| *id == u.id)
                 .map(|(_, n)| *n)
-                .unwrap_or(0),
-            id: u.id,
-            username: u.username,
-            active: u.active,
+                .unwrap_or(0);
+            Candidate::new(u.id, &u.username, u.active, open)
         })
         .collect();
     let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
