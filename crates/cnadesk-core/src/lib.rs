@@ -9,12 +9,15 @@ pub mod assignment;
 pub mod audit;
 pub mod case;
 pub mod clock;
+pub mod clocks;
 pub mod cve_id;
 pub mod ids;
 pub mod publication;
 pub mod report;
 pub mod role;
 pub mod sla;
+pub mod sla_policy;
+pub mod team;
 
 pub use actor::Actor;
 pub use case::{CaseState, TransitionError};
