@@ -31,16 +31,29 @@ pub enum ApprovalRefused {
     /// The version fails the schema or the CNA rules.
     #[error("this version does not pass the checks (schema or CNA rules); fix it first")]
     NotPublishable,
+    /// Neutrality: a member recused from the case cannot be its second member.
+    #[error("you are recused from this case ({reason}); another member must approve")]
+    Recused {
+        /// Why they are recused.
+        reason: String,
+    },
 }
 
-/// Whether `approver` may approve `version` of a record written by `author`.
+/// Whether `approver` may approve `version` of a record written by `author`;
+/// `approver_recused` is the reason they are recused from the case, if they are.
 pub fn check_approval(
     author: UserId,
     approver: UserId,
     version: i64,
     latest: i64,
     publishable: bool,
+    approver_recused: Option<&str>,
 ) -> Result<(), ApprovalRefused> {
+    if let Some(reason) = approver_recused {
+        return Err(ApprovalRefused::Recused {
+            reason: reason.to_owned(),
+        });
+    }
     if version != latest {
         return Err(ApprovalRefused::NotLatest { latest });
     }
@@ -196,17 +209,23 @@ mod tests {
     fn two_person_rule() {
         let (a, b) = (UserId(1), UserId(2));
         assert_eq!(
-            check_approval(a, a, 2, 2, true),
+            check_approval(a, a, 2, 2, true, None),
             Err(ApprovalRefused::OwnVersion)
         );
-        assert_eq!(check_approval(a, b, 2, 2, true), Ok(()));
+        assert_eq!(check_approval(a, b, 2, 2, true, None), Ok(()));
         assert_eq!(
-            check_approval(a, b, 1, 2, true),
+            check_approval(a, b, 1, 2, true, None),
             Err(ApprovalRefused::NotLatest { latest: 2 })
         );
         assert_eq!(
-            check_approval(a, b, 2, 2, false),
+            check_approval(a, b, 2, 2, false, None),
             Err(ApprovalRefused::NotPublishable)
+        );
+        assert_eq!(
+            check_approval(a, b, 2, 2, true, Some("works on Dino")),
+            Err(ApprovalRefused::Recused {
+                reason: "works on Dino".into()
+            })
         );
     }
 

@@ -10,6 +10,7 @@
 
 mod rows;
 mod store;
+mod team;
 
 use std::path::Path;
 use std::str::FromStr;

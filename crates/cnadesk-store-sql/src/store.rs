@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{canonical_json, AuditEvent, EventDraft};
 use cnadesk_core::publication;
+use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
 use cnadesk_core::{
     Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, ReportState, UserId,
 };
@@ -24,8 +25,8 @@ use crate::Backend;
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     backend: Backend,
-    reader: AnyPool,
-    writer: AnyPool,
+    pub(crate) reader: AnyPool,
+    pub(crate) writer: AnyPool,
 }
 
 impl SqlStore {
@@ -63,7 +64,7 @@ impl SqlStore {
 /// Appends an event to the audit chain inside the caller's transaction.
 /// Bumping the head row first takes the write lock on it, so concurrent
 /// appends are serialized by the database and the chain cannot fork.
-async fn append_audit(
+pub(crate) async fn append_audit(
     conn: &mut AnyConnection,
     draft: EventDraft,
     actor: &Actor,
@@ -122,7 +123,7 @@ async fn fetch_report(conn: &mut AnyConnection, id: ReportId) -> StoreResult<Opt
         .transpose()
 }
 
-async fn fetch_case(conn: &mut AnyConnection, id: CaseId) -> StoreResult<Option<Case>> {
+pub(crate) async fn fetch_case(conn: &mut AnyConnection, id: CaseId) -> StoreResult<Option<Case>> {
     let sql = format!("SELECT {} FROM cases WHERE id = $1", rows::CASE_COLUMNS);
     sqlx::query(&sql)
         .bind(id.0)
@@ -133,7 +134,7 @@ async fn fetch_case(conn: &mut AnyConnection, id: CaseId) -> StoreResult<Option<
         .transpose()
 }
 
-async fn fetch_user(conn: &mut AnyConnection, id: UserId) -> StoreResult<Option<User>> {
+pub(crate) async fn fetch_user(conn: &mut AnyConnection, id: UserId) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
     sqlx::query(&sql)
         .bind(id.0)
@@ -1055,6 +1056,20 @@ impl Store for SqlStore {
                     u.username
                 )));
             }
+            if let Some(r) =
+                sqlx::query("SELECT reason FROM recusals WHERE case_id = $1 AND user_id = $2")
+                    .bind(id.0)
+                    .bind(user.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+            {
+                let reason: String = r.try_get("reason").map_err(db_err)?;
+                return Err(StoreError::Rejected(format!(
+                    "{} is recused from this case: {reason}",
+                    u.username
+                )));
+            }
         }
         sqlx::query(
             "UPDATE cases SET assignee_id = $1, assignment_reason = $2, updated_at = $3 WHERE id = $4",
@@ -1287,12 +1302,23 @@ impl Store for SqlStore {
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("version {version} of {case_id}")))?
         };
+        let recused: Option<String> =
+            sqlx::query("SELECT reason FROM recusals WHERE case_id = $1 AND user_id = $2")
+                .bind(case_id.0)
+                .bind(approver.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|r| r.try_get("reason"))
+                .transpose()
+                .map_err(db_err)?;
         publication::check_approval(
             v.author,
             approver,
             v.version,
             latest.version,
             v.publishable(),
+            recused.as_deref(),
         )
         .map_err(|e| StoreError::Rejected(e.to_string()))?;
         let sql = format!(
@@ -1781,7 +1807,8 @@ impl Store for SqlStore {
             ));
         }
         let approvers: Vec<i64> = sqlx::query(
-            "SELECT approver_id FROM record_approvals WHERE case_id = $1 AND version = $2 AND sha256 = $3",
+            "SELECT approver_id FROM record_approvals WHERE case_id = $1 AND version = $2 AND sha256 = $3 \
+             AND approver_id NOT IN (SELECT user_id FROM recusals WHERE case_id = $1)",
         )
         .bind(case_id.0)
         .bind(latest.version)
@@ -2059,6 +2086,109 @@ impl Store for SqlStore {
             .iter()
             .map(rows::audit_event)
             .collect()
+    }
+
+    async fn profiles(&self) -> StoreResult<Vec<Profile>> {
+        self.team_profiles().await
+    }
+
+    async fn save_profile(&self, profile: Profile, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        self.team_save_profile(profile, actor, now_ms).await
+    }
+
+    async fn absences(&self) -> StoreResult<Vec<Absence>> {
+        self.team_absences().await
+    }
+
+    async fn add_absence(
+        &self,
+        absence: Absence,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Absence> {
+        self.team_add_absence(absence, actor, now_ms).await
+    }
+
+    async fn remove_absence(
+        &self,
+        id: i64,
+        user: UserId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.team_remove_absence(id, user, actor, now_ms).await
+    }
+
+    async fn affiliations(&self) -> StoreResult<Vec<Affiliation>> {
+        self.team_affiliations().await
+    }
+
+    async fn declare_affiliation(
+        &self,
+        affiliation: Affiliation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Affiliation> {
+        self.team_declare_affiliation(affiliation, actor, now_ms)
+            .await
+    }
+
+    async fn withdraw_affiliation(
+        &self,
+        id: i64,
+        user: UserId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.team_withdraw_affiliation(id, user, actor, now_ms)
+            .await
+    }
+
+    async fn recusals(&self, case: Option<CaseId>) -> StoreResult<Vec<Recusal>> {
+        self.team_recusals(case).await
+    }
+
+    async fn recuse(&self, recusal: Recusal, actor: &Actor, now_ms: i64) -> StoreResult<bool> {
+        self.team_recuse(recusal, actor, now_ms).await
+    }
+
+    async fn shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>> {
+        self.team_shifts(from_ms, to_ms).await
+    }
+
+    async fn plan_rota(
+        &self,
+        shifts: Vec<(UserId, i64, i64)>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.team_plan_rota(shifts, actor, now_ms).await
+    }
+
+    async fn hand_over(
+        &self,
+        shift: i64,
+        note: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.team_hand_over(shift, note, actor, now_ms).await
+    }
+
+    async fn last_assignments(&self) -> StoreResult<Vec<(UserId, i64)>> {
+        self.team_last_assignments().await
+    }
+
+    async fn audit_events_for_reports(&self, reports: &[ReportId]) -> StoreResult<Vec<AuditEvent>> {
+        self.events_for_reports(reports).await
+    }
+
+    async fn audit_events_by_actions(
+        &self,
+        actions: &[&str],
+        since_ms: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        self.events_by_actions(actions, since_ms).await
     }
 
     async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>> {
