@@ -18,6 +18,7 @@ mod ratelimit;
 pub mod scope_desk;
 mod scope_view;
 pub mod security;
+pub mod team_desk;
 pub mod ui;
 mod views;
 
@@ -28,7 +29,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
 use axum::Router;
-use cnadesk_core::assignment::{AssignmentPolicy, ManualAssignment};
+use cnadesk_core::assignment::{AssignmentPolicy, BalancedAssignment};
 use cnadesk_core::Clock;
 use cnadesk_store::Store;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -155,6 +156,8 @@ pub struct AppState {
     pub cve: Option<Arc<cnadesk_cve_workflow::CveDesk>>,
     /// The scope policy and the ecosystem registry.
     pub scope: Arc<scope_desk::ScopeDesk>,
+    /// The response-time commitments (SLA policy).
+    pub team: Arc<team_desk::TeamDesk>,
 }
 
 impl AppState {
@@ -195,12 +198,13 @@ impl AppState {
             clock,
             config: Arc::new(config),
             key: Arc::new(key),
-            assignment: Arc::new(ManualAssignment),
+            assignment: Arc::new(BalancedAssignment),
             login_limiter,
             login_ip_limiter,
             intake_limiter,
             cve: None,
             scope: Arc::new(scope_desk::ScopeDesk::bundled()),
+            team: Arc::new(team_desk::TeamDesk::bundled()),
         }
     }
 
@@ -213,6 +217,12 @@ impl AppState {
     /// Uses this scope policy and ecosystem data instead of the shipped ones.
     pub fn with_scope(mut self, desk: scope_desk::ScopeDesk) -> Self {
         self.scope = Arc::new(desk);
+        self
+    }
+
+    /// Uses this SLA policy instead of the shipped one.
+    pub fn with_team(mut self, desk: team_desk::TeamDesk) -> Self {
+        self.team = Arc::new(desk);
         self
     }
 

@@ -37,6 +37,14 @@ async fn a_member_accepts_a_report_moves_and_assigns_the_case() {
         .unwrap()
         .unwrap();
     assert_eq!(case.state, CaseState::Accepted);
+    let mia_id = app
+        .store
+        .user_credentials("mia")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
     assert!(mia
         .get("/desk?view=cases")
         .await
@@ -76,14 +84,13 @@ async fn a_member_accepts_a_report_moves_and_assigns_the_case() {
         CaseState::InCoordination
     );
 
-    let mia_id = app
-        .store
-        .user_credentials("mia")
-        .await
-        .unwrap()
-        .unwrap()
-        .user
-        .id;
+    // The only member got the new case automatically, with the reason.
+    assert_eq!(case.assignee, Some(mia_id));
+    assert_eq!(
+        case.assignment_reason.as_deref(),
+        Some("assigned automatically to mia: 0 open cases, the lowest load")
+    );
+    // Overriding by hand needs a reason.
     let r = mia
         .submit(
             &page,
@@ -91,15 +98,27 @@ async fn a_member_accepts_a_report_moves_and_assigns_the_case() {
             &[("assignee", &mia_id.0.to_string()), ("reason", "")],
         )
         .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("needs a reason"), "{}", r.body);
+    let r = mia
+        .submit(
+            &page,
+            &format!("/desk/cases/{}/assign", case.id.0),
+            &[
+                ("assignee", &mia_id.0.to_string()),
+                ("reason", "I know Prosody"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let assigned = app.store.case(case.id).await.unwrap().unwrap();
     assert_eq!(assigned.assignee, Some(mia_id));
     assert_eq!(
         assigned.assignment_reason.as_deref(),
-        Some("assigned manually to mia")
+        Some("I know Prosody")
     );
     let view = mia.get(&page).await.body;
-    assert!(view.contains("assigned manually to mia"));
+    assert!(view.contains("I know Prosody"));
     assert!(view.contains("case.assigned"), "audit trail on the page");
     let r = mia
         .submit(

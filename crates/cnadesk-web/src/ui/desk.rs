@@ -735,6 +735,11 @@ pub async fn accept_report(
     {
         Ok(case) => {
             tracing::info!(report = %id, case = %case.id, "report accepted as a case");
+            // Affiliated members are recused and the case goes to the member
+            // the assignment policy chooses; the case page shows why.
+            if let Err(e) = crate::team_desk::auto_assign(&state, case.id).await {
+                tracing::error!(case = %case.id, error = %e, "automatic assignment failed; the case stays unassigned");
+            }
             Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response())
         }
         Err(cnadesk_store::StoreError::Rejected(m)) => {

@@ -1,0 +1,513 @@
+//! The team at work: who can take a case (capacity, absence, recusal), the
+//! automatic assignment of new cases, the response-time clocks of open
+//! reports and cases, and the sweep that warns, hands work on before it is
+//! late and offers an absent member's cases to others.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cnadesk_core::assignment::{Assignment, Candidate};
+use cnadesk_core::audit::{AuditEvent, EventDraft};
+use cnadesk_core::clocks::{self, AlertKind, Measured};
+use cnadesk_core::sla_policy::SlaPolicy;
+use cnadesk_core::team::{self, AffectedProduct, Recusal, RecusalSource, Shift};
+use cnadesk_core::{Actor, CaseId, ReportId, ReportState, UserId};
+use cnadesk_store::{Case, CaseFilter, ReportFilter, StoreError};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::AppState;
+
+/// Every audit action a clock reads (see [`cnadesk_core::clocks`]).
+pub const CLOCK_ACTIONS: [&str; 17] = [
+    "report.created",
+    "message.shared",
+    "sla.paused",
+    "sla.resumed",
+    "case.opened",
+    "report.closed",
+    "case.cve_id_set",
+    "cve.id_linked",
+    "cve.ids_recorded",
+    "case.state_changed",
+    "cve.disclosed_set",
+    "cve.published",
+    "sla.inquiry_received",
+    "sla.inquiry_answered",
+    "sla.warned",
+    "sla.escalated",
+    "sla.breached",
+];
+
+/// The system actor of automatic team actions.
+fn system(component: &str) -> Actor {
+    Actor::system(component)
+}
+
+/// The UTC date of a moment in ms.
+pub fn date_of(ms: i64) -> jiff::civil::Date {
+    Timestamp::from_millisecond(ms)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// A moment in ms as a timestamp.
+pub fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The members as assignment sees them for `case` today.
+pub async fn candidates(
+    state: &AppState,
+    case: Option<CaseId>,
+) -> Result<Vec<Candidate>, StoreError> {
+    let store = &*state.store;
+    let today = date_of(state.now_ms());
+    let counts: BTreeMap<UserId, i64> = store.open_case_counts().await?.into_iter().collect();
+    let profiles: BTreeMap<UserId, i64> = store
+        .profiles()
+        .await?
+        .into_iter()
+        .map(|p| (p.user, p.capacity))
+        .collect();
+    let absences = store.absences().await?;
+    let recusals = match case {
+        Some(c) => store.recusals(Some(c)).await?,
+        None => Vec::new(),
+    };
+    let last: BTreeMap<UserId, i64> = store.last_assignments().await?.into_iter().collect();
+    Ok(store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| Candidate {
+            capacity: profiles.get(&u.id).copied().unwrap_or(0),
+            away: team::away_reason(&absences, u.id, today),
+            recused: recusals
+                .iter()
+                .find(|r| r.user == u.id)
+                .map(|r| r.reason.clone()),
+            last_assigned_ms: last.get(&u.id).copied(),
+            ..Candidate::new(
+                u.id,
+                &u.username,
+                u.active,
+                counts.get(&u.id).copied().unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+/// The products a case is about: the product of its latest scope decision.
+pub async fn affected_products(
+    state: &AppState,
+    case: &Case,
+) -> Result<Vec<AffectedProduct>, StoreError> {
+    let decisions = state.store.scope_decisions(case.report_id).await?;
+    let Some(key) = decisions.first().and_then(|d| d.product_key.clone()) else {
+        return Ok(Vec::new());
+    };
+    let registry = state.scope.registry(&*state.store).await?;
+    let name = registry
+        .product(&key)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| key.clone());
+    Ok(vec![AffectedProduct {
+        competitors: state.team.policy().competitors_of(&key),
+        key,
+        name,
+    }])
+}
+
+/// Records the recusals that declared affiliations call for on `case`.
+/// Returns the members newly recused.
+pub async fn recuse_affiliated(state: &AppState, case: &Case) -> Result<Vec<UserId>, StoreError> {
+    let affected = affected_products(state, case).await?;
+    if affected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let affiliations = state.store.affiliations().await?;
+    let mut newly = Vec::new();
+    for (user, reason) in team::recusals_for(&affiliations, &affected) {
+        let recorded = state
+            .store
+            .recuse(
+                Recusal {
+                    case: case.id,
+                    user,
+                    reason,
+                    source: RecusalSource::Affiliation,
+                    created_at_ms: 0,
+                },
+                &system("recusal"),
+                state.now_ms(),
+            )
+            .await?;
+        if recorded {
+            newly.push(user);
+        }
+    }
+    Ok(newly)
+}
+
+/// Recuses affiliated members, then assigns the case by the assignment
+/// policy. `None` when the policy leaves it to a person (nobody eligible).
+pub async fn auto_assign(
+    state: &AppState,
+    case_id: CaseId,
+) -> Result<Option<Assignment>, StoreError> {
+    let Some(case) = state.store.case(case_id).await? else {
+        return Ok(None);
+    };
+    recuse_affiliated(state, &case).await?;
+    let candidates = candidates(state, Some(case_id)).await?;
+    let Some(assignment) = state.assignment.propose(&candidates) else {
+        return Ok(None);
+    };
+    state
+        .store
+        .assign_case(
+            case_id,
+            assignment.assignee,
+            &assignment.reason,
+            &system("assignment"),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Some(assignment))
+}
+
+/// The team's response-time commitments.
+#[derive(Debug)]
+pub struct TeamDesk {
+    policy: SlaPolicy,
+}
+
+impl TeamDesk {
+    /// With the shipped SLA policy.
+    pub fn bundled() -> Self {
+        TeamDesk {
+            policy: SlaPolicy::bundled(),
+        }
+    }
+
+    /// With this policy.
+    pub fn new(policy: SlaPolicy) -> Self {
+        TeamDesk { policy }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &SlaPolicy {
+        &self.policy
+    }
+}
+
+/// The severity of a case from its latest record (`critical`, `high`, …).
+pub async fn severity(state: &AppState, case: CaseId) -> Result<Option<String>, StoreError> {
+    let versions = state.store.record_versions(case).await?;
+    Ok(versions.first().and_then(|v| severity_in(&v.document)))
+}
+
+fn severity_in(document: &str) -> Option<String> {
+    let doc: serde_json::Value = serde_json::from_str(document).ok()?;
+    doc["metrics"].as_array()?.iter().find_map(|m| {
+        ["cvssV4_0", "cvssV3_1", "cvssV3_0"]
+            .iter()
+            .find_map(|k| m[*k]["baseSeverity"].as_str())
+            .map(|s| s.to_ascii_lowercase())
+    })
+}
+
+/// Measures the clocks of these reports at now.
+pub async fn measure_reports(
+    state: &AppState,
+    reports: &[ReportId],
+) -> Result<Vec<Measured>, StoreError> {
+    let events = state.store.audit_events_for_reports(reports).await?;
+    measure_events(state, &events).await
+}
+
+/// Measures the clocks in these events at now.
+pub async fn measure_events(
+    state: &AppState,
+    events: &[AuditEvent],
+) -> Result<Vec<Measured>, StoreError> {
+    let tracked = clocks::derive(events);
+    let mut severities: BTreeMap<CaseId, Option<String>> = BTreeMap::new();
+    for c in tracked.iter().filter_map(|t| t.case) {
+        if let std::collections::btree_map::Entry::Vacant(e) = severities.entry(c) {
+            e.insert(severity(state, c).await?);
+        }
+    }
+    Ok(clocks::measure(
+        tracked,
+        state.team.policy(),
+        state.clock.now(),
+        |c| severities.get(&c).cloned().flatten(),
+    ))
+}
+
+/// The reports with something still to do: awaiting triage, or with an open case.
+pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>), StoreError> {
+    let new = state
+        .store
+        .list_reports(ReportFilter {
+            state: Some(ReportState::New),
+            spam: Some(false),
+            limit: 0,
+        })
+        .await?;
+    let cases = state
+        .store
+        .list_cases(CaseFilter {
+            open_only: true,
+            assignee: None,
+        })
+        .await?;
+    let mut ids: BTreeSet<ReportId> = new.iter().map(|r| r.id).collect();
+    ids.extend(cases.iter().map(|c| c.report_id));
+    Ok((ids.into_iter().collect(), cases))
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// Warnings sent.
+    pub warnings: usize,
+    /// Items handed on.
+    pub escalations: usize,
+    /// Breaches recorded.
+    pub breaches: usize,
+    /// Cases of absent members offered to others.
+    pub offered: usize,
+}
+
+/// The shifts around now (a year each way is plenty for hand-on).
+pub async fn shifts_now(state: &AppState) -> Result<Vec<Shift>, StoreError> {
+    let now = state.now_ms();
+    let year = 366 * 86_400_000;
+    state.store.shifts(now - year, now + year).await
+}
+
+/// Warns, hands on and records breaches for every clock that crossed a
+/// threshold since the last sweep, and offers the cases of members who are
+/// away to the member the assignment policy would choose. Safe to run
+/// often: each alert and each offer happens once.
+pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
+    let now = state.now_ms();
+    let (reports, cases) = open_reports(state).await?;
+    let measured = measure_reports(state, &reports).await?;
+    let policy = state.team.policy();
+    let alerts = clocks::alerts_due(&measured, policy, &policy.calendar());
+    let shifts = shifts_now(state).await?;
+    let absences = state.store.absences().await?;
+    let users = state.store.list_users().await?;
+    let active: BTreeSet<UserId> = users.iter().filter(|u| u.active).map(|u| u.id).collect();
+    let today = date_of(now);
+    let on_call = team::on_call(&shifts, now).map(|s| s.user);
+    let mut done = Sweep::default();
+    for alert in alerts {
+        let case = cases.iter().find(|c| Some(c.id) == alert.case);
+        let assignee = case.and_then(|c| c.assignee);
+        let recused: Vec<UserId> = match alert.case {
+            Some(c) => state
+                .store
+                .recusals(Some(c))
+                .await?
+                .into_iter()
+                .map(|r| r.user)
+                .collect(),
+            None => Vec::new(),
+        };
+        let label = &policy.target(alert.key).label;
+        let mut payload = json!({
+            "target": alert.key.as_str(),
+            "instance": alert.instance,
+            "used_permille": alert.used_permille,
+        });
+        match alert.kind {
+            AlertKind::Warning => {
+                let to = assignee.or(on_call);
+                payload["to"] = json!(to.map(|u| u.0));
+                payload["message"] = json!(format!(
+                    "{label}: {}% of the target used",
+                    alert.used_permille / 10
+                ));
+                done.warnings += 1;
+            }
+            AlertKind::Escalation => {
+                let to = team::next_on_call(&shifts, now, |u| {
+                    Some(u) == assignee
+                        || !active.contains(&u)
+                        || recused.contains(&u)
+                        || team::away_reason(&absences, u, today).is_some()
+                });
+                payload["offered_to"] = json!(to.map(|u| u.0));
+                payload["from"] = json!(assignee.map(|u| u.0));
+                payload["message"] = json!(format!(
+                    "{label}: {}% of the target used; handed on to the next member on call",
+                    alert.used_permille / 10
+                ));
+                done.escalations += 1;
+            }
+            AlertKind::Breach => {
+                payload["message"] = json!(format!("{label}: the target passed"));
+                done.breaches += 1;
+            }
+        }
+        let mut draft = EventDraft::new(alert.kind.action())
+            .report(alert.report)
+            .payload(payload);
+        if let Some(c) = alert.case {
+            draft = draft.case(c);
+        }
+        state.store.record_event(draft, &system("sla"), now).await?;
+    }
+    // Cases of absent members: offered before their deadlines slip.
+    let offers = open_offers(state, None).await?;
+    for case in &cases {
+        let Some(assignee) = case.assignee else {
+            continue;
+        };
+        let Some(away) = team::away_reason(&absences, assignee, today) else {
+            continue;
+        };
+        if offers.iter().any(|o| o.case == case.id) {
+            continue;
+        }
+        let candidates: Vec<Candidate> = candidates(state, Some(case.id))
+            .await?
+            .into_iter()
+            .filter(|c| c.id != assignee)
+            .collect();
+        let Some(proposal) = state.assignment.propose(&candidates) else {
+            continue;
+        };
+        let Some(to) = proposal.assignee else {
+            continue;
+        };
+        let name = users
+            .iter()
+            .find(|u| u.id == assignee)
+            .map(|u| u.username.clone())
+            .unwrap_or_default();
+        state
+            .store
+            .record_event(
+                EventDraft::new("case.offered")
+                    .case(case.id)
+                    .report(case.report_id)
+                    .payload(json!({
+                        "offered_to": to.0,
+                        "from": assignee.0,
+                        "message": format!("{name} is {away}; {}", proposal.reason),
+                    })),
+                &system("assignment"),
+                now,
+            )
+            .await?;
+        done.offered += 1;
+    }
+    Ok(done)
+}
+
+/// A case offered to a member (on escalation or because its assignee is away).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The case.
+    pub case: CaseId,
+    /// Its report.
+    pub report: ReportId,
+    /// To whom.
+    pub to: UserId,
+    /// Why.
+    pub message: String,
+    /// When (ms).
+    pub at_ms: i64,
+}
+
+/// Offers not yet taken up (no assignment since), for one member or all.
+pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Offer>, StoreError> {
+    let events = state
+        .store
+        .audit_events_by_actions(&["sla.escalated", "case.offered", "case.assigned"], 0)
+        .await?;
+    let mut offers: BTreeMap<i64, Offer> = BTreeMap::new();
+    for e in events {
+        let Some(case) = e.case_id else { continue };
+        if e.action == "case.assigned" {
+            offers.remove(&case);
+            continue;
+        }
+        let Some(user) = e.payload["offered_to"].as_i64() else {
+            continue;
+        };
+        offers.insert(
+            case,
+            Offer {
+                case: CaseId(case),
+                report: ReportId(e.report_id.unwrap_or_default()),
+                to: UserId(user),
+                message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
+                at_ms: e.occurred_at_ms,
+            },
+        );
+    }
+    let open: BTreeSet<CaseId> = state
+        .store
+        .list_cases(CaseFilter {
+            open_only: true,
+            assignee: None,
+        })
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    Ok(offers
+        .into_values()
+        .filter(|o| open.contains(&o.case) && to.is_none_or(|t| t == o.to))
+        .collect())
+}
+
+/// A warning addressed to a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The report.
+    pub report: ReportId,
+    /// What.
+    pub message: String,
+    /// When (ms).
+    pub at_ms: i64,
+}
+
+/// Warnings to `user` over the last fortnight, newest first.
+pub async fn notices_for(state: &AppState, user: UserId) -> Result<Vec<Notice>, StoreError> {
+    let since = state.now_ms() - 14 * 86_400_000;
+    let mut out: Vec<Notice> = state
+        .store
+        .audit_events_by_actions(&["sla.warned"], since)
+        .await?
+        .into_iter()
+        .filter(|e| e.payload["to"].as_i64() == Some(user.0))
+        .map(|e| Notice {
+            report: ReportId(e.report_id.unwrap_or_default()),
+            message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
+            at_ms: e.occurred_at_ms,
+        })
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_comes_from_the_newest_cvss_of_the_record() {
+        let doc = r#"{"metrics":[{"format":"CVSS","cvssV3_1":{"baseSeverity":"CRITICAL"}}]}"#;
+        assert_eq!(severity_in(doc).as_deref(), Some("critical"));
+        assert_eq!(severity_in(r#"{"metrics":[]}"#), None);
+        assert_eq!(severity_in("not json"), None);
+    }
+}
