@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 mod error;
 mod forms;
 mod health;
@@ -343,6 +344,28 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/ecosystem/xeps/{number}", get(ui::ecosystem_xep))
         .route("/desk/reports/{id}/scope", post(ui::decide_scope))
         .route("/scope", get(public::scope_page))
+        .route("/desk/team", get(ui::team_index))
+        .route("/desk/team/profile", post(ui::team_profile))
+        .route("/desk/team/absences", post(ui::team_add_absence))
+        .route(
+            "/desk/team/absences/{id}/remove",
+            post(ui::team_remove_absence),
+        )
+        .route(
+            "/desk/team/affiliations",
+            post(ui::team_declare_affiliation),
+        )
+        .route(
+            "/desk/team/affiliations/{id}/withdraw",
+            post(ui::team_withdraw_affiliation),
+        )
+        .route("/desk/team/calendar", get(ui::team_calendar))
+        .route("/desk/rota", get(ui::rota))
+        .route("/desk/rota/plan", post(ui::rota_plan))
+        .route("/desk/rota/{id}/handover", post(ui::rota_handover))
+        .route("/desk/cases/{id}/recuse", post(ui::case_recuse))
+        .route("/desk/cases/{id}/take", post(ui::case_take))
+        .route("/desk/reports/{id}/clock", post(ui::report_clock))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)

@@ -760,7 +760,7 @@ pub async fn case_cve_publish(
 /// A form with only the anti-forgery token.
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 /// `POST /desk/cases/{id}/cve/jobs/{job}/run`: tries a waiting job now.

@@ -6,12 +6,14 @@ mod cve;
 mod desk;
 mod ecosystem;
 mod record;
+mod team;
 
 pub use account::*;
 pub use cve::*;
 pub use desk::*;
 pub use ecosystem::*;
 pub use record::*;
+pub use team::*;
 
 use cnadesk_core::report::looks_like_email;
 use cnadesk_core::FieldError;

@@ -1,0 +1,1056 @@
+//! The team pages: the roster (profiles, absences, affiliations), the
+//! absence calendar, the on-call rota with handover, and the actions on a
+//! case that concern the team (recuse oneself, take an offered case, pause a
+//! clock while waiting on the reporter, record an inquiry).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cnadesk_core::audit::EventDraft;
+use cnadesk_core::team::{
+    self, Absence, AbsenceKind, Affiliation, Profile, Recusal, RecusalSource, Relation,
+};
+use cnadesk_core::{CaseId, ReportId, Role, UserId};
+use cnadesk_store::StoreError;
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use super::{check_text, TokenForm};
+use crate::auth::Member;
+use crate::security::{check_csrf, Csrf};
+use crate::team_desk::{self, date_of, open_offers};
+use crate::views::{fmt_time, render, Layout};
+use crate::{AppError, AppState};
+
+/// One roster line.
+struct RosterRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    active: bool,
+    time_zone: String,
+    local_now: String,
+    capacity: String,
+    open: i64,
+    skills: String,
+    status: String,
+    on_call: bool,
+    affiliations: Vec<String>,
+}
+
+struct Line {
+    id: i64,
+    text: String,
+}
+
+/// What a form on the team page kept after an error.
+#[derive(Default)]
+struct Drafts {
+    form: String,
+    error: String,
+    time_zone: String,
+    capacity: String,
+    skills: Vec<String>,
+    kind: String,
+    starts_on: String,
+    ends_on: String,
+    note: String,
+    product: String,
+    relation: String,
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    layout: Layout,
+    rows: Vec<RosterRow>,
+    my_absences: Vec<Line>,
+    my_affiliations: Vec<Line>,
+    skills: Vec<(String, bool)>,
+    d: Drafts,
+    policy_version: String,
+    holidays: Vec<String>,
+}
+
+async fn team_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    d: Drafts,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let store = &*state.store;
+    let now = state.now_ms();
+    let today = date_of(now);
+    let profiles: BTreeMap<UserId, Profile> = store
+        .profiles()
+        .await?
+        .into_iter()
+        .map(|p| (p.user, p))
+        .collect();
+    let counts: BTreeMap<UserId, i64> = store.open_case_counts().await?.into_iter().collect();
+    let absences = store.absences().await?;
+    let affiliations = store.affiliations().await?;
+    let shifts = team_desk::shifts_now(state).await?;
+    let on_call = team::on_call(&shifts, now).map(|s| s.user);
+    let rows = store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            let p = profiles
+                .get(&u.id)
+                .cloned()
+                .unwrap_or_else(|| Profile::empty(u.id));
+            RosterRow {
+                id: u.id.0,
+                local_now: cnadesk_core::sla::local_time(team_desk::ts(now), &p.time_zone),
+                time_zone: p.time_zone.clone(),
+                capacity: if p.capacity > 0 {
+                    p.capacity.to_string()
+                } else {
+                    "not stated".into()
+                },
+                open: counts.get(&u.id).copied().unwrap_or(0),
+                skills: p.skills.join(", "),
+                status: if !u.active {
+                    "deactivated".into()
+                } else {
+                    team::away_reason(&absences, u.id, today).unwrap_or_else(|| "available".into())
+                },
+                on_call: on_call == Some(u.id),
+                affiliations: affiliations
+                    .iter()
+                    .filter(|a| a.user == u.id)
+                    .map(|a| format!("{} {}", a.relation.label(), a.product_name))
+                    .collect(),
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role.as_str().to_owned(),
+                active: u.active,
+            }
+        })
+        .collect();
+    let me = member.user.id;
+    let mine = profiles
+        .get(&me)
+        .cloned()
+        .unwrap_or_else(|| Profile::empty(me));
+    let mut d = d;
+    if d.form != "profile" {
+        d.time_zone = mine.time_zone.clone();
+        d.capacity = mine.capacity.to_string();
+        d.skills = mine.skills.clone();
+    }
+    let skills = team::SKILLS
+        .iter()
+        .map(|s| (s.to_string(), d.skills.iter().any(|x| x == s)))
+        .collect();
+    let page = TeamPage {
+        layout: member.layout(state, "Team", &csrf.token),
+        rows,
+        my_absences: absences
+            .iter()
+            .filter(|a| a.user == me && a.ends_on >= today)
+            .map(|a| Line {
+                id: a.id,
+                text: format!(
+                    "{} from {} to {}{}",
+                    a.kind.label(),
+                    a.starts_on,
+                    a.ends_on,
+                    if a.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", a.note)
+                    }
+                ),
+            })
+            .collect(),
+        my_affiliations: affiliations
+            .iter()
+            .filter(|a| a.user == me)
+            .map(|a| Line {
+                id: a.id,
+                text: format!("{} {}", a.relation.label(), a.product_name),
+            })
+            .collect(),
+        skills,
+        d,
+        policy_version: state.team.policy().version.clone(),
+        holidays: state
+            .team
+            .policy()
+            .holidays
+            .iter()
+            .filter(|h| **h >= today)
+            .map(|h| h.to_string())
+            .collect(),
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /desk/team`
+pub async fn team_index(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    team_page(&state, &member, &csrf, Drafts::default(), StatusCode::OK).await
+}
+
+async fn refused(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    mut d: Drafts,
+    form: &str,
+    error: String,
+) -> Result<Response, AppError> {
+    d.form = form.to_owned();
+    d.error = error;
+    team_page(state, member, csrf, d, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The profile form.
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    csrf: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    capacity: String,
+    #[serde(default)]
+    skill_server: String,
+    #[serde(default)]
+    skill_client: String,
+    #[serde(default)]
+    skill_library: String,
+    #[serde(default)]
+    skill_protocol: String,
+}
+
+impl ProfileForm {
+    fn skills(&self) -> Vec<String> {
+        [
+            ("server", &self.skill_server),
+            ("client", &self.skill_client),
+            ("library", &self.skill_library),
+            ("protocol", &self.skill_protocol),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k.to_owned())
+        .collect()
+    }
+}
+
+/// `POST /desk/team/profile`: the member's own profile.
+pub async fn team_profile(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let d = Drafts {
+        time_zone: form.time_zone.clone(),
+        capacity: form.capacity.clone(),
+        skills: form.skills(),
+        ..Drafts::default()
+    };
+    let Ok(capacity) = form.capacity.trim().parse::<i64>() else {
+        return refused(
+            &state,
+            &member,
+            &csrf,
+            d,
+            "profile",
+            "The capacity must be a whole number of open cases (0 if you would rather not say)."
+                .into(),
+        )
+        .await;
+    };
+    let profile = Profile {
+        user: member.user.id,
+        time_zone: form.time_zone.trim().to_owned(),
+        capacity,
+        skills: form.skills(),
+    };
+    if let Err((_, m)) = profile.validate() {
+        return refused(&state, &member, &csrf, d, "profile", m).await;
+    }
+    state
+        .store
+        .save_profile(profile, &member.actor(), state.now_ms())
+        .await?;
+    Ok(Redirect::to("/desk/team#me").into_response())
+}
+
+/// The absence form.
+#[derive(Debug, Deserialize)]
+pub struct AbsenceForm {
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    ends_on: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /desk/team/absences`: the member records time away.
+pub async fn team_add_absence(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<AbsenceForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let d = Drafts {
+        kind: form.kind.clone(),
+        starts_on: form.starts_on.clone(),
+        ends_on: form.ends_on.clone(),
+        note: form.note.clone(),
+        ..Drafts::default()
+    };
+    let kind: Result<AbsenceKind, _> = form.kind.parse();
+    let starts: Result<Date, _> = form.starts_on.trim().parse();
+    let ends: Result<Date, _> = form.ends_on.trim().parse();
+    let (kind, starts_on, ends_on) = match (kind, starts, ends) {
+        (Ok(k), Ok(s), Ok(e)) => (k, s, e),
+        (Err(_), _, _) => {
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                d,
+                "absence",
+                "Choose out of office or holiday.".into(),
+            )
+            .await
+        }
+        (_, Err(_), _) => {
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                d,
+                "absence",
+                "The first day is not a date (YYYY-MM-DD).".into(),
+            )
+            .await
+        }
+        (_, _, Err(_)) => {
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                d,
+                "absence",
+                "The last day is not a date (YYYY-MM-DD).".into(),
+            )
+            .await
+        }
+    };
+    if let Err((_, m)) = team::check_absence(starts_on, ends_on) {
+        return refused(&state, &member, &csrf, d, "absence", m).await;
+    }
+    if let Err(m) = check_text("The note", &form.note, 300, false, false) {
+        return refused(&state, &member, &csrf, d, "absence", m).await;
+    }
+    state
+        .store
+        .add_absence(
+            Absence {
+                id: 0,
+                user: member.user.id,
+                kind,
+                starts_on,
+                ends_on,
+                note: form.note,
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to("/desk/team#absences").into_response())
+}
+
+fn parse_id(s: &str) -> Result<i64, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
+}
+
+/// `POST /desk/team/absences/{id}/remove`: only one's own.
+pub async fn team_remove_absence(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    match state
+        .store
+        .remove_absence(
+            parse_id(&id)?,
+            member.user.id,
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/desk/team#absences").into_response()),
+        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The affiliation form.
+#[derive(Debug, Deserialize)]
+pub struct AffiliationForm {
+    csrf: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    relation: String,
+}
+
+/// `POST /desk/team/affiliations`: the member declares a product they work
+/// on or are paid by; the name is looked up in the ecosystem registry.
+pub async fn team_declare_affiliation(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<AffiliationForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let d = Drafts {
+        product: form.product.clone(),
+        relation: form.relation.clone(),
+        ..Drafts::default()
+    };
+    let Ok(relation) = form.relation.parse::<Relation>() else {
+        return refused(
+            &state,
+            &member,
+            &csrf,
+            d,
+            "affiliation",
+            "Choose how you are tied to the product.".into(),
+        )
+        .await;
+    };
+    if let Err(m) = check_text("The product", &form.product, 300, true, false) {
+        return refused(&state, &member, &csrf, d, "affiliation", m).await;
+    }
+    let registry = state.scope.registry(&*state.store).await?;
+    let text = form.product.trim();
+    let mut found: Vec<String> = registry
+        .product(text)
+        .map(|p| vec![p.key.clone()])
+        .unwrap_or_else(|| registry.lookup(text).into_iter().map(|m| m.key).collect());
+    found.sort();
+    found.dedup();
+    let product = match found.as_slice() {
+        [one] => registry.product(one).cloned(),
+        [] => None,
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .filter_map(|k| registry.product(k))
+                .map(|p| format!("{} ({})", p.name, p.key))
+                .collect();
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                d,
+                "affiliation",
+                format!(
+                    "“{text}” matches several products: {}. Type the key shown in brackets.",
+                    names.join(", ")
+                ),
+            )
+            .await;
+        }
+    };
+    let Some(product) = product else {
+        return refused(&state, &member, &csrf, d, "affiliation", format!("“{text}” is not in the ecosystem registry. Add it there first, then declare it here.")).await;
+    };
+    match state
+        .store
+        .declare_affiliation(
+            Affiliation {
+                id: 0,
+                user: member.user.id,
+                product_key: product.key.clone(),
+                product_name: product.name.clone(),
+                relation,
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
+        Err(StoreError::Conflict(m)) => {
+            refused(&state, &member, &csrf, d, "affiliation", format!("{m}.")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /desk/team/affiliations/{id}/withdraw`: only one's own.
+pub async fn team_withdraw_affiliation(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    match state
+        .store
+        .withdraw_affiliation(
+            parse_id(&id)?,
+            member.user.id,
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
+        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- calendar ---------------------------------------------------------------------
+
+struct CalendarRow {
+    username: String,
+    cells: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "team_calendar.html")]
+struct CalendarPage {
+    layout: Layout,
+    month: String,
+    previous: String,
+    next: String,
+    days: Vec<(String, String, bool)>,
+    rows: Vec<CalendarRow>,
+    error: String,
+}
+
+/// The calendar query.
+#[derive(Debug, Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    month: String,
+}
+
+/// `GET /desk/team/calendar?month=YYYY-MM`: who is away or on call, day by day.
+pub async fn team_calendar(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    let today = date_of(state.now_ms());
+    let (first, error) = if q.month.trim().is_empty() {
+        (today.first_of_month(), String::new())
+    } else {
+        match format!("{}-01", q.month.trim()).parse::<Date>() {
+            Ok(d) => (d, String::new()),
+            Err(_) => (
+                today.first_of_month(),
+                format!(
+                    "“{}” is not a month (YYYY-MM); showing this month.",
+                    q.month.trim()
+                ),
+            ),
+        }
+    };
+    let last = first.last_of_month();
+    let policy = state.team.policy();
+    let calendar = policy.calendar();
+    let mut days = Vec::new();
+    let mut d = first;
+    while d <= last {
+        days.push((
+            d.day().to_string(),
+            format!("{:?}", d.weekday()).chars().take(2).collect(),
+            calendar.is_business_day(d),
+        ));
+        match d.tomorrow() {
+            Ok(n) => d = n,
+            Err(_) => break,
+        }
+    }
+    let absences = state.store.absences().await?;
+    let to_ms = |date: Date| {
+        date.to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(0)
+    };
+    let shifts = state
+        .store
+        .shifts(to_ms(first), to_ms(last) + 86_400_000)
+        .await?;
+    let rows = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| {
+            let mut cells = Vec::new();
+            let mut day = first;
+            while day <= last {
+                let noon = to_ms(day) + 12 * 3_600_000;
+                let (class, text) =
+                    if let Some(a) = absences.iter().find(|a| a.user == u.id && a.covers(day)) {
+                        match a.kind {
+                            AbsenceKind::OutOfOffice => ("away", "OOO"),
+                            AbsenceKind::Holiday => ("holiday", "hol"),
+                        }
+                    } else if !calendar.is_business_day(day) {
+                        ("off", "")
+                    } else if shifts
+                        .iter()
+                        .any(|s| s.user == u.id && s.starts_at_ms <= noon && noon < s.ends_at_ms)
+                    {
+                        ("oncall", "on call")
+                    } else {
+                        ("", "")
+                    };
+                cells.push((class.to_owned(), text.to_owned()));
+                match day.tomorrow() {
+                    Ok(n) => day = n,
+                    Err(_) => break,
+                }
+            }
+            CalendarRow {
+                username: u.username,
+                cells,
+            }
+        })
+        .collect();
+    let month = |d: Date| format!("{:04}-{:02}", d.year(), d.month());
+    let page = CalendarPage {
+        layout: member.layout(&state, "Team calendar", &csrf.token),
+        month: month(first),
+        previous: first.yesterday().map(month).unwrap_or_default(),
+        next: last.tomorrow().map(month).unwrap_or_default(),
+        days,
+        rows,
+        error: error.clone(),
+    };
+    let status = if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render(status, &page))
+}
+
+// ---- rota -----------------------------------------------------------------------------
+
+struct ShiftRow {
+    id: i64,
+    username: String,
+    from: String,
+    to: String,
+    current: bool,
+    note: String,
+    handed_over: String,
+    mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "rota.html")]
+struct RotaPage {
+    layout: Layout,
+    shifts: Vec<ShiftRow>,
+    on_call: String,
+    members: Vec<(i64, String)>,
+    can_plan: bool,
+    shift_days: i64,
+    error: String,
+    start: String,
+    order: String,
+    count: String,
+}
+
+async fn rota_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    error: String,
+    drafts: (String, String, String),
+) -> Result<Response, AppError> {
+    let now = state.now_ms();
+    let users = state.store.list_users().await?;
+    let name = |id: UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let shifts = state
+        .store
+        .shifts(now - 14 * 86_400_000, now + 120 * 86_400_000)
+        .await?;
+    let current = team::on_call(&shifts, now).map(|s| s.id);
+    let page = RotaPage {
+        layout: member.layout(state, "On-call rota", &csrf.token),
+        on_call: team::on_call(&shifts, now)
+            .map(|s| name(s.user))
+            .unwrap_or_else(|| "nobody (no shift planned now)".into()),
+        shifts: shifts
+            .iter()
+            .map(|s| ShiftRow {
+                id: s.id,
+                username: name(s.user),
+                from: fmt_time(s.starts_at_ms),
+                to: fmt_time(s.ends_at_ms),
+                current: Some(s.id) == current,
+                note: s.handover_note.clone().unwrap_or_default(),
+                handed_over: s.handed_over_at_ms.map(fmt_time).unwrap_or_default(),
+                mine: s.user == member.user.id,
+            })
+            .collect(),
+        members: users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| (u.id.0, u.username.clone()))
+            .collect(),
+        can_plan: member.user.role == Role::Admin,
+        shift_days: state.team.policy().shift_days,
+        error: error.clone(),
+        start: drafts.0,
+        order: drafts.1,
+        count: drafts.2,
+    };
+    let status = if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /desk/rota`
+pub async fn rota(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    let start = date_of(state.now_ms()).to_string();
+    rota_page(
+        &state,
+        &member,
+        &csrf,
+        String::new(),
+        (start, String::new(), "8".into()),
+    )
+    .await
+}
+
+/// The rota plan form.
+#[derive(Debug, Deserialize)]
+pub struct PlanForm {
+    csrf: String,
+    #[serde(default)]
+    start: String,
+    /// Usernames in turn order, separated by commas or spaces.
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    count: String,
+}
+
+/// `POST /desk/rota/plan`: an admin plans shifts from a date, members in turn.
+pub async fn rota_plan(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    if member.user.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let drafts = (form.start.clone(), form.order.clone(), form.count.clone());
+    let fail = |m: String| rota_page(&state, &member, &csrf, m, drafts.clone());
+    let Ok(start) = form.start.trim().parse::<Date>() else {
+        return fail("The first day is not a date (YYYY-MM-DD).".into()).await;
+    };
+    let count = match form.count.trim().parse::<usize>() {
+        Ok(n) if (1..=104).contains(&n) => n,
+        _ => return fail("The number of shifts must be from 1 to 104.".into()).await,
+    };
+    let users = state.store.list_users().await?;
+    let mut order = Vec::new();
+    for name in form
+        .order
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        match users.iter().find(|u| u.username == name && u.active) {
+            Some(u) => order.push(u.id),
+            None => return fail(format!("“{name}” is not an active member.")).await,
+        }
+    }
+    if order.is_empty() {
+        return fail("Name the members on call, in turn order.".into()).await;
+    }
+    let plan = team::plan_rota(&order, start, state.team.policy().shift_days, count);
+    match state
+        .store
+        .plan_rota(plan, &member.actor(), state.now_ms())
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/desk/rota").into_response()),
+        Err(StoreError::Rejected(m)) => fail(m).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The handover form.
+#[derive(Debug, Deserialize)]
+pub struct HandoverForm {
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /desk/rota/{id}/handover`: the member on that shift (or an admin)
+/// leaves a note for the next.
+pub async fn rota_handover(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<HandoverForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let id = parse_id(&id)?;
+    let now = state.now_ms();
+    let shifts = state.store.shifts(i64::MIN / 2, i64::MAX / 2).await?;
+    let shift = shifts
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or(AppError::NotFound)?;
+    if shift.user != member.user.id && member.user.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if let Err(m) = check_text("The handover note", &form.note, 4000, true, true) {
+        let start = date_of(now).to_string();
+        return rota_page(
+            &state,
+            &member,
+            &csrf,
+            m,
+            (start, String::new(), "8".into()),
+        )
+        .await;
+    }
+    state
+        .store
+        .hand_over(id, &form.note, &member.actor(), now)
+        .await?;
+    Ok(Redirect::to("/desk/rota").into_response())
+}
+
+// ---- case actions ------------------------------------------------------------------
+
+async fn case_report(state: &AppState, id: &str) -> Result<(CaseId, ReportId), AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let case = state
+        .store
+        .case(CaseId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((case.id, case.report_id))
+}
+
+/// The recusal form.
+#[derive(Debug, Deserialize)]
+pub struct RecuseForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/cases/{id}/recuse`: the member steps aside from a case.
+pub async fn case_recuse(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<RecuseForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case, report) = case_report(&state, &id).await?;
+    if let Err(m) = check_text("The reason", &form.reason, 500, true, false) {
+        return Err(AppError::Invalid(m));
+    }
+    state
+        .store
+        .recuse(
+            Recusal {
+                case,
+                user: member.user.id,
+                reason: form.reason.trim().to_owned(),
+                source: RecusalSource::SelfDeclared,
+                created_at_ms: 0,
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#team", report.0)).into_response())
+}
+
+/// `POST /desk/cases/{id}/take`: a member takes a case offered to them, or
+/// an unassigned one.
+pub async fn case_take(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case_id, report) = case_report(&state, &id).await?;
+    let case = state.store.case(case_id).await?.ok_or(AppError::NotFound)?;
+    let offer = open_offers(&state, Some(member.user.id))
+        .await?
+        .into_iter()
+        .find(|o| o.case == case_id);
+    let reason =
+        match (&offer, case.assignee) {
+            (Some(o), _) => format!(
+                "{} took the case offered to them: {}",
+                member.user.username, o.message
+            ),
+            (None, None) => format!("{} took the unassigned case", member.user.username),
+            (None, Some(_)) => return Err(AppError::Invalid(
+                "This case is assigned and was not offered to you; ask for it to be reassigned."
+                    .into(),
+            )),
+        };
+    match state
+        .store
+        .assign_case(
+            case_id,
+            Some(member.user.id),
+            &reason,
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report.0)).into_response()),
+        Err(StoreError::Rejected(m)) => Err(AppError::Invalid(m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The clock form.
+#[derive(Debug, Deserialize)]
+pub struct ClockForm {
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /desk/reports/{id}/clock`: pause while waiting on the reporter,
+/// resume, or record an inquiry from another CNA or the Root and its answer.
+pub async fn report_clock(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<ClockForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let report: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let report = state
+        .store
+        .report(ReportId(report))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let action = match form.action.as_str() {
+        "pause" => "sla.paused",
+        "resume" => "sla.resumed",
+        "inquiry_received" => "sla.inquiry_received",
+        "inquiry_answered" => "sla.inquiry_answered",
+        _ => return Err(AppError::Invalid("Unknown clock action.".into())),
+    };
+    if let Err(m) = check_text("The note", &form.note, 1000, false, false) {
+        return Err(AppError::Invalid(m));
+    }
+    // Only a change the clocks accept is recorded.
+    let measured = team_desk::measure_reports(&state, &[report.id]).await?;
+    let pausable_running = measured.iter().any(|m| {
+        m.tracked.key.pausable()
+            && m.tracked.clock.met.is_none()
+            && !m
+                .tracked
+                .clock
+                .pauses
+                .last()
+                .is_some_and(|(_, r)| r.is_none())
+    });
+    let paused = measured.iter().any(|m| {
+        m.tracked.clock.met.is_none()
+            && m.tracked
+                .clock
+                .pauses
+                .last()
+                .is_some_and(|(_, r)| r.is_none())
+    });
+    let inquiry_open = measured.iter().any(|m| {
+        m.tracked.key == cnadesk_core::sla_policy::TargetKey::Inquiry
+            && m.tracked.clock.met.is_none()
+    });
+    let refusal = match form.action.as_str() {
+        "pause" if !pausable_running => Some("No running clock can be paused on this report."),
+        "resume" if !paused => Some("No clock is paused on this report."),
+        "inquiry_received" if inquiry_open => {
+            Some("An inquiry is already open; record its answer first.")
+        }
+        "inquiry_answered" if !inquiry_open => Some("No inquiry is open on this report."),
+        _ => None,
+    };
+    if let Some(m) = refusal {
+        return Err(AppError::Invalid(m.into()));
+    }
+    let case = state.store.case_for_report(report.id).await?;
+    let mut draft = EventDraft::new(action)
+        .report(report.id)
+        .payload(serde_json::json!({ "note": form.note.trim() }));
+    if let Some(c) = case {
+        draft = draft.case(c.id);
+    }
+    state
+        .store
+        .record_event(draft, &member.actor(), state.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#clocks", report.id.0)).into_response())
+}
