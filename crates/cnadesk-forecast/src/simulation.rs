@@ -191,10 +191,7 @@ pub fn simulate(fit: &Fit, assumptions: &Assumptions) -> Vec<StageResult> {
             }
             let mut hours = capacity;
             for stage in 0..count {
-                loop {
-                    let Some(front) = queues[stage].front_mut() else {
-                        break;
-                    };
+                while let Some(front) = queues[stage].front_mut() {
                     if front.remaining <= hours + EPSILON {
                         hours = (hours - front.remaining).max(0.0);
                         let arrival = front.arrival;
