@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod workload;
 mod error;
 mod forms;
 mod health;
@@ -344,6 +345,9 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/ecosystem/xeps/{number}", get(ui::ecosystem_xep))
         .route("/desk/reports/{id}/scope", post(ui::decide_scope))
         .route("/scope", get(public::scope_page))
+        .route("/stats", get(ui::stats))
+        .route("/desk/dashboard", get(ui::dashboard))
+        .route("/desk/forecast", get(ui::forecast).post(ui::forecast_submit))
         .route("/desk/team", get(ui::team_index))
         .route("/desk/team/profile", post(ui::team_profile))
         .route("/desk/team/absences", post(ui::team_add_absence))

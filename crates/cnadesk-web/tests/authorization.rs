@@ -249,6 +249,63 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         Access::Member,
     ),
     ("GET", "/scope", "/scope", Access::Public),
+    ("GET", "/stats", "/stats", Access::Public),
+    ("GET", "/desk/dashboard", "/desk/dashboard", Access::Member),
+    ("GET", "/desk/forecast", "/desk/forecast", Access::Member),
+    ("POST", "/desk/forecast", "/desk/forecast", Access::Member),
+    ("GET", "/desk/team", "/desk/team", Access::Member),
+    ("POST", "/desk/team/profile", "/desk/team/profile", Access::Member),
+    ("POST", "/desk/team/absences", "/desk/team/absences", Access::Member),
+    (
+        "POST",
+        "/desk/team/absences/{id}/remove",
+        "/desk/team/absences/1/remove",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/team/affiliations",
+        "/desk/team/affiliations",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/team/affiliations/{id}/withdraw",
+        "/desk/team/affiliations/1/withdraw",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/team/calendar",
+        "/desk/team/calendar",
+        Access::Member,
+    ),
+    ("GET", "/desk/rota", "/desk/rota", Access::Member),
+    ("POST", "/desk/rota/plan", "/desk/rota/plan", Access::Admin),
+    (
+        "POST",
+        "/desk/rota/{id}/handover",
+        "/desk/rota/1/handover",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/recuse",
+        "/desk/cases/1/recuse",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/take",
+        "/desk/cases/1/take",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/reports/{id}/clock",
+        "/desk/reports/1/clock",
+        Access::Member,
+    ),
     ("GET", "/admin/users", "/admin/users", Access::Admin),
     ("POST", "/admin/users", "/admin/users", Access::Admin),
     (
@@ -344,7 +401,7 @@ async fn members_cannot_use_admin_routes_but_can_use_the_desk() {
         }
     }
     let token = member.csrf().await;
-    for path in ["/admin/users", "/admin/users/1/active"] {
+    for path in ["/admin/users", "/admin/users/1/active", "/desk/rota/plan"] {
         let r = member
             .post_form(
                 path,
@@ -374,6 +431,14 @@ async fn state_changes_without_the_form_token_are_refused() {
         format!("/desk/reports/{id}/scope"),
         "/desk/ecosystem/products".to_owned(),
         "/desk/ecosystem/products/prosody-im".to_owned(),
+        "/desk/team/profile".to_owned(),
+        "/desk/team/absences".to_owned(),
+        "/desk/team/affiliations".to_owned(),
+        "/desk/rota/plan".to_owned(),
+        "/desk/cases/1/recuse".to_owned(),
+        "/desk/cases/1/take".to_owned(),
+        format!("/desk/reports/{id}/clock"),
+        "/desk/forecast".to_owned(),
         "/logout".to_owned(),
     ] {
         let r = member

@@ -319,6 +319,7 @@ struct ReportPage {
     close_reasons: Vec<Choice>,
     events: Vec<EventRow>,
     scope: ScopeSection,
+    team: super::team::TeamPanel,
     drafts: Drafts,
 }
 
@@ -428,6 +429,7 @@ async fn report_page(
         .collect();
     let users = state.store.list_users().await?;
     let case = state.store.case_for_report(id).await?;
+    let case_row = case.clone();
     let latest_record = match &case {
         Some(c) => state.store.record_versions(c.id).await?.into_iter().next(),
         None => None,
@@ -602,7 +604,9 @@ async fn report_page(
         products: product_choices(&proposal, &drafts),
         recorded,
     };
+    let team = super::team::team_panel(state, member, id, case_row.as_ref()).await?;
     Ok(ReportPage {
+        team,
         layout: member.layout(state, &format!("{id}: {}", f.title), csrf),
         number: id.0,
         id: id.to_string(),

@@ -3,6 +3,7 @@
 
 mod account;
 mod cve;
+mod dashboard;
 mod desk;
 mod ecosystem;
 mod record;
@@ -10,6 +11,7 @@ mod team;
 
 pub use account::*;
 pub use cve::*;
+pub use dashboard::*;
 pub use desk::*;
 pub use ecosystem::*;
 pub use record::*;

@@ -1054,3 +1054,144 @@ pub async fn report_clock(
         .await?;
     Ok(Redirect::to(&format!("/desk/reports/{}#clocks", report.id.0)).into_response())
 }
+
+// ---- the team panel of the report page --------------------------------------------
+
+/// One clock on the report page.
+pub(crate) struct ClockRow {
+    pub(crate) label: String,
+    pub(crate) target: String,
+    pub(crate) class: String,
+    pub(crate) status: String,
+}
+
+/// The team section of a report page: clocks, recusals, offers and actions.
+pub(crate) struct TeamPanel {
+    pub(crate) clocks: Vec<ClockRow>,
+    pub(crate) recusals: Vec<String>,
+    pub(crate) case_number: i64,
+    pub(crate) recused: bool,
+    pub(crate) offer: String,
+    pub(crate) can_take: bool,
+    pub(crate) can_pause: bool,
+    pub(crate) can_resume: bool,
+    pub(crate) inquiry_open: bool,
+}
+
+/// Describes a clock's state for a member in `time_zone`.
+pub(crate) fn clock_status(status: &cnadesk_core::sla::Status, time_zone: &str) -> (String, String) {
+    use cnadesk_core::sla::Status;
+    let local = |t: jiff::Timestamp| cnadesk_core::sla::local_time(t, time_zone);
+    match status {
+        Status::NotStarted => ("".into(), "not started".into()),
+        Status::Running { due, used_permille } => (
+            "ok".into(),
+            format!("running, {}% used, due {}", used_permille / 10, local(*due)),
+        ),
+        Status::Paused { used_permille } => (
+            "paused".into(),
+            format!("paused (waiting on the reporter), {}% used", used_permille / 10),
+        ),
+        Status::Warning { due, used_permille } => (
+            "warn".into(),
+            format!("at risk, {}% used, due {}", used_permille / 10, local(*due)),
+        ),
+        Status::Breached { due } => ("late".into(), format!("missed, was due {}", local(*due))),
+        Status::Met { on_time: true } => ("met".into(), "met on time".into()),
+        Status::Met { on_time: false } => ("late".into(), "met late".into()),
+    }
+}
+
+/// The member's time zone (UTC when not stated).
+pub(crate) async fn time_zone_of(state: &AppState, user: UserId) -> Result<String, StoreError> {
+    Ok(state
+        .store
+        .profiles()
+        .await?
+        .into_iter()
+        .find(|p| p.user == user)
+        .map(|p| p.time_zone)
+        .unwrap_or_else(|| "UTC".into()))
+}
+
+pub(crate) async fn team_panel(
+    state: &AppState,
+    member: &Member,
+    report: ReportId,
+    case: Option<&cnadesk_store::Case>,
+) -> Result<TeamPanel, StoreError> {
+    let tz = time_zone_of(state, member.user.id).await?;
+    let measured = team_desk::measure_reports(state, &[report]).await?;
+    let policy = state.team.policy();
+    let clocks = measured
+        .iter()
+        .map(|m| {
+            let (class, status) = clock_status(&m.status, &tz);
+            ClockRow {
+                label: policy.target(m.tracked.key).label.clone(),
+                target: cnadesk_core::sla_policy::describe(m.target),
+                class,
+                status,
+            }
+        })
+        .collect();
+    let open = |m: &&cnadesk_core::clocks::Measured| m.tracked.clock.met.is_none();
+    let paused = |m: &&cnadesk_core::clocks::Measured| {
+        m.tracked.clock.pauses.last().is_some_and(|(_, r)| r.is_none())
+    };
+    let can_pause = measured
+        .iter()
+        .filter(open)
+        .any(|m| m.tracked.key.pausable() && !paused(&m));
+    let can_resume = measured.iter().filter(open).any(|m| paused(&m));
+    let inquiry_open = measured
+        .iter()
+        .filter(open)
+        .any(|m| m.tracked.key == cnadesk_core::sla_policy::TargetKey::Inquiry);
+    let mut panel = TeamPanel {
+        clocks,
+        recusals: Vec::new(),
+        case_number: 0,
+        recused: false,
+        offer: String::new(),
+        can_take: false,
+        can_pause,
+        can_resume,
+        inquiry_open,
+    };
+    if let Some(c) = case {
+        let users = state.store.list_users().await?;
+        let recusals = state.store.recusals(Some(c.id)).await?;
+        panel.case_number = c.id.0;
+        panel.recused = recusals.iter().any(|r| r.user == member.user.id);
+        panel.recusals = recusals
+            .iter()
+            .map(|r| {
+                let name = users
+                    .iter()
+                    .find(|u| u.id == r.user)
+                    .map(|u| u.username.clone())
+                    .unwrap_or_else(|| r.user.to_string());
+                let how = match r.source {
+                    RecusalSource::Affiliation => "declared affiliation",
+                    RecusalSource::SelfDeclared => "recused themself",
+                };
+                format!("{name}: {} ({how}, {})", r.reason, fmt_time(r.created_at_ms))
+            })
+            .collect();
+        let offer = open_offers(state, Some(member.user.id))
+            .await?
+            .into_iter()
+            .find(|o| o.case == c.id);
+        panel.offer = offer.map(|o| o.message).unwrap_or_default();
+        let open_case = !matches!(
+            c.state,
+            cnadesk_core::CaseState::Closed | cnadesk_core::CaseState::Rejected | cnadesk_core::CaseState::Published
+        );
+        panel.can_take = open_case
+            && !panel.recused
+            && c.assignee != Some(member.user.id)
+            && (!panel.offer.is_empty() || c.assignee.is_none());
+    }
+    Ok(panel)
+}

@@ -1,0 +1,500 @@
+//! The workload dashboard (team), the public response-time statistics
+//! (`/stats`) and the capacity forecast page. Charts are inline SVG.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use cnadesk_core::sla::Status;
+use cnadesk_core::sla_policy::{describe, TargetKey};
+use cnadesk_core::{CaseState, UserId};
+use serde::Deserialize;
+
+use super::team::{clock_status, time_zone_of};
+use crate::auth::Member;
+use crate::charts::{column_chart, load_chart, target_chart, Bar, LoadRow, TargetRow};
+use crate::security::{check_csrf, Csrf};
+use crate::team_desk::{self, date_of, notices_for, open_offers};
+use crate::views::{fmt_age, fmt_time, render, Layout};
+use crate::workload::{self, Effort};
+use crate::{AppError, AppState};
+
+struct RiskRow {
+    report: i64,
+    what: String,
+    assignee: String,
+    class: String,
+    status: String,
+}
+
+struct Item {
+    href: String,
+    text: String,
+    age: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    load_svg: String,
+    months_svg: String,
+    phases_svg: String,
+    risks: Vec<RiskRow>,
+    oldest: Vec<Item>,
+    offers: Vec<Item>,
+    notices: Vec<Item>,
+}
+
+/// `GET /desk/dashboard`: load per member against capacity, clocks at
+/// risk, the oldest open items, cases per month and time per phase.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    let now = state.now_ms();
+    let store = &*state.store;
+    let users = store.list_users().await?;
+    let name = |id: Option<UserId>| {
+        id.and_then(|id| users.iter().find(|u| u.id == id))
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| "unassigned".into())
+    };
+    let profiles: BTreeMap<UserId, i64> = store
+        .profiles()
+        .await?
+        .into_iter()
+        .map(|p| (p.user, p.capacity))
+        .collect();
+    let counts: BTreeMap<UserId, i64> = store.open_case_counts().await?.into_iter().collect();
+    let absences = store.absences().await?;
+    let today = date_of(now);
+    let rows: Vec<LoadRow> = users
+        .iter()
+        .filter(|u| u.active)
+        .map(|u| {
+            let open = counts.get(&u.id).copied().unwrap_or(0);
+            let capacity = profiles.get(&u.id).copied().filter(|c| *c > 0);
+            LoadRow {
+                label: u.username.clone(),
+                open: open as f64,
+                capacity: capacity.map(|c| c as f64),
+                flag: cnadesk_core::team::away_reason(&absences, u.id, today),
+            }
+        })
+        .collect();
+    let load_svg = load_chart("Open cases per member against capacity", &rows, "cases");
+
+    let (reports, cases) = team_desk::open_reports(&state).await?;
+    let measured = team_desk::measure_reports(&state, &reports).await?;
+    let tz = time_zone_of(&state, member.user.id).await?;
+    let policy = state.team.policy();
+    let mut risks: Vec<(i64, RiskRow)> = measured
+        .iter()
+        .filter(|m| matches!(m.status, Status::Warning { .. } | Status::Breached { .. }))
+        .map(|m| {
+            let (class, status) = clock_status(&m.status, &tz);
+            let assignee = m
+                .tracked
+                .case
+                .and_then(|c| cases.iter().find(|x| x.id == c))
+                .and_then(|c| c.assignee);
+            let order = match m.status {
+                Status::Breached { due } | Status::Warning { due, .. } => due.as_millisecond(),
+                _ => i64::MAX,
+            };
+            (
+                order,
+                RiskRow {
+                    report: m.tracked.report.0,
+                    what: policy.target(m.tracked.key).label.clone(),
+                    assignee: name(assignee),
+                    class,
+                    status,
+                },
+            )
+        })
+        .collect();
+    risks.sort_by_key(|(o, _)| *o);
+
+    let new_reports = store
+        .list_reports(cnadesk_store::ReportFilter {
+            state: Some(cnadesk_core::ReportState::New),
+            spam: Some(false),
+            limit: 0,
+        })
+        .await?;
+    let mut oldest: Vec<(i64, Item)> = new_reports
+        .iter()
+        .map(|r| {
+            (
+                r.created_at_ms,
+                Item {
+                    href: format!("/desk/reports/{}", r.id.0),
+                    text: format!("{} awaiting triage: {}", r.id, r.title),
+                    age: fmt_age(r.created_at_ms, now),
+                },
+            )
+        })
+        .chain(cases.iter().map(|c| {
+            (
+                c.created_at_ms,
+                Item {
+                    href: format!("/desk/reports/{}#case", c.report_id.0),
+                    text: format!("{} ({}, {}): {}", c.id, c.state.label(), name(c.assignee), c.title),
+                    age: fmt_age(c.created_at_ms, now),
+                },
+            )
+        }))
+        .collect();
+    oldest.sort_by_key(|(t, _)| *t);
+
+    // Cases per month (last 12) and time per phase, from the audit log.
+    let events = store
+        .audit_events_by_actions(&["case.opened", "case.state_changed"], 0)
+        .await?;
+    let mut months: BTreeMap<String, f64> = BTreeMap::new();
+    let mut d = today.first_of_month();
+    for _ in 0..12 {
+        months.insert(format!("{:04}-{:02}", d.year(), d.month()), 0.0);
+        d = d
+            .checked_sub(jiff::Span::new().months(1))
+            .unwrap_or(d);
+    }
+    let mut phase_start: BTreeMap<i64, (String, i64)> = BTreeMap::new();
+    let mut phase_total: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    for e in &events {
+        let Some(case) = e.case_id else { continue };
+        if e.action == "case.opened" {
+            let date = date_of(e.occurred_at_ms);
+            if let Some(n) = months.get_mut(&format!("{:04}-{:02}", date.year(), date.month())) {
+                *n += 1.0;
+            }
+            let st = e.payload["state"].as_str().unwrap_or("accepted").to_owned();
+            phase_start.insert(case, (st, e.occurred_at_ms));
+        } else if let Some((from, since)) = phase_start.remove(&case) {
+            let t = phase_total.entry(from).or_default();
+            t.0 += (e.occurred_at_ms - since) as f64 / 86_400_000.0;
+            t.1 += 1;
+            let to = e.payload["to"].as_str().unwrap_or_default().to_owned();
+            phase_start.insert(case, (to, e.occurred_at_ms));
+        }
+    }
+    for (from, since) in phase_start.values() {
+        let open = CaseState::ALL
+            .iter()
+            .find(|s| s.as_str() == from)
+            .is_some_and(|s| !matches!(s, CaseState::Closed | CaseState::Rejected | CaseState::Published));
+        if open {
+            let t = phase_total.entry(from.clone()).or_default();
+            t.0 += (now - since) as f64 / 86_400_000.0;
+            t.1 += 1;
+        }
+    }
+    let months_svg = column_chart(
+        "Cases opened per month",
+        &months
+            .iter()
+            .map(|(m, n)| Bar {
+                label: m.clone(),
+                value: *n,
+                note: None,
+            })
+            .collect::<Vec<_>>(),
+        "cases",
+    );
+    let phases_svg = column_chart(
+        "Average days per case in each state",
+        &CaseState::ALL
+            .iter()
+            .filter_map(|s| {
+                phase_total.get(s.as_str()).map(|(total, n)| Bar {
+                    label: s.label().to_owned(),
+                    value: total / f64::from((*n).max(1)),
+                    note: Some(format!("{n} case(s)")),
+                })
+            })
+            .collect::<Vec<_>>(),
+        "days",
+    );
+    let offers = open_offers(&state, Some(member.user.id))
+        .await?
+        .into_iter()
+        .map(|o| Item {
+            href: format!("/desk/reports/{}#team", o.report.0),
+            text: format!("{}: {}", o.case, o.message),
+            age: fmt_time(o.at_ms),
+        })
+        .collect();
+    let notices = notices_for(&state, member.user.id)
+        .await?
+        .into_iter()
+        .map(|n| Item {
+            href: format!("/desk/reports/{}#clocks", n.report.0),
+            text: format!("{}: {}", n.report, n.message),
+            age: fmt_time(n.at_ms),
+        })
+        .collect();
+    let page = DashboardPage {
+        layout: member.layout(&state, "Workload", &csrf.token),
+        load_svg,
+        months_svg,
+        phases_svg,
+        risks: risks.into_iter().map(|(_, r)| r).collect(),
+        oldest: oldest.into_iter().take(10).map(|(_, i)| i).collect(),
+        offers,
+        notices,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+struct FigureCell {
+    counted: u32,
+    on_time: String,
+    missed: u32,
+    open: u32,
+    median: String,
+    p90: String,
+}
+
+struct QuarterRow {
+    quarter: String,
+    reports: u32,
+    published: u32,
+    rejected: u32,
+    recusals: u32,
+    cells: Vec<FigureCell>,
+}
+
+struct TargetHead {
+    label: String,
+    target: String,
+    unit: String,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    layout: Layout,
+    policy_name: String,
+    policy_version: String,
+    summary: String,
+    heads: Vec<TargetHead>,
+    rows: Vec<QuarterRow>,
+    charts: Vec<String>,
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+}
+
+/// `GET /stats`: achieved response times per quarter beside the targets,
+/// misses included; counts of reports, published and rejected CVEs and
+/// recusals. No report, case or member is named.
+pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response, AppError> {
+    let quarters = workload::quarters(&state).await?;
+    let policy = state.team.policy();
+    let shown = [TargetKey::Acknowledge, TargetKey::Triage, TargetKey::CveDecision, TargetKey::Publication];
+    let heads = shown
+        .iter()
+        .map(|k| {
+            let t = policy.target(*k);
+            TargetHead {
+                label: t.label.clone(),
+                target: describe(t.within),
+                unit: cnadesk_core::clocks::unit_name(t.within).to_owned(),
+            }
+        })
+        .collect();
+    let rows = quarters
+        .iter()
+        .map(|q| QuarterRow {
+            quarter: q.quarter.clone(),
+            reports: q.reports,
+            published: q.published,
+            rejected: q.rejected,
+            recusals: q.recusals,
+            cells: shown
+                .iter()
+                .map(|k| {
+                    let f = q.figures.iter().find(|f| f.key == *k);
+                    match f {
+                        Some(f) => FigureCell {
+                            counted: f.counted,
+                            on_time: if f.counted > 0 {
+                                format!("{}%", f.on_time * 100 / f.counted)
+                            } else {
+                                "–".into()
+                            },
+                            missed: f.missed,
+                            open: f.open,
+                            median: num(f.median),
+                            p90: num(f.p90),
+                        },
+                        None => FigureCell {
+                            counted: 0,
+                            on_time: "–".into(),
+                            missed: 0,
+                            open: 0,
+                            median: "–".into(),
+                            p90: "–".into(),
+                        },
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let charts = [TargetKey::Acknowledge, TargetKey::Triage]
+        .iter()
+        .map(|k| {
+            let t = policy.target(*k);
+            let target = cnadesk_core::clocks::in_unit(cnadesk_core::clocks::target_seconds(t.within), t.within);
+            target_chart(
+                &format!("{}: 90th percentile per quarter against the target", t.label),
+                &quarters
+                    .iter()
+                    .rev()
+                    .map(|q| TargetRow {
+                        label: q.quarter.clone(),
+                        achieved: q.figures.iter().find(|f| f.key == *k).and_then(|f| f.p90),
+                        target,
+                    })
+                    .collect::<Vec<_>>(),
+                cnadesk_core::clocks::unit_name(t.within),
+            )
+        })
+        .collect();
+    let page = StatsPage {
+        layout: Layout::anonymous(&state.config.cna_name, "Response times", &csrf.token),
+        policy_name: policy.name.clone(),
+        policy_version: policy.version.clone(),
+        summary: policy.summary.clone(),
+        heads,
+        rows,
+        charts,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The forecast form.
+#[derive(Debug, Deserialize, Default)]
+pub struct ForecastForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    members: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    history: String,
+}
+
+#[derive(Template)]
+#[template(path = "forecast.html")]
+struct ForecastPage {
+    layout: Layout,
+    members: String,
+    hours: String,
+    history: String,
+    error: String,
+    source: String,
+    result: Option<cnadesk_forecast::Forecast>,
+}
+
+async fn forecast_page(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    form: ForecastForm,
+) -> Result<Response, AppError> {
+    let mut error = String::new();
+    let members = if form.members.trim().is_empty() {
+        state.store.list_users().await?.iter().filter(|u| u.active).count() as u32
+    } else {
+        match form.members.trim().parse::<u32>() {
+            Ok(n) if (1..=50).contains(&n) => n,
+            _ => {
+                error = "The number of members must be from 1 to 50.".into();
+                1
+            }
+        }
+    };
+    let hours = if form.hours.trim().is_empty() {
+        4.0
+    } else {
+        match form.hours.trim().parse::<f64>() {
+            Ok(h) if h > 0.0 && h <= 60.0 => h,
+            _ => {
+                if error.is_empty() {
+                    error = "The hours per member per week must be a number above 0 and at most 60.".into();
+                }
+                4.0
+            }
+        }
+    };
+    let (events, source) = if form.history.trim().is_empty() {
+        (workload::desk_history(state).await?, "the desk's own reports".to_owned())
+    } else {
+        match cnadesk_forecast::parse_history(&form.history) {
+            Ok(ev) => (ev, "the history pasted below".to_owned()),
+            Err(e) => {
+                if error.is_empty() {
+                    error = format!("History: {e}");
+                }
+                (Vec::new(), String::new())
+            }
+        }
+    };
+    let mut result = None;
+    if error.is_empty() {
+        match cnadesk_forecast::fit(&events) {
+            Ok(fit) => {
+                let a = workload::assumptions(state.team.policy(), members.max(1), hours, Effort::default());
+                match cnadesk_forecast::forecast(&fit, &a) {
+                    Ok(f) => result = Some(f),
+                    Err(e) => error = e.to_string(),
+                }
+            }
+            Err(e) => error = format!("History: {e}"),
+        }
+    }
+    let status = if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = ForecastPage {
+        layout: member.layout(state, "Capacity forecast", &csrf.token),
+        members: members.to_string(),
+        hours: format!("{hours}"),
+        history: form.history,
+        error,
+        source,
+        result,
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /desk/forecast`: the forecast from the desk's own history.
+pub async fn forecast(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    forecast_page(&state, &member, &csrf, ForecastForm::default()).await
+}
+
+/// `POST /desk/forecast`: with other assumptions or a pasted CSV history.
+pub async fn forecast_submit(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Form(form): Form<ForecastForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    forecast_page(&state, &member, &csrf, form).await
+}
