@@ -11,7 +11,6 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
-pub mod workload;
 mod error;
 mod forms;
 mod health;
@@ -23,6 +22,7 @@ pub mod security;
 pub mod team_desk;
 pub mod ui;
 mod views;
+pub mod workload;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -31,7 +31,9 @@ pub struct Quarter {
 }
 
 /// Every clock of every report, measured now, with the events they came from.
-pub async fn all_clocks(state: &AppState) -> Result<(Vec<Measured>, Vec<cnadesk_core::audit::AuditEvent>), StoreError> {
+pub async fn all_clocks(
+    state: &AppState,
+) -> Result<(Vec<Measured>, Vec<cnadesk_core::audit::AuditEvent>), StoreError> {
     let mut actions: Vec<&str> = CLOCK_ACTIONS.to_vec();
     actions.extend(["cve.rejected", "case.recused"]);
     let events = state.store.audit_events_by_actions(&actions, 0).await?;
@@ -170,7 +172,12 @@ pub fn stages(policy: &SlaPolicy, effort: Effort) -> Vec<Stage> {
 }
 
 /// The default assumptions for `members` members.
-pub fn assumptions(policy: &SlaPolicy, members: u32, hours_per_week: f64, effort: Effort) -> Assumptions {
+pub fn assumptions(
+    policy: &SlaPolicy,
+    members: u32,
+    hours_per_week: f64,
+    effort: Effort,
+) -> Assumptions {
     Assumptions {
         members,
         hours_per_member_per_week: hours_per_week,

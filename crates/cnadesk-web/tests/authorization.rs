@@ -254,8 +254,18 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/desk/forecast", "/desk/forecast", Access::Member),
     ("POST", "/desk/forecast", "/desk/forecast", Access::Member),
     ("GET", "/desk/team", "/desk/team", Access::Member),
-    ("POST", "/desk/team/profile", "/desk/team/profile", Access::Member),
-    ("POST", "/desk/team/absences", "/desk/team/absences", Access::Member),
+    (
+        "POST",
+        "/desk/team/profile",
+        "/desk/team/profile",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/team/absences",
+        "/desk/team/absences",
+        Access::Member,
+    ),
     (
         "POST",
         "/desk/team/absences/{id}/remove",

@@ -39,6 +39,16 @@ pub struct Config {
     pub cve_services: CveServicesConfig,
     /// The scope policy.
     pub scope: ScopeConfig,
+    /// The response-time commitments.
+    pub sla: SlaConfig,
+}
+
+/// Which SLA policy applies.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// A policy file (TOML); unset: the shipped XSF commitments.
+    pub policy: Option<PathBuf>,
 }
 
 /// Which scope policy applies.
@@ -203,6 +213,7 @@ impl Default for Config {
             records: RecordsConfig::default(),
             cve_services: CveServicesConfig::default(),
             scope: ScopeConfig::default(),
+            sla: SlaConfig::default(),
         }
     }
 }
@@ -381,6 +392,7 @@ impl Config {
         }
         self.cve_services()?;
         self.scope_policy()?;
+        self.sla_policy()?;
         if !(1..=24 * 365).contains(&self.security.session_hours) {
             bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
@@ -404,6 +416,20 @@ impl Config {
                 let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
                 let policy = cnadesk_scope::Policy::parse(&text).map_err(|e| bad(&e))?;
                 Ok((policy, text))
+            }
+        }
+    }
+
+    /// The SLA policy in force: the configured file, or the shipped one.
+    pub fn sla_policy(&self) -> anyhow::Result<cnadesk_core::sla_policy::SlaPolicy> {
+        match &self.sla.policy {
+            None => Ok(cnadesk_core::sla_policy::SlaPolicy::bundled()),
+            Some(path) => {
+                let bad = |e: &dyn std::fmt::Display| {
+                    anyhow::anyhow!("invalid configuration: sla.policy {}: {e}", path.display())
+                };
+                let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
+                cnadesk_core::sla_policy::SlaPolicy::parse(&text).map_err(|e| bad(&e))
             }
         }
     }

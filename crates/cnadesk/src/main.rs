@@ -4,6 +4,7 @@
 mod config;
 mod cve;
 mod ecosystem;
+mod forecast;
 mod record;
 
 use std::io::{BufRead, Write};
@@ -60,6 +61,9 @@ enum Command {
     Scope(ecosystem::ScopeArgs),
     /// The XMPP ecosystem registry: XEP implementations, products, sync.
     Ecosystem(ecosystem::EcosystemArgs),
+    /// Capacity forecast: expected load per member and the probability of
+    /// missing each response-time target, from a history of arrivals.
+    Forecast(forecast::ForecastArgs),
     /// Tools for development and demos.
     Dev {
         #[command(subcommand)]
@@ -287,6 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cve(args) => cve::run(file, args).await,
         Command::Scope(args) => ecosystem::run_scope(file, args).await,
         Command::Ecosystem(args) => ecosystem::run_ecosystem(file, args).await,
+        Command::Forecast(args) => forecast::run(file, args),
         Command::Dev {
             command:
                 DevCommand::CveServices {
@@ -505,6 +510,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         state = state.with_cve(d);
     }
     state = state.with_scope(ecosystem::scope_desk(&config)?);
+    state = state.with_team(cnadesk_web::team_desk::TeamDesk::new(config.sla_policy()?));
     // The policy version in force is recorded (and its text kept) the first
     // time the desk runs under it; changed text under an adopted version is refused.
     let (policy, document) = config.scope_policy_document()?;
@@ -550,6 +556,29 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     tracing::info!(%addr, backend, "serving");
+    // Response-time clocks: warn, hand on and offer every minute.
+    let sweeper = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match cnadesk_web::team_desk::sweep(&state).await {
+                    Ok(s) if s != cnadesk_web::team_desk::Sweep::default() => {
+                        tracing::info!(
+                            warnings = s.warnings,
+                            escalations = s.escalations,
+                            breaches = s.breaches,
+                            offered = s.offered,
+                            "response-time sweep"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "response-time sweep failed"),
+                }
+            }
+        })
+    };
     let app = cnadesk_web::router(state);
     axum::serve(
         listener,
@@ -557,6 +586,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    sweeper.abort();
     let _ = stop_worker.send(());
     if let Some(w) = worker {
         let _ = w.await;

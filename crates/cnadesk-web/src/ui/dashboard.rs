@@ -145,7 +145,13 @@ pub async fn dashboard(
                 c.created_at_ms,
                 Item {
                     href: format!("/desk/reports/{}#case", c.report_id.0),
-                    text: format!("{} ({}, {}): {}", c.id, c.state.label(), name(c.assignee), c.title),
+                    text: format!(
+                        "{} ({}, {}): {}",
+                        c.id,
+                        c.state.label(),
+                        name(c.assignee),
+                        c.title
+                    ),
                     age: fmt_age(c.created_at_ms, now),
                 },
             )
@@ -161,9 +167,7 @@ pub async fn dashboard(
     let mut d = today.first_of_month();
     for _ in 0..12 {
         months.insert(format!("{:04}-{:02}", d.year(), d.month()), 0.0);
-        d = d
-            .checked_sub(jiff::Span::new().months(1))
-            .unwrap_or(d);
+        d = d.checked_sub(jiff::Span::new().months(1)).unwrap_or(d);
     }
     let mut phase_start: BTreeMap<i64, (String, i64)> = BTreeMap::new();
     let mut phase_total: BTreeMap<String, (f64, u32)> = BTreeMap::new();
@@ -188,7 +192,12 @@ pub async fn dashboard(
         let open = CaseState::ALL
             .iter()
             .find(|s| s.as_str() == from)
-            .is_some_and(|s| !matches!(s, CaseState::Closed | CaseState::Rejected | CaseState::Published));
+            .is_some_and(|s| {
+                !matches!(
+                    s,
+                    CaseState::Closed | CaseState::Rejected | CaseState::Published
+                )
+            });
         if open {
             let t = phase_total.entry(from.clone()).or_default();
             t.0 += (now - since) as f64 / 86_400_000.0;
@@ -298,7 +307,12 @@ fn num(v: Option<f64>) -> String {
 pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response, AppError> {
     let quarters = workload::quarters(&state).await?;
     let policy = state.team.policy();
-    let shown = [TargetKey::Acknowledge, TargetKey::Triage, TargetKey::CveDecision, TargetKey::Publication];
+    let shown = [
+        TargetKey::Acknowledge,
+        TargetKey::Triage,
+        TargetKey::CveDecision,
+        TargetKey::Publication,
+    ];
     let heads = shown
         .iter()
         .map(|k| {
@@ -352,9 +366,15 @@ pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response
         .iter()
         .map(|k| {
             let t = policy.target(*k);
-            let target = cnadesk_core::clocks::in_unit(cnadesk_core::clocks::target_seconds(t.within), t.within);
+            let target = cnadesk_core::clocks::in_unit(
+                cnadesk_core::clocks::target_seconds(t.within),
+                t.within,
+            );
             target_chart(
-                &format!("{}: 90th percentile per quarter against the target", t.label),
+                &format!(
+                    "{}: 90th percentile per quarter against the target",
+                    t.label
+                ),
                 &quarters
                     .iter()
                     .rev()
@@ -413,7 +433,13 @@ async fn forecast_page(
 ) -> Result<Response, AppError> {
     let mut error = String::new();
     let members = if form.members.trim().is_empty() {
-        state.store.list_users().await?.iter().filter(|u| u.active).count() as u32
+        state
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .filter(|u| u.active)
+            .count() as u32
     } else {
         match form.members.trim().parse::<u32>() {
             Ok(n) if (1..=50).contains(&n) => n,
@@ -430,14 +456,19 @@ async fn forecast_page(
             Ok(h) if h > 0.0 && h <= 60.0 => h,
             _ => {
                 if error.is_empty() {
-                    error = "The hours per member per week must be a number above 0 and at most 60.".into();
+                    error =
+                        "The hours per member per week must be a number above 0 and at most 60."
+                            .into();
                 }
                 4.0
             }
         }
     };
     let (events, source) = if form.history.trim().is_empty() {
-        (workload::desk_history(state).await?, "the desk's own reports".to_owned())
+        (
+            workload::desk_history(state).await?,
+            "the desk's own reports".to_owned(),
+        )
     } else {
         match cnadesk_forecast::parse_history(&form.history) {
             Ok(ev) => (ev, "the history pasted below".to_owned()),
@@ -453,7 +484,12 @@ async fn forecast_page(
     if error.is_empty() {
         match cnadesk_forecast::fit(&events) {
             Ok(fit) => {
-                let a = workload::assumptions(state.team.policy(), members.max(1), hours, Effort::default());
+                let a = workload::assumptions(
+                    state.team.policy(),
+                    members.max(1),
+                    hours,
+                    Effort::default(),
+                );
                 match cnadesk_forecast::forecast(&fit, &a) {
                     Ok(f) => result = Some(f),
                     Err(e) => error = e.to_string(),

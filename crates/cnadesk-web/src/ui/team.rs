@@ -1079,7 +1079,10 @@ pub(crate) struct TeamPanel {
 }
 
 /// Describes a clock's state for a member in `time_zone`.
-pub(crate) fn clock_status(status: &cnadesk_core::sla::Status, time_zone: &str) -> (String, String) {
+pub(crate) fn clock_status(
+    status: &cnadesk_core::sla::Status,
+    time_zone: &str,
+) -> (String, String) {
     use cnadesk_core::sla::Status;
     let local = |t: jiff::Timestamp| cnadesk_core::sla::local_time(t, time_zone);
     match status {
@@ -1090,7 +1093,10 @@ pub(crate) fn clock_status(status: &cnadesk_core::sla::Status, time_zone: &str) 
         ),
         Status::Paused { used_permille } => (
             "paused".into(),
-            format!("paused (waiting on the reporter), {}% used", used_permille / 10),
+            format!(
+                "paused (waiting on the reporter), {}% used",
+                used_permille / 10
+            ),
         ),
         Status::Warning { due, used_permille } => (
             "warn".into(),
@@ -1137,7 +1143,11 @@ pub(crate) async fn team_panel(
         .collect();
     let open = |m: &&cnadesk_core::clocks::Measured| m.tracked.clock.met.is_none();
     let paused = |m: &&cnadesk_core::clocks::Measured| {
-        m.tracked.clock.pauses.last().is_some_and(|(_, r)| r.is_none())
+        m.tracked
+            .clock
+            .pauses
+            .last()
+            .is_some_and(|(_, r)| r.is_none())
     };
     let can_pause = measured
         .iter()
@@ -1176,7 +1186,11 @@ pub(crate) async fn team_panel(
                     RecusalSource::Affiliation => "declared affiliation",
                     RecusalSource::SelfDeclared => "recused themself",
                 };
-                format!("{name}: {} ({how}, {})", r.reason, fmt_time(r.created_at_ms))
+                format!(
+                    "{name}: {} ({how}, {})",
+                    r.reason,
+                    fmt_time(r.created_at_ms)
+                )
             })
             .collect();
         let offer = open_offers(state, Some(member.user.id))
@@ -1186,7 +1200,9 @@ pub(crate) async fn team_panel(
         panel.offer = offer.map(|o| o.message).unwrap_or_default();
         let open_case = !matches!(
             c.state,
-            cnadesk_core::CaseState::Closed | cnadesk_core::CaseState::Rejected | cnadesk_core::CaseState::Published
+            cnadesk_core::CaseState::Closed
+                | cnadesk_core::CaseState::Rejected
+                | cnadesk_core::CaseState::Published
         );
         panel.can_take = open_case
             && !panel.recused
