@@ -336,14 +336,17 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
                 done.warnings += 1;
             }
             AlertKind::Escalation => {
+                // Handed on past whoever holds it now: the assignee, or
+                // the member on call for a report not yet triaged.
+                let holder = assignee.or(on_call);
                 let to = team::next_on_call(&shifts, now, |u| {
-                    Some(u) == assignee
+                    Some(u) == holder
                         || !active.contains(&u)
                         || recused.contains(&u)
                         || team::away_reason(&absences, u, today).is_some()
                 });
                 payload["offered_to"] = json!(to.map(|u| u.0));
-                payload["from"] = json!(assignee.map(|u| u.0));
+                payload["from"] = json!(holder.map(|u| u.0));
                 payload["message"] = json!(format!(
                     "{label}: {}% of the target used; handed on to the next member on call",
                     alert.used_permille / 10

@@ -156,6 +156,12 @@ impl TestApp {
     /// A browser signed in as a new account with this role.
     pub async fn signed_in(&self, username: &str, role: Role) -> Browser<'_> {
         self.user(username, role).await;
+        self.sign_in(username).await
+    }
+
+    /// A browser signed in as an existing account.
+    #[allow(dead_code)]
+    pub async fn sign_in(&self, username: &str) -> Browser<'_> {
         let mut b = self.browser();
         let r = b
             .submit(
