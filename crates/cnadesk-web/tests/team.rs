@@ -250,7 +250,7 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
     .await;
     let rid = ReportId(rid);
     app.clock.set(at("2026-11-30T12:00:00Z")); // Monday noon: 27 h of 48
-    let mut ada = app.sign_in("ada").await;
+    let _signed_in_again = app.sign_in("ada").await;
     assert_eq!(
         team_desk::sweep(&app.state).await.unwrap(),
         team_desk::Sweep::default()

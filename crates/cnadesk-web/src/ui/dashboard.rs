@@ -339,11 +339,12 @@ pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response
                     match f {
                         Some(f) => FigureCell {
                             counted: f.counted,
-                            on_time: if f.counted > 0 {
-                                format!("{}%", f.on_time * 100 / f.counted)
-                            } else {
-                                "–".into()
-                            },
+                            on_time: f
+                                .on_time
+                                .checked_mul(100)
+                                .and_then(|x| x.checked_div(f.counted))
+                                .map(|p| format!("{p}%"))
+                                .unwrap_or_else(|| "–".into()),
                             missed: f.missed,
                             open: f.open,
                             median: num(f.median),
