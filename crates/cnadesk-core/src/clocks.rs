@@ -20,8 +20,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::ids::{CaseId, ReportId};
-use crate::sla::{Calendar, Clock, Status, Target};
+use crate::sla::{timestamp as ts, Clock, Status, Target};
 use crate::sla_policy::{SlaPolicy, TargetKey};
+
+/// Every audit action [`derive`] reads: what a store query for clocks must fetch.
+pub const ACTIONS: [&str; 17] = [
+    "report.created",
+    "message.shared",
+    "sla.paused",
+    "sla.resumed",
+    "case.opened",
+    "report.closed",
+    "case.cve_id_set",
+    "cve.id_linked",
+    "cve.ids_recorded",
+    "case.state_changed",
+    "cve.disclosed_set",
+    "cve.published",
+    "sla.inquiry_received",
+    "sla.inquiry_answered",
+    "sla.warned",
+    "sla.escalated",
+    "sla.breached",
+];
 
 /// The alerts a clock raises, each at most once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,10 +88,6 @@ pub struct TrackedClock {
     pub clock: Clock,
     /// Alerts already raised.
     pub alerted: Vec<AlertKind>,
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 #[derive(Default)]
@@ -278,14 +295,13 @@ pub struct Alert {
 
 /// The alerts due at `now` that were not raised before. A clock that jumped
 /// past several thresholds at once raises each of them, in order.
-pub fn alerts_due(measured: &[Measured], policy: &SlaPolicy, calendar: &Calendar) -> Vec<Alert> {
-    let _ = calendar;
+pub fn alerts_due(measured: &[Measured], policy: &SlaPolicy) -> Vec<Alert> {
     let mut out = Vec::new();
     for m in measured {
         if m.tracked.clock.met.is_some() || m.tracked.clock.started.is_none() {
             continue;
         }
-        let total = target_seconds(m.target).max(1);
+        let total = m.target.seconds().max(1);
         let used_permille = m.used_seconds * 1000 / total;
         let mut kinds = Vec::new();
         if used_permille >= policy.warn_permille {
@@ -311,14 +327,6 @@ pub fn alerts_due(measured: &[Measured], policy: &SlaPolicy, calendar: &Calendar
         }
     }
     out
-}
-
-/// The counted seconds a target allows.
-pub fn target_seconds(target: Target) -> i64 {
-    match target {
-        Target::Hours(h) => h * 3600,
-        Target::BusinessDays(d) => d * 86_400,
-    }
 }
 
 /// A duration in a target's unit: business days or hours.
@@ -560,7 +568,7 @@ mod tests {
         // Tuesday 22:00: 15 h of Monday + 22 h = 37 h of 48 (77 %).
         let at = t("2026-12-01T22:00:00Z");
         let m = measure(derive(&log.events), &policy, at, |_| None);
-        let alerts = alerts_due(&m, &policy, &policy.calendar());
+        let alerts = alerts_due(&m, &policy);
         let ack: Vec<_> = alerts
             .iter()
             .filter(|a| a.key == TargetKey::Acknowledge)
@@ -581,7 +589,7 @@ mod tests {
             t("2026-12-02T10:00:00Z"),
             |_| None,
         );
-        let ack: Vec<_> = alerts_due(&m, &policy, &policy.calendar())
+        let ack: Vec<_> = alerts_due(&m, &policy)
             .into_iter()
             .filter(|a| a.key == TargetKey::Acknowledge)
             .map(|a| a.kind)
@@ -601,7 +609,7 @@ mod tests {
             t("2026-12-02T11:00:00Z"),
             |_| None,
         );
-        assert!(alerts_due(&m, &policy, &policy.calendar())
+        assert!(alerts_due(&m, &policy)
             .iter()
             .all(|a| a.key != TargetKey::Acknowledge));
         assert_eq!(

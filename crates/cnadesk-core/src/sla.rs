@@ -20,8 +20,8 @@ pub enum Target {
 }
 
 impl Target {
-    /// The amount of counted time, in seconds.
-    fn seconds(self) -> i64 {
+    /// The amount of counted time the target allows, in seconds.
+    pub fn seconds(self) -> i64 {
         match self {
             Target::Hours(h) => h * 3600,
             Target::BusinessDays(d) => d * 86_400,
@@ -103,7 +103,19 @@ impl Calendar {
     }
 }
 
-fn utc_date(t: Timestamp) -> Date {
+/// A moment given in milliseconds since the Unix epoch (the store's unit);
+/// out-of-range values read as the epoch.
+pub fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The UTC date of a moment in milliseconds.
+pub fn utc_date_ms(ms: i64) -> Date {
+    utc_date(timestamp(ms))
+}
+
+/// The UTC date of a moment.
+pub fn utc_date(t: Timestamp) -> Date {
     t.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
@@ -205,7 +217,8 @@ impl Clock {
         Ok(())
     }
 
-    fn paused(&self) -> bool {
+    /// Whether it is paused now.
+    pub fn paused(&self) -> bool {
         self.pauses.last().is_some_and(|(_, r)| r.is_none())
     }
 

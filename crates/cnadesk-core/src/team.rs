@@ -1,7 +1,6 @@
 //! The team as assignment and recusal see it: profiles (time zone, capacity,
 //! skills), absences, declared affiliations, recusals and the on-call rota.
 
-use std::fmt;
 use std::str::FromStr;
 
 use jiff::civil::Date;
@@ -297,12 +296,6 @@ pub struct Shift {
     pub handover_note: Option<String>,
     /// When it was handed over (ms).
     pub handed_over_at_ms: Option<i64>,
-}
-
-impl fmt::Display for Shift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shift {} of {}", self.id, self.user)
-    }
 }
 
 /// The shift on call at `now_ms`.

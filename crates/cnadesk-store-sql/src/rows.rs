@@ -18,16 +18,21 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(col).map_err(db_err)
 }
 
-fn parsed<T: std::str::FromStr<Err = String>>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+/// A text column parsed into `T`; a value this binary cannot read is a database error naming the column.
+pub(crate) fn parsed<T: std::str::FromStr>(row: &AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
     let s: String = get(row, col)?;
-    s.parse().map_err(StoreError::Database)
+    s.parse()
+        .map_err(|e: T::Err| StoreError::Database(format!("{col}: {e}")))
 }
 
 fn flag(row: &AnyRow, col: &str) -> Result<bool, StoreError> {

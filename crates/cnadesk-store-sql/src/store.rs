@@ -2152,6 +2152,10 @@ impl Store for SqlStore {
         self.team_recuse(recusal, actor, now_ms).await
     }
 
+    async fn shift(&self, id: i64) -> StoreResult<Option<Shift>> {
+        self.team_shift(id).await
+    }
+
     async fn shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>> {
         self.team_shifts(from_ms, to_ms).await
     }

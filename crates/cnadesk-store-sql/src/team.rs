@@ -7,26 +7,9 @@ use cnadesk_core::{Actor, CaseId, ReportId, UserId};
 use cnadesk_store::{StoreError, StoreResult};
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::rows::{self, db_err};
+use crate::rows::{self, db_err, get, parsed};
 use crate::store::{append_audit, fetch_case, fetch_user, SqlStore};
-
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    row.try_get(col).map_err(db_err)
-}
-
-fn parsed<T: std::str::FromStr>(row: &AnyRow, col: &str) -> StoreResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    let s: String = get(row, col)?;
-    s.parse()
-        .map_err(|e: T::Err| StoreError::Database(format!("{col}: {e}")))
-}
 
 fn profile(row: &AnyRow) -> StoreResult<Profile> {
     let skills: String = get(row, "skills")?;
@@ -205,31 +188,24 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let sql = format!(
-            "DELETE FROM absences WHERE id = $1 AND user_id = $2 RETURNING {ABSENCE_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| StoreError::NotFound(format!("absence {id}")))?;
-        let gone = absence(&row)?;
-        append_audit(
-            &mut tx,
-            EventDraft::new("team.absence_removed").payload(json!({
-                "id": id,
-                "user": user.0,
-                "starts_on": gone.starts_on.to_string(),
-                "ends_on": gone.ends_on.to_string(),
-            })),
+        self.delete_owned(
+            "absences",
+            ABSENCE_COLUMNS,
+            id,
+            user,
+            absence,
+            |gone| {
+                EventDraft::new("team.absence_removed").payload(json!({
+                    "id": id,
+                    "user": user.0,
+                    "starts_on": gone.starts_on.to_string(),
+                    "ends_on": gone.ends_on.to_string(),
+                }))
+            },
             actor,
             now_ms,
         )
-        .await?;
-        tx.commit().await.map_err(db_err)
+        .await
     }
 
     pub(crate) async fn team_affiliations(&self) -> StoreResult<Vec<Affiliation>> {
@@ -299,30 +275,51 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
+        self.delete_owned(
+            "affiliations",
+            AFFILIATION_COLUMNS,
+            id,
+            user,
+            affiliation,
+            |gone| {
+                EventDraft::new("team.affiliation_withdrawn").payload(json!({
+                    "id": id,
+                    "user": user.0,
+                    "product": gone.product_key,
+                    "product_name": gone.product_name,
+                }))
+            },
+            actor,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Deletes row `id` of `table` if it belongs to `user` (`NotFound`
+    /// otherwise: someone else's row looks like no row), and audits it.
+    #[allow(clippy::too_many_arguments)]
+    async fn delete_owned<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: i64,
+        user: UserId,
+        decode: fn(&AnyRow) -> StoreResult<T>,
+        event: impl FnOnce(&T) -> EventDraft,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let sql = format!(
-            "DELETE FROM affiliations WHERE id = $1 AND user_id = $2 RETURNING {AFFILIATION_COLUMNS}"
-        );
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2 RETURNING {columns}");
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(user.0)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
-            .ok_or_else(|| StoreError::NotFound(format!("affiliation {id}")))?;
-        let gone = affiliation(&row)?;
-        append_audit(
-            &mut tx,
-            EventDraft::new("team.affiliation_withdrawn").payload(json!({
-                "id": id,
-                "user": user.0,
-                "product": gone.product_key,
-                "product_name": gone.product_name,
-            })),
-            actor,
-            now_ms,
-        )
-        .await?;
+            .ok_or_else(|| StoreError::NotFound(format!("{table} row {id}")))?;
+        let gone = decode(&row)?;
+        append_audit(&mut tx, event(&gone), actor, now_ms).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -416,6 +413,18 @@ impl SqlStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    pub(crate) async fn team_shift(&self, id: i64) -> StoreResult<Option<Shift>> {
+        let sql = format!("SELECT {SHIFT_COLUMNS} FROM rota_shifts WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(shift)
+            .transpose()
     }
 
     pub(crate) async fn team_shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>> {

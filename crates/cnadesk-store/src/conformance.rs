@@ -1811,9 +1811,10 @@ pub async fn team_story(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let handed = store.shifts(T0, T0 + 1).await.unwrap();
+    let handed = store.shift(shifts[0].id).await.unwrap().unwrap();
+    assert_eq!(store.shift(-1).await.unwrap(), None);
     assert_eq!(
-        handed[0].handover_note.as_deref(),
+        handed.handover_note.as_deref(),
         Some("CVE-2026-10777 waits on Prosody")
     );
     assert!(matches!(

@@ -463,6 +463,9 @@ pub trait Store: Send + Sync + 'static {
     /// `Ok(false)`: that member was already recused from the case.
     async fn recuse(&self, recusal: Recusal, actor: &Actor, now_ms: i64) -> StoreResult<bool>;
 
+    /// One on-call shift.
+    async fn shift(&self, id: i64) -> StoreResult<Option<Shift>>;
+
     /// On-call shifts that overlap `[from_ms, to_ms)`, by start.
     async fn shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>>;
 

@@ -107,9 +107,7 @@ fn poisoned<T>(_: T) -> StoreError {
 
 /// The UTC date of a moment (ms since the epoch), as YYYY-MM-DD.
 pub fn today(now_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(now_ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
-        .unwrap_or_else(|_| "1970-01-01".into())
+    cnadesk_core::sla::utc_date_ms(now_ms).to_string()
 }
 
 /// What the engine reads from a report: the product field, and the

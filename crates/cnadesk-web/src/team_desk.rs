@@ -8,52 +8,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use cnadesk_core::assignment::{Assignment, Candidate};
 use cnadesk_core::audit::{AuditEvent, EventDraft};
 use cnadesk_core::clocks::{self, AlertKind, Measured};
+use cnadesk_core::sla::utc_date_ms as date_of;
 use cnadesk_core::sla_policy::SlaPolicy;
 use cnadesk_core::team::{self, AffectedProduct, Recusal, RecusalSource, Shift};
 use cnadesk_core::{Actor, CaseId, ReportId, ReportState, UserId};
 use cnadesk_store::{Case, CaseFilter, ReportFilter, StoreError};
-use jiff::Timestamp;
 use serde_json::json;
 
 use crate::AppState;
 
-/// Every audit action a clock reads (see [`cnadesk_core::clocks`]).
-pub const CLOCK_ACTIONS: [&str; 17] = [
-    "report.created",
-    "message.shared",
-    "sla.paused",
-    "sla.resumed",
-    "case.opened",
-    "report.closed",
-    "case.cve_id_set",
-    "cve.id_linked",
-    "cve.ids_recorded",
-    "case.state_changed",
-    "cve.disclosed_set",
-    "cve.published",
-    "sla.inquiry_received",
-    "sla.inquiry_answered",
-    "sla.warned",
-    "sla.escalated",
-    "sla.breached",
-];
-
 /// The system actor of automatic team actions.
 fn system(component: &str) -> Actor {
     Actor::system(component)
-}
-
-/// The UTC date of a moment in ms.
-pub fn date_of(ms: i64) -> jiff::civil::Date {
-    Timestamp::from_millisecond(ms)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-}
-
-/// A moment in ms as a timestamp.
-pub fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// The members as assignment sees them for `case` today.
@@ -177,28 +143,52 @@ pub async fn auto_assign(
     Ok(Some(assignment))
 }
 
-/// The team's response-time commitments.
+/// The team's response-time commitments, and the public figures computed
+/// from them (kept for [`STATS_TTL_MS`]: `/stats` is public and recomputing
+/// means reading every clock event).
 #[derive(Debug)]
 pub struct TeamDesk {
     policy: SlaPolicy,
+    stats: std::sync::Mutex<Option<(i64, std::sync::Arc<Vec<crate::workload::Quarter>>)>>,
 }
+
+/// How long the public figures are reused.
+pub const STATS_TTL_MS: i64 = 60_000;
 
 impl TeamDesk {
     /// With the shipped SLA policy.
     pub fn bundled() -> Self {
-        TeamDesk {
-            policy: SlaPolicy::bundled(),
-        }
+        TeamDesk::new(SlaPolicy::bundled())
     }
 
     /// With this policy.
     pub fn new(policy: SlaPolicy) -> Self {
-        TeamDesk { policy }
+        TeamDesk {
+            policy,
+            stats: Default::default(),
+        }
     }
 
     /// The policy.
     pub fn policy(&self) -> &SlaPolicy {
         &self.policy
+    }
+
+    /// The public figures computed at most [`STATS_TTL_MS`] before `now_ms`.
+    pub fn cached_stats(
+        &self,
+        now_ms: i64,
+    ) -> Option<std::sync::Arc<Vec<crate::workload::Quarter>>> {
+        let guard = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .filter(|(at, _)| (0..STATS_TTL_MS).contains(&(now_ms - at)))
+            .map(|(_, q)| q.clone())
+    }
+
+    /// Keeps freshly computed figures.
+    pub fn keep_stats(&self, now_ms: i64, quarters: std::sync::Arc<Vec<crate::workload::Quarter>>) {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, quarters));
     }
 }
 
@@ -298,7 +288,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
     let (reports, cases) = open_reports(state).await?;
     let measured = measure_reports(state, &reports).await?;
     let policy = state.team.policy();
-    let alerts = clocks::alerts_due(&measured, policy, &policy.calendar());
+    let alerts = clocks::alerts_due(&measured, policy);
     let shifts = shifts_now(state).await?;
     let absences = state.store.absences().await?;
     let users = state.store.list_users().await?;
@@ -433,29 +423,8 @@ pub struct Offer {
 pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Offer>, StoreError> {
     let events = state
         .store
-        .audit_events_by_actions(&["sla.escalated", "case.offered", "case.assigned"], 0)
+        .audit_events_by_actions(&OFFER_ACTIONS, 0)
         .await?;
-    let mut offers: BTreeMap<i64, Offer> = BTreeMap::new();
-    for e in events {
-        let Some(case) = e.case_id else { continue };
-        if e.action == "case.assigned" {
-            offers.remove(&case);
-            continue;
-        }
-        let Some(user) = e.payload["offered_to"].as_i64() else {
-            continue;
-        };
-        offers.insert(
-            case,
-            Offer {
-                case: CaseId(case),
-                report: ReportId(e.report_id.unwrap_or_default()),
-                to: UserId(user),
-                message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
-                at_ms: e.occurred_at_ms,
-            },
-        );
-    }
     let open: BTreeSet<CaseId> = state
         .store
         .list_cases(CaseFilter {
@@ -466,10 +435,73 @@ pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Off
         .into_iter()
         .map(|c| c.id)
         .collect();
-    Ok(offers
+    Ok(offers_in(&events)
         .into_values()
         .filter(|o| open.contains(&o.case) && to.is_none_or(|t| t == o.to))
         .collect())
+}
+
+/// The audit actions that make and end offers.
+const OFFER_ACTIONS: [&str; 3] = ["sla.escalated", "case.offered", "case.assigned"];
+
+/// The latest offer of each case not yet followed by an assignment, from
+/// audit events (any others are ignored).
+pub fn offers_in(events: &[AuditEvent]) -> BTreeMap<CaseId, Offer> {
+    let mut offers: BTreeMap<CaseId, Offer> = BTreeMap::new();
+    for e in events
+        .iter()
+        .filter(|e| OFFER_ACTIONS.contains(&e.action.as_str()))
+    {
+        let Some(case) = e.case_id.map(CaseId) else {
+            continue;
+        };
+        if e.action == "case.assigned" {
+            offers.remove(&case);
+            continue;
+        }
+        let Some(user) = e.payload["offered_to"].as_i64() else {
+            continue;
+        };
+        offers.insert(
+            case,
+            Offer {
+                case,
+                report: ReportId(e.report_id.unwrap_or_default()),
+                to: UserId(user),
+                message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
+                at_ms: e.occurred_at_ms,
+            },
+        );
+    }
+    offers
+}
+
+/// What a member may do with the clocks of one report right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClockActions {
+    /// A running clock that waiting on the reporter pauses.
+    pub can_pause: bool,
+    /// A paused clock.
+    pub can_resume: bool,
+    /// An inquiry awaiting its answer.
+    pub inquiry_open: bool,
+}
+
+impl ClockActions {
+    /// From the report's measured clocks.
+    pub fn of(measured: &[Measured]) -> Self {
+        let mut a = ClockActions::default();
+        for c in measured
+            .iter()
+            .map(|m| &m.tracked)
+            .filter(|t| t.clock.met.is_none())
+        {
+            a.can_pause |= c.key.pausable() && !c.clock.paused();
+            a.can_resume |= c.clock.paused();
+            a.inquiry_open |= c.key == cnadesk_core::sla_policy::TargetKey::Inquiry;
+        }
+        a
+    }
 }
 
 /// A warning addressed to a member.

@@ -4,13 +4,17 @@
 
 use std::collections::BTreeMap;
 
+use cnadesk_core::audit::AuditEvent;
 use cnadesk_core::clocks::{self, Figures, Measured};
 use cnadesk_core::sla::Target;
 use cnadesk_core::sla_policy::{SlaPolicy, TargetKey};
+use cnadesk_core::CaseState;
 use cnadesk_forecast::{Assumptions, EventKind, HistoryEvent, Stage};
 use cnadesk_store::StoreError;
 
-use crate::team_desk::{self, date_of, ts, CLOCK_ACTIONS};
+use cnadesk_core::sla::{timestamp as ts, utc_date_ms as date_of};
+
+use crate::team_desk;
 use crate::AppState;
 
 /// One quarter of public figures.
@@ -34,7 +38,7 @@ pub struct Quarter {
 pub async fn all_clocks(
     state: &AppState,
 ) -> Result<(Vec<Measured>, Vec<cnadesk_core::audit::AuditEvent>), StoreError> {
-    let mut actions: Vec<&str> = CLOCK_ACTIONS.to_vec();
+    let mut actions: Vec<&str> = clocks::ACTIONS.to_vec();
     actions.extend(["cve.rejected", "case.recused"]);
     let events = state.store.audit_events_by_actions(&actions, 0).await?;
     let measured = team_desk::measure_events(state, &events).await?;
@@ -45,50 +49,60 @@ pub async fn all_clocks(
 /// they started; a clock still running past its target counts as missed.
 pub async fn quarters(state: &AppState) -> Result<Vec<Quarter>, StoreError> {
     let (measured, events) = all_clocks(state).await?;
-    let mut by_quarter: BTreeMap<String, Quarter> = BTreeMap::new();
-    let entry = |map: &mut BTreeMap<String, Quarter>, q: String| {
-        map.entry(q.clone())
-            .or_insert_with(|| Quarter {
-                quarter: q,
-                reports: 0,
-                published: 0,
-                rejected: 0,
-                recusals: 0,
-                figures: Vec::new(),
-            })
-            .quarter
-            .clone()
-    };
+    let mut rows: BTreeMap<String, Quarter> = BTreeMap::new();
     for e in &events {
-        let q = clocks::quarter_of(ts(e.occurred_at_ms));
-        let key = entry(&mut by_quarter, q);
-        let Some(row) = by_quarter.get_mut(&key) else {
-            continue;
+        let counter: fn(&mut Quarter) = match e.action.as_str() {
+            "report.created" => |q| q.reports += 1,
+            "cve.published" => |q| q.published += 1,
+            "cve.rejected" => |q| q.rejected += 1,
+            "case.recused" => |q| q.recusals += 1,
+            _ => continue,
         };
-        match e.action.as_str() {
-            "report.created" => row.reports += 1,
-            "cve.published" => row.published += 1,
-            "cve.rejected" => row.rejected += 1,
-            "case.recused" => row.recusals += 1,
-            _ => {}
+        let q = clocks::quarter_of(ts(e.occurred_at_ms));
+        counter(rows.entry(q.clone()).or_insert_with(|| Quarter::new(q)));
+    }
+    let mut by_quarter: BTreeMap<String, Vec<&Measured>> = BTreeMap::new();
+    for m in &measured {
+        if let Some(started) = m.tracked.clock.started {
+            by_quarter
+                .entry(clocks::quarter_of(started))
+                .or_default()
+                .push(m);
         }
     }
-    for (q, row) in by_quarter.iter_mut() {
-        let in_quarter: Vec<&Measured> = measured
+    for (q, clocks_of_quarter) in by_quarter {
+        rows.entry(q.clone())
+            .or_insert_with(|| Quarter::new(q))
+            .figures = TargetKey::ALL
             .iter()
-            .filter(|m| {
-                m.tracked
-                    .clock
-                    .started
-                    .is_some_and(|s| clocks::quarter_of(s) == *q)
-            })
-            .collect();
-        row.figures = TargetKey::ALL
-            .iter()
-            .map(|k| clocks::figures(&in_quarter, *k))
+            .map(|k| clocks::figures(&clocks_of_quarter, *k))
             .collect();
     }
-    Ok(by_quarter.into_values().rev().collect())
+    Ok(rows.into_values().rev().collect())
+}
+
+impl Quarter {
+    fn new(quarter: String) -> Self {
+        Quarter {
+            quarter,
+            reports: 0,
+            published: 0,
+            rejected: 0,
+            recusals: 0,
+            figures: Vec::new(),
+        }
+    }
+}
+
+/// [`quarters`], reused for a minute (the public page's figures).
+pub async fn public_quarters(state: &AppState) -> Result<std::sync::Arc<Vec<Quarter>>, StoreError> {
+    let now = state.now_ms();
+    if let Some(q) = state.team.cached_stats(now) {
+        return Ok(q);
+    }
+    let q = std::sync::Arc::new(quarters(state).await?);
+    state.team.keep_stats(now, q.clone());
+    Ok(q)
 }
 
 /// The desk's own history as forecast events: each report is one arrival
@@ -119,6 +133,44 @@ pub async fn desk_history(state: &AppState) -> Result<Vec<HistoryEvent>, StoreEr
             note: String::new(),
         })
         .collect())
+}
+
+/// Average days a case spends in each state, in life-cycle order, with the
+/// number of stays counted, from `case.opened` and `case.state_changed`
+/// events. A case still in an open state counts up to `now_ms`.
+pub fn days_per_state(events: &[AuditEvent], now_ms: i64) -> Vec<(CaseState, f64, u32)> {
+    let mut current: BTreeMap<i64, (CaseState, i64)> = BTreeMap::new();
+    let mut totals: std::collections::HashMap<CaseState, (i64, u32)> = Default::default();
+    let mut add = |state: CaseState, from: i64, to: i64| {
+        let t = totals.entry(state).or_default();
+        t.0 += to - from;
+        t.1 += 1;
+    };
+    for e in events {
+        let Some(case) = e.case_id else { continue };
+        let state = match e.action.as_str() {
+            "case.opened" => e.payload["state"].as_str().unwrap_or("accepted"),
+            "case.state_changed" => e.payload["to"].as_str().unwrap_or_default(),
+            _ => continue,
+        };
+        if let Some((was, since)) = current.remove(&case) {
+            add(was, since, e.occurred_at_ms);
+        }
+        if let Ok(state) = state.parse::<CaseState>() {
+            current.insert(case, (state, e.occurred_at_ms));
+        }
+    }
+    for (state, since) in current.into_values().filter(|(s, _)| s.is_open()) {
+        add(state, since, now_ms);
+    }
+    CaseState::ALL
+        .into_iter()
+        .filter_map(|s| {
+            totals
+                .get(&s)
+                .map(|(ms, n)| (s, *ms as f64 / 86_400_000.0 / f64::from(*n), *n))
+        })
+        .collect()
 }
 
 /// Effort assumptions of the forecast, in hours per case.
@@ -192,6 +244,74 @@ pub fn assumptions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(
+        seq: i64,
+        day: i64,
+        action: &str,
+        case: i64,
+        payload: serde_json::Value,
+    ) -> AuditEvent {
+        let draft = cnadesk_core::audit::EventDraft::new(action)
+            .case(cnadesk_core::CaseId(case))
+            .payload(payload);
+        AuditEvent::seal(
+            draft,
+            seq,
+            day * 86_400_000,
+            &cnadesk_core::Actor::system("t"),
+            "0",
+        )
+    }
+
+    #[test]
+    fn days_per_state_averages_each_stay_and_counts_open_ones_to_now() {
+        let events = vec![
+            event(
+                1,
+                0,
+                "case.opened",
+                1,
+                serde_json::json!({"state": "accepted"}),
+            ),
+            event(
+                2,
+                0,
+                "case.opened",
+                2,
+                serde_json::json!({"state": "accepted"}),
+            ),
+            event(
+                3,
+                2,
+                "case.state_changed",
+                1,
+                serde_json::json!({"to": "in_coordination"}),
+            ),
+            event(
+                4,
+                4,
+                "case.state_changed",
+                2,
+                serde_json::json!({"to": "closed"}),
+            ),
+            event(
+                5,
+                5,
+                "case.state_changed",
+                1,
+                serde_json::json!({"to": "published"}),
+            ),
+        ];
+        assert_eq!(
+            days_per_state(&events, 30 * 86_400_000),
+            vec![
+                (CaseState::Accepted, 3.0, 2),
+                (CaseState::InCoordination, 3.0, 1)
+            ],
+            "closed and published stays are not counted to now"
+        );
+    }
 
     #[test]
     fn stages_take_the_policy_targets() {

@@ -10,17 +10,18 @@ use axum::response::Response;
 use axum::Form;
 use cnadesk_core::sla::Status;
 use cnadesk_core::sla_policy::{describe, TargetKey};
-use cnadesk_core::{CaseState, UserId};
+use cnadesk_core::UserId;
 use serde::Deserialize;
 
 use super::team::{clock_status, time_zone_of};
 use crate::auth::Member;
 use crate::charts::{column_chart, load_chart, target_chart, Bar, LoadRow, TargetRow};
 use crate::security::{check_csrf, Csrf};
-use crate::team_desk::{self, date_of, notices_for, open_offers};
+use crate::team_desk::{self, notices_for, open_offers};
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::workload::{self, Effort};
 use crate::{AppError, AppState};
+use cnadesk_core::sla::utc_date_ms as date_of;
 
 struct RiskRow {
     report: i64,
@@ -169,39 +170,10 @@ pub async fn dashboard(
         months.insert(format!("{:04}-{:02}", d.year(), d.month()), 0.0);
         d = d.checked_sub(jiff::Span::new().months(1)).unwrap_or(d);
     }
-    let mut phase_start: BTreeMap<i64, (String, i64)> = BTreeMap::new();
-    let mut phase_total: BTreeMap<String, (f64, u32)> = BTreeMap::new();
-    for e in &events {
-        let Some(case) = e.case_id else { continue };
-        if e.action == "case.opened" {
-            let date = date_of(e.occurred_at_ms);
-            if let Some(n) = months.get_mut(&format!("{:04}-{:02}", date.year(), date.month())) {
-                *n += 1.0;
-            }
-            let st = e.payload["state"].as_str().unwrap_or("accepted").to_owned();
-            phase_start.insert(case, (st, e.occurred_at_ms));
-        } else if let Some((from, since)) = phase_start.remove(&case) {
-            let t = phase_total.entry(from).or_default();
-            t.0 += (e.occurred_at_ms - since) as f64 / 86_400_000.0;
-            t.1 += 1;
-            let to = e.payload["to"].as_str().unwrap_or_default().to_owned();
-            phase_start.insert(case, (to, e.occurred_at_ms));
-        }
-    }
-    for (from, since) in phase_start.values() {
-        let open = CaseState::ALL
-            .iter()
-            .find(|s| s.as_str() == from)
-            .is_some_and(|s| {
-                !matches!(
-                    s,
-                    CaseState::Closed | CaseState::Rejected | CaseState::Published
-                )
-            });
-        if open {
-            let t = phase_total.entry(from.clone()).or_default();
-            t.0 += (now - since) as f64 / 86_400_000.0;
-            t.1 += 1;
+    for e in events.iter().filter(|e| e.action == "case.opened") {
+        let date = date_of(e.occurred_at_ms);
+        if let Some(n) = months.get_mut(&format!("{:04}-{:02}", date.year(), date.month())) {
+            *n += 1.0;
         }
     }
     let months_svg = column_chart(
@@ -218,14 +190,12 @@ pub async fn dashboard(
     );
     let phases_svg = column_chart(
         "Average days per case in each state",
-        &CaseState::ALL
-            .iter()
-            .filter_map(|s| {
-                phase_total.get(s.as_str()).map(|(total, n)| Bar {
-                    label: s.label().to_owned(),
-                    value: total / f64::from((*n).max(1)),
-                    note: Some(format!("{n} case(s)")),
-                })
+        &workload::days_per_state(&events, now)
+            .into_iter()
+            .map(|(state, days, n)| Bar {
+                label: state.label().to_owned(),
+                value: days,
+                note: Some(format!("{n} case(s)")),
             })
             .collect::<Vec<_>>(),
         "days",
@@ -305,7 +275,7 @@ fn num(v: Option<f64>) -> String {
 /// misses included; counts of reports, published and rejected CVEs and
 /// recusals. No report, case or member is named.
 pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response, AppError> {
-    let quarters = workload::quarters(&state).await?;
+    let quarters = workload::public_quarters(&state).await?;
     let policy = state.team.policy();
     let shown = [
         TargetKey::Acknowledge,
@@ -367,10 +337,7 @@ pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response
         .iter()
         .map(|k| {
             let t = policy.target(*k);
-            let target = cnadesk_core::clocks::in_unit(
-                cnadesk_core::clocks::target_seconds(t.within),
-                t.within,
-            );
+            let target = cnadesk_core::clocks::in_unit(t.within.seconds(), t.within);
             target_chart(
                 &format!(
                     "{}: 90th percentile per quarter against the target",

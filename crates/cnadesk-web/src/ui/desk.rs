@@ -1171,10 +1171,21 @@ pub async fn case_redirect(
     Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
 }
 
-async fn case_and_report(state: &AppState, id: &str) -> Result<(CaseId, ReportId), AppError> {
+/// The case named in a URL (`NotFound` for anything else).
+pub(super) async fn case_from_path(
+    state: &AppState,
+    id: &str,
+) -> Result<cnadesk_store::Case, AppError> {
     let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
-    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
-    Ok((id, case.report_id))
+    state.store.case(id).await?.ok_or(AppError::NotFound)
+}
+
+pub(super) async fn case_and_report(
+    state: &AppState,
+    id: &str,
+) -> Result<(CaseId, ReportId), AppError> {
+    let case = case_from_path(state, id).await?;
+    Ok((case.id, case.report_id))
 }
 
 /// The state-change form.

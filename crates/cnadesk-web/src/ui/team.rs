@@ -14,7 +14,7 @@ use cnadesk_core::audit::EventDraft;
 use cnadesk_core::team::{
     self, Absence, AbsenceKind, Affiliation, Profile, Recusal, RecusalSource, Relation,
 };
-use cnadesk_core::{CaseId, ReportId, Role, UserId};
+use cnadesk_core::{ReportId, Role, UserId};
 use cnadesk_store::StoreError;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -22,9 +22,10 @@ use serde::Deserialize;
 use super::{check_text, TokenForm};
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
-use crate::team_desk::{self, date_of, open_offers};
+use crate::team_desk;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_core::sla::utc_date_ms as date_of;
 
 /// One roster line.
 struct RosterRow {
@@ -109,7 +110,10 @@ async fn team_page(
                 .unwrap_or_else(|| Profile::empty(u.id));
             RosterRow {
                 id: u.id.0,
-                local_now: cnadesk_core::sla::local_time(team_desk::ts(now), &p.time_zone),
+                local_now: cnadesk_core::sla::local_time(
+                    cnadesk_core::sla::timestamp(now),
+                    &p.time_zone,
+                ),
                 time_zone: p.time_zone.clone(),
                 capacity: if p.capacity > 0 {
                     p.capacity.to_string()
@@ -848,11 +852,7 @@ pub async fn rota_handover(
     check_csrf(&csrf, &form.csrf)?;
     let id = parse_id(&id)?;
     let now = state.now_ms();
-    let shifts = state.store.shifts(i64::MIN / 2, i64::MAX / 2).await?;
-    let shift = shifts
-        .iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)?;
+    let shift = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
     if shift.user != member.user.id && member.user.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
@@ -876,16 +876,6 @@ pub async fn rota_handover(
 
 // ---- case actions ------------------------------------------------------------------
 
-async fn case_report(state: &AppState, id: &str) -> Result<(CaseId, ReportId), AppError> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let case = state
-        .store
-        .case(CaseId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((case.id, case.report_id))
-}
-
 /// The recusal form.
 #[derive(Debug, Deserialize)]
 pub struct RecuseForm {
@@ -903,7 +893,7 @@ pub async fn case_recuse(
     Form(form): Form<RecuseForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
-    let (case, report) = case_report(&state, &id).await?;
+    let (case, report) = super::desk::case_and_report(&state, &id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 500, true, false) {
         return Err(AppError::Invalid(m));
     }
@@ -934,12 +924,12 @@ pub async fn case_take(
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
-    let (case_id, report) = case_report(&state, &id).await?;
-    let case = state.store.case(case_id).await?.ok_or(AppError::NotFound)?;
-    let offer = open_offers(&state, Some(member.user.id))
-        .await?
-        .into_iter()
-        .find(|o| o.case == case_id);
+    let case = super::desk::case_from_path(&state, &id).await?;
+    let (case_id, report) = (case.id, case.report_id);
+    let events = state.store.audit_events_for_report(report).await?;
+    let offer = team_desk::offers_in(&events)
+        .remove(&case_id)
+        .filter(|o| o.to == member.user.id);
     let reason =
         match (&offer, case.assignee) {
             (Some(o), _) => format!(
@@ -1007,35 +997,14 @@ pub async fn report_clock(
     }
     // Only a change the clocks accept is recorded.
     let measured = team_desk::measure_reports(&state, &[report.id]).await?;
-    let pausable_running = measured.iter().any(|m| {
-        m.tracked.key.pausable()
-            && m.tracked.clock.met.is_none()
-            && !m
-                .tracked
-                .clock
-                .pauses
-                .last()
-                .is_some_and(|(_, r)| r.is_none())
-    });
-    let paused = measured.iter().any(|m| {
-        m.tracked.clock.met.is_none()
-            && m.tracked
-                .clock
-                .pauses
-                .last()
-                .is_some_and(|(_, r)| r.is_none())
-    });
-    let inquiry_open = measured.iter().any(|m| {
-        m.tracked.key == cnadesk_core::sla_policy::TargetKey::Inquiry
-            && m.tracked.clock.met.is_none()
-    });
+    let can = team_desk::ClockActions::of(&measured);
     let refusal = match form.action.as_str() {
-        "pause" if !pausable_running => Some("No running clock can be paused on this report."),
-        "resume" if !paused => Some("No clock is paused on this report."),
-        "inquiry_received" if inquiry_open => {
+        "pause" if !can.can_pause => Some("No running clock can be paused on this report."),
+        "resume" if !can.can_resume => Some("No clock is paused on this report."),
+        "inquiry_received" if can.inquiry_open => {
             Some("An inquiry is already open; record its answer first.")
         }
-        "inquiry_answered" if !inquiry_open => Some("No inquiry is open on this report."),
+        "inquiry_answered" if !can.inquiry_open => Some("No inquiry is open on this report."),
         _ => None,
     };
     if let Some(m) = refusal {
@@ -1127,7 +1096,8 @@ pub(crate) async fn team_panel(
     case: Option<&cnadesk_store::Case>,
 ) -> Result<TeamPanel, StoreError> {
     let tz = time_zone_of(state, member.user.id).await?;
-    let measured = team_desk::measure_reports(state, &[report]).await?;
+    let events = state.store.audit_events_for_report(report).await?;
+    let measured = team_desk::measure_events(state, &events).await?;
     let policy = state.team.policy();
     let clocks = measured
         .iter()
@@ -1141,23 +1111,7 @@ pub(crate) async fn team_panel(
             }
         })
         .collect();
-    let open = |m: &&cnadesk_core::clocks::Measured| m.tracked.clock.met.is_none();
-    let paused = |m: &&cnadesk_core::clocks::Measured| {
-        m.tracked
-            .clock
-            .pauses
-            .last()
-            .is_some_and(|(_, r)| r.is_none())
-    };
-    let can_pause = measured
-        .iter()
-        .filter(open)
-        .any(|m| m.tracked.key.pausable() && !paused(&m));
-    let can_resume = measured.iter().filter(open).any(|m| paused(&m));
-    let inquiry_open = measured
-        .iter()
-        .filter(open)
-        .any(|m| m.tracked.key == cnadesk_core::sla_policy::TargetKey::Inquiry);
+    let can = team_desk::ClockActions::of(&measured);
     let mut panel = TeamPanel {
         clocks,
         recusals: Vec::new(),
@@ -1165,9 +1119,9 @@ pub(crate) async fn team_panel(
         recused: false,
         offer: String::new(),
         can_take: false,
-        can_pause,
-        can_resume,
-        inquiry_open,
+        can_pause: can.can_pause,
+        can_resume: can.can_resume,
+        inquiry_open: can.inquiry_open,
     };
     if let Some(c) = case {
         let users = state.store.list_users().await?;
@@ -1193,17 +1147,11 @@ pub(crate) async fn team_panel(
                 )
             })
             .collect();
-        let offer = open_offers(state, Some(member.user.id))
-            .await?
-            .into_iter()
-            .find(|o| o.case == c.id);
+        let offer = team_desk::offers_in(&events)
+            .remove(&c.id)
+            .filter(|o| o.to == member.user.id);
         panel.offer = offer.map(|o| o.message).unwrap_or_default();
-        let open_case = !matches!(
-            c.state,
-            cnadesk_core::CaseState::Closed
-                | cnadesk_core::CaseState::Rejected
-                | cnadesk_core::CaseState::Published
-        );
+        let open_case = c.state.is_open();
         panel.can_take = open_case
             && !panel.recused
             && c.assignee != Some(member.user.id)
