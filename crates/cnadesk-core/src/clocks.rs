@@ -10,7 +10,7 @@
 //! | acknowledge   | `report.created`               | member `message.shared`, `case.opened`, `report.closed` | no |
 //! | triage        | `report.created`               | `case.opened`, `report.closed`                | `sla.paused` until `sla.resumed` or a reporter message |
 //! | cve_decision  | `case.opened`                  | a CVE ID for the case; closed or rejected     | as triage |
-//! | publication   | `cve.disclosed_set` (its time) | `cve.published`, state `published`            | no |
+//! | publication   | `cve.disclosed_set` of each CVE ID (its disclosure time) | `cve.published` of that ID, state `published` | no |
 //! | inquiry       | `sla.inquiry_received`         | `sla.inquiry_answered`                        | no |
 
 use std::collections::BTreeMap;
@@ -82,12 +82,21 @@ pub struct TrackedClock {
     pub case: Option<CaseId>,
     /// Which commitment.
     pub key: TargetKey,
-    /// Several inquiries may follow each other: 0, 1, …
+    /// Several inquiries, or publications of several CVE IDs, are counted 0, 1, …
     pub instance: u32,
+    /// What the clock is about when a report has several: the CVE ID of a
+    /// publication clock.
+    pub subject: Option<String>,
     /// The clock.
     pub clock: Clock,
     /// Alerts already raised.
     pub alerted: Vec<AlertKind>,
+}
+
+fn started(at: Timestamp) -> Clock {
+    let mut clock = Clock::default();
+    let _ = clock.start(at);
+    clock
 }
 
 #[derive(Default)]
@@ -106,16 +115,67 @@ impl ReportClocks {
         if key != TargetKey::Inquiry && instance > 0 {
             return;
         }
-        let mut clock = Clock::default();
-        let _ = clock.start(at);
+        let clock = started(at);
         self.clocks.push(TrackedClock {
             report,
             case: self.case,
             key,
             instance,
+            subject: None,
             clock,
             alerted: Vec::new(),
         });
+    }
+
+    /// The publication clock of one CVE ID follows that ID's disclosure
+    /// time: set, moved (an unmet clock restarts from the new time) or
+    /// cleared. A clock already met stays as it was.
+    fn disclose(&mut self, report: ReportId, cve: &str, at: Option<Timestamp>) {
+        let pos = self
+            .clocks
+            .iter()
+            .position(|c| c.key == TargetKey::Publication && c.subject.as_deref() == Some(cve));
+        if let Some(i) = pos {
+            if self.clocks[i].clock.met.is_some() {
+                return;
+            }
+            match at {
+                Some(t) => self.clocks[i].clock = started(t),
+                None => {
+                    self.clocks.remove(i);
+                }
+            }
+            return;
+        }
+        let Some(t) = at else { return };
+        let instance = self
+            .clocks
+            .iter()
+            .filter(|c| c.key == TargetKey::Publication)
+            .map(|c| c.instance + 1)
+            .max()
+            .unwrap_or(0);
+        self.clocks.push(TrackedClock {
+            report,
+            case: self.case,
+            key: TargetKey::Publication,
+            instance,
+            subject: Some(cve.to_owned()),
+            clock: started(t),
+            alerted: Vec::new(),
+        });
+    }
+
+    /// Publication of one CVE ID (or, with `None`, of the case) meets its clock(s).
+    fn publish(&mut self, cve: Option<&str>, at: Timestamp) {
+        for c in self.clocks.iter_mut().filter(|c| {
+            c.key == TargetKey::Publication
+                && c.clock.met.is_none()
+                && (cve.is_none() || c.subject.as_deref() == cve)
+        }) {
+            let start = c.clock.started.unwrap_or(at);
+            let _ = c.clock.meet(at.max(start));
+        }
     }
 
     fn meet(&mut self, key: TargetKey, at: Timestamp) {
@@ -189,28 +249,15 @@ pub fn derive(events: &[AuditEvent]) -> Vec<TrackedClock> {
             }
             "case.state_changed" => match payload["to"].as_str() {
                 Some("closed" | "rejected") => r.meet(TargetKey::CveDecision, at),
-                Some("published") => r.meet(TargetKey::Publication, at),
+                Some("published") => r.publish(None, at),
                 _ => {}
             },
-            "cve.disclosed_set" => match payload["disclosed_at"].as_i64() {
-                Some(ms) => {
-                    let open = r
-                        .current(TargetKey::Publication)
-                        .is_some_and(|c| c.clock.met.is_none());
-                    if open {
-                        r.clocks.retain(|c| {
-                            !(c.key == TargetKey::Publication && c.clock.met.is_none())
-                        });
-                    }
-                    if r.current(TargetKey::Publication).is_none() {
-                        r.start(report, TargetKey::Publication, ts(ms));
-                    }
+            "cve.disclosed_set" => {
+                if let Some(cve) = payload["cve_id"].as_str() {
+                    r.disclose(report, cve, payload["disclosed_at"].as_i64().map(ts));
                 }
-                None => r
-                    .clocks
-                    .retain(|c| !(c.key == TargetKey::Publication && c.clock.met.is_none())),
-            },
-            "cve.published" => r.meet(TargetKey::Publication, at),
+            }
+            "cve.published" => r.publish(payload["cve_id"].as_str(), at),
             "sla.inquiry_received" => {
                 let open = r
                     .current(TargetKey::Inquiry)
@@ -642,7 +689,7 @@ mod tests {
             "member:1:alice",
             "cve.disclosed_set",
             Some(3),
-            json!({"disclosed_at": t("2026-11-27T12:00:00Z").as_millisecond()}),
+            json!({"cve_id": "CVE-2026-9", "disclosed_at": t("2026-11-27T12:00:00Z").as_millisecond()}),
         );
         let m = measure(
             derive(&log.events),
@@ -679,6 +726,90 @@ mod tests {
                 .abs()
                 < 1e-9
         );
+    }
+
+    #[test]
+    fn each_disclosed_cve_id_has_its_own_publication_clock() {
+        let policy = SlaPolicy::bundled();
+        let ms = |s: &str| t(s).as_millisecond();
+        let mut log = Log::new();
+        log.push(
+            "2026-11-20T09:00:00Z",
+            "system:intake",
+            "report.created",
+            None,
+            json!({}),
+        );
+        log.push(
+            "2026-11-20T10:00:00Z",
+            "member:1:a",
+            "case.opened",
+            Some(3),
+            json!({}),
+        );
+        log.push(
+            "2026-11-23T09:00:00Z",
+            "member:1:a",
+            "cve.disclosed_set",
+            Some(3),
+            json!({"cve_id": "CVE-2026-1", "disclosed_at": ms("2026-11-23T09:00:00Z")}),
+        );
+        log.push(
+            "2026-11-24T09:00:00Z",
+            "system:worker",
+            "cve.published",
+            Some(3),
+            json!({"cve_id": "CVE-2026-1"}),
+        );
+        // A second ID disclosed after the first was published gets its own clock.
+        log.push(
+            "2026-11-25T09:00:00Z",
+            "member:1:a",
+            "cve.disclosed_set",
+            Some(3),
+            json!({"cve_id": "CVE-2026-2", "disclosed_at": ms("2026-11-25T09:00:00Z")}),
+        );
+        // Moving the first ID's date changes nothing: it is published.
+        log.push(
+            "2026-11-25T10:00:00Z",
+            "member:1:a",
+            "cve.disclosed_set",
+            Some(3),
+            json!({"cve_id": "CVE-2026-1", "disclosed_at": ms("2026-11-25T10:00:00Z")}),
+        );
+        let m = measure(
+            derive(&log.events),
+            &policy,
+            t("2026-11-26T09:00:00Z"),
+            |_| None,
+        );
+        let publ: Vec<_> = m
+            .iter()
+            .filter(|m| m.tracked.key == TargetKey::Publication)
+            .collect();
+        assert_eq!(publ.len(), 2);
+        assert_eq!(publ[0].tracked.subject.as_deref(), Some("CVE-2026-1"));
+        assert_eq!(publ[0].status, Status::Met { on_time: true });
+        assert_eq!(
+            (publ[1].tracked.instance, publ[1].used_seconds),
+            (1, 24 * 3600)
+        );
+        // Clearing the second ID's disclosure removes only its clock.
+        log.push(
+            "2026-11-26T10:00:00Z",
+            "member:1:a",
+            "cve.disclosed_set",
+            Some(3),
+            json!({"cve_id": "CVE-2026-2", "disclosed_at": null}),
+        );
+        let m = measure(
+            derive(&log.events),
+            &policy,
+            t("2026-11-26T11:00:00Z"),
+            |_| None,
+        );
+        let subjects: Vec<_> = m.iter().filter_map(|m| m.tracked.subject.clone()).collect();
+        assert_eq!(subjects, ["CVE-2026-1"]);
     }
 
     #[test]

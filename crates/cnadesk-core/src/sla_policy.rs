@@ -308,6 +308,22 @@ impl SlaPolicy {
                 return Err(err(format!("no `[[target]]` with key = \"{key}\"")));
             }
         }
+        // The team may promise faster publication than CNA rule 4.5.1.4, not slower.
+        let rule = crate::publication::PUBLICATION_DUE_AFTER_MS / 1000;
+        if let Some(t) = targets.iter().find(|t| t.key == TargetKey::Publication) {
+            let slowest = t
+                .by_severity
+                .values()
+                .chain([&t.within])
+                .map(|x| x.seconds())
+                .max();
+            if slowest.is_some_and(|s| s > rule) {
+                return Err(err(format!(
+                    "the publication target may not exceed the {} hours of CNA rule 4.5.1.4",
+                    rule / 3600
+                )));
+            }
+        }
         targets.sort_by_key(|t| t.key);
         Ok(SlaPolicy {
             version: raw.version.trim().to_owned(),
@@ -411,6 +427,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("must not be below"));
+        let slow = BUNDLED.replace("within = \"72 hours\"", "within = \"4 business days\"");
+        assert!(SlaPolicy::parse(&slow)
+            .unwrap_err()
+            .to_string()
+            .contains("may not exceed the 72 hours of CNA rule 4.5.1.4"));
         let holiday = BUNDLED.replace("\"2026-12-24\"", "\"2026-12-32\"");
         assert!(SlaPolicy::parse(&holiday)
             .unwrap_err()

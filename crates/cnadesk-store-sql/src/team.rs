@@ -354,18 +354,10 @@ impl SqlStore {
         let user = fetch_user(&mut tx, r.user)
             .await?
             .ok_or_else(|| StoreError::NotFound(r.user.to_string()))?;
-        let exists = sqlx::query("SELECT 1 AS x FROM recusals WHERE case_id = $1 AND user_id = $2")
-            .bind(r.case.0)
-            .bind(r.user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .is_some();
-        if exists {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO recusals (case_id, user_id, reason, source, created_at) VALUES ($1, $2, $3, $4, $5)",
+        // Concurrent recusals of the same member: the second inserts nothing.
+        let inserted = sqlx::query(
+            "INSERT INTO recusals (case_id, user_id, reason, source, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (case_id, user_id) DO NOTHING",
         )
         .bind(r.case.0)
         .bind(r.user.0)
@@ -374,7 +366,11 @@ impl SqlStore {
         .bind(now_ms)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
         append_audit(
             &mut tx,
             EventDraft::new("case.recused")
@@ -455,6 +451,16 @@ impl SqlStore {
             return Err(StoreError::Rejected(
                 "a shift must end after it starts".into(),
             ));
+        }
+        if first < now_ms {
+            return Err(StoreError::Rejected(
+                "a plan cannot change shifts that have begun; start it later".into(),
+            ));
+        }
+        let mut sorted: Vec<(i64, i64)> = shifts.iter().map(|(_, s, e)| (*s, *e)).collect();
+        sorted.sort();
+        if sorted.windows(2).any(|w| w[1].0 < w[0].1) {
+            return Err(StoreError::Rejected("the planned shifts overlap".into()));
         }
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for (u, _, _) in &shifts {

@@ -1772,6 +1772,41 @@ pub async fn team_story(store: &dyn Store) {
         "{refused:?}"
     );
 
+    // An approval given before the approver was recused no longer counts.
+    let (cy_id, cy) = member(store, "team-cy", Role::Member).await;
+    store
+        .approve_record_version(case.id, v1.version, cy_id, &cy, T0 + 16)
+        .await
+        .unwrap();
+    store
+        .recuse(
+            Recusal {
+                case: case.id,
+                user: cy_id,
+                reason: "joined the vendor".into(),
+                source: RecusalSource::SelfDeclared,
+                created_at_ms: 0,
+            },
+            &cy,
+            T0 + 16,
+        )
+        .await
+        .unwrap();
+    let publish = store
+        .request_publication(
+            crate::PublicationRequest {
+                case_id: case.id,
+                version: v1.version,
+            },
+            &bo,
+            T0 + 16,
+        )
+        .await;
+    assert!(
+        matches!(&publish, Err(StoreError::Rejected(m)) if m.contains("second member")),
+        "{publish:?}"
+    );
+
     // Rota: planned, re-planned from a later date, handed over.
     let day = 86_400_000;
     store
@@ -1781,7 +1816,7 @@ pub async fn team_story(store: &dyn Store) {
                 (bo_id, T0 + 7 * day, T0 + 14 * day),
             ],
             &ada,
-            T0 + 17,
+            T0,
         )
         .await
         .unwrap();
@@ -1789,6 +1824,27 @@ pub async fn team_story(store: &dyn Store) {
         .plan_rota(vec![(ada_id, T0 + 10 * day, T0 + 17 * day)], &ada, T0 + 18)
         .await
         .unwrap();
+    let past = store
+        .plan_rota(vec![(bo_id, T0 + day, T0 + 2 * day)], &ada, T0 + 2 * day)
+        .await;
+    assert!(
+        matches!(&past, Err(StoreError::Rejected(m)) if m.contains("begun")),
+        "{past:?}"
+    );
+    let overlap = store
+        .plan_rota(
+            vec![
+                (bo_id, T0 + 20 * day, T0 + 22 * day),
+                (ada_id, T0 + 21 * day, T0 + 23 * day),
+            ],
+            &ada,
+            T0 + 19,
+        )
+        .await;
+    assert!(
+        matches!(&overlap, Err(StoreError::Rejected(m)) if m.contains("overlap")),
+        "{overlap:?}"
+    );
     let shifts = store.shifts(T0, T0 + 30 * day).await.unwrap();
     assert_eq!(
         shifts
@@ -1849,6 +1905,7 @@ pub async fn team_story(store: &dyn Store) {
             "team.profile_saved",
             "team.absence_added",
             "team.affiliation_declared",
+            "case.recused",
             "case.recused",
             "rota.planned",
             "rota.planned",

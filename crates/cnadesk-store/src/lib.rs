@@ -470,7 +470,9 @@ pub trait Store: Send + Sync + 'static {
     async fn shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>>;
 
     /// Replaces the shifts starting at or after the first new shift's start
-    /// with `shifts` (member, start, end), audited as `rota.planned`.
+    /// with `shifts` (member, start, end), audited as `rota.planned`; a shift
+    /// running into the plan ends where it begins. Rejected when the plan
+    /// starts before `now_ms` (the past is not rewritten) or its shifts overlap.
     async fn plan_rota(
         &self,
         shifts: Vec<(UserId, i64, i64)>,

@@ -17,11 +17,6 @@ use serde_json::json;
 
 use crate::AppState;
 
-/// The system actor of automatic team actions.
-fn system(component: &str) -> Actor {
-    Actor::system(component)
-}
-
 /// The members as assignment sees them for `case` today.
 pub async fn candidates(
     state: &AppState,
@@ -105,7 +100,7 @@ pub async fn recuse_affiliated(state: &AppState, case: &Case) -> Result<Vec<User
                     source: RecusalSource::Affiliation,
                     created_at_ms: 0,
                 },
-                &system("recusal"),
+                &Actor::system("recusal"),
                 state.now_ms(),
             )
             .await?;
@@ -136,7 +131,7 @@ pub async fn auto_assign(
             case_id,
             assignment.assignee,
             &assignment.reason,
-            &system("assignment"),
+            &Actor::system("assignment"),
             state.now_ms(),
         )
         .await?;
@@ -214,19 +209,47 @@ pub async fn measure_reports(
     reports: &[ReportId],
 ) -> Result<Vec<Measured>, StoreError> {
     let events = state.store.audit_events_for_reports(reports).await?;
-    measure_events(state, &events).await
+    measure_events(state, &events, Audience::Team).await
+}
+
+/// Who will see measured clocks: the public may not learn anything from a
+/// case still under embargo, such as the severity in its unpublished record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Team pages and the sweep.
+    Team,
+    /// `/stats`: severities only from published cases.
+    Public,
 }
 
 /// Measures the clocks in these events at now.
 pub async fn measure_events(
     state: &AppState,
     events: &[AuditEvent],
+    audience: Audience,
 ) -> Result<Vec<Measured>, StoreError> {
     let tracked = clocks::derive(events);
+    // Only CVE decisions have per-severity targets.
+    let wanted: BTreeSet<CaseId> = tracked
+        .iter()
+        .filter(|t| t.key == cnadesk_core::sla_policy::TargetKey::CveDecision)
+        .filter_map(|t| t.case)
+        .collect();
+    let published: BTreeSet<CaseId> = match audience {
+        Audience::Team => BTreeSet::new(),
+        Audience::Public => state
+            .store
+            .list_cases(CaseFilter::default())
+            .await?
+            .into_iter()
+            .filter(|c| c.state == cnadesk_core::CaseState::Published)
+            .map(|c| c.id)
+            .collect(),
+    };
     let mut severities: BTreeMap<CaseId, Option<String>> = BTreeMap::new();
-    for c in tracked.iter().filter_map(|t| t.case) {
-        if let std::collections::btree_map::Entry::Vacant(e) = severities.entry(c) {
-            e.insert(severity(state, c).await?);
+    for c in wanted {
+        if audience == Audience::Team || published.contains(&c) {
+            severities.insert(c, severity(state, c).await?);
         }
     }
     Ok(clocks::measure(
@@ -256,6 +279,28 @@ pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>)
         .await?;
     let mut ids: BTreeSet<ReportId> = new.iter().map(|r| r.id).collect();
     ids.extend(cases.iter().map(|c| c.report_id));
+    // An inquiry can arrive after a case is published or closed.
+    let mut inquiries: BTreeMap<i64, i64> = BTreeMap::new();
+    for e in state
+        .store
+        .audit_events_by_actions(&["sla.inquiry_received", "sla.inquiry_answered"], 0)
+        .await?
+    {
+        let open = inquiries
+            .entry(e.report_id.unwrap_or_default())
+            .or_default();
+        *open = if e.action == "sla.inquiry_received" {
+            1
+        } else {
+            0
+        };
+    }
+    ids.extend(
+        inquiries
+            .into_iter()
+            .filter(|(_, open)| *open == 1)
+            .map(|(r, _)| ReportId(r)),
+    );
     Ok((ids.into_iter().collect(), cases))
 }
 
@@ -295,20 +340,18 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
     let active: BTreeSet<UserId> = users.iter().filter(|u| u.active).map(|u| u.id).collect();
     let today = date_of(now);
     let on_call = team::on_call(&shifts, now).map(|s| s.user);
+    let all_recusals = state.store.recusals(None).await?;
+    let present =
+        |u: UserId| active.contains(&u) && team::away_reason(&absences, u, today).is_none();
     let mut done = Sweep::default();
     for alert in alerts {
         let case = cases.iter().find(|c| Some(c.id) == alert.case);
         let assignee = case.and_then(|c| c.assignee);
-        let recused: Vec<UserId> = match alert.case {
-            Some(c) => state
-                .store
-                .recusals(Some(c))
-                .await?
-                .into_iter()
-                .map(|r| r.user)
-                .collect(),
-            None => Vec::new(),
-        };
+        let recused: Vec<UserId> = all_recusals
+            .iter()
+            .filter(|r| Some(r.case) == alert.case)
+            .map(|r| r.user)
+            .collect();
         let label = &policy.target(alert.key).label;
         let mut payload = json!({
             "target": alert.key.as_str(),
@@ -317,7 +360,14 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
         });
         match alert.kind {
             AlertKind::Warning => {
-                let to = assignee.or(on_call);
+                // Whoever holds it, if present; else whoever is on call and present.
+                let to = [assignee, on_call]
+                    .into_iter()
+                    .flatten()
+                    .find(|u| present(*u))
+                    .or_else(|| {
+                        team::next_on_call(&shifts, now, |u| !present(u) || recused.contains(&u))
+                    });
                 payload["to"] = json!(to.map(|u| u.0));
                 payload["message"] = json!(format!(
                     "{label}: {}% of the target used",
@@ -330,10 +380,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
                 // the member on call for a report not yet triaged.
                 let holder = assignee.or(on_call);
                 let to = team::next_on_call(&shifts, now, |u| {
-                    Some(u) == holder
-                        || !active.contains(&u)
-                        || recused.contains(&u)
-                        || team::away_reason(&absences, u, today).is_some()
+                    Some(u) == holder || !present(u) || recused.contains(&u)
                 });
                 payload["offered_to"] = json!(to.map(|u| u.0));
                 payload["from"] = json!(holder.map(|u| u.0));
@@ -354,7 +401,10 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
         if let Some(c) = alert.case {
             draft = draft.case(c);
         }
-        state.store.record_event(draft, &system("sla"), now).await?;
+        state
+            .store
+            .record_event(draft, &Actor::system("sla"), now)
+            .await?;
     }
     // Cases of absent members: offered before their deadlines slip.
     let offers = open_offers(state, None).await?;
@@ -395,7 +445,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
                         "from": assignee.0,
                         "message": format!("{name} is {away}; {}", proposal.reason),
                     })),
-                &system("assignment"),
+                &Actor::system("assignment"),
                 now,
             )
             .await?;
@@ -413,18 +463,51 @@ pub struct Offer {
     pub report: ReportId,
     /// To whom.
     pub to: UserId,
+    /// From whom (the holder when it was made).
+    pub from: Option<UserId>,
+    /// Made because `from` is away (rather than on a clock's hand-on).
+    pub because_away: bool,
     /// Why.
     pub message: String,
     /// When (ms).
     pub at_ms: i64,
 }
 
-/// Offers not yet taken up (no assignment since), for one member or all.
+/// Offers still standing, for one member or all (see [`live_offers`]).
 pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Offer>, StoreError> {
     let events = state
         .store
         .audit_events_by_actions(&OFFER_ACTIONS, 0)
         .await?;
+    Ok(live_offers(state, &events)
+        .await?
+        .into_values()
+        .filter(|o| to.is_none_or(|t| t == o.to))
+        .collect())
+}
+
+/// The offers in `events` that still stand: not followed by an assignment,
+/// on an open case, to a member who is active, present and not recused from
+/// it, and, when made because the holder was away, while they still are.
+pub async fn live_offers(
+    state: &AppState,
+    events: &[AuditEvent],
+) -> Result<BTreeMap<CaseId, Offer>, StoreError> {
+    let mut offers = offers_in(events);
+    if offers.is_empty() {
+        return Ok(offers);
+    }
+    let today = date_of(state.now_ms());
+    let absences = state.store.absences().await?;
+    let recusals = state.store.recusals(None).await?;
+    let active: BTreeSet<UserId> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| u.id)
+        .collect();
     let open: BTreeSet<CaseId> = state
         .store
         .list_cases(CaseFilter {
@@ -435,10 +518,15 @@ pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Off
         .into_iter()
         .map(|c| c.id)
         .collect();
-    Ok(offers_in(&events)
-        .into_values()
-        .filter(|o| open.contains(&o.case) && to.is_none_or(|t| t == o.to))
-        .collect())
+    let away = |u: UserId| team::away_reason(&absences, u, today).is_some();
+    offers.retain(|case, o| {
+        open.contains(case)
+            && active.contains(&o.to)
+            && !away(o.to)
+            && !recusals.iter().any(|r| r.case == *case && r.user == o.to)
+            && !(o.because_away && o.from.is_some_and(|f| !away(f)))
+    });
+    Ok(offers)
 }
 
 /// The audit actions that make and end offers.
@@ -468,6 +556,8 @@ pub fn offers_in(events: &[AuditEvent]) -> BTreeMap<CaseId, Offer> {
                 case,
                 report: ReportId(e.report_id.unwrap_or_default()),
                 to: UserId(user),
+                from: e.payload["from"].as_i64().map(UserId),
+                because_away: e.action == "case.offered",
                 message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
                 at_ms: e.occurred_at_ms,
             },
@@ -515,15 +605,20 @@ pub struct Notice {
     pub at_ms: i64,
 }
 
-/// Warnings to `user` over the last fortnight, newest first.
+/// Warnings to `user`, and reports handed on to them, over the last fortnight, newest first.
 pub async fn notices_for(state: &AppState, user: UserId) -> Result<Vec<Notice>, StoreError> {
     let since = state.now_ms() - 14 * 86_400_000;
     let mut out: Vec<Notice> = state
         .store
-        .audit_events_by_actions(&["sla.warned"], since)
+        .audit_events_by_actions(&["sla.warned", "sla.escalated"], since)
         .await?
         .into_iter()
-        .filter(|e| e.payload["to"].as_i64() == Some(user.0))
+        // Warnings to them; hand-ons of reports not yet a case (a case's
+        // hand-on is an offer they can take).
+        .filter(|e| match e.action.as_str() {
+            "sla.warned" => e.payload["to"].as_i64() == Some(user.0),
+            _ => e.case_id.is_none() && e.payload["offered_to"].as_i64() == Some(user.0),
+        })
         .map(|e| Notice {
             report: ReportId(e.report_id.unwrap_or_default()),
             message: e.payload["message"].as_str().unwrap_or_default().to_owned(),

@@ -41,7 +41,7 @@ pub async fn all_clocks(
     let mut actions: Vec<&str> = clocks::ACTIONS.to_vec();
     actions.extend(["cve.rejected", "case.recused"]);
     let events = state.store.audit_events_by_actions(&actions, 0).await?;
-    let measured = team_desk::measure_events(state, &events).await?;
+    let measured = team_desk::measure_events(state, &events, team_desk::Audience::Public).await?;
     Ok((measured, events))
 }
 

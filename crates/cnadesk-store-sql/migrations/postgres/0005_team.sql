@@ -51,3 +51,6 @@ CREATE TABLE rota_shifts (
     created_at     BIGINT  NOT NULL
 );
 CREATE INDEX rota_shifts_time ON rota_shifts (starts_at);
+
+-- Clocks, offers and figures read the audit log by action.
+CREATE INDEX audit_events_action ON audit_events (action, occurred_at);

@@ -275,7 +275,15 @@ fn num(v: Option<f64>) -> String {
 /// misses included; counts of reports, published and rejected CVEs and
 /// recusals. No report, case or member is named.
 pub async fn stats(State(state): State<AppState>, csrf: Csrf) -> Result<Response, AppError> {
-    let quarters = workload::public_quarters(&state).await?;
+    // Only quarters that are over: a running quarter's figures would move
+    // as embargoed cases move, and tell the public about them.
+    let current = cnadesk_core::clocks::quarter_of(state.clock.now());
+    let quarters: Vec<workload::Quarter> = workload::public_quarters(&state)
+        .await?
+        .iter()
+        .filter(|q| q.quarter < current)
+        .cloned()
+        .collect();
     let policy = state.team.policy();
     let shown = [
         TargetKey::Acknowledge,
@@ -458,9 +466,12 @@ async fn forecast_page(
                     hours,
                     Effort::default(),
                 );
-                match cnadesk_forecast::forecast(&fit, &a) {
-                    Ok(f) => result = Some(f),
-                    Err(e) => error = e.to_string(),
+                // Thousands of simulated months: off the request threads.
+                let run = tokio::task::spawn_blocking(move || cnadesk_forecast::forecast(&fit, &a));
+                match run.await {
+                    Ok(Ok(f)) => result = Some(f),
+                    Ok(Err(e)) => error = e.to_string(),
+                    Err(e) => return Err(AppError::Internal(format!("forecast: {e}"))),
                 }
             }
             Err(e) => error = format!("History: {e}"),

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use cnadesk_core::assignment::Candidate;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
 use cnadesk_store::{Author, CaseFilter, CloseDecision, NewMessage, ReportFilter, Visibility};
@@ -429,7 +428,7 @@ async fn report_page(
         .collect();
     let users = state.store.list_users().await?;
     let case = state.store.case_for_report(id).await?;
-    let case_row = case.clone();
+    let team = super::team::team_panel(state, member, id, case.as_ref()).await?;
     let latest_record = match &case {
         Some(c) => state.store.record_versions(c.id).await?.into_iter().next(),
         None => None,
@@ -604,7 +603,6 @@ async fn report_page(
         products: product_choices(&proposal, &drafts),
         recorded,
     };
-    let team = super::team::team_panel(state, member, id, case_row.as_ref()).await?;
     Ok(ReportPage {
         team,
         layout: member.layout(state, &format!("{id}: {}", f.title), csrf),
@@ -1257,21 +1255,7 @@ pub async fn assign_case(
                 .map_err(|_| AppError::Invalid("Unknown member.".into()))?,
         ),
     };
-    let counts = state.store.open_case_counts().await?;
-    let candidates: Vec<Candidate> = state
-        .store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| {
-            let open = counts
-                .iter()
-                .find(|(id, _)| *id == u.id)
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
-            Candidate::new(u.id, &u.username, u.active, open)
-        })
-        .collect();
+    let candidates = crate::team_desk::candidates(&state, Some(case_id)).await?;
     let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
         Ok(a) => a,
         Err(m) => return again(&state, &member, &csrf, report_id, Drafts::error(m)).await,

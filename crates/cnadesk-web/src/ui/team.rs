@@ -504,7 +504,20 @@ pub async fn team_declare_affiliation(
         )
         .await
     {
-        Ok(_) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
+        Ok(_) => {
+            // The new affiliation recuses them from the open cases it concerns.
+            for case in state
+                .store
+                .list_cases(cnadesk_store::CaseFilter {
+                    open_only: true,
+                    assignee: None,
+                })
+                .await?
+            {
+                team_desk::recuse_affiliated(&state, &case).await?;
+            }
+            Ok(Redirect::to("/desk/team#affiliations").into_response())
+        }
         Err(StoreError::Conflict(m)) => {
             refused(&state, &member, &csrf, d, "affiliation", format!("{m}.")).await
         }
@@ -755,13 +768,20 @@ async fn rota_page(
     Ok(render(status, &page))
 }
 
+/// The first day a new plan can start: tomorrow (UTC), since a plan does
+/// not rewrite shifts that have begun.
+fn next_day(now_ms: i64) -> String {
+    let today = date_of(now_ms);
+    today.tomorrow().unwrap_or(today).to_string()
+}
+
 /// `GET /desk/rota`
 pub async fn rota(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
 ) -> Result<Response, AppError> {
-    let start = date_of(state.now_ms()).to_string();
+    let start = next_day(state.now_ms());
     rota_page(
         &state,
         &member,
@@ -857,7 +877,7 @@ pub async fn rota_handover(
         return Err(AppError::Forbidden);
     }
     if let Err(m) = check_text("The handover note", &form.note, 4000, true, true) {
-        let start = date_of(now).to_string();
+        let start = next_day(now);
         return rota_page(
             &state,
             &member,
@@ -927,7 +947,8 @@ pub async fn case_take(
     let case = super::desk::case_from_path(&state, &id).await?;
     let (case_id, report) = (case.id, case.report_id);
     let events = state.store.audit_events_for_report(report).await?;
-    let offer = team_desk::offers_in(&events)
+    let offer = team_desk::live_offers(&state, &events)
+        .await?
         .remove(&case_id)
         .filter(|o| o.to == member.user.id);
     let reason =
@@ -995,6 +1016,21 @@ pub async fn report_clock(
     if let Err(m) = check_text("The note", &form.note, 1000, false, false) {
         return Err(AppError::Invalid(m));
     }
+    let case = state.store.case_for_report(report.id).await?;
+    if let Some(c) = &case {
+        if let Some(r) = state
+            .store
+            .recusals(Some(c.id))
+            .await?
+            .into_iter()
+            .find(|r| r.user == member.user.id)
+        {
+            return Err(AppError::Invalid(format!(
+                "You are recused from this case ({}); another member keeps its clocks.",
+                r.reason
+            )));
+        }
+    }
     // Only a change the clocks accept is recorded.
     let measured = team_desk::measure_reports(&state, &[report.id]).await?;
     let can = team_desk::ClockActions::of(&measured);
@@ -1010,7 +1046,6 @@ pub async fn report_clock(
     if let Some(m) = refusal {
         return Err(AppError::Invalid(m.into()));
     }
-    let case = state.store.case_for_report(report.id).await?;
     let mut draft = EventDraft::new(action)
         .report(report.id)
         .payload(serde_json::json!({ "note": form.note.trim() }));
@@ -1097,7 +1132,7 @@ pub(crate) async fn team_panel(
 ) -> Result<TeamPanel, StoreError> {
     let tz = time_zone_of(state, member.user.id).await?;
     let events = state.store.audit_events_for_report(report).await?;
-    let measured = team_desk::measure_events(state, &events).await?;
+    let measured = team_desk::measure_events(state, &events, team_desk::Audience::Team).await?;
     let policy = state.team.policy();
     let clocks = measured
         .iter()
@@ -1147,7 +1182,8 @@ pub(crate) async fn team_panel(
                 )
             })
             .collect();
-        let offer = team_desk::offers_in(&events)
+        let offer = team_desk::live_offers(state, &events)
+            .await?
             .remove(&c.id)
             .filter(|o| o.to == member.user.id);
         panel.offer = offer.map(|o| o.message).unwrap_or_default();
