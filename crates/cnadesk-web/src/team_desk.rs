@@ -280,25 +280,21 @@ pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>)
     let mut ids: BTreeSet<ReportId> = new.iter().map(|r| r.id).collect();
     ids.extend(cases.iter().map(|c| c.report_id));
     // An inquiry can arrive after a case is published or closed.
-    let mut inquiries: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut inquiry_open: BTreeMap<i64, bool> = BTreeMap::new();
     for e in state
         .store
         .audit_events_by_actions(&["sla.inquiry_received", "sla.inquiry_answered"], 0)
         .await?
     {
-        let open = inquiries
-            .entry(e.report_id.unwrap_or_default())
-            .or_default();
-        *open = if e.action == "sla.inquiry_received" {
-            1
-        } else {
-            0
-        };
+        inquiry_open.insert(
+            e.report_id.unwrap_or_default(),
+            e.action == "sla.inquiry_received",
+        );
     }
     ids.extend(
-        inquiries
+        inquiry_open
             .into_iter()
-            .filter(|(_, open)| *open == 1)
+            .filter(|(_, open)| *open)
             .map(|(r, _)| ReportId(r)),
     );
     Ok((ids.into_iter().collect(), cases))
