@@ -19,6 +19,17 @@ pub enum Target {
     BusinessDays(i64),
 }
 
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Target::Hours(1) => f.write_str("1 hour"),
+            Target::Hours(h) => write!(f, "{h} hours"),
+            Target::BusinessDays(1) => f.write_str("1 business day"),
+            Target::BusinessDays(d) => write!(f, "{d} business days"),
+        }
+    }
+}
+
 impl Target {
     /// The amount of counted time the target allows, in seconds.
     pub fn seconds(self) -> i64 {

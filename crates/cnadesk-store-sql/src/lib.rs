@@ -10,6 +10,7 @@
 
 mod rows;
 mod store;
+mod notify;
 mod team;
 
 use std::path::Path;

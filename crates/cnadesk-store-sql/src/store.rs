@@ -12,7 +12,9 @@ use cnadesk_store::{
     CveIdFilter, CveIdState, Job, JobEffect, JobFilter, JobKind, JobOutcome, JobState, Message,
     NewJob, NewMessage, NewRecordVersion, NewReport, NewSession, NewUser, PublicationRequest,
     RecordVersion, Report, ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store,
-    StoreError, StoreResult, User, UserCredentials, Visibility,
+    StoreError, StoreResult, User, UserCredentials, Visibility, NewAttachment, DeliveryOutcome,
+    InboundFiling, MemberContact, NewOutboxMessage, NewQuarantined, NotificationPref, OutboxFilter,
+    OutboxMessage, Quarantined,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -59,6 +61,157 @@ impl SqlStore {
             .map(|r| r.rows_affected())
             .map_err(db_err)
     }
+}
+
+/// Inserts a report with its attachments, its audit event and the messages
+/// it queues (its acknowledgement), on an open transaction.
+pub(crate) async fn insert_report(
+    conn: &mut AnyConnection,
+    report: &NewReport,
+    now_ms: i64,
+) -> StoreResult<ReportId> {
+    let f = &report.fields;
+    let row = sqlx::query(
+        "INSERT INTO reports (title, reporter_name, reporter_email, anonymous, product, versions, \
+         description, impact, reproduction, already_public, public_where, asked_other_cna, other_cna, \
+         credit, pgp_key, state, channel, tracking_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+         RETURNING id",
+    )
+    .bind(&f.title)
+    .bind(&f.reporter_name)
+    .bind(&f.reporter_email)
+    .bind(flag(f.anonymous))
+    .bind(&f.product)
+    .bind(&f.versions)
+    .bind(&f.description)
+    .bind(&f.impact)
+    .bind(&f.reproduction)
+    .bind(flag(f.already_public))
+    .bind(&f.public_where)
+    .bind(flag(f.asked_other_cna))
+    .bind(&f.other_cna)
+    .bind(&f.credit)
+    .bind(&f.pgp_key)
+    .bind(ReportState::New.as_str())
+    .bind(report.channel.as_str())
+    .bind(&report.tracking_hash)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let id = ReportId(row.try_get("id").map_err(db_err)?);
+    let files = insert_attachments(conn, id, &report.attachments, now_ms).await?;
+    append_audit(
+        conn,
+        EventDraft::new("report.created").report(id).payload(json!({
+            "channel": report.channel.as_str(),
+            "product": f.product,
+            "attachments": files,
+        })),
+        &Actor::Reporter { report: id },
+        now_ms,
+    )
+    .await?;
+    for message in &report.outbox {
+        let mut message = message.clone();
+        message.report_id = Some(id);
+        crate::notify::insert_outbox(conn, &message, now_ms).await?;
+    }
+    Ok(id)
+}
+
+/// Inserts a message with its audit event on an open transaction.
+pub(crate) async fn insert_message(
+    conn: &mut AnyConnection,
+    message: &NewMessage,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Message> {
+    if message.body.trim().is_empty() {
+        return Err(StoreError::Rejected("a message cannot be empty".into()));
+    }
+    let (kind, user_id, name) = match &message.author {
+        Author::Member { id, name } => ("member", Some(id.0), name.clone()),
+        Author::Reporter => {
+            if message.visibility != Visibility::Reporter {
+                return Err(StoreError::Rejected(
+                    "a reporter cannot write internal notes".into(),
+                ));
+            }
+            ("reporter", None, "Reporter".to_owned())
+        }
+    };
+    if fetch_report(&mut *conn, message.report_id).await?.is_none() {
+        return Err(StoreError::NotFound(message.report_id.to_string()));
+    }
+    let sql = format!(
+        "INSERT INTO messages (report_id, author_kind, author_user_id, author_name, visibility, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
+        rows::MESSAGE_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(message.report_id.0)
+        .bind(kind)
+        .bind(user_id)
+        .bind(&name)
+        .bind(message.visibility.as_str())
+        .bind(&message.body)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let stored = rows::message(&row)?;
+    let action = match message.visibility {
+        Visibility::Reporter => "message.shared",
+        Visibility::Internal => "note.added",
+    };
+    let case_id: Option<i64> = sqlx::query("SELECT id FROM cases WHERE report_id = $1")
+        .bind(message.report_id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| r.try_get("id"))
+        .transpose()
+        .map_err(db_err)?;
+    let mut draft = EventDraft::new(action)
+        .report(message.report_id)
+        .payload(json!({
+            "message_id": stored.id.0,
+            "body_sha256": hex::encode(Sha256::digest(message.body.as_bytes())),
+        }));
+    draft.case_id = case_id;
+    append_audit(&mut *conn, draft, actor, now_ms).await?;
+    Ok(stored)
+}
+
+/// Stores attachments of a report; returns their audit summary.
+pub(crate) async fn insert_attachments(
+    conn: &mut AnyConnection,
+    report: ReportId,
+    attachments: &[NewAttachment],
+    now_ms: i64,
+) -> StoreResult<Vec<serde_json::Value>> {
+    let mut files = Vec::new();
+    for a in attachments {
+        let sha = hex::encode(Sha256::digest(&a.data));
+        sqlx::query(
+            "INSERT INTO attachments (report_id, filename, content_type, size, sha256, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(report.0)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.data.len() as i64)
+        .bind(&sha)
+        .bind(a.data.clone())
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        files.push(json!({"filename": a.filename, "size": a.data.len(), "sha256": sha}));
+    }
+    Ok(files)
 }
 
 /// Appends an event to the audit chain inside the caller's transaction.
@@ -540,68 +693,8 @@ impl Store for SqlStore {
     }
 
     async fn create_report(&self, report: NewReport, now_ms: i64) -> StoreResult<Report> {
-        let f = &report.fields;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let row = sqlx::query(
-            "INSERT INTO reports (title, reporter_name, reporter_email, anonymous, product, versions, \
-             description, impact, reproduction, already_public, public_where, asked_other_cna, other_cna, \
-             credit, pgp_key, state, channel, tracking_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
-             RETURNING id",
-        )
-        .bind(&f.title)
-        .bind(&f.reporter_name)
-        .bind(&f.reporter_email)
-        .bind(flag(f.anonymous))
-        .bind(&f.product)
-        .bind(&f.versions)
-        .bind(&f.description)
-        .bind(&f.impact)
-        .bind(&f.reproduction)
-        .bind(flag(f.already_public))
-        .bind(&f.public_where)
-        .bind(flag(f.asked_other_cna))
-        .bind(&f.other_cna)
-        .bind(&f.credit)
-        .bind(&f.pgp_key)
-        .bind(ReportState::New.as_str())
-        .bind(report.channel.as_str())
-        .bind(&report.tracking_hash)
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let id = ReportId(row.try_get("id").map_err(db_err)?);
-        let mut files = Vec::new();
-        for a in &report.attachments {
-            let sha = hex::encode(Sha256::digest(&a.data));
-            sqlx::query(
-                "INSERT INTO attachments (report_id, filename, content_type, size, sha256, data, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id.0)
-            .bind(&a.filename)
-            .bind(&a.content_type)
-            .bind(a.data.len() as i64)
-            .bind(&sha)
-            .bind(a.data.clone())
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            files.push(json!({"filename": a.filename, "size": a.data.len(), "sha256": sha}));
-        }
-        append_audit(
-            &mut tx,
-            EventDraft::new("report.created").report(id).payload(json!({
-                "channel": report.channel.as_str(),
-                "product": f.product,
-                "attachments": files,
-            })),
-            &Actor::Reporter { report: id },
-            now_ms,
-        )
-        .await?;
+        let id = insert_report(&mut tx, &report, now_ms).await?;
         let stored = fetch_report(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::Database("report vanished".into()))?;
@@ -795,61 +888,8 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Message> {
-        if message.body.trim().is_empty() {
-            return Err(StoreError::Rejected("a message cannot be empty".into()));
-        }
-        let (kind, user_id, name) = match &message.author {
-            Author::Member { id, name } => ("member", Some(id.0), name.clone()),
-            Author::Reporter => {
-                if message.visibility != Visibility::Reporter {
-                    return Err(StoreError::Rejected(
-                        "a reporter cannot write internal notes".into(),
-                    ));
-                }
-                ("reporter", None, "Reporter".to_owned())
-            }
-        };
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        if fetch_report(&mut tx, message.report_id).await?.is_none() {
-            return Err(StoreError::NotFound(message.report_id.to_string()));
-        }
-        let sql = format!(
-            "INSERT INTO messages (report_id, author_kind, author_user_id, author_name, visibility, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
-            rows::MESSAGE_COLUMNS
-        );
-        let row = sqlx::query(&sql)
-            .bind(message.report_id.0)
-            .bind(kind)
-            .bind(user_id)
-            .bind(&name)
-            .bind(message.visibility.as_str())
-            .bind(&message.body)
-            .bind(now_ms)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let stored = rows::message(&row)?;
-        let action = match message.visibility {
-            Visibility::Reporter => "message.shared",
-            Visibility::Internal => "note.added",
-        };
-        let case_id: Option<i64> = sqlx::query("SELECT id FROM cases WHERE report_id = $1")
-            .bind(message.report_id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| r.try_get("id"))
-            .transpose()
-            .map_err(db_err)?;
-        let mut draft = EventDraft::new(action)
-            .report(message.report_id)
-            .payload(json!({
-                "message_id": stored.id.0,
-                "body_sha256": hex::encode(Sha256::digest(message.body.as_bytes())),
-            }));
-        draft.case_id = case_id;
-        append_audit(&mut tx, draft, actor, now_ms).await?;
+        let stored = insert_message(&mut tx, &message, actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(stored)
     }
@@ -2058,6 +2098,106 @@ impl Store for SqlStore {
             .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
         tx.commit().await.map_err(db_err)?;
         Ok(job)
+    }
+
+    async fn enqueue_messages(
+        &self,
+        messages: Vec<NewOutboxMessage>,
+        cursor: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> StoreResult<usize> {
+        self.notify_enqueue(messages, cursor, now_ms).await
+    }
+
+    async fn notify_cursor(&self, name: &str) -> StoreResult<i64> {
+        self.notify_cursor_at(name).await
+    }
+
+    async fn outbox(&self, filter: OutboxFilter) -> StoreResult<Vec<OutboxMessage>> {
+        self.notify_outbox(filter).await
+    }
+
+    async fn due_messages(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+        self.notify_due(now_ms, limit).await
+    }
+
+    async fn claim_message(
+        &self,
+        id: i64,
+        lease_until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<OutboxMessage>> {
+        self.notify_claim(id, lease_until_ms, now_ms).await
+    }
+
+    async fn finish_message(
+        &self,
+        id: i64,
+        attempt: i64,
+        outcome: DeliveryOutcome,
+        now_ms: i64,
+    ) -> StoreResult<OutboxMessage> {
+        self.notify_finish(id, attempt, outcome, now_ms).await
+    }
+
+    async fn retry_message(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        self.notify_retry(id, actor, now_ms).await
+    }
+
+    async fn member_contacts(&self) -> StoreResult<Vec<MemberContact>> {
+        self.notify_contacts().await
+    }
+
+    async fn save_member_contact(
+        &self,
+        contact: MemberContact,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.notify_save_contact(contact, actor, now_ms).await
+    }
+
+    async fn notification_prefs(&self) -> StoreResult<Vec<NotificationPref>> {
+        self.notify_prefs().await
+    }
+
+    async fn save_notification_prefs(
+        &self,
+        user: UserId,
+        prefs: Vec<NotificationPref>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.notify_save_prefs(user, prefs, actor, now_ms).await
+    }
+
+    async fn inbound_mail(&self, message_id_hash: &str) -> StoreResult<Option<ReportId>> {
+        self.notify_inbound(message_id_hash).await
+    }
+
+    async fn file_inbound_mail(
+        &self,
+        message_id_hash: &str,
+        filing: InboundFiling,
+        now_ms: i64,
+    ) -> StoreResult<(ReportId, bool)> {
+        self.notify_file_inbound(message_id_hash, filing, now_ms).await
+    }
+
+    async fn quarantine_mail(&self, mail: NewQuarantined, now_ms: i64) -> StoreResult<i64> {
+        self.notify_quarantine(mail, now_ms).await
+    }
+
+    async fn quarantined_mail(&self, include_released: bool) -> StoreResult<Vec<Quarantined>> {
+        self.notify_quarantined_list(include_released).await
+    }
+
+    async fn quarantined(&self, id: i64) -> StoreResult<Option<Quarantined>> {
+        self.notify_quarantined_one(id).await
+    }
+
+    async fn release_quarantined(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        self.notify_release(id, actor, now_ms).await
     }
 
     async fn record_event(

@@ -169,7 +169,7 @@ async fn postgres_requires_explicit_migration() {
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
     assert_eq!(
         cnadesk_store_sql::migrate(&url).await.unwrap(),
-        vec![1, 2, 3, 4, 5]
+        vec![1, 2, 3, 4, 5, 6]
     );
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
@@ -184,6 +184,7 @@ async fn records_are_immutable(store: &SqlStore) {
     conformance::scope_story(store).await;
     conformance::scope_policy_story(store).await;
     conformance::team_story(store).await;
+    conformance::notify_story(store).await;
     for sql in [
         "UPDATE scope_decisions SET decision = 'refer'",
         "DELETE FROM scope_decisions",

@@ -182,6 +182,8 @@ pub struct NewReport {
     pub channel: Channel,
     /// Attached files.
     pub attachments: Vec<NewAttachment>,
+    /// Messages queued in the same transaction (the acknowledgement).
+    pub outbox: Vec<crate::NewOutboxMessage>,
 }
 
 impl fmt::Debug for NewReport {
@@ -191,6 +193,7 @@ impl fmt::Debug for NewReport {
             .field("tracking_hash", &"[redacted]")
             .field("channel", &self.channel)
             .field("attachments", &self.attachments)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }

@@ -14,6 +14,7 @@ pub mod charts;
 mod error;
 mod forms;
 mod health;
+pub mod notify_desk;
 pub mod public;
 mod ratelimit;
 pub mod scope_desk;
@@ -160,6 +161,8 @@ pub struct AppState {
     pub scope: Arc<scope_desk::ScopeDesk>,
     /// The response-time commitments (SLA policy).
     pub team: Arc<team_desk::TeamDesk>,
+    /// E-mail and XMPP (nothing configured: nothing sent).
+    pub notify: Arc<notify_desk::NotifyDesk>,
 }
 
 impl AppState {
@@ -207,6 +210,7 @@ impl AppState {
             cve: None,
             scope: Arc::new(scope_desk::ScopeDesk::bundled()),
             team: Arc::new(team_desk::TeamDesk::bundled()),
+            notify: Arc::new(notify_desk::NotifyDesk::new()),
         }
     }
 
@@ -225,6 +229,12 @@ impl AppState {
     /// Uses this SLA policy instead of the shipped one.
     pub fn with_team(mut self, desk: team_desk::TeamDesk) -> Self {
         self.team = Arc::new(desk);
+        self
+    }
+
+    /// Reaches people with these channels.
+    pub fn with_notify(mut self, desk: notify_desk::NotifyDesk) -> Self {
+        self.notify = Arc::new(desk);
         self
     }
 
@@ -370,6 +380,20 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/cases/{id}/recuse", post(ui::case_recuse))
         .route("/desk/cases/{id}/take", post(ui::case_take))
         .route("/desk/reports/{id}/clock", post(ui::report_clock))
+        .route(
+            "/desk/settings/notifications",
+            get(ui::notify_settings).post(ui::notify_settings_save),
+        )
+        .route("/admin/outbox", get(ui::outbox))
+        .route("/admin/outbox/{id}/retry", post(ui::outbox_retry))
+        .route("/admin/mail/quarantine", get(ui::quarantine))
+        .route("/admin/mail/quarantine/{id}", get(ui::quarantined_mail))
+        .route("/admin/mail/quarantine/{id}/raw", get(ui::quarantined_raw))
+        .route(
+            "/admin/mail/quarantine/{id}/release",
+            post(ui::quarantine_release),
+        )
+        .route("/pgp-key.asc", get(ui::cna_public_key))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)

@@ -35,10 +35,25 @@ pub(crate) async fn intake(
     ip: ClientIp,
 ) -> Result<(Report, String), IntakeError> {
     let fields = input.validate().map_err(IntakeError::Invalid)?;
+    // A key we cannot encrypt to would only fail later, silently for the reporter.
+    if let Some(key) = &fields.pgp_key {
+        let problem = match cnadesk_notify::openpgp::PublicCert::parse_armored(key) {
+            Ok(cert) if cert.can_encrypt() => None,
+            Ok(_) => Some("has no key that can encrypt (add an encryption subkey)".to_owned()),
+            Err(e) => Some(e),
+        };
+        if let Some(message) = problem {
+            return Err(IntakeError::Invalid(vec![FieldError::new("pgp_key", message)]));
+        }
+    }
     if !state.intake_limiter.check(&ip.limit_key()) {
         return Err(IntakeError::RateLimited);
     }
     let token = random_token();
+    // The acknowledgement is queued in the report's own transaction.
+    let outbox = crate::notify_desk::acknowledgement(state, &fields, &token)
+        .into_iter()
+        .collect();
     let report = state
         .store
         .create_report(
@@ -47,6 +62,7 @@ pub(crate) async fn intake(
                 tracking_hash: sha256_hex(&token),
                 channel,
                 attachments,
+                outbox,
             },
             state.now_ms(),
         )

@@ -316,6 +316,50 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         "/desk/reports/1/clock",
         Access::Member,
     ),
+    (
+        "GET",
+        "/desk/settings/notifications",
+        "/desk/settings/notifications",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/settings/notifications",
+        "/desk/settings/notifications",
+        Access::Member,
+    ),
+    ("GET", "/admin/outbox", "/admin/outbox", Access::Admin),
+    (
+        "POST",
+        "/admin/outbox/{id}/retry",
+        "/admin/outbox/1/retry",
+        Access::Admin,
+    ),
+    (
+        "GET",
+        "/admin/mail/quarantine",
+        "/admin/mail/quarantine",
+        Access::Admin,
+    ),
+    (
+        "GET",
+        "/admin/mail/quarantine/{id}",
+        "/admin/mail/quarantine/1",
+        Access::Admin,
+    ),
+    (
+        "GET",
+        "/admin/mail/quarantine/{id}/raw",
+        "/admin/mail/quarantine/1/raw",
+        Access::Admin,
+    ),
+    (
+        "POST",
+        "/admin/mail/quarantine/{id}/release",
+        "/admin/mail/quarantine/1/release",
+        Access::Admin,
+    ),
+    ("GET", "/pgp-key.asc", "/pgp-key.asc", Access::Public),
     ("GET", "/admin/users", "/admin/users", Access::Admin),
     ("POST", "/admin/users", "/admin/users", Access::Admin),
     (
@@ -411,7 +455,13 @@ async fn members_cannot_use_admin_routes_but_can_use_the_desk() {
         }
     }
     let token = member.csrf().await;
-    for path in ["/admin/users", "/admin/users/1/active", "/desk/rota/plan"] {
+    for path in [
+        "/admin/users",
+        "/admin/users/1/active",
+        "/desk/rota/plan",
+        "/admin/outbox/1/retry",
+        "/admin/mail/quarantine/1/release",
+    ] {
         let r = member
             .post_form(
                 path,
@@ -452,6 +502,7 @@ async fn state_changes_without_the_form_token_are_refused() {
         "/desk/cases/1/take".to_owned(),
         format!("/desk/reports/{id}/clock"),
         "/desk/forecast".to_owned(),
+        "/desk/settings/notifications".to_owned(),
         "/logout".to_owned(),
     ] {
         let r = member

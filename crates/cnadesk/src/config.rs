@@ -41,6 +41,103 @@ pub struct Config {
     pub scope: ScopeConfig,
     /// The response-time commitments.
     pub sla: SlaConfig,
+    /// E-mail out (SMTP or files) and in (the SMTP listener).
+    pub mail: MailConfig,
+    /// XMPP notifications.
+    pub xmpp: XmppConfig,
+    /// The CNA's OpenPGP key.
+    pub openpgp: OpenPgpConfig,
+}
+
+/// E-mail. Unset `from`: no e-mail is sent or received.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The security address the desk sends from and receives at
+    /// (`"XSF CNA <security@xmpp.org>"`); replies come back to `local+token@domain`.
+    pub from: Option<String>,
+    /// `smtp` or `file`.
+    pub transport: String,
+    /// For `file`: the directory for `.eml` files (default `data_dir/mail`).
+    pub dir: Option<PathBuf>,
+    /// SMTP server.
+    pub host: Option<String>,
+    /// SMTP port (default 587; 465 for `tls`; 25 for `none`).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none` (loopback only).
+    pub security: cnadesk_notify::mail::SmtpSecurity,
+    /// SMTP account.
+    pub username: Option<String>,
+    /// Its password (`CNADESK_MAIL__PASSWORD` or `CNADESK_MAIL_PASSWORD_FILE`).
+    pub password: Option<SecretString>,
+    /// An extra CA certificate (PEM) for a private SMTP server.
+    pub ca_file: Option<PathBuf>,
+    /// Where the inbound SMTP listener listens (unset: no inbound mail).
+    pub inbound_listen: Option<SocketAddr>,
+    /// Inbound messages above this size go to the quarantine.
+    pub inbound_max_bytes: usize,
+    /// Put details of unpublished vulnerabilities in unencrypted mail.
+    pub plaintext_details: bool,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: None,
+            transport: "smtp".into(),
+            dir: None,
+            host: None,
+            port: None,
+            security: cnadesk_notify::mail::SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            ca_file: None,
+            inbound_listen: None,
+            inbound_max_bytes: 25 * 1024 * 1024,
+            plaintext_details: false,
+        }
+    }
+}
+
+/// XMPP. Unset `jid`: no XMPP messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XmppConfig {
+    /// The bot account (`cna-bot@xmpp.org`).
+    pub jid: Option<String>,
+    /// Its password (`CNADESK_XMPP__PASSWORD` or `CNADESK_XMPP_PASSWORD_FILE`).
+    pub password: Option<SecretString>,
+    /// `host:port` to connect to instead of looking the domain up.
+    pub server: Option<String>,
+    /// STARTTLS (on by default; off only for a server on loopback).
+    pub tls: bool,
+    /// The team's multi-user chat room (`security@conference.xmpp.org`).
+    pub room: Option<String>,
+    /// The bot's nickname in the room.
+    pub nick: String,
+}
+
+impl Default for XmppConfig {
+    fn default() -> Self {
+        Self {
+            jid: None,
+            password: None,
+            server: None,
+            tls: true,
+            room: None,
+            nick: "cnadesk".into(),
+        }
+    }
+}
+
+/// The CNA's OpenPGP key (signs encrypted mail, decrypts inbound mail).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenPgpConfig {
+    /// ASCII-armored secret key (`cnadesk keys generate` writes one).
+    pub key_file: Option<PathBuf>,
+    /// Its passphrase (`CNADESK_OPENPGP__PASSPHRASE` or `CNADESK_OPENPGP_PASSPHRASE_FILE`).
+    pub passphrase: Option<SecretString>,
 }
 
 /// Which SLA policy applies.
@@ -214,6 +311,9 @@ impl Default for Config {
             cve_services: CveServicesConfig::default(),
             scope: ScopeConfig::default(),
             sla: SlaConfig::default(),
+            mail: MailConfig::default(),
+            xmpp: XmppConfig::default(),
+            openpgp: OpenPgpConfig::default(),
         }
     }
 }
@@ -261,8 +361,15 @@ fn is_uuid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Secrets that may come from a file named by `CNADESK_<NAME>_FILE`.
-const FILE_SECRETS: [&str; 2] = ["database_url", "secret_key"];
+/// Secrets that may come from a file named by `CNADESK_<NAME>_FILE`, and
+/// the setting each one sets.
+const FILE_SECRETS: [(&str, &str); 5] = [
+    ("DATABASE_URL", "database_url"),
+    ("SECRET_KEY", "secret_key"),
+    ("MAIL_PASSWORD", "mail.password"),
+    ("XMPP_PASSWORD", "xmpp.password"),
+    ("OPENPGP_PASSPHRASE", "openpgp.passphrase"),
+];
 
 /// Values given on the command line (highest precedence).
 #[derive(Debug, Default)]
@@ -309,12 +416,12 @@ impl Config {
         };
         // figment's Env reads the process environment; feed ours explicitly.
         figment = figment.merge(env_figment(&env, &reserved));
-        for name in FILE_SECRETS {
-            let var = format!("CNADESK_{}_FILE", name.to_ascii_uppercase());
+        for (name, setting) in FILE_SECRETS {
+            let var = format!("CNADESK_{name}_FILE");
             if let Some((_, path)) = env.iter().find(|(k, _)| *k == var) {
                 let value = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {var}={path}"))?;
-                figment = figment.merge(Serialized::default(name, value.trim().to_owned()));
+                figment = figment.merge(Serialized::default(setting, value.trim().to_owned()));
             }
         }
         for (name, setting) in CVE_ENV {
@@ -569,7 +676,7 @@ impl Config {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -583,7 +690,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot create {}", path.display()))
 }
 

@@ -5,6 +5,7 @@ mod config;
 mod cve;
 mod ecosystem;
 mod forecast;
+mod notify;
 mod record;
 
 use std::io::{BufRead, Write};
@@ -64,6 +65,8 @@ enum Command {
     /// Capacity forecast: expected load per member and the probability of
     /// missing each response-time target, from a history of arrivals.
     Forecast(forecast::ForecastArgs),
+    /// The CNA's OpenPGP key.
+    Openpgp(notify::OpenPgpArgs),
     /// Tools for development and demos.
     Dev {
         #[command(subcommand)]
@@ -292,6 +295,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scope(args) => ecosystem::run_scope(file, args).await,
         Command::Ecosystem(args) => ecosystem::run_ecosystem(file, args).await,
         Command::Forecast(args) => forecast::run(file, args),
+        Command::Openpgp(args) => notify::run(args).map(|()| ExitCode::SUCCESS),
         Command::Dev {
             command:
                 DevCommand::CveServices {
@@ -511,6 +515,21 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     state = state.with_scope(ecosystem::scope_desk(&config)?);
     state = state.with_team(cnadesk_web::team_desk::TeamDesk::new(config.sla_policy()?));
+    state = state.with_notify(notify::desk(&config)?);
+    let inbound = match notify::listener(&config)? {
+        Some((addr, listener_config)) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for mail on {addr}"))?;
+            let sink = cnadesk_web::notify_desk::DeskMailSink::new(state.clone());
+            tracing::info!(%addr, "receiving mail");
+            Some((
+                l.local_addr()?,
+                tokio::spawn(cnadesk_notify::smtp_server::serve(l, listener_config, sink)),
+            ))
+        }
+        None => None,
+    };
     // The policy version in force is recorded (and its text kept) the first
     // time the desk runs under it; changed text under an adopted version is refused.
     let (policy, document) = config.scope_policy_document()?;
@@ -535,6 +554,16 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         "cnadesk listening on http://{addr} (database: {backend}; public URL: {public_url})"
     )?;
     writeln!(out, "CVE Services: {service}")?;
+    writeln!(
+        out,
+        "Notifications: e-mail {}, XMPP {}{}",
+        if state.notify.mail_enabled() { "on" } else { "off" },
+        if state.notify.xmpp_enabled() { "on" } else { "off" },
+        match &inbound {
+            Some((addr, _)) => format!("; receiving mail on {addr}"),
+            None => String::new(),
+        }
+    )?;
     if demo {
         writeln!(
             out,
@@ -579,6 +608,30 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             }
         })
     };
+    // Messages: the audit log fanned out to the outbox, then delivered.
+    cnadesk_web::notify_desk::start_cursor_at_head(&state).await?;
+    let messenger = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(notify::TICK);
+            loop {
+                tick.tick().await;
+                if let Err(e) = cnadesk_web::notify_desk::fan_out(&state).await {
+                    tracing::error!(error = %e, "notification fan-out failed");
+                }
+                match cnadesk_web::notify_desk::deliver_due(&state).await {
+                    Ok(d) if d.sent + d.retried + d.failed > 0 => tracing::info!(
+                        sent = d.sent,
+                        retried = d.retried,
+                        failed = d.failed,
+                        "messages delivered"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "message delivery failed"),
+                }
+            }
+        })
+    };
     let app = cnadesk_web::router(state);
     axum::serve(
         listener,
@@ -587,6 +640,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     sweeper.abort();
+    messenger.abort();
+    if let Some((_, task)) = inbound {
+        task.abort();
+    }
     let _ = stop_worker.send(());
     if let Some(w) = worker {
         let _ = w.await;

@@ -466,6 +466,7 @@ async fn scope_dry_run_lists_the_past_decisions_a_new_version_changes() {
         let report = store
             .create_report(
                 NewReport {
+                    outbox: Vec::new(),
                     fields,
                     tracking_hash: format!("hash-{i}"),
                     channel: Channel::Web,

@@ -7,6 +7,7 @@ mod dashboard;
 mod desk;
 mod ecosystem;
 mod record;
+mod notify;
 mod team;
 
 pub use account::*;
@@ -15,6 +16,7 @@ pub use dashboard::*;
 pub use desk::*;
 pub use ecosystem::*;
 pub use record::*;
+pub use notify::*;
 pub use team::*;
 
 use cnadesk_core::report::looks_like_email;

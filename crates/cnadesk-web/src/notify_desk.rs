@@ -1,0 +1,1057 @@
+//! Messages that reach people.
+//!
+//! - **Fan-out**: audit events (written in the transaction of each decision)
+//!   are read after a cursor and turned into outbox messages, one per
+//!   recipient and channel, by the rules in [`intents`]. The cursor moves in
+//!   the same transaction as the messages, and every message has a key that
+//!   is unique for ever, so each event is told once, even across crashes.
+//! - **Delivery**: due outbox messages are rendered and sent by e-mail
+//!   (encrypted and signed with OpenPGP when the recipient has a key) or
+//!   XMPP, and retried with backoff.
+//! - **Inbound mail**: the SMTP listener hands received mail to [`DeskMailSink`],
+//!   which files it as a report or a reply, or keeps it in the quarantine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::sla_policy::TargetKey;
+use cnadesk_core::{CaseId, ReportId, ReportInput, UserId};
+use cnadesk_notify::inbound::{self, Classified, InboundMail};
+use cnadesk_notify::mail::{Mailer, Outgoing, SendError};
+use cnadesk_notify::openpgp::{self, PublicCert, SecretCert};
+use cnadesk_notify::smtp_server::{Envelope, MailSink};
+use cnadesk_notify::templates::Templates;
+use cnadesk_notify::xmpp::{XmppNotifier, XmppTarget};
+use cnadesk_store::{
+    Channel, DeliveryOutcome, InboundFiling, MemberContact, NewAttachment, NewOutboxMessage,
+    NewQuarantined, NewReport, NotificationPref, OutboxChannel, OutboxMessage, StoreError, User,
+};
+use serde_json::{json, Value};
+
+use crate::security::sha256_hex;
+use crate::AppState;
+
+/// The kinds of event a member chooses channels for, with a label.
+pub const EVENTS: [(&str, &str); 7] = [
+    ("new_report", "A new report arrives"),
+    ("assigned", "A case is assigned to me"),
+    ("offered", "A case is offered to me"),
+    ("clock_alert", "A response-time clock of mine is at risk or handed to me"),
+    ("approval_requested", "A record version waits for a second member's approval"),
+    ("reporter_replied", "The reporter of my case writes"),
+    ("published", "A CVE record of my case is published"),
+];
+
+/// The fan-out's cursor name.
+const CURSOR: &str = "notify";
+/// Purpose of sealed outbox parts.
+pub(crate) const SEAL_PURPOSE: &str = "outbox";
+/// Purpose of reply tokens.
+const REPLY_PURPOSE: &str = "reply-token";
+/// Attempts before a message is given up.
+const MAX_ATTEMPTS: i64 = 8;
+
+/// How the desk reaches people; all parts optional.
+#[derive(Default)]
+pub struct NotifyDesk {
+    templates: Templates,
+    mailer: Option<Mailer>,
+    xmpp: Option<XmppNotifier>,
+    room: Option<String>,
+    key: Option<SecretCert>,
+    security_address: Option<(String, String)>,
+    plaintext_details: bool,
+}
+
+impl std::fmt::Debug for NotifyDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyDesk")
+            .field("mail", &self.mailer.is_some())
+            .field("xmpp", &self.xmpp.is_some())
+            .field("room", &self.room)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NotifyDesk {
+    /// A desk that sends nothing (no channel configured).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sends e-mail with `mailer`; the security address (the mailer's sender)
+    /// receives replies with a `+token`.
+    pub fn with_mail(mut self, mailer: Mailer) -> Self {
+        let address = mailer.from().email.to_string();
+        if let Some((local, domain)) = address.split_once('@') {
+            let local = local.split_once('+').map_or(local, |(l, _)| l);
+            self.security_address = Some((local.to_owned(), domain.to_owned()));
+        }
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Sends XMPP messages, to members and to the team's room.
+    pub fn with_xmpp(mut self, notifier: XmppNotifier, room: Option<String>) -> Self {
+        self.xmpp = Some(notifier);
+        self.room = room;
+        self
+    }
+
+    /// The CNA's OpenPGP key: signs encrypted mail and decrypts inbound mail.
+    pub fn with_key(mut self, key: SecretCert) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Allows details of unpublished vulnerabilities in unencrypted mail
+    /// (off by default: such mail only says there is something to read).
+    pub fn with_plaintext_details(mut self, allowed: bool) -> Self {
+        self.plaintext_details = allowed;
+        self
+    }
+
+    /// Whether e-mail is configured.
+    pub fn mail_enabled(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Whether XMPP is configured.
+    pub fn xmpp_enabled(&self) -> bool {
+        self.xmpp.is_some()
+    }
+
+    /// Whether the XMPP connection is up.
+    pub fn xmpp_connected(&self) -> bool {
+        self.xmpp.as_ref().is_some_and(XmppNotifier::connected)
+    }
+
+    /// The CNA key's public part, for the public key download.
+    pub fn public_key(&self) -> Option<PublicCert> {
+        self.key.as_ref().map(SecretCert::public)
+    }
+
+    /// Whether the policy allows details in unencrypted mail.
+    pub fn plaintext_details(&self) -> bool {
+        self.plaintext_details
+    }
+
+    /// The templates.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// The address replies about `report` go to (`security+r12.9f…@domain`).
+    pub fn reply_address(&self, state: &AppState, report: ReportId) -> Option<String> {
+        let (local, domain) = self.security_address.as_ref()?;
+        Some(format!("{local}+{}@{domain}", reply_token(state, report)))
+    }
+}
+
+/// The token that routes an answer to `report`: the report number and a
+/// MAC over it, so it cannot be guessed for another report.
+pub fn reply_token(state: &AppState, report: ReportId) -> String {
+    let mac = state.key.sign(REPLY_PURPOSE, report.0.to_string().as_bytes());
+    format!("r{}.{}", report.0, &mac[..24])
+}
+
+/// The report a reply token routes to, if it is genuine.
+pub fn report_of_token(state: &AppState, token: &str) -> Option<ReportId> {
+    let rest = token.strip_prefix('r')?;
+    let (id, mac) = rest.split_once('.')?;
+    let id: i64 = id.parse().ok()?;
+    let expected = state.key.sign(REPLY_PURPOSE, id.to_string().as_bytes());
+    // Constant time over the short tag.
+    let same = mac.len() == 24
+        && mac
+            .bytes()
+            .zip(expected[..24].bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then_some(ReportId(id))
+}
+
+// ---- fan-out -------------------------------------------------------------------
+
+/// Who a message is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// One member, by their choices for `event`.
+    Member {
+        /// The member.
+        user: UserId,
+        /// The kind of event (for their choices).
+        event: &'static str,
+    },
+    /// The reporter of the report, by e-mail.
+    Reporter,
+    /// The team's XMPP room (never details).
+    Room,
+}
+
+/// One thing to tell, before channels are chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intent {
+    /// Who.
+    pub audience: Audience,
+    /// Which template.
+    pub template: &'static str,
+    /// Its context (details under `details`).
+    pub context: Value,
+}
+
+/// What the fan-out knows about the desk when it reads an event.
+pub struct Facts {
+    /// Active members.
+    pub members: Vec<User>,
+    /// The case's assignee, if the event concerns a case.
+    pub assignee: Option<UserId>,
+    /// Members recused from the case.
+    pub recused: Vec<UserId>,
+    /// The report's title and product (details).
+    pub details: Option<Value>,
+    /// The message the event is about (`message.shared`), with its author.
+    pub message: Option<(String, String)>,
+    /// The reporter's preferred credit.
+    pub credit: Option<String>,
+    /// The desk's base URL.
+    pub desk_url: String,
+}
+
+fn actor_member(actor: &str) -> Option<UserId> {
+    let rest = actor.strip_prefix("member:")?;
+    let (id, _) = rest.split_once(':')?;
+    id.parse().ok().map(UserId)
+}
+
+fn user_field(payload: &Value, key: &str) -> Option<UserId> {
+    payload[key].as_i64().map(UserId)
+}
+
+/// The messages one audit event causes (pure: the rules in one place).
+pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
+    let report = event.report_id;
+    let case = event.case_id;
+    let url = &facts.desk_url;
+    let report_link = report.map(|r| format!("{url}/desk/reports/{r}"));
+    let case_link = case.map(|c| format!("{url}/desk/cases/{c}"));
+    let link = case_link.clone().or(report_link.clone()).unwrap_or_default();
+    let by = actor_member(&event.actor);
+    let member_event = |user: UserId, event_kind: &'static str, headline: String| Intent {
+        audience: Audience::Member {
+            user,
+            event: event_kind,
+        },
+        template: "member_event",
+        context: json!({
+            "headline": headline,
+            "link": link,
+            "details": facts.details,
+        }),
+    };
+    let room = |headline: String| Intent {
+        audience: Audience::Room,
+        template: "member_event",
+        context: json!({ "headline": headline, "link": link }),
+    };
+    let subject_ref = match (case, report) {
+        (Some(c), _) => format!("case #{c}"),
+        (None, Some(r)) => format!("report #{r}"),
+        _ => String::new(),
+    };
+    let mut out = Vec::new();
+    match event.action.as_str() {
+        "report.created" => {
+            let Some(r) = report else { return out };
+            out.push(room(format!("New report #{r}")));
+            for m in &facts.members {
+                out.push(member_event(m.id, "new_report", format!("New report #{r}")));
+            }
+        }
+        "case.assigned" => {
+            if let (Some(to), Some(c)) = (user_field(&event.payload, "to"), case) {
+                if by != Some(to) {
+                    out.push(member_event(to, "assigned", format!("Case #{c} assigned to you")));
+                }
+            }
+        }
+        "case.offered" => {
+            if let (Some(to), Some(c)) = (user_field(&event.payload, "offered_to"), case) {
+                out.push(member_event(to, "offered", format!("Case #{c} offered to you")));
+            }
+        }
+        "sla.warned" | "sla.escalated" | "sla.breached" => {
+            let (level_title, level_text, to) = match event.action.as_str() {
+                "sla.warned" => (
+                    "Warning",
+                    "A response-time commitment of yours is at risk.",
+                    user_field(&event.payload, "to"),
+                ),
+                "sla.escalated" => (
+                    "Handed on to you",
+                    "A response-time commitment is about to be missed and was handed on to you.",
+                    user_field(&event.payload, "offered_to"),
+                ),
+                _ => ("Missed", "A response-time commitment was missed.", None),
+            };
+            let context = json!({
+                "level_title": level_title,
+                "level_text": level_text,
+                "target": event.payload["target"],
+                "subject_ref": subject_ref,
+                "message": event.payload["message"],
+                "link": link,
+                "details": facts.details,
+            });
+            match to {
+                Some(user) => out.push(Intent {
+                    audience: Audience::Member {
+                        user,
+                        event: "clock_alert",
+                    },
+                    template: "sla_alert",
+                    context,
+                }),
+                None => out.push(Intent {
+                    audience: Audience::Room,
+                    template: "sla_alert",
+                    context,
+                }),
+            }
+        }
+        "record.version_saved" => {
+            let Some(c) = case else { return out };
+            let version = event.payload["version"].as_i64().unwrap_or(0);
+            for m in &facts.members {
+                if Some(m.id) == by || facts.recused.contains(&m.id) {
+                    continue;
+                }
+                out.push(member_event(
+                    m.id,
+                    "approval_requested",
+                    format!("Record version {version} of case #{c} waits for your approval"),
+                ));
+            }
+        }
+        "message.shared" => {
+            let Some(r) = report else { return out };
+            if by.is_some() {
+                if let Some((author, body)) = &facts.message {
+                    out.push(Intent {
+                        audience: Audience::Reporter,
+                        template: "team_message",
+                        context: json!({
+                            "report": r,
+                            "details": {"author": author, "body": body},
+                        }),
+                    });
+                }
+            } else if event.actor.starts_with("reporter:") {
+                let headline = format!("The reporter of report #{r} wrote");
+                match facts.assignee {
+                    Some(a) => out.push(member_event(a, "reporter_replied", headline)),
+                    None => out.push(room(headline)),
+                }
+            }
+        }
+        "case.cve_id_set" => {
+            if let (Some(r), Some(id)) = (report, event.payload["cve_id"].as_str()) {
+                out.push(Intent {
+                    audience: Audience::Reporter,
+                    template: "cve_assigned",
+                    context: json!({ "report": r, "cve_id": id, "details": facts.details }),
+                });
+            }
+        }
+        "cve.published" => {
+            let Some(id) = event.payload["cve_id"].as_str() else {
+                return out;
+            };
+            out.push(room(format!("{id} published")));
+            if let Some(a) = facts.assignee {
+                out.push(member_event(a, "published", format!("{id} published")));
+            }
+            if report.is_some() {
+                out.push(Intent {
+                    audience: Audience::Reporter,
+                    template: "advisory_published",
+                    context: json!({
+                        "cve_id": id,
+                        "advisory_url": format!("https://www.cve.org/CVERecord?id={id}"),
+                        "credit": facts.credit,
+                    }),
+                });
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The default choice for an event: e-mail and XMPP both on.
+fn chosen(prefs: &[NotificationPref], user: UserId, event: &str) -> (bool, bool) {
+    prefs
+        .iter()
+        .find(|p| p.user == user && p.event == event)
+        .map_or((true, true), |p| (p.email, p.xmpp))
+}
+
+/// One member's choices for every event, defaults filled in.
+pub fn choices_of(prefs: &[NotificationPref], user: UserId) -> Vec<NotificationPref> {
+    EVENTS
+        .iter()
+        .map(|(event, _)| {
+            let (email, xmpp) = chosen(prefs, user, event);
+            NotificationPref {
+                user,
+                event: (*event).to_owned(),
+                email,
+                xmpp,
+            }
+        })
+        .collect()
+}
+
+/// Reads audit events after the cursor and queues the messages they cause.
+/// Returns how many were queued.
+pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
+    let desk = &state.notify;
+    if !desk.mail_enabled() && !desk.xmpp_enabled() {
+        return Ok(0);
+    }
+    let store = &*state.store;
+    let mut queued = 0;
+    loop {
+        let after = store.notify_cursor(CURSOR).await?;
+        let events = store.audit_events(after, 200).await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(queued);
+        };
+        let users: Vec<User> = store.list_users().await?;
+        let contacts: BTreeMap<UserId, MemberContact> = store
+            .member_contacts()
+            .await?
+            .into_iter()
+            .map(|c| (c.user, c))
+            .collect();
+        let prefs = store.notification_prefs().await?;
+        let mut messages = Vec::new();
+        for event in &events {
+            let facts = facts_for(state, event, &users).await?;
+            for intent in intents(event, &facts) {
+                messages.extend(resolve(state, event, intent, &users, &contacts, &prefs).await?);
+            }
+        }
+        queued += store
+            .enqueue_messages(messages, Some((CURSOR, last)), state.now_ms())
+            .await?;
+    }
+}
+
+/// Starts the fan-out at the end of the log on a desk that never ran it, so
+/// switching notifications on does not replay history.
+pub async fn start_cursor_at_head(state: &AppState) -> Result<(), StoreError> {
+    let store = &*state.store;
+    if store.notify_cursor(CURSOR).await? != 0 {
+        return Ok(());
+    }
+    let mut head = 0;
+    loop {
+        let page = store.audit_events(head, 1000).await?;
+        match page.last() {
+            Some(e) => head = e.seq,
+            None => break,
+        }
+    }
+    if head > 0 {
+        store
+            .enqueue_messages(Vec::new(), Some((CURSOR, head)), state.now_ms())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn facts_for(
+    state: &AppState,
+    event: &AuditEvent,
+    users: &[User],
+) -> Result<Facts, StoreError> {
+    let store = &*state.store;
+    let report = match event.report_id {
+        Some(r) => store.report(ReportId(r)).await?,
+        None => None,
+    };
+    let case = match event.case_id {
+        Some(c) => store.case(CaseId(c)).await?,
+        None => match &report {
+            Some(r) => store.case_for_report(r.id).await?,
+            None => None,
+        },
+    };
+    let recused = match &case {
+        Some(c) => store
+            .recusals(Some(c.id))
+            .await?
+            .into_iter()
+            .map(|r| r.user)
+            .collect(),
+        None => Vec::new(),
+    };
+    let message = match (event.action.as_str(), &report) {
+        ("message.shared", Some(r)) => {
+            let id = event.payload["message_id"].as_i64();
+            store
+                .messages(r.id, false)
+                .await?
+                .into_iter()
+                .find(|m| Some(m.id.0) == id)
+                .map(|m| {
+                    let author = match &m.author {
+                        cnadesk_store::Author::Member { name, .. } => {
+                            format!("{name} ({})", state.config.cna_name)
+                        }
+                        cnadesk_store::Author::Reporter => "You".to_owned(),
+                    };
+                    (author, m.body)
+                })
+        }
+        _ => None,
+    };
+    Ok(Facts {
+        // Recused members are not told about the case at all.
+        members: users
+            .iter()
+            .filter(|u| u.active && !recused.contains(&u.id))
+            .cloned()
+            .collect(),
+        assignee: case.as_ref().and_then(|c| c.assignee),
+        recused,
+        details: report.as_ref().map(|r| {
+            json!({"title": r.fields.title, "product": r.fields.product})
+        }),
+        message,
+        credit: report.as_ref().and_then(|r| r.fields.credit.clone()),
+        desk_url: state.config.public_url.trim_end_matches('/').to_owned(),
+    })
+}
+
+/// Turns an intent into messages on the channels its audience has.
+async fn resolve(
+    state: &AppState,
+    event: &AuditEvent,
+    intent: Intent,
+    users: &[User],
+    contacts: &BTreeMap<UserId, MemberContact>,
+    prefs: &[NotificationPref],
+) -> Result<Vec<NewOutboxMessage>, StoreError> {
+    let desk = &state.notify;
+    let mut context = intent.context;
+    let base = |ctx: &mut Value| {
+        ctx["cna_name"] = json!(state.config.cna_name);
+        ctx["desk_url"] = json!(state.config.public_url.trim_end_matches('/'));
+    };
+    base(&mut context);
+    let message = |channel: OutboxChannel, who: String, recipient: String, context: Value| {
+        NewOutboxMessage {
+            dedupe_key: format!("ev:{}:{}:{}:{}", event.seq, intent.template, channel, who),
+            channel,
+            recipient,
+            template: intent.template.to_owned(),
+            report_id: event.report_id.map(ReportId),
+            case_id: event.case_id.map(CaseId),
+            event_seq: Some(event.seq),
+            context,
+            sealed: None,
+        }
+    };
+    let mut out = Vec::new();
+    match intent.audience {
+        Audience::Room => {
+            if let (true, Some(room)) = (desk.xmpp_enabled(), &desk.room) {
+                let mut ctx = context;
+                strip_details(&mut ctx);
+                out.push(message(OutboxChannel::Xmpp, "room".into(), room.clone(), ctx));
+            }
+        }
+        Audience::Member { user, event: kind } => {
+            let Some(member) = users.iter().find(|u| u.id == user && u.active) else {
+                return Ok(out);
+            };
+            let (email, xmpp) = chosen(prefs, user, kind);
+            context["member"] = json!(member.display_name);
+            context["settings_link"] = json!(format!(
+                "{}/desk/settings/notifications",
+                state.config.public_url.trim_end_matches('/')
+            ));
+            context["_key"] = json!({ "member": user.0 });
+            let who = format!("user:{}", user.0);
+            if email && desk.mail_enabled() && !member.email.is_empty() {
+                out.push(message(
+                    OutboxChannel::Email,
+                    who.clone(),
+                    member.email.clone(),
+                    context.clone(),
+                ));
+            }
+            let jid = contacts.get(&user).map(|c| c.jid.as_str()).unwrap_or("");
+            if xmpp && desk.xmpp_enabled() && !jid.is_empty() {
+                let mut ctx = context;
+                strip_details(&mut ctx);
+                out.push(message(OutboxChannel::Xmpp, who, jid.to_owned(), ctx));
+            }
+        }
+        Audience::Reporter => {
+            let Some(report) = (match event.report_id {
+                Some(r) => state.store.report(ReportId(r)).await?,
+                None => None,
+            }) else {
+                return Ok(out);
+            };
+            let Some(email) = report.fields.reporter_email.clone() else {
+                return Ok(out);
+            };
+            if desk.mail_enabled() {
+                context["reporter_name"] = json!(report.fields.reporter_name);
+                context["_key"] = json!({ "reporter": report.id.0 });
+                context["_reply"] = json!(report.id.0);
+                out.push(message(OutboxChannel::Email, "reporter".into(), email, context));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn strip_details(ctx: &mut Value) {
+    if let Value::Object(map) = ctx {
+        map.remove("details");
+    }
+}
+
+/// The acknowledgement of a new report, queued with the report itself.
+/// `None` when e-mail is off or the reporter left no address.
+pub fn acknowledgement(
+    state: &AppState,
+    fields: &cnadesk_core::ValidReport,
+    tracking_token: &str,
+) -> Option<NewOutboxMessage> {
+    if !state.notify.mail_enabled() {
+        return None;
+    }
+    let email = fields.reporter_email.clone()?;
+    let policy = state.team.policy();
+    let url = state.config.public_url.trim_end_matches('/');
+    let link = format!("{url}/track/{tracking_token}");
+    let target = |k: TargetKey| policy.target(k).within.to_string();
+    Some(NewOutboxMessage {
+        dedupe_key: format!("ack:{}", sha256_hex(tracking_token)),
+        channel: OutboxChannel::Email,
+        recipient: email,
+        template: "report_ack".into(),
+        report_id: None,
+        case_id: None,
+        event_seq: None,
+        context: json!({
+            "cna_name": state.config.cna_name,
+            "desk_url": url,
+            "reporter_name": fields.reporter_name,
+            "received": cnadesk_core::sla::timestamp(state.now_ms()).strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            "details": {"title": fields.title, "product": fields.product},
+            "targets": {
+                "acknowledge": target(TargetKey::Acknowledge),
+                "triage": target(TargetKey::Triage),
+                "cve_decision": target(TargetKey::CveDecision),
+            },
+            "_key": {"reporter_key": fields.pgp_key},
+            "_reply": true,
+        }),
+        sealed: Some(state.key.seal(SEAL_PURPOSE, link.as_bytes())),
+    })
+}
+
+// ---- delivery ------------------------------------------------------------------
+
+/// What a delivery round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Sent.
+    pub sent: usize,
+    /// To be tried again.
+    pub retried: usize,
+    /// Given up.
+    pub failed: usize,
+}
+
+fn backoff_ms(attempt: i64) -> i64 {
+    let minutes = 1_i64 << attempt.clamp(1, 9).saturating_sub(1);
+    minutes.min(240) * 60_000
+}
+
+/// Sends every due message once.
+pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
+    let now = state.now_ms();
+    let mut done = Delivery::default();
+    for due in state.store.due_messages(now, 50).await? {
+        let Some(msg) = state
+            .store
+            .claim_message(due.id, now + 120_000, now)
+            .await?
+        else {
+            continue;
+        };
+        let outcome = match send(state, &msg).await {
+            Ok(()) => DeliveryOutcome::Sent,
+            Err(SendError::Permanent(e)) => DeliveryOutcome::Failed { error: e },
+            Err(SendError::Temporary(e)) if msg.attempts >= MAX_ATTEMPTS => {
+                DeliveryOutcome::Failed {
+                    error: format!("{e} (gave up after {} attempts)", msg.attempts),
+                }
+            }
+            Err(SendError::Temporary(e)) => DeliveryOutcome::Retry {
+                error: e,
+                at_ms: state.now_ms() + backoff_ms(msg.attempts),
+            },
+        };
+        match &outcome {
+            DeliveryOutcome::Sent => done.sent += 1,
+            DeliveryOutcome::Retry { error, .. } => {
+                tracing::warn!(message = msg.id, channel = %msg.channel, %error, "delivery will be retried");
+                done.retried += 1
+            }
+            DeliveryOutcome::Failed { error } => {
+                tracing::error!(message = msg.id, channel = %msg.channel, %error, "delivery failed");
+                done.failed += 1
+            }
+        }
+        match state
+            .store
+            .finish_message(msg.id, msg.attempts, outcome, state.now_ms())
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// The recipient's OpenPGP key, looked up when the message is sent (so a
+/// key added since the message was queued is used).
+async fn recipient_key(state: &AppState, context: &Value) -> Result<Option<String>, SendError> {
+    let temp = |e: StoreError| SendError::Temporary(e.to_string());
+    let key = &context["_key"];
+    if let Some(armored) = key["reporter_key"].as_str() {
+        return Ok(Some(armored.to_owned()));
+    }
+    if let Some(r) = key["reporter"].as_i64() {
+        let report = state.store.report(ReportId(r)).await.map_err(temp)?;
+        return Ok(report.and_then(|r| r.fields.pgp_key));
+    }
+    if let Some(u) = key["member"].as_i64() {
+        let contacts = state.store.member_contacts().await.map_err(temp)?;
+        return Ok(contacts
+            .into_iter()
+            .find(|c| c.user.0 == u)
+            .map(|c| c.openpgp_key)
+            .filter(|k| !k.trim().is_empty()));
+    }
+    Ok(None)
+}
+
+async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
+    let desk = &state.notify;
+    let mut context = msg.context.clone();
+    if let Some(sealed) = &msg.sealed {
+        let link = state
+            .key
+            .open(SEAL_PURPOSE, sealed)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                SendError::Permanent("the sealed part cannot be opened with this server key".into())
+            })?;
+        context["tracking_link"] = json!(link);
+    }
+    let mut bare = context.clone();
+    strip_details(&mut bare);
+    let render = |ctx: &Value| {
+        desk.templates
+            .render(&msg.template, ctx)
+            .map_err(|e| SendError::Permanent(e.to_string()))
+    };
+    match msg.channel {
+        OutboxChannel::Xmpp => {
+            let Some(xmpp) = &desk.xmpp else {
+                return Err(SendError::Permanent("XMPP is not configured".into()));
+            };
+            let line = render(&bare)?.chat;
+            let target = if Some(&msg.recipient) == desk.room.as_ref() {
+                XmppTarget::Room(msg.recipient.clone())
+            } else {
+                XmppTarget::Direct(msg.recipient.clone())
+            };
+            xmpp.send(target, line, Duration::from_secs(20))
+                .await
+                .map_err(SendError::Temporary)
+        }
+        OutboxChannel::Email => {
+            let Some(mailer) = &desk.mailer else {
+                return Err(SendError::Permanent("e-mail is not configured".into()));
+            };
+            let key = match recipient_key(state, &context).await? {
+                Some(armored) => Some(PublicCert::parse_armored(&armored).map_err(|e| {
+                    SendError::Permanent(format!("the recipient's OpenPGP key is unusable: {e}"))
+                })?),
+                None => None,
+            }
+            .filter(PublicCert::can_encrypt);
+            let encrypt = key.is_some() && desk.key.is_some();
+            let outer = render(&bare)?;
+            let body = if encrypt || desk.plaintext_details {
+                render(&context)?
+            } else {
+                outer.clone()
+            };
+            let reply_to = match &context["_reply"] {
+                Value::Bool(true) => msg.report_id,
+                Value::Number(n) => n.as_i64().map(ReportId),
+                _ => None,
+            }
+            .and_then(|r| desk.reply_address(state, r));
+            let domain = desk
+                .security_address
+                .as_ref()
+                .map_or("cnadesk.invalid", |(_, d)| d.as_str());
+            mailer
+                .send(&Outgoing {
+                    to: msg.recipient.clone(),
+                    subject: outer.subject,
+                    text: body.text,
+                    html: body.html,
+                    reply_to,
+                    message_id: format!("outbox-{}@{domain}", msg.id),
+                    encrypt_to: if encrypt { key } else { None },
+                })
+                .await
+        }
+    }
+}
+
+// ---- inbound mail --------------------------------------------------------------
+
+/// Files mail received by the SMTP listener.
+pub struct DeskMailSink {
+    state: AppState,
+}
+
+impl DeskMailSink {
+    /// A sink filing into `state`'s desk.
+    pub fn new(state: AppState) -> Arc<Self> {
+        Arc::new(DeskMailSink { state })
+    }
+}
+
+/// What became of a received message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filed {
+    /// A new report.
+    Report(ReportId),
+    /// A reply on a report.
+    Reply(ReportId),
+    /// Already filed (a redelivery).
+    Duplicate(ReportId),
+    /// Kept in the quarantine, with the reason.
+    Quarantined(i64, String),
+}
+
+#[async_trait]
+impl MailSink for DeskMailSink {
+    async fn deliver(&self, envelope: Envelope, raw: Vec<u8>, oversize: bool) -> Result<(), String> {
+        file_mail(&self.state, &envelope, raw, oversize)
+            .await
+            .map(|filed| tracing::info!(?filed, peer = %envelope.peer, "inbound mail"))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Files one received message (or quarantines it). `Err` only when nothing
+/// was stored, so the sender may try again.
+pub async fn file_mail(
+    state: &AppState,
+    envelope: &Envelope,
+    raw: Vec<u8>,
+    oversize: bool,
+) -> Result<Filed, StoreError> {
+    let quarantine = |reason: String, raw: Vec<u8>| async move {
+        let id = state
+            .store
+            .quarantine_mail(
+                NewQuarantined {
+                    reason: reason.clone(),
+                    mail_from: envelope.mail_from.clone(),
+                    rcpt_to: envelope.rcpt_to.join(", "),
+                    raw,
+                },
+                state.now_ms(),
+            )
+            .await?;
+        Ok(Filed::Quarantined(id, reason))
+    };
+    if oversize {
+        return quarantine(format!("oversize ({} bytes)", raw.len()), raw).await;
+    }
+    let desk = &state.notify;
+    // A reply's signature is checked against the reporter's key on file;
+    // the report comes from the envelope, which is outside the encryption.
+    let mut known = Vec::new();
+    for token in envelope.rcpt_to.iter().filter_map(|a| inbound::token_of(a)) {
+        if let Some(report) = report_of_token(state, &token) {
+            if let Some(key) = state.store.report(report).await?.and_then(|r| r.fields.pgp_key) {
+                known.extend(PublicCert::parse_armored(&key).ok());
+            }
+        }
+    }
+    let known_refs: Vec<&PublicCert> = known.iter().collect();
+    let decrypt = |data: &[u8]| match &desk.key {
+        Some(key) => openpgp::decrypt_and_verify(data, key, &known_refs),
+        None => Err("no key".to_owned()),
+    };
+    let classified = inbound::classify(
+        &raw,
+        &envelope.mail_from,
+        &envelope.rcpt_to,
+        desk.key.as_ref().map(|_| &decrypt as inbound::Decryptor<'_>),
+    );
+    let mail = match classified {
+        Err(reason) => return quarantine(reason, raw).await,
+        Ok(Classified::Automatic { reason }) => return quarantine(reason, raw).await,
+        Ok(Classified::Mail(mail)) => *mail,
+    };
+    if let Some(seen) = state.store.inbound_mail(&mail.message_id_hash).await? {
+        return Ok(Filed::Duplicate(seen));
+    }
+    let filing = match &mail.reply_token {
+        Some(token) => match report_of_token(state, token) {
+            Some(report) if state.store.report(report).await?.is_some() => {
+                let signature = signature_note(&mail);
+                InboundFiling::Reply {
+                    report,
+                    body: format!("{signature}{}", nonempty(&mail.text)),
+                    attachments: attachments(&mail),
+                }
+            }
+            _ => {
+                return quarantine(
+                    format!("the reply address carries an unknown token ({token})"),
+                    raw,
+                )
+                .await
+            }
+        },
+        None => match new_report(state, &mail) {
+            Ok(report) => InboundFiling::NewReport(report),
+            Err(reason) => return quarantine(reason, raw).await,
+        },
+    };
+    let is_reply = matches!(filing, InboundFiling::Reply { .. });
+    let (report, new) = state
+        .store
+        .file_inbound_mail(&mail.message_id_hash, filing, state.now_ms())
+        .await?;
+    Ok(match (new, is_reply) {
+        (false, _) => Filed::Duplicate(report),
+        (true, true) => Filed::Reply(report),
+        (true, false) => Filed::Report(report),
+    })
+}
+
+fn nonempty(text: &str) -> &str {
+    if text.trim().is_empty() {
+        "(no text; see the attached files)"
+    } else {
+        text
+    }
+}
+
+fn attachments(mail: &InboundMail) -> Vec<NewAttachment> {
+    mail.attachments
+        .iter()
+        .map(|a| NewAttachment {
+            filename: crate::forms::sanitize_filename(&a.filename),
+            content_type: a.content_type.clone(),
+            data: a.data.clone(),
+        })
+        .collect()
+}
+
+/// A first line saying how the mail was protected, for the team.
+fn signature_note(mail: &InboundMail) -> String {
+    use openpgp::SignatureCheck;
+    if !mail.encrypted {
+        return String::new();
+    }
+    let verdict = match &mail.signature {
+        Some(SignatureCheck::Valid { fingerprint }) => {
+            format!("signature checked against the key on file ({fingerprint})")
+        }
+        Some(SignatureCheck::UnknownKey { issuer }) => {
+            format!("signed by a key not on file ({issuer}), not checked")
+        }
+        Some(SignatureCheck::Invalid { reason }) => format!("BAD signature: {reason}"),
+        Some(SignatureCheck::Unsigned) | None => "not signed".to_owned(),
+    };
+    format!("[Received encrypted with OpenPGP; {verdict}.]\n\n")
+}
+
+fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String> {
+    let title: String = {
+        let t = mail.subject.trim();
+        let t = if t.is_empty() { "Report by e-mail" } else { t };
+        t.chars().filter(|c| !c.is_control()).take(200).collect()
+    };
+    let mut description: String = mail
+        .text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect();
+    let mut files = attachments(mail);
+    if description.chars().count() > 50_000 {
+        files.push(NewAttachment {
+            filename: "message.txt".into(),
+            content_type: "text/plain".into(),
+            data: description.clone().into_bytes(),
+        });
+        description = description.chars().take(49_000).collect::<String>()
+            + "\n\n[Shortened; the whole text is attached as message.txt.]";
+    }
+    if description.trim().chars().count() < 20 {
+        description = format!("{}\n\n(The e-mail had little text; see its attached files.)", description.trim());
+    }
+    let signature = signature_note(mail);
+    let input = ReportInput {
+        title,
+        reporter_name: mail.from_name.clone().unwrap_or_default(),
+        reporter_email: mail.from.clone(),
+        product: "(not stated: reported by e-mail)".into(),
+        description: format!("{signature}{description}"),
+        ..Default::default()
+    };
+    let fields = match input.validate() {
+        Ok(f) => f,
+        Err(errors) => {
+            let why: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            return Err(format!("cannot be filed as a report: {}", why.join("; ")));
+        }
+    };
+    let token = crate::security::random_token();
+    let outbox = acknowledgement(state, &fields, &token).into_iter().collect();
+    Ok(NewReport {
+        fields,
+        tracking_hash: sha256_hex(&token),
+        channel: Channel::Email,
+        attachments: files,
+        outbox,
+    })
+}
