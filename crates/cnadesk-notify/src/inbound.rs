@@ -124,12 +124,18 @@ pub fn classify(
     let pgp_mime = message.attachments().find(|p| {
         p.content_type().is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("application")
-                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("octet-stream"))
-        }) && p.contents().windows(27).any(|w| w == b"-----BEGIN PGP MESSAGE-----")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("octet-stream"))
+        }) && p
+            .contents()
+            .windows(27)
+            .any(|w| w == b"-----BEGIN PGP MESSAGE-----")
     });
-    let is_encrypted_type = message
-        .content_type()
-        .is_some_and(|ct| ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("encrypted")));
+    let is_encrypted_type = message.content_type().is_some_and(|ct| {
+        ct.subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("encrypted"))
+    });
     let body_text = body_of(&message);
     let armored_inline = body_text.contains("-----BEGIN PGP MESSAGE-----");
     if (is_encrypted_type && pgp_mime.is_some()) || armored_inline {
@@ -190,7 +196,9 @@ pub fn token_of(address: &str) -> Option<String> {
 fn automatic(message: &mail_parser::Message<'_>, mail_from: &str) -> Option<String> {
     if let Some(ct) = message.content_type() {
         if ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
         {
             let kind = ct.attribute("report-type").unwrap_or("report");
             return Some(format!("bounce (multipart/report; report-type={kind})"));
@@ -332,7 +340,10 @@ mod tests {
         assert_eq!(m.attachments[0].content_type, "text/x-python");
         assert_eq!(m.attachments[0].data, b"print(1)");
         assert_eq!(m.reply_token, None);
-        assert_eq!(m.message_id_hash, hex::encode(Sha256::digest(b"1@example.org")));
+        assert_eq!(
+            m.message_id_hash,
+            hex::encode(Sha256::digest(b"1@example.org"))
+        );
         assert!(!m.encrypted);
     }
 
@@ -342,10 +353,18 @@ mod tests {
             "From: r@example.org\r\nTo: \"XSF\" <security+r12.abc@xsf.test>\r\nSubject: Re: x",
             "more",
         );
-        assert_eq!(person(&raw, "security@xsf.test").reply_token.as_deref(), Some("r12.abc"));
-        let raw = mail("From: r@example.org\r\nTo: security@xsf.test\r\nSubject: x", "y");
         assert_eq!(
-            person(&raw, "security+r3.zz@xsf.test").reply_token.as_deref(),
+            person(&raw, "security@xsf.test").reply_token.as_deref(),
+            Some("r12.abc")
+        );
+        let raw = mail(
+            "From: r@example.org\r\nTo: security@xsf.test\r\nSubject: x",
+            "y",
+        );
+        assert_eq!(
+            person(&raw, "security+r3.zz@xsf.test")
+                .reply_token
+                .as_deref(),
             Some("r3.zz")
         );
     }
@@ -380,20 +399,32 @@ mod tests {
                 Classified::Mail(_) => panic!("{headers} taken for a person's mail"),
             }
         }
-        let raw = mail("From: r@example.org\r\nSubject: hi\r\nAuto-Submitted: no", "body");
-        assert!(matches!(classify(&raw, "r@x", &[], None).unwrap(), Classified::Mail(_)));
+        let raw = mail(
+            "From: r@example.org\r\nSubject: hi\r\nAuto-Submitted: no",
+            "body",
+        );
+        assert!(matches!(
+            classify(&raw, "r@x", &[], None).unwrap(),
+            Classified::Mail(_)
+        ));
     }
 
     #[test]
     fn malformed_and_undecryptable_mail_is_for_the_quarantine() {
-        assert!(classify(b"", "r@x", &[], None).unwrap_err().contains("malformed"));
+        assert!(classify(b"", "r@x", &[], None)
+            .unwrap_err()
+            .contains("malformed"));
         let raw = mail("Subject: no sender", "x");
-        assert!(classify(&raw, "r@x", &[], None).unwrap_err().contains("From"));
+        assert!(classify(&raw, "r@x", &[], None)
+            .unwrap_err()
+            .contains("From"));
         let raw = mail(
             "From: r@example.org\r\nSubject: x",
             "-----BEGIN PGP MESSAGE-----\r\nabc\r\n-----END PGP MESSAGE-----\r\n",
         );
-        assert!(classify(&raw, "r@x", &[], None).unwrap_err().contains("no OpenPGP key"));
+        assert!(classify(&raw, "r@x", &[], None)
+            .unwrap_err()
+            .contains("no OpenPGP key"));
         let fails = |_: &[u8]| -> Result<Decrypted, String> { Err("wrong key".into()) };
         let err = classify(&raw, "r@x", &[], Some(&fails)).unwrap_err();
         assert!(err.contains("cannot decrypt: wrong key"), "{err}");

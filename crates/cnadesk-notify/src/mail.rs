@@ -138,8 +138,9 @@ impl Mailer {
                     if let Some(ca) = &s.ca_file {
                         let pem = std::fs::read(ca)
                             .map_err(|e| format!("cannot read {}: {e}", ca.display()))?;
-                        let cert = Certificate::from_pem(&pem)
-                            .map_err(|e| format!("{} is not a PEM certificate: {e}", ca.display()))?;
+                        let cert = Certificate::from_pem(&pem).map_err(|e| {
+                            format!("{} is not a PEM certificate: {e}", ca.display())
+                        })?;
                         params = params.add_root_certificate(cert);
                     }
                     let params = params.build().map_err(|e| format!("TLS settings: {e}"))?;
@@ -234,8 +235,10 @@ pub fn build(mail: &Outgoing, from: &Mailbox, key: Option<&SecretCert>) -> Resul
                     .singlepart(
                         SinglePart::builder()
                             .header(
-                                ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
-                                    .expect("valid"),
+                                ContentType::parse(
+                                    "application/octet-stream; name=\"encrypted.asc\"",
+                                )
+                                .expect("valid"),
                             )
                             .header(ContentDisposition::inline_with_name("encrypted.asc"))
                             .body(armored),
@@ -268,7 +271,8 @@ mod tests {
 
     #[test]
     fn plain_mail_has_both_forms_and_the_headers() {
-        let raw = String::from_utf8(build(&outgoing(), &from(), None).unwrap().formatted()).unwrap();
+        let raw =
+            String::from_utf8(build(&outgoing(), &from(), None).unwrap().formatted()).unwrap();
         assert!(raw.contains("Auto-Submitted: auto-generated"));
         assert!(raw.contains("Reply-To: security+r1.abc@xsf.test"));
         assert!(raw.contains("Message-ID: <n1.abc@xsf.test>"));
@@ -287,12 +291,16 @@ mod tests {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("multipart/encrypted"));
         assert!(text.contains("protocol=\"application/pgp-encrypted\""));
-        assert!(!text.contains("Carbons spoofing details"), "the body leaked: {text}");
+        assert!(
+            !text.contains("Carbons spoofing details"),
+            "the body leaked: {text}"
+        );
         let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
         let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
         let armored = text[start..end].replace("\r\n", "\n");
-        let out = crate::openpgp::decrypt_and_verify(armored.as_bytes(), &reporter, &[&cna.public()])
-            .unwrap();
+        let out =
+            crate::openpgp::decrypt_and_verify(armored.as_bytes(), &reporter, &[&cna.public()])
+                .unwrap();
         let inner = String::from_utf8(out.plaintext).unwrap();
         assert!(inner.contains("Carbons spoofing details"));
         assert!(inner.contains("multipart/alternative"));

@@ -888,11 +888,10 @@ mod tests {
         let p = k.public();
         assert_eq!(k.fingerprint(), p.fingerprint());
         assert_eq!(p.fingerprint().len(), 40);
-        assert!(
-            p.fingerprint()
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
-        );
+        assert!(p
+            .fingerprint()
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)));
         assert_eq!(
             p.user_ids(),
             vec!["XSF CNA <security@xmpp.org>".to_string()]
@@ -1196,13 +1195,11 @@ UBoWxZsesDWMtCVjVQ0bbMkQ6Hz99uITM5rfhiGG0IbL79WEgUwOa601mYjIeQm7
 
     /// Certify-only primary, optional Ed25519 signing subkey, cv25519 encryption subkey.
     fn key_with_subkeys(uid: &str, signing_subkey: bool) -> SignedSecretKey {
-        let mut subkeys = vec![
-            SubkeyParamsBuilder::default()
-                .key_type(KeyType::ECDH(ECCCurve::Curve25519Legacy))
-                .can_encrypt(EncryptionCaps::All)
-                .build()
-                .unwrap(),
-        ];
+        let mut subkeys = vec![SubkeyParamsBuilder::default()
+            .key_type(KeyType::ECDH(ECCCurve::Curve25519Legacy))
+            .can_encrypt(EncryptionCaps::All)
+            .build()
+            .unwrap()];
         if signing_subkey {
             subkeys.push(
                 SubkeyParamsBuilder::default()

@@ -114,7 +114,11 @@ async fn read_line<R: AsyncRead + Unpin>(
     loop {
         let available = r.fill_buf().await?;
         if available.is_empty() {
-            return Ok(if buf.is_empty() && !too_long { None } else { Some(too_long) });
+            return Ok(if buf.is_empty() && !too_long {
+                None
+            } else {
+                Some(too_long)
+            });
         }
         let (take, done) = match available.iter().position(|&b| b == b'\n') {
             Some(i) => (i + 1, true),
@@ -156,12 +160,17 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut r = BufReader::new(read);
-    reply(&mut w, &format!("220 {} cnadesk ESMTP ready", config.hostname)).await?;
+    reply(
+        &mut w,
+        &format!("220 {} cnadesk ESMTP ready", config.hostname),
+    )
+    .await?;
     let mut envelope: Option<Envelope> = None;
     let mut greeted = false;
     let mut line = Vec::new();
     loop {
-        let read = tokio::time::timeout(COMMAND_TIMEOUT, read_line(&mut r, &mut line, MAX_LINE)).await;
+        let read =
+            tokio::time::timeout(COMMAND_TIMEOUT, read_line(&mut r, &mut line, MAX_LINE)).await;
         let too_long = match read {
             Err(_) => {
                 reply(&mut w, "421 4.4.2 idle too long, closing").await?;
@@ -214,7 +223,8 @@ where
                     .split_whitespace()
                     .find_map(|p| {
                         let (k, v) = p.split_once('=')?;
-                        k.eq_ignore_ascii_case("SIZE").then(|| v.parse::<usize>().ok())?
+                        k.eq_ignore_ascii_case("SIZE")
+                            .then(|| v.parse::<usize>().ok())?
                     })
                     .unwrap_or(0);
                 if declared > config.hard_limit() {
@@ -264,8 +274,11 @@ where
                     Ok(()) => reply(&mut w, "250 2.0.0 filed").await?,
                     Err(e) => {
                         tracing::warn!(error = %e, "inbound mail not filed; sender will retry");
-                        reply(&mut w, "451 4.3.0 cannot file the message now, try again later")
-                            .await?
+                        reply(
+                            &mut w,
+                            "451 4.3.0 cannot file the message now, try again later",
+                        )
+                        .await?
                     }
                 }
             }
@@ -279,7 +292,13 @@ where
                 reply(&mut w, "221 2.0.0 bye").await?;
                 return Ok(());
             }
-            "STARTTLS" => reply(&mut w, "502 5.5.1 not offered; relay over a trusted network").await?,
+            "STARTTLS" => {
+                reply(
+                    &mut w,
+                    "502 5.5.1 not offered; relay over a trusted network",
+                )
+                .await?
+            }
             _ => reply(&mut w, "500 5.5.2 command not recognised").await?,
         }
     }
@@ -375,7 +394,11 @@ mod tests {
              RCPT TO:<Security+r1.abc@XSF.test>\r\nDATA\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n",
         )
         .await;
-        assert_eq!(codes(&out), ["220", "250", "250", "550", "250", "354", "250", "221"], "{out}");
+        assert_eq!(
+            codes(&out),
+            ["220", "250", "250", "550", "250", "354", "250", "221"],
+            "{out}"
+        );
         let got = sink.got.lock().unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0.mail_from, "r@example.org");
@@ -400,7 +423,10 @@ mod tests {
         .await;
         assert_eq!(
             codes(&out),
-            ["220", "503", "250", "503", "503", "552", "250", "250", "354", "250", "250", "250", "354", "552", "250"],
+            [
+                "220", "503", "250", "503", "503", "552", "250", "250", "354", "250", "250", "250",
+                "354", "552", "250"
+            ],
             "{out}"
         );
         let got = sink.got.lock().unwrap();

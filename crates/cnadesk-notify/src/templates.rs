@@ -196,27 +196,71 @@ mod tests {
         let details = json!({"title": "Carbons spoofing <script>", "product": "Prosody",
                               "author": "Ada (XSF CNA)", "body": "Can you confirm 0.12.4?\nThanks"});
         vec![
-            ("report_ack", "with_link", with(json!({"report": 12, "reporter_name": "Mallory",
+            (
+                "report_ack",
+                "with_link",
+                with(json!({"report": 12, "reporter_name": "Mallory",
                 "received": "2026-11-25 09:00 UTC", "tracking_link": "https://cna.xmpp.example/track/abc",
                 "details": details.clone(), "targets": {"acknowledge": "2 business days",
-                "triage": "5 business days", "cve_decision": "10 business days"}}))),
-            ("team_message", "encrypted", with(json!({"report": 12, "details": details.clone()}))),
+                "triage": "5 business days", "cve_decision": "10 business days"}})),
+            ),
+            (
+                "team_message",
+                "encrypted",
+                with(json!({"report": 12, "details": details.clone()})),
+            ),
             ("team_message", "notice", with(json!({"report": 12}))),
-            ("cve_assigned", "details", with(json!({"report": 12, "cve_id": "CVE-2026-0001", "details": details.clone()}))),
-            ("advisory_published", "credited", with(json!({"cve_id": "CVE-2026-0001",
-                "advisory_url": "https://cna.xmpp.example/advisories/CVE-2026-0001", "credit": "Mallory"}))),
-            ("vendor_invitation", "details", with(json!({"case": 4, "contact_name": "Kim", "product": "Prosody",
+            (
+                "cve_assigned",
+                "details",
+                with(json!({"report": 12, "cve_id": "CVE-2026-0001", "details": details.clone()})),
+            ),
+            (
+                "advisory_published",
+                "credited",
+                with(json!({"cve_id": "CVE-2026-0001",
+                "advisory_url": "https://cna.xmpp.example/advisories/CVE-2026-0001", "credit": "Mallory"})),
+            ),
+            (
+                "vendor_invitation",
+                "details",
+                with(
+                    json!({"case": 4, "contact_name": "Kim", "product": "Prosody",
                 "details": details.clone(), "embargo_end": "2026-12-31 12:00", "invitation_link": "https://cna.xmpp.example/invite/xyz",
-                "expires": "2026-12-09"}))),
-            ("vendor_reminder", "plain", with(json!({"case": 4, "product": "Prosody", "invited": "2026-11-20",
-                "embargo_end": "2026-12-31 12:00", "case_link": "https://cna.xmpp.example/vendor/cases/4"}))),
-            ("embargo_changed", "plain", with(json!({"case": 4, "previous_end": "2026-12-31 12:00",
-                "embargo_end": "2027-01-14 12:00", "reason": "Two vendors need a release", "case_link": "https://cna.xmpp.example/desk/cases/4"}))),
-            ("sla_alert", "warning", with(json!({"member": "Ada", "level_title": "Warning", "level_text":
+                "expires": "2026-12-09"}),
+                ),
+            ),
+            (
+                "vendor_reminder",
+                "plain",
+                with(
+                    json!({"case": 4, "product": "Prosody", "invited": "2026-11-20",
+                "embargo_end": "2026-12-31 12:00", "case_link": "https://cna.xmpp.example/vendor/cases/4"}),
+                ),
+            ),
+            (
+                "embargo_changed",
+                "plain",
+                with(json!({"case": 4, "previous_end": "2026-12-31 12:00",
+                "embargo_end": "2027-01-14 12:00", "reason": "Two vendors need a release", "case_link": "https://cna.xmpp.example/desk/cases/4"})),
+            ),
+            (
+                "sla_alert",
+                "warning",
+                with(
+                    json!({"member": "Ada", "level_title": "Warning", "level_text":
                 "75 % of the time for this commitment has passed.", "target": "triage", "subject_ref": "report #12",
-                "message": "Triage: 75% of the target used", "link": "https://cna.xmpp.example/desk/reports/12"}))),
-            ("member_event", "no_details", with(json!({"member": "Ada", "headline": "Case #4 assigned to you",
-                "link": "https://cna.xmpp.example/desk/cases/4", "settings_link": "https://cna.xmpp.example/desk/settings/notifications"}))),
+                "message": "Triage: 75% of the target used", "link": "https://cna.xmpp.example/desk/reports/12"}),
+                ),
+            ),
+            (
+                "member_event",
+                "no_details",
+                with(
+                    json!({"member": "Ada", "headline": "Case #4 assigned to you",
+                "link": "https://cna.xmpp.example/desk/cases/4", "settings_link": "https://cna.xmpp.example/desk/settings/notifications"}),
+                ),
+            ),
         ]
     }
 
@@ -231,7 +275,10 @@ mod tests {
             assert!(!r.chat.contains('\n'));
             insta::assert_snapshot!(
                 format!("{name}__{variant}"),
-                format!("Subject: {}\nChat: {}\n\n{}\n---- html ----\n{}", r.subject, r.chat, r.text, r.html)
+                format!(
+                    "Subject: {}\nChat: {}\n\n{}\n---- html ----\n{}",
+                    r.subject, r.chat, r.text, r.html
+                )
             );
         }
         assert_eq!(seen.len(), TEMPLATES.len(), "a template has no sample");
@@ -241,7 +288,12 @@ mod tests {
     fn html_is_escaped_and_text_is_not() {
         let ctx = with(json!({"report": 1, "details": {"author": "A", "body": "<b>hi</b> & bye"}}));
         let r = Templates::new().render("team_message", &ctx).unwrap();
-        assert!(r.html.contains("&lt;b&gt;hi&lt;&#x2f;b&gt; &amp; bye") || r.html.contains("&lt;b&gt;hi&lt;/b&gt; &amp; bye"), "{}", r.html);
+        assert!(
+            r.html.contains("&lt;b&gt;hi&lt;&#x2f;b&gt; &amp; bye")
+                || r.html.contains("&lt;b&gt;hi&lt;/b&gt; &amp; bye"),
+            "{}",
+            r.html
+        );
         assert!(r.text.contains("<b>hi</b> & bye"));
     }
 
@@ -270,7 +322,12 @@ mod tests {
             );
             ctx.as_object_mut().unwrap().remove("details");
             let without = t.render(name, &ctx).unwrap();
-            for part in [&without.subject, &without.text, &without.html, &without.chat] {
+            for part in [
+                &without.subject,
+                &without.text,
+                &without.html,
+                &without.chat,
+            ] {
                 assert!(!part.contains(secret), "{name} leaks details without them");
             }
         }
@@ -279,7 +336,11 @@ mod tests {
     #[test]
     fn unknown_templates_and_missing_values_are_errors() {
         let t = Templates::new();
-        assert!(t.render("nope", &base()).unwrap_err().to_string().contains("no such template"));
+        assert!(t
+            .render("nope", &base())
+            .unwrap_err()
+            .to_string()
+            .contains("no such template"));
         let err = t.render("member_event", &base()).unwrap_err();
         assert!(err.to_string().contains("member_event"), "{err}");
     }

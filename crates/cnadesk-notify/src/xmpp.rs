@@ -110,7 +110,12 @@ fn dns_config(server: Option<&str>, jid: &BareJid) -> Result<DnsConfig, String> 
     })
 }
 
-fn client_for(jid: &str, password: &str, server: Option<&str>, tls: bool) -> Result<Client, String> {
+fn client_for(
+    jid: &str,
+    password: &str,
+    server: Option<&str>,
+    tls: bool,
+) -> Result<Client, String> {
     let jid = BareJid::new(jid).map_err(|e| format!("bad XMPP address {jid:?}: {e}"))?;
     let dns = dns_config(server, &jid)?;
     Ok(if tls {
@@ -210,7 +215,12 @@ impl XmppNotifier {
 
     /// Sends `body` to `target`, waiting at most `wait` (including for the
     /// connection to come back).
-    pub async fn send(&self, target: XmppTarget, body: String, wait: Duration) -> Result<(), String> {
+    pub async fn send(
+        &self,
+        target: XmppTarget,
+        body: String,
+        wait: Duration,
+    ) -> Result<(), String> {
         let (done, answer) = oneshot::channel();
         let job = Job { target, body, done };
         timeout(wait, async {
@@ -228,7 +238,11 @@ impl XmppNotifier {
 }
 
 async fn run(settings: XmppSettings, mut jobs: mpsc::Receiver<Job>, online: Arc<AtomicBool>) {
-    let room = match settings.room.as_deref().map(|r| occupant(r, &settings.nick)) {
+    let room = match settings
+        .room
+        .as_deref()
+        .map(|r| occupant(r, &settings.nick))
+    {
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
             tracing::error!(error = %e, "XMPP room setting is invalid; posting to members only");
@@ -360,7 +374,12 @@ pub async fn collect(
     room: Option<(String, String)>,
     wait: Duration,
 ) -> Result<Vec<Received>, String> {
-    let mut client = client_for(&account.jid, &account.password, Some(&account.server), false)?;
+    let mut client = client_for(
+        &account.jid,
+        &account.password,
+        Some(&account.server),
+        false,
+    )?;
     let room = room.map(|(r, nick)| occupant(&r, &nick)).transpose()?;
     let acked = timeout(Duration::from_secs(15), async {
         while let Some(ev) = client.next().await {
@@ -382,7 +401,10 @@ pub async fn collect(
         let Some((_, body)) = m.get_best_body_cloned(vec![]) else {
             continue;
         };
-        let delayed = m.payloads.iter().any(|el| Delay::try_from(el.clone()).is_ok());
+        let delayed = m
+            .payloads
+            .iter()
+            .any(|el| Delay::try_from(el.clone()).is_ok());
         let kind = match m.type_ {
             MessageType::Groupchat if !delayed => "groupchat",
             MessageType::Chat | MessageType::Normal => "chat",

@@ -8,9 +8,9 @@
 //! migrations (one directory per dialect, kept in lockstep by a test) and the
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
 
+mod notify;
 mod rows;
 mod store;
-mod notify;
 mod team;
 
 use std::path::Path;

@@ -4,9 +4,9 @@
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{Actor, ReportId, UserId};
 use cnadesk_store::{
-    Author, DeliveryOutcome, Visibility, InboundFiling, JobState, MemberContact, NewMessage, NewOutboxMessage,
+    Author, DeliveryOutcome, InboundFiling, JobState, MemberContact, NewMessage, NewOutboxMessage,
     NewQuarantined, NotificationPref, OutboxFilter, OutboxMessage, Quarantined, StoreError,
-    StoreResult,
+    StoreResult, Visibility,
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -20,8 +20,7 @@ use crate::store::{
 const OUTBOX_COLUMNS: &str = "id, dedupe_key, channel, recipient, template, report_id, case_id, \
      event_seq, context, sealed, state, attempts, next_attempt_at, lease_until, last_error, \
      created_at, updated_at, sent_at";
-const QUARANTINE_COLUMNS: &str =
-    "id, reason, mail_from, rcpt_to, size, received_at, released_at";
+const QUARANTINE_COLUMNS: &str = "id, reason, mail_from, rcpt_to, size, received_at, released_at";
 
 fn outbox_message(row: &AnyRow) -> StoreResult<OutboxMessage> {
     let context: String = get(row, "context")?;
@@ -137,10 +136,15 @@ impl SqlStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
-        row.map(|r| get(&r, "last_seq")).transpose().map(|s| s.unwrap_or(0))
+        row.map(|r| get(&r, "last_seq"))
+            .transpose()
+            .map(|s| s.unwrap_or(0))
     }
 
-    pub(crate) async fn notify_outbox(&self, filter: OutboxFilter) -> StoreResult<Vec<OutboxMessage>> {
+    pub(crate) async fn notify_outbox(
+        &self,
+        filter: OutboxFilter,
+    ) -> StoreResult<Vec<OutboxMessage>> {
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 = '' OR state = $1) \
@@ -158,7 +162,11 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn notify_due(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+    pub(crate) async fn notify_due(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>> {
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE (state = 'queued' AND next_attempt_at <= $1) \
              OR (state = 'running' AND lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
@@ -252,7 +260,12 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn notify_retry(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+    pub(crate) async fn notify_retry(
+        &self,
+        id: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE outbox SET state = 'queued', next_attempt_at = $1, last_error = '', updated_at = $1 \
@@ -331,20 +344,22 @@ impl SqlStore {
     }
 
     pub(crate) async fn notify_prefs(&self) -> StoreResult<Vec<NotificationPref>> {
-        sqlx::query("SELECT user_id, event, email, xmpp FROM notification_prefs ORDER BY user_id, event")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| {
-                Ok(NotificationPref {
-                    user: UserId(get(r, "user_id")?),
-                    event: get(r, "event")?,
-                    email: get::<i64>(r, "email")? != 0,
-                    xmpp: get::<i64>(r, "xmpp")? != 0,
-                })
+        sqlx::query(
+            "SELECT user_id, event, email, xmpp FROM notification_prefs ORDER BY user_id, event",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(NotificationPref {
+                user: UserId(get(r, "user_id")?),
+                event: get(r, "event")?,
+                email: get::<i64>(r, "email")? != 0,
+                xmpp: get::<i64>(r, "xmpp")? != 0,
             })
-            .collect()
+        })
+        .collect()
     }
 
     pub(crate) async fn notify_save_prefs(
@@ -538,7 +553,12 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn notify_release(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+    pub(crate) async fn notify_release(
+        &self,
+        id: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE mail_quarantine SET released_at = $1 WHERE id = $2 AND released_at IS NULL",

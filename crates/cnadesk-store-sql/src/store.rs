@@ -9,12 +9,12 @@ use cnadesk_core::{
 };
 use cnadesk_store::{
     Approval, Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, CveIdEntry,
-    CveIdFilter, CveIdState, Job, JobEffect, JobFilter, JobKind, JobOutcome, JobState, Message,
-    NewJob, NewMessage, NewRecordVersion, NewReport, NewSession, NewUser, PublicationRequest,
-    RecordVersion, Report, ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store,
-    StoreError, StoreResult, User, UserCredentials, Visibility, NewAttachment, DeliveryOutcome,
-    InboundFiling, MemberContact, NewOutboxMessage, NewQuarantined, NotificationPref, OutboxFilter,
-    OutboxMessage, Quarantined,
+    CveIdFilter, CveIdState, DeliveryOutcome, InboundFiling, Job, JobEffect, JobFilter, JobKind,
+    JobOutcome, JobState, MemberContact, Message, NewAttachment, NewJob, NewMessage,
+    NewOutboxMessage, NewQuarantined, NewRecordVersion, NewReport, NewSession, NewUser,
+    NotificationPref, OutboxFilter, OutboxMessage, PublicationRequest, Quarantined, RecordVersion,
+    Report, ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store, StoreError,
+    StoreResult, User, UserCredentials, Visibility,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -2181,7 +2181,8 @@ impl Store for SqlStore {
         filing: InboundFiling,
         now_ms: i64,
     ) -> StoreResult<(ReportId, bool)> {
-        self.notify_file_inbound(message_id_hash, filing, now_ms).await
+        self.notify_file_inbound(message_id_hash, filing, now_ms)
+            .await
     }
 
     async fn quarantine_mail(&self, mail: NewQuarantined, now_ms: i64) -> StoreResult<i64> {

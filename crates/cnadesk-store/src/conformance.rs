@@ -1933,8 +1933,8 @@ pub async fn team_story(store: &dyn Store) {
 /// The outbox, contact details, choices, inbound filing and the quarantine.
 pub async fn notify_story(store: &dyn Store) {
     use crate::{
-        DeliveryOutcome, InboundFiling, JobState, MemberContact, NewOutboxMessage,
-        NewQuarantined, NotificationPref, OutboxChannel, OutboxFilter,
+        DeliveryOutcome, InboundFiling, JobState, MemberContact, NewOutboxMessage, NewQuarantined,
+        NotificationPref, OutboxChannel, OutboxFilter,
     };
     let (ada_id, ada) = member(store, "notify-ada", Role::Admin).await;
     let message = |key: &str| NewOutboxMessage {
@@ -1964,7 +1964,11 @@ pub async fn notify_story(store: &dyn Store) {
         .unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].template, "report_ack");
-    assert_eq!(queued[0].report_id, Some(report.id), "linked to the new report");
+    assert_eq!(
+        queued[0].report_id,
+        Some(report.id),
+        "linked to the new report"
+    );
     assert_eq!(queued[0].sealed.as_deref(), Some(&[1u8, 2, 3][..]));
 
     // The fan-out: keys are unique for ever, and the cursor moves with the rows.
@@ -1989,9 +1993,17 @@ pub async fn notify_story(store: &dyn Store) {
     // Sending: claimed once, fenced on the attempt, retried, sent.
     let due = store.due_messages(T0, 10).await.unwrap();
     let k1 = due.iter().find(|m| m.dedupe_key == "k1").unwrap().clone();
-    let claimed = store.claim_message(k1.id, T0 + 1000, T0).await.unwrap().unwrap();
+    let claimed = store
+        .claim_message(k1.id, T0 + 1000, T0)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.attempts, 1);
-    assert!(store.claim_message(k1.id, T0 + 1000, T0).await.unwrap().is_none());
+    assert!(store
+        .claim_message(k1.id, T0 + 1000, T0)
+        .await
+        .unwrap()
+        .is_none());
     store
         .finish_message(
             k1.id,
@@ -2010,10 +2022,20 @@ pub async fn notify_story(store: &dyn Store) {
         .unwrap()
         .iter()
         .any(|m| m.id == k1.id));
-    assert!(store.claim_message(k1.id, T0 + 2000, T0 + 100).await.unwrap().is_none());
-    store.claim_message(k1.id, T0 + 2000, T0 + 500).await.unwrap().unwrap();
+    assert!(store
+        .claim_message(k1.id, T0 + 2000, T0 + 100)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .claim_message(k1.id, T0 + 2000, T0 + 500)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(
-        store.finish_message(k1.id, 1, DeliveryOutcome::Sent, T0 + 501).await,
+        store
+            .finish_message(k1.id, 1, DeliveryOutcome::Sent, T0 + 501)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let sent = store
@@ -2026,8 +2048,16 @@ pub async fn notify_story(store: &dyn Store) {
 
     // A lease that ended lets another sender take over.
     let k2 = due.iter().find(|m| m.dedupe_key == "k2").unwrap().clone();
-    store.claim_message(k2.id, T0 + 10, T0).await.unwrap().unwrap();
-    let taken = store.claim_message(k2.id, T0 + 100, T0 + 11).await.unwrap().unwrap();
+    store
+        .claim_message(k2.id, T0 + 10, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let taken = store
+        .claim_message(k2.id, T0 + 100, T0 + 11)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(taken.attempts, 2);
     let failed = store
         .finish_message(
@@ -2067,12 +2097,24 @@ pub async fn notify_story(store: &dyn Store) {
         jid: "ada@xmpp.example".into(),
         openpgp_key: "-----BEGIN PGP PUBLIC KEY BLOCK-----".into(),
     };
-    store.save_member_contact(contact.clone(), &ada, T0).await.unwrap();
+    store
+        .save_member_contact(contact.clone(), &ada, T0)
+        .await
+        .unwrap();
     let mut changed = contact.clone();
     changed.jid = "ada@other.example".into();
-    store.save_member_contact(changed.clone(), &ada, T0 + 1).await.unwrap();
+    store
+        .save_member_contact(changed.clone(), &ada, T0 + 1)
+        .await
+        .unwrap();
     let contacts = store.member_contacts().await.unwrap();
-    assert_eq!(contacts.iter().filter(|c| c.user == ada_id).collect::<Vec<_>>(), vec![&changed]);
+    assert_eq!(
+        contacts
+            .iter()
+            .filter(|c| c.user == ada_id)
+            .collect::<Vec<_>>(),
+        vec![&changed]
+    );
     let pref = |event: &str, email, xmpp| NotificationPref {
         user: ada_id,
         event: event.into(),
@@ -2086,7 +2128,10 @@ pub async fn notify_story(store: &dyn Store) {
     store
         .save_notification_prefs(
             ada_id,
-            vec![pref("assigned", false, true), pref("new_report", false, false)],
+            vec![
+                pref("assigned", false, true),
+                pref("new_report", false, false),
+            ],
             &ada,
             T0 + 1,
         )
@@ -2101,7 +2146,10 @@ pub async fn notify_story(store: &dyn Store) {
         .collect();
     assert_eq!(
         prefs,
-        vec![pref("assigned", false, true), pref("new_report", false, false)]
+        vec![
+            pref("assigned", false, true),
+            pref("new_report", false, false)
+        ]
     );
     let mut foreign = pref("assigned", true, true);
     foreign.user = cnadesk_core::UserId(ada_id.0 + 1000);
@@ -2120,12 +2168,19 @@ pub async fn notify_story(store: &dyn Store) {
         .await
         .unwrap();
     assert!(new);
-    assert_eq!(store.report(filed).await.unwrap().unwrap().channel, Channel::Email);
+    assert_eq!(
+        store.report(filed).await.unwrap().unwrap().channel,
+        Channel::Email
+    );
     let (again, new) = store
         .file_inbound_mail("mid-1", InboundFiling::NewReport(by_mail), T0 + 1)
         .await
         .unwrap();
-    assert_eq!((again, new), (filed, false), "a redelivery is not filed twice");
+    assert_eq!(
+        (again, new),
+        (filed, false),
+        "a redelivery is not filed twice"
+    );
     let reply = InboundFiling::Reply {
         report: filed,
         body: "more detail".into(),
@@ -2135,7 +2190,10 @@ pub async fn notify_story(store: &dyn Store) {
             data: b"print(1)".to_vec(),
         }],
     };
-    store.file_inbound_mail("mid-2", reply, T0 + 2).await.unwrap();
+    store
+        .file_inbound_mail("mid-2", reply, T0 + 2)
+        .await
+        .unwrap();
     assert_eq!(store.inbound_mail("mid-2").await.unwrap(), Some(filed));
     assert_eq!(store.inbound_mail("mid-3").await.unwrap(), None);
     let messages = store.messages(filed, false).await.unwrap();
@@ -2152,7 +2210,11 @@ pub async fn notify_story(store: &dyn Store) {
         store.file_inbound_mail("mid-4", bad_reply, T0 + 3).await,
         Err(StoreError::NotFound(_))
     ));
-    assert_eq!(store.inbound_mail("mid-4").await.unwrap(), None, "rolled back");
+    assert_eq!(
+        store.inbound_mail("mid-4").await.unwrap(),
+        None,
+        "rolled back"
+    );
 
     // The quarantine keeps the whole message until an admin releases it.
     let id = store
@@ -2168,11 +2230,26 @@ pub async fn notify_story(store: &dyn Store) {
         .await
         .unwrap();
     let listed = store.quarantined_mail(false).await.unwrap();
-    assert!(listed.iter().any(|q| q.id == id && q.size == 10 && q.raw.is_empty()));
-    assert_eq!(store.quarantined(id).await.unwrap().unwrap().raw, b"not a mail");
+    assert!(listed
+        .iter()
+        .any(|q| q.id == id && q.size == 10 && q.raw.is_empty()));
+    assert_eq!(
+        store.quarantined(id).await.unwrap().unwrap().raw,
+        b"not a mail"
+    );
     store.release_quarantined(id, &ada, T0 + 1).await.unwrap();
-    assert!(!store.quarantined_mail(false).await.unwrap().iter().any(|q| q.id == id));
-    assert!(store.quarantined_mail(true).await.unwrap().iter().any(|q| q.id == id));
+    assert!(!store
+        .quarantined_mail(false)
+        .await
+        .unwrap()
+        .iter()
+        .any(|q| q.id == id));
+    assert!(store
+        .quarantined_mail(true)
+        .await
+        .unwrap()
+        .iter()
+        .any(|q| q.id == id));
     assert!(matches!(
         store.release_quarantined(id, &ada, T0 + 2).await,
         Err(StoreError::NotFound(_))

@@ -39,8 +39,14 @@ pub const EVENTS: [(&str, &str); 7] = [
     ("new_report", "A new report arrives"),
     ("assigned", "A case is assigned to me"),
     ("offered", "A case is offered to me"),
-    ("clock_alert", "A response-time clock of mine is at risk or handed to me"),
-    ("approval_requested", "A record version waits for a second member's approval"),
+    (
+        "clock_alert",
+        "A response-time clock of mine is at risk or handed to me",
+    ),
+    (
+        "approval_requested",
+        "A record version waits for a second member's approval",
+    ),
     ("reporter_replied", "The reporter of my case writes"),
     ("published", "A CVE record of my case is published"),
 ];
@@ -155,7 +161,9 @@ impl NotifyDesk {
 /// The token that routes an answer to `report`: the report number and a
 /// MAC over it, so it cannot be guessed for another report.
 pub fn reply_token(state: &AppState, report: ReportId) -> String {
-    let mac = state.key.sign(REPLY_PURPOSE, report.0.to_string().as_bytes());
+    let mac = state
+        .key
+        .sign(REPLY_PURPOSE, report.0.to_string().as_bytes());
     format!("r{}.{}", report.0, &mac[..24])
 }
 
@@ -239,7 +247,10 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
     let url = &facts.desk_url;
     let report_link = report.map(|r| format!("{url}/desk/reports/{r}"));
     let case_link = case.map(|c| format!("{url}/desk/cases/{c}"));
-    let link = case_link.clone().or(report_link.clone()).unwrap_or_default();
+    let link = case_link
+        .clone()
+        .or(report_link.clone())
+        .unwrap_or_default();
     let by = actor_member(&event.actor);
     let member_event = |user: UserId, event_kind: &'static str, headline: String| Intent {
         audience: Audience::Member {
@@ -256,7 +267,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
     let room = |headline: String| Intent {
         audience: Audience::Room,
         template: "member_event",
-        context: json!({ "headline": headline, "link": link }),
+        context: json!({ "headline": headline, "link": link, "member": "team" }),
     };
     let subject_ref = match (case, report) {
         (Some(c), _) => format!("case #{c}"),
@@ -275,13 +286,21 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
         "case.assigned" => {
             if let (Some(to), Some(c)) = (user_field(&event.payload, "to"), case) {
                 if by != Some(to) {
-                    out.push(member_event(to, "assigned", format!("Case #{c} assigned to you")));
+                    out.push(member_event(
+                        to,
+                        "assigned",
+                        format!("Case #{c} assigned to you"),
+                    ));
                 }
             }
         }
         "case.offered" => {
             if let (Some(to), Some(c)) = (user_field(&event.payload, "offered_to"), case) {
-                out.push(member_event(to, "offered", format!("Case #{c} offered to you")));
+                out.push(member_event(
+                    to,
+                    "offered",
+                    format!("Case #{c} offered to you"),
+                ));
             }
         }
         "sla.warned" | "sla.escalated" | "sla.breached" => {
@@ -530,9 +549,9 @@ async fn facts_for(
             .collect(),
         assignee: case.as_ref().and_then(|c| c.assignee),
         recused,
-        details: report.as_ref().map(|r| {
-            json!({"title": r.fields.title, "product": r.fields.product})
-        }),
+        details: report
+            .as_ref()
+            .map(|r| json!({"title": r.fields.title, "product": r.fields.product})),
         message,
         credit: report.as_ref().and_then(|r| r.fields.credit.clone()),
         desk_url: state.config.public_url.trim_end_matches('/').to_owned(),
@@ -555,8 +574,8 @@ async fn resolve(
         ctx["desk_url"] = json!(state.config.public_url.trim_end_matches('/'));
     };
     base(&mut context);
-    let message = |channel: OutboxChannel, who: String, recipient: String, context: Value| {
-        NewOutboxMessage {
+    let message =
+        |channel: OutboxChannel, who: String, recipient: String, context: Value| NewOutboxMessage {
             dedupe_key: format!("ev:{}:{}:{}:{}", event.seq, intent.template, channel, who),
             channel,
             recipient,
@@ -566,15 +585,19 @@ async fn resolve(
             event_seq: Some(event.seq),
             context,
             sealed: None,
-        }
-    };
+        };
     let mut out = Vec::new();
     match intent.audience {
         Audience::Room => {
             if let (true, Some(room)) = (desk.xmpp_enabled(), &desk.room) {
                 let mut ctx = context;
                 strip_details(&mut ctx);
-                out.push(message(OutboxChannel::Xmpp, "room".into(), room.clone(), ctx));
+                out.push(message(
+                    OutboxChannel::Xmpp,
+                    "room".into(),
+                    room.clone(),
+                    ctx,
+                ));
             }
         }
         Audience::Member { user, event: kind } => {
@@ -618,7 +641,12 @@ async fn resolve(
                 context["reporter_name"] = json!(report.fields.reporter_name);
                 context["_key"] = json!({ "reporter": report.id.0 });
                 context["_reply"] = json!(report.id.0);
-                out.push(message(OutboxChannel::Email, "reporter".into(), email, context));
+                out.push(message(
+                    OutboxChannel::Email,
+                    "reporter".into(),
+                    email,
+                    context,
+                ));
             }
         }
     }
@@ -764,6 +792,12 @@ async fn recipient_key(state: &AppState, context: &Value) -> Result<Option<Strin
 async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
     let desk = &state.notify;
     let mut context = msg.context.clone();
+    // Queued with a new report, before its number existed.
+    if context.get("report").is_none() {
+        if let Some(r) = msg.report_id {
+            context["report"] = json!(r.0);
+        }
+    }
     if let Some(sealed) = &msg.sealed {
         let link = state
             .key
@@ -868,7 +902,12 @@ pub enum Filed {
 
 #[async_trait]
 impl MailSink for DeskMailSink {
-    async fn deliver(&self, envelope: Envelope, raw: Vec<u8>, oversize: bool) -> Result<(), String> {
+    async fn deliver(
+        &self,
+        envelope: Envelope,
+        raw: Vec<u8>,
+        oversize: bool,
+    ) -> Result<(), String> {
         file_mail(&self.state, &envelope, raw, oversize)
             .await
             .map(|filed| tracing::info!(?filed, peer = %envelope.peer, "inbound mail"))
@@ -908,7 +947,12 @@ pub async fn file_mail(
     let mut known = Vec::new();
     for token in envelope.rcpt_to.iter().filter_map(|a| inbound::token_of(a)) {
         if let Some(report) = report_of_token(state, &token) {
-            if let Some(key) = state.store.report(report).await?.and_then(|r| r.fields.pgp_key) {
+            if let Some(key) = state
+                .store
+                .report(report)
+                .await?
+                .and_then(|r| r.fields.pgp_key)
+            {
                 known.extend(PublicCert::parse_armored(&key).ok());
             }
         }
@@ -922,7 +966,9 @@ pub async fn file_mail(
         &raw,
         &envelope.mail_from,
         &envelope.rcpt_to,
-        desk.key.as_ref().map(|_| &decrypt as inbound::Decryptor<'_>),
+        desk.key
+            .as_ref()
+            .map(|_| &decrypt as inbound::Decryptor<'_>),
     );
     let mail = match classified {
         Err(reason) => return quarantine(reason, raw).await,
@@ -1027,7 +1073,10 @@ fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String>
             + "\n\n[Shortened; the whole text is attached as message.txt.]";
     }
     if description.trim().chars().count() < 20 {
-        description = format!("{}\n\n(The e-mail had little text; see its attached files.)", description.trim());
+        description = format!(
+            "{}\n\n(The e-mail had little text; see its attached files.)",
+            description.trim()
+        );
     }
     let signature = signature_note(mail);
     let input = ReportInput {
@@ -1041,12 +1090,17 @@ fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String>
     let fields = match input.validate() {
         Ok(f) => f,
         Err(errors) => {
-            let why: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let why: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
             return Err(format!("cannot be filed as a report: {}", why.join("; ")));
         }
     };
     let token = crate::security::random_token();
-    let outbox = acknowledgement(state, &fields, &token).into_iter().collect();
+    let outbox = acknowledgement(state, &fields, &token)
+        .into_iter()
+        .collect();
     Ok(NewReport {
         fields,
         tracking_hash: sha256_hex(&token),

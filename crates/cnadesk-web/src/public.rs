@@ -43,7 +43,9 @@ pub(crate) async fn intake(
             Err(e) => Some(e),
         };
         if let Some(message) = problem {
-            return Err(IntakeError::Invalid(vec![FieldError::new("pgp_key", message)]));
+            return Err(IntakeError::Invalid(vec![FieldError::new(
+                "pgp_key", message,
+            )]));
         }
     }
     if !state.intake_limiter.check(&ip.limit_key()) {

@@ -40,6 +40,18 @@ fn server_env(names: &[&str]) -> Option<Vec<String>> {
     values
 }
 
+/// What went wrong with the messages, for assertion messages.
+async fn outbox_errors(app: &TestApp) -> Vec<String> {
+    app.store
+        .outbox(OutboxFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| !m.last_error.is_empty())
+        .map(|m| format!("{} {}: {}", m.template, m.recipient, m.last_error))
+        .collect()
+}
+
 fn with_notify(app: &mut TestApp, desk: NotifyDesk) {
     app.state = app.state.clone().with_notify(desk);
     app.router = cnadesk_web::router(app.state.clone());
@@ -132,7 +144,10 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     let reporter = SecretCert::generate("Rita <rita@example.org>").unwrap();
     let mut app = TestApp::new().await;
     let mailer = Mailer::new(CNA, &smtp(&env[2]), Some(cna.clone())).unwrap();
-    with_notify(&mut app, NotifyDesk::new().with_mail(mailer).with_key(cna.clone()));
+    with_notify(
+        &mut app,
+        NotifyDesk::new().with_mail(mailer).with_key(cna.clone()),
+    );
 
     let address = format!("{}@example.org", unique("rita"));
     let (token, id) = json_report(
@@ -161,16 +176,24 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     );
 
     let sent = notify_desk::deliver_due(&app.state).await.unwrap();
-    assert_eq!(sent.sent, 1, "{sent:?}");
+    assert_eq!(sent.sent, 1, "{sent:?} {:?}", outbox_errors(&app).await);
     let (raw, envelope) = delivered_to(Path::new(&env[3]), &address).await;
-    assert_eq!(envelope["auth"], serde_json::json!(true), "sent with SMTP AUTH");
+    assert_eq!(
+        envelope["auth"],
+        serde_json::json!(true),
+        "sent with SMTP AUTH"
+    );
     assert_eq!(envelope["mail_from"], "security@xsf.test");
     assert!(raw.contains("multipart/encrypted"), "{raw}");
     assert!(raw.contains(&format!("Report #{id} received")), "{raw}");
-    assert!(!raw.contains("Carbons"), "details outside the encryption:\n{raw}");
+    assert!(
+        !raw.contains("Carbons"),
+        "details outside the encryption:\n{raw}"
+    );
     assert!(!raw.contains(&token), "the link outside the encryption");
 
-    let clear = decrypt_and_verify(armored_in(&raw).as_bytes(), &reporter, &[&cna.public()]).unwrap();
+    let clear =
+        decrypt_and_verify(armored_in(&raw).as_bytes(), &reporter, &[&cna.public()]).unwrap();
     assert_eq!(
         clear.signature,
         SignatureCheck::Valid {
@@ -185,9 +208,29 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     // Delivered once: a second round sends nothing.
     assert_eq!(notify_desk::deliver_due(&app.state).await.unwrap().sent, 0);
 
-    // A wrong password is a permanent failure, visible to the admin, who can retry.
-    let bad = Mailer::new(CNA, &smtp("wrong"), Some(cna.clone())).unwrap();
-    with_notify(&mut app, NotifyDesk::new().with_mail(bad).with_key(cna.clone()));
+    // A server that does not answer: retried with growing pauses, then given
+    // up, visible to the admin, who can queue it again.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let down = Mailer::new(
+        CNA,
+        &Transport::Smtp(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: closed.port(),
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            ca_file: None,
+        }),
+        Some(cna.clone()),
+    )
+    .unwrap();
+    with_notify(
+        &mut app,
+        NotifyDesk::new().with_mail(down).with_key(cna.clone()),
+    );
     let other = format!("{}@example.org", unique("sam"));
     json_report(
         &app,
@@ -195,12 +238,34 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
             "description": "A description that is long enough."}),
     )
     .await;
-    let round = notify_desk::deliver_due(&app.state).await.unwrap();
-    assert_eq!((round.sent, round.failed), (0, 1), "{round:?}");
+    let mut pauses = Vec::new();
+    for attempt in 1..=8 {
+        let round = notify_desk::deliver_due(&app.state).await.unwrap();
+        let msg = &app.store.outbox(OutboxFilter::default()).await.unwrap()[0];
+        if attempt < 8 {
+            assert_eq!(round.retried, 1, "attempt {attempt}: {round:?}");
+            assert_eq!(
+                notify_desk::deliver_due(&app.state).await.unwrap().retried,
+                0,
+                "not before its time"
+            );
+            let pause = msg.next_attempt_at_ms - msg.updated_at_ms;
+            pauses.push(pause / 60_000);
+            app.clock.advance(jiff::SignedDuration::from_millis(pause));
+        } else {
+            assert_eq!(round.failed, 1, "given up after 8 attempts: {round:?}");
+            assert!(
+                msg.last_error.contains("gave up after 8 attempts"),
+                "{}",
+                msg.last_error
+            );
+        }
+    }
+    assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 64], "minutes between attempts");
     let mut admin = app.signed_in("ada", Role::Admin).await;
     let page = admin.get("/admin/outbox?state=failed").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("failed after 1 tries"), "{}", page.body);
+    assert!(page.body.contains("failed after 8 tries"), "{}", page.body);
     assert!(page.body.contains(&other));
     let failed = app
         .store
@@ -265,7 +330,12 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
     .await;
     notify_desk::deliver_due(&app.state).await.unwrap();
     let before = mails_in(out.path()).len();
-    assert_eq!(before, 2, "two acknowledgements");
+    assert_eq!(
+        before,
+        2,
+        "two acknowledgements: {:?}",
+        outbox_errors(&app).await
+    );
 
     let mut mia = app.signed_in("mia", Role::Member).await;
     for id in [plain, keyed] {
@@ -274,13 +344,20 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
             .submit(
                 &page,
                 &format!("{page}/messages"),
-                &[("visibility", "reporter"), ("body", "Can you confirm 0.12.4 is affected?")],
+                &[
+                    ("visibility", "reporter"),
+                    ("body", "Can you confirm 0.12.4 is affected?"),
+                ],
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
     let queued = notify_desk::fan_out(&app.state).await.unwrap();
-    assert_eq!(notify_desk::fan_out(&app.state).await.unwrap(), 0, "told once");
+    assert_eq!(
+        notify_desk::fan_out(&app.state).await.unwrap(),
+        0,
+        "told once"
+    );
     assert!(queued >= 2);
     notify_desk::deliver_due(&app.state).await.unwrap();
     let mails = mails_in(out.path());
@@ -295,7 +372,10 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
         .iter()
         .find(|m| m.contains("New message on report"))
         .expect("a notice to the reporter without a key");
-    assert!(!notice.contains("0.12.4"), "details sent unencrypted:\n{notice}");
+    assert!(
+        !notice.contains("0.12.4"),
+        "details sent unencrypted:\n{notice}"
+    );
     assert!(notice.contains("not in this e-mail"), "{notice}");
     assert!(
         notice.contains(&format!("Reply-To: security+r{plain}.")),
@@ -310,13 +390,21 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
     let clear =
         decrypt_and_verify(armored_in(sealed).as_bytes(), &reporter, &[&cna.public()]).unwrap();
     let text = String::from_utf8(clear.plaintext).unwrap();
-    assert!(text.contains("Can you confirm 0.12.4 is affected?"), "{text}");
+    assert!(
+        text.contains("Can you confirm 0.12.4 is affected?"),
+        "{text}"
+    );
     assert!(matches!(clear.signature, SignatureCheck::Valid { .. }));
 
     // Members are told about new reports by e-mail by default, without details.
     let to_mia = to("mia@example.org");
-    assert!(to_mia.iter().any(|m| m.contains(&format!("New report #{plain}"))));
-    assert!(to_mia.iter().all(|m| !m.contains("With key")), "no details unencrypted");
+    assert!(to_mia
+        .iter()
+        .any(|m| m.contains(&format!("New report #{plain}"))));
+    assert!(
+        to_mia.iter().all(|m| !m.contains("With key")),
+        "no details unencrypted"
+    );
 }
 
 async fn smtp_listener(app: &TestApp) -> std::net::SocketAddr {
@@ -336,14 +424,13 @@ async fn smtp_listener(app: &TestApp) -> std::net::SocketAddr {
 }
 
 async fn send_raw(addr: std::net::SocketAddr, from: Option<&str>, to: &str, raw: &[u8]) {
-    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(addr.port())
-        .build();
-    let envelope = lettre::address::Envelope::new(
-        from.map(|f| f.parse().unwrap()),
-        vec![to.parse().unwrap()],
-    )
-    .unwrap();
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(addr.port())
+            .build();
+    let envelope =
+        lettre::address::Envelope::new(from.map(|f| f.parse().unwrap()), vec![to.parse().unwrap()])
+            .unwrap();
     transport.send_raw(&envelope, raw).await.unwrap();
 }
 
@@ -388,17 +475,38 @@ async fn inbound_mail_lands_on_the_right_case_or_in_the_quarantine() {
     )
     .unwrap()
     .formatted();
+    // A person's mail: without the header the desk's own mail carries.
+    let reply = String::from_utf8(reply)
+        .unwrap()
+        .replace("Auto-Submitted: auto-generated\r\n", "")
+        .into_bytes();
     send_raw(addr, Some("rita@example.org"), &reply_to, &reply).await;
     send_raw(addr, Some("rita@example.org"), &reply_to, &reply).await;
     let messages = app.store.messages(ReportId(first), false).await.unwrap();
-    assert_eq!(messages.len(), 1, "filed once: {messages:?}");
-    assert!(messages[0].body.contains("0.12.4 is affected"), "{}", messages[0].body);
+    assert_eq!(
+        messages.len(),
+        1,
+        "filed once: {messages:?}; quarantined: {:?}",
+        app.store.quarantined_mail(true).await.unwrap()
+    );
     assert!(
-        messages[0].body.contains("signature checked against the key on file"),
+        messages[0].body.contains("0.12.4 is affected"),
         "{}",
         messages[0].body
     );
-    assert!(app.store.messages(ReportId(second), true).await.unwrap().is_empty());
+    assert!(
+        messages[0]
+            .body
+            .contains("signature checked against the key on file"),
+        "{}",
+        messages[0].body
+    );
+    assert!(app
+        .store
+        .messages(ReportId(second), true)
+        .await
+        .unwrap()
+        .is_empty());
     let page = mia.get(&format!("/desk/reports/{first}")).await;
     assert!(page.body.contains("0.12.4 is affected"));
     assert_eq!(
@@ -418,18 +526,17 @@ Message-ID: <new-1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/
 --b\r\nContent-Type: text/plain\r\n\r\nA crafted vCard avatar makes Dino crash on open.\r\n--b\r\n\
 Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"poc.xml\"\r\n\r\n<vCard/>\r\n--b--\r\n";
     send_raw(addr, Some("sam@example.org"), "security@xsf.test", new).await;
-    let reports = app
-        .store
-        .list_reports(Default::default())
-        .await
-        .unwrap();
+    let reports = app.store.list_reports(Default::default()).await.unwrap();
     let by_mail = reports
         .iter()
         .find(|r| r.title == "Dino crashes on a crafted vCard")
         .expect("filed as a report");
     let report = app.store.report(by_mail.id).await.unwrap().unwrap();
     assert_eq!(report.channel, Channel::Email);
-    assert_eq!(report.fields.reporter_email.as_deref(), Some("sam@example.org"));
+    assert_eq!(
+        report.fields.reporter_email.as_deref(),
+        Some("sam@example.org")
+    );
     assert!(report.fields.description.contains("crafted vCard avatar"));
     let files = app.store.attachments(by_mail.id).await.unwrap();
     assert_eq!(files.len(), 1);
@@ -443,7 +550,12 @@ Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filen
     );
 
     // A bounce, an auto-reply and a forged token: quarantined, not filed.
-    let count = app.store.list_reports(Default::default()).await.unwrap().len();
+    let count = app
+        .store
+        .list_reports(Default::default())
+        .await
+        .unwrap()
+        .len();
     send_raw(
         addr,
         None,
@@ -467,10 +579,19 @@ Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filen
     )
     .await;
     assert_eq!(
-        app.store.list_reports(Default::default()).await.unwrap().len(),
+        app.store
+            .list_reports(Default::default())
+            .await
+            .unwrap()
+            .len(),
         count
     );
-    assert!(app.store.messages(ReportId(second), true).await.unwrap().is_empty());
+    assert!(app
+        .store
+        .messages(ReportId(second), true)
+        .await
+        .unwrap()
+        .is_empty());
     let mut admin = app.signed_in("ada", Role::Admin).await;
     let page = admin.get("/admin/mail/quarantine").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -482,11 +603,17 @@ Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filen
     let one = admin
         .get(&format!("/admin/mail/quarantine/{}", held[0].id))
         .await;
-    assert!(one.body.contains("let me in"), "the raw mail is shown (escaped)");
+    assert!(
+        one.body.contains("let me in"),
+        "the raw mail is shown (escaped)"
+    );
     let raw = admin
         .get(&format!("/admin/mail/quarantine/{}/raw", held[0].id))
         .await;
-    assert_eq!(raw.headers[header::CONTENT_TYPE], "application/octet-stream");
+    assert_eq!(
+        raw.headers[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
     let r = admin
         .submit(
             &format!("/admin/mail/quarantine/{}", held[0].id),
@@ -511,15 +638,25 @@ async fn members_choose_channels_and_bad_keys_are_refused_with_the_input_kept() 
             "/desk/settings/notifications",
             &[
                 ("jid", "mia@xmpp.example"),
-                ("openpgp_key", "-----BEGIN PGP PUBLIC KEY BLOCK-----\nnot a key\n"),
+                (
+                    "openpgp_key",
+                    "-----BEGIN PGP PUBLIC KEY BLOCK-----\nnot a key\n",
+                ),
                 ("xmpp_assigned", "1"),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("not an OpenPGP public key block"), "{}", r.body);
+    assert!(
+        r.body.contains("not an OpenPGP public key block"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("value=\"mia@xmpp.example\""), "input kept");
-    assert!(app.store.member_contacts().await.unwrap().is_empty(), "nothing saved");
+    assert!(
+        app.store.member_contacts().await.unwrap().is_empty(),
+        "nothing saved"
+    );
 
     let key = SecretCert::generate("Mia <mia@example.org>").unwrap();
     let r = mia
@@ -535,11 +672,17 @@ async fn members_choose_channels_and_bad_keys_are_refused_with_the_input_kept() 
         .await;
     assert_eq!(r.location(), "/desk/settings/notifications?saved=1");
     let page = mia.get("/desk/settings/notifications?saved=1").await;
-    assert!(page.body.contains(&key.fingerprint()), "the key's fingerprint is shown");
+    assert!(
+        page.body.contains(&key.fingerprint()),
+        "the key's fingerprint is shown"
+    );
     let prefs = app.store.notification_prefs().await.unwrap();
     let assigned = prefs.iter().find(|p| p.event == "assigned").unwrap();
     assert!(!assigned.email && assigned.xmpp);
-    assert!(prefs.iter().filter(|p| p.event != "assigned").all(|p| !p.email && !p.xmpp));
+    assert!(prefs
+        .iter()
+        .filter(|p| p.event != "assigned")
+        .all(|p| !p.email && !p.xmpp));
     let r = mia
         .submit(
             "/desk/settings/notifications",
@@ -611,7 +754,10 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
         room: Some(room.clone()),
         nick: unique("cnadesk"),
     });
-    with_notify(&mut app, NotifyDesk::new().with_xmpp(notifier, Some(room.clone())));
+    with_notify(
+        &mut app,
+        NotifyDesk::new().with_xmpp(notifier, Some(room.clone())),
+    );
     let alice_user = app.user("alice", Role::Member).await;
     app.store
         .save_member_contact(
@@ -625,10 +771,15 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
         )
         .await
         .unwrap();
-    let (_, id) = api_report(&app, "Secret carbons title", "Message carbons accepted from anyone.").await;
+    let (_, id) = api_report(
+        &app,
+        "Secret carbons title",
+        "Message carbons accepted from anyone.",
+    )
+    .await;
     assert!(notify_desk::fan_out(&app.state).await.unwrap() >= 2);
     let round = notify_desk::deliver_due(&app.state).await.unwrap();
-    assert_eq!(round.sent, 2, "{round:?}");
+    assert_eq!(round.sent, 2, "{round:?} {:?}", outbox_errors(&app).await);
 
     let headline = format!("New report #{id}");
     let seen = watcher.await.unwrap().unwrap();
@@ -638,12 +789,15 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
         .collect();
     assert_eq!(in_room.len(), 1, "{seen:?}");
     assert!(in_room[0].body.contains(&format!("/desk/reports/{id}")));
-    assert!(seen.iter().all(|m| !m.body.contains("Secret carbons")), "no details in the room");
+    assert!(
+        seen.iter().all(|m| !m.body.contains("Secret carbons")),
+        "no details in the room"
+    );
     let direct = alice.await.unwrap().unwrap();
     assert!(
-        direct
-            .iter()
-            .any(|m| m.kind == "chat" && m.body.contains(&headline) && m.from.starts_with("cnadesk-bot@")),
+        direct.iter().any(|m| m.kind == "chat"
+            && m.body.contains(&headline)
+            && m.from.starts_with("cnadesk-bot@")),
         "{direct:?}"
     );
 }

@@ -557,8 +557,16 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     writeln!(
         out,
         "Notifications: e-mail {}, XMPP {}{}",
-        if state.notify.mail_enabled() { "on" } else { "off" },
-        if state.notify.xmpp_enabled() { "on" } else { "off" },
+        if state.notify.mail_enabled() {
+            "on"
+        } else {
+            "off"
+        },
+        if state.notify.xmpp_enabled() {
+            "on"
+        } else {
+            "off"
+        },
         match &inbound {
             Some((addr, _)) => format!("; receiving mail on {addr}"),
             None => String::new(),

@@ -67,10 +67,19 @@ pub fn cna_key(config: &Config) -> anyhow::Result<Option<SecretCert>> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("invalid configuration: openpgp.key_file {}", path.display()))?;
-    let passphrase = config.openpgp.passphrase.as_ref().map(|p| p.expose_secret().to_owned());
+    let passphrase = config
+        .openpgp
+        .passphrase
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned());
     SecretCert::parse_armored(&text, passphrase.as_deref())
         .map(Some)
-        .map_err(|e| anyhow::anyhow!("invalid configuration: openpgp.key_file {}: {e}", path.display()))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "invalid configuration: openpgp.key_file {}: {e}",
+                path.display()
+            )
+        })
 }
 
 /// The mailer from `[mail]`, if configured.
@@ -81,9 +90,16 @@ pub fn mailer(config: &Config, key: Option<SecretCert>) -> anyhow::Result<Option
     };
     let bad = |what: &str| anyhow::anyhow!("invalid configuration: mail.{what}");
     let transport = match m.transport.as_str() {
-        "file" => Transport::File(m.dir.clone().unwrap_or_else(|| config.data_dir.join("mail"))),
+        "file" => Transport::File(
+            m.dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("mail")),
+        ),
         "smtp" => {
-            let host = m.host.clone().ok_or_else(|| bad("host is required for the smtp transport"))?;
+            let host = m
+                .host
+                .clone()
+                .ok_or_else(|| bad("host is required for the smtp transport"))?;
             Transport::Smtp(SmtpSettings {
                 port: m.port.unwrap_or(match m.security {
                     SmtpSecurity::Tls => 465,
@@ -97,7 +113,11 @@ pub fn mailer(config: &Config, key: Option<SecretCert>) -> anyhow::Result<Option
                 ca_file: m.ca_file.clone(),
             })
         }
-        other => return Err(bad(&format!("transport {other:?}: expected \"smtp\" or \"file\""))),
+        other => {
+            return Err(bad(&format!(
+                "transport {other:?}: expected \"smtp\" or \"file\""
+            )))
+        }
     };
     Mailer::new(from, &transport, key)
         .map(Some)
@@ -110,10 +130,9 @@ pub fn xmpp_settings(config: &Config) -> anyhow::Result<Option<XmppSettings>> {
     let Some(jid) = &x.jid else {
         return Ok(None);
     };
-    let password = x
-        .password
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("invalid configuration: xmpp.password is required with xmpp.jid"))?;
+    let password = x.password.clone().ok_or_else(|| {
+        anyhow::anyhow!("invalid configuration: xmpp.password is required with xmpp.jid")
+    })?;
     Ok(Some(XmppSettings {
         jid: jid.clone(),
         password,
@@ -129,11 +148,11 @@ pub fn listener(config: &Config) -> anyhow::Result<Option<(std::net::SocketAddr,
     let Some(addr) = config.mail.inbound_listen else {
         return Ok(None);
     };
-    let from = config
-        .mail
-        .from
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("invalid configuration: mail.inbound_listen needs mail.from (the security address)"))?;
+    let from = config.mail.from.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid configuration: mail.inbound_listen needs mail.from (the security address)"
+        )
+    })?;
     let address = from
         .rsplit_once('<')
         .map_or(from, |(_, a)| a.trim_end_matches('>'))

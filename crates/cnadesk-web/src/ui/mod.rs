@@ -6,8 +6,8 @@ mod cve;
 mod dashboard;
 mod desk;
 mod ecosystem;
-mod record;
 mod notify;
+mod record;
 mod team;
 
 pub use account::*;
@@ -15,8 +15,8 @@ pub use cve::*;
 pub use dashboard::*;
 pub use desk::*;
 pub use ecosystem::*;
-pub use record::*;
 pub use notify::*;
+pub use record::*;
 pub use team::*;
 
 use cnadesk_core::report::looks_like_email;

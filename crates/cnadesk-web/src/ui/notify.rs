@@ -117,8 +117,15 @@ pub async fn notify_settings(
     csrf: Csrf,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    let page = settings_page(&state, &member, &csrf.token, None, Vec::new(), q.saved.is_some())
-        .await?;
+    let page = settings_page(
+        &state,
+        &member,
+        &csrf.token,
+        None,
+        Vec::new(),
+        q.saved.is_some(),
+    )
+    .await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -131,7 +138,9 @@ fn looks_like_jid(s: &str) -> bool {
     !local.is_empty()
         && domain.contains('.') | (domain == "localhost")
         && !domain.contains('@')
-        && !s.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
         && s.len() <= 3071
 }
 
@@ -392,7 +401,11 @@ pub async fn quarantined_mail(
     csrf: Csrf,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let q = state.store.quarantined(id).await?.ok_or(AppError::NotFound)?;
+    let q = state
+        .store
+        .quarantined(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     const SHOWN: usize = 256 * 1024;
     let truncated = q.raw.len() > SHOWN;
     let raw = String::from_utf8_lossy(&q.raw[..q.raw.len().min(SHOWN)]).into_owned();
@@ -413,7 +426,11 @@ pub async fn quarantined_raw(
     Admin(_): Admin,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let q = state.store.quarantined(id).await?.ok_or(AppError::NotFound)?;
+    let q = state
+        .store
+        .quarantined(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
