@@ -2164,7 +2164,11 @@ pub async fn notify_story(store: &dyn Store) {
     let mut by_mail = new_report("by mail", "mail-hash");
     by_mail.channel = Channel::Email;
     let (filed, new) = store
-        .file_inbound_mail("mid-1", InboundFiling::NewReport(by_mail.clone()), T0)
+        .file_inbound_mail(
+            "mid-1",
+            InboundFiling::NewReport(Box::new(by_mail.clone())),
+            T0,
+        )
         .await
         .unwrap();
     assert!(new);
@@ -2173,7 +2177,7 @@ pub async fn notify_story(store: &dyn Store) {
         Channel::Email
     );
     let (again, new) = store
-        .file_inbound_mail("mid-1", InboundFiling::NewReport(by_mail), T0 + 1)
+        .file_inbound_mail("mid-1", InboundFiling::NewReport(Box::new(by_mail)), T0 + 1)
         .await
         .unwrap();
     assert_eq!(

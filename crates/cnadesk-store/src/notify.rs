@@ -255,7 +255,7 @@ impl fmt::Debug for Quarantined {
 #[derive(Debug)]
 pub enum InboundFiling {
     /// A new report (its acknowledgement is in `report.outbox`).
-    NewReport(crate::NewReport),
+    NewReport(Box<crate::NewReport>),
     /// A message from the reporter on an existing report.
     Reply {
         /// The report.

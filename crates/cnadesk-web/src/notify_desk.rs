@@ -997,7 +997,7 @@ pub async fn file_mail(
             }
         },
         None => match new_report(state, &mail) {
-            Ok(report) => InboundFiling::NewReport(report),
+            Ok(report) => InboundFiling::NewReport(Box::new(report)),
             Err(reason) => return quarantine(reason, raw).await,
         },
     };

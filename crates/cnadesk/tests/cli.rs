@@ -64,7 +64,7 @@ fn migrate_then_admin_create_user_and_list() {
     let o = run(&["migrate", "--data-dir", d]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("applied migrations [1, 2, 3, 4, 5]"),
+        stdout(&o).contains("applied migrations [1, 2, 3, 4, 5, 6]"),
         "{}",
         stdout(&o)
     );
@@ -420,4 +420,135 @@ async fn dev_cve_services_runs_the_double() {
     assert!(!stderr(&o).contains("wrong-key-123"));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Sends one message to an SMTP server, speaking the protocol by hand.
+fn smtp_send(addr: &str, from: &str, to: &str, message: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut transcript = String::new();
+    let mut read = |t: &mut String| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        t.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            break;
+        }
+    };
+    read(&mut transcript);
+    for command in [
+        "EHLO client.test".to_owned(),
+        format!("MAIL FROM:<{from}>"),
+        format!("RCPT TO:<{to}>"),
+        "DATA".to_owned(),
+        format!("{message}\r\n."),
+        "QUIT".to_owned(),
+    ] {
+        writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .unwrap();
+        read(&mut transcript);
+    }
+    transcript
+}
+
+#[test]
+fn openpgp_key_and_mail_work_end_to_end_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("cna-key.asc");
+    let k = key.to_str().unwrap();
+    let o = run(&[
+        "openpgp",
+        "generate",
+        "--user-id",
+        "XSF CNA <security@xsf.test>",
+        "--out",
+        k,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed = stdout(&o);
+    assert!(printed.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    assert!(
+        !printed.contains("PRIVATE KEY"),
+        "the secret key is not printed"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    }
+    let again = run(&[
+        "openpgp",
+        "generate",
+        "--user-id",
+        "x <x@x.test>",
+        "--out",
+        k,
+    ]);
+    assert!(
+        !again.status.success(),
+        "an existing key is not overwritten"
+    );
+
+    let mail_dir = dir.path().join("mail");
+    let inbound = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = dir.path().join("cnadesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mail]\nfrom = \"XSF CNA <security@xsf.test>\"\ntransport = \"file\"\ndir = {:?}\n\
+             inbound_listen = \"{inbound}\"\n\n[openpgp]\nkey_file = {:?}\n",
+            mail_dir.to_str().unwrap(),
+            k
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let public = rt.block_on(async {
+        let r = reqwest::get(format!("{}/pgp-key.asc", server.base_url))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    });
+    assert!(
+        printed.contains(public.trim()),
+        "the served key is the generated one"
+    );
+
+    // A report by e-mail is filed and its sender acknowledged by the worker.
+    let transcript = smtp_send(
+        &inbound.to_string(),
+        "sam@example.org",
+        "security@xsf.test",
+        "From: sam@example.org\r\nSubject: Gajim crashes on a crafted message\r\n\
+         Message-ID: <cli-1@example.org>\r\n\r\nA crafted XHTML-IM message makes Gajim crash.",
+    );
+    assert!(transcript.contains("250 2.0.0 filed"), "{transcript}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ack = loop {
+        let found = std::fs::read_dir(&mail_dir).ok().and_then(|entries| {
+            entries
+                .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+                .find(|m| m.contains("To: sam@example.org"))
+        });
+        if let Some(m) = found {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no acknowledgement written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(ack.contains("Report #1 received"), "{ack}");
+    server.stop();
 }
