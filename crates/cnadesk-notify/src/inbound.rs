@@ -106,18 +106,7 @@ pub fn classify(
     let message_id_hash = hex::encode(Sha256::digest(
         message.message_id().map(str::as_bytes).unwrap_or(raw),
     ));
-    let reply_token = rcpt_to
-        .iter()
-        .map(String::as_str)
-        .chain(
-            message
-                .to()
-                .into_iter()
-                .chain(message.cc())
-                .flat_map(|a| a.iter())
-                .filter_map(|a| a.address()),
-        )
-        .find_map(token_of);
+    let reply_token = token_in(&message, rcpt_to);
     let subject = message.subject().unwrap_or("").trim().to_owned();
 
     // PGP/MIME (RFC 3156) or an inline armored message.
@@ -182,6 +171,39 @@ pub fn classify(
         encrypted: false,
         signature: None,
     })))
+}
+
+/// The base of an address without its `+detail`, lower-cased.
+fn base_of(address: &str) -> Option<String> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let base = local.split_once('+').map_or(local, |(b, _)| b);
+    Some(format!("{base}@{domain}").to_ascii_lowercase())
+}
+
+/// The reply token of a message: from an envelope recipient, else from a
+/// To/Cc address of the same mailbox (another mailbox's `+detail` is not
+/// ours).
+fn token_in(message: &mail_parser::Message<'_>, rcpt_to: &[String]) -> Option<String> {
+    if let Some(t) = rcpt_to.iter().find_map(|a| token_of(a)) {
+        return Some(t);
+    }
+    let ours: Vec<String> = rcpt_to.iter().filter_map(|a| base_of(a)).collect();
+    message
+        .to()
+        .into_iter()
+        .chain(message.cc())
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address())
+        .filter(|a| base_of(a).is_some_and(|b| ours.contains(&b)))
+        .find_map(token_of)
+}
+
+/// The reply token of a raw message (as [`classify`] finds it), read from
+/// its headers only: to know whose key to check a signature with before
+/// decrypting.
+pub fn reply_token(raw: &[u8], rcpt_to: &[String]) -> Option<String> {
+    let message = MessageParser::default().parse_headers(raw)?;
+    token_in(&message, rcpt_to)
 }
 
 /// The `+token` of an address (`security+TOKEN@domain`).
@@ -367,6 +389,16 @@ mod tests {
                 .as_deref(),
             Some("r3.zz")
         );
+        assert_eq!(
+            reply_token(&raw, &["security+r3.zz@xsf.test".into()]).as_deref(),
+            Some("r3.zz")
+        );
+        // Someone else's plus-address in Cc is not a token of ours.
+        let raw = mail(
+            "From: r@example.org\r\nTo: security@xsf.test\r\nCc: me+sent@mail.example\r\nSubject: x",
+            "y",
+        );
+        assert_eq!(person(&raw, "security@xsf.test").reply_token, None);
     }
 
     #[test]

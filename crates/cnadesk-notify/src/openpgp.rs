@@ -727,6 +727,10 @@ fn has_encrypted_layer(msg: &Message<'_>) -> bool {
     }
 }
 
+/// The largest plaintext a message may decrypt (or decompress) to: mail
+/// from anyone is decrypted, and compression must not exhaust memory.
+pub const MAX_PLAINTEXT: u64 = 64 << 20;
+
 /// Decrypt an armored (or binary) OpenPGP message addressed to `key`, and check its
 /// signature (if any) against `known` certs.
 ///
@@ -766,9 +770,18 @@ pub fn decrypt_and_verify(
         return Err("nested encrypted messages are not supported".into());
     }
     // Reading to the end also checks the MDC (integrity protection); tampering errors here.
-    let plaintext = msg
-        .as_data_vec()
-        .map_err(|e| format!("cannot read decrypted message (corrupt or tampered): {e}"))?;
+    let mut plaintext = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut msg, MAX_PLAINTEXT + 1),
+        &mut plaintext,
+    )
+    .map_err(|e| format!("cannot read decrypted message (corrupt or tampered): {e}"))?;
+    if plaintext.len() as u64 > MAX_PLAINTEXT {
+        return Err(format!(
+            "the decrypted message is larger than {} MiB",
+            MAX_PLAINTEXT >> 20
+        ));
+    }
 
     let signature = match &msg {
         Message::Signed { reader, .. } => {

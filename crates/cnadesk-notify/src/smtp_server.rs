@@ -139,10 +139,10 @@ async fn read_line<R: AsyncRead + Unpin>(
 /// The address inside `FROM:<…>` / `TO:<…>`, and the parameters after it.
 fn path_argument<'a>(rest: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
     let rest = rest.trim_start();
-    if rest.len() < keyword.len() || !rest[..keyword.len()].eq_ignore_ascii_case(keyword) {
+    if !rest.get(..keyword.len())?.eq_ignore_ascii_case(keyword) {
         return None;
     }
-    let rest = rest[keyword.len()..].trim_start();
+    let rest = rest.get(keyword.len()..)?.trim_start();
     let rest = rest.strip_prefix('<')?;
     let end = rest.find('>')?;
     Some((rest[..end].trim(), rest[end + 1..].trim()))
@@ -315,11 +315,18 @@ async fn read_data<R: AsyncRead + Unpin>(
     let mut over = false;
     let mut line = Vec::new();
     loop {
-        let read = tokio::time::timeout(COMMAND_TIMEOUT, read_line(r, &mut line, usize::MAX)).await;
+        // A line is kept only while it fits what is left of the limit, so a
+        // line without an end cannot grow memory.
+        let budget = limit.saturating_sub(data.len()) + 3;
+        let read = tokio::time::timeout(COMMAND_TIMEOUT, read_line(r, &mut line, budget)).await;
         match read {
             Err(_) | Ok(Ok(None)) => return Ok(None),
             Ok(Err(e)) => return Err(e),
-            Ok(Ok(Some(_))) => {}
+            Ok(Ok(Some(true))) => {
+                over = true;
+                continue;
+            }
+            Ok(Ok(Some(false))) => {}
         }
         if line == b".\r\n" || line == b".\n" {
             return Ok(Some((data, over)));
@@ -447,6 +454,17 @@ mod tests {
         )
         .await;
         assert_eq!(codes(&out).last(), Some(&"451"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn garbled_commands_are_refused_without_a_panic() {
+        let sink = Collect::default();
+        let out = talk(
+            &sink,
+            "EHLO x\r\nMAIL FRO\u{20ac}:<a@b>\r\nRCPT T\u{e9}\r\nNOOP\r\n",
+        )
+        .await;
+        assert_eq!(codes(&out), ["220", "250", "501", "503", "250"], "{out}");
     }
 
     #[test]

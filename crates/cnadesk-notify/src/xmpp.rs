@@ -221,6 +221,10 @@ impl XmppNotifier {
         body: String,
         wait: Duration,
     ) -> Result<(), String> {
+        if !self.connected() {
+            // Not (yet) online: do not hold up the caller; the outbox retries.
+            return Err("XMPP not connected yet".into());
+        }
         let (done, answer) = oneshot::channel();
         let job = Job { target, body, done };
         timeout(wait, async {
@@ -281,10 +285,16 @@ async fn run(settings: XmppSettings, mut jobs: mpsc::Receiver<Job>, online: Arc<
                             online.store(true, Ordering::Relaxed);
                         }
                         Err(e) => {
+                            // The session is up: try the join again shortly
+                            // rather than wait for a reconnect that may not come.
                             tracing::warn!(error = %e, "XMPP bot could not join; will retry");
-                            tokio::time::sleep(Duration::from_secs(5)).await;
-                            // Go through a fresh presence and join next time.
-                            let _ = send(&mut client, Presence::available().into(), acked).await;
+                            for _ in 0..12 {
+                                tokio::time::sleep(Duration::from_secs(5)).await;
+                                if come_online(&mut client, room.as_ref(), acked).await.is_ok() {
+                                    online.store(true, Ordering::Relaxed);
+                                    break;
+                                }
+                            }
                         }
                     }
                 }

@@ -335,11 +335,16 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                     template: "sla_alert",
                     context,
                 }),
-                None => out.push(Intent {
-                    audience: Audience::Room,
-                    template: "sla_alert",
-                    context,
-                }),
+                None => {
+                    let mut context = context;
+                    context["member"] = json!("team");
+                    strip_details(&mut context);
+                    out.push(Intent {
+                        audience: Audience::Room,
+                        template: "sla_alert",
+                        context,
+                    })
+                }
             }
         }
         "record.version_saved" => {
@@ -439,10 +444,21 @@ pub fn choices_of(prefs: &[NotificationPref], user: UserId) -> Vec<NotificationP
 /// Returns how many were queued.
 pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
     let desk = &state.notify;
+    let store = &*state.store;
     if !desk.mail_enabled() && !desk.xmpp_enabled() {
+        // Nothing to tell with: events pass unnoticed, so switching a
+        // channel on later does not send old news.
+        let mut head = store.notify_cursor(CURSOR).await?;
+        while let Some(last) = store.audit_events(head, 1000).await?.last() {
+            head = last.seq;
+        }
+        if head > 0 {
+            store
+                .enqueue_messages(Vec::new(), Some((CURSOR, head)), state.now_ms())
+                .await?;
+        }
         return Ok(0);
     }
-    let store = &*state.store;
     let mut queued = 0;
     loop {
         let after = store.notify_cursor(CURSOR).await?;
@@ -720,9 +736,10 @@ fn backoff_ms(attempt: i64) -> i64 {
 
 /// Sends every due message once.
 pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
-    let now = state.now_ms();
     let mut done = Delivery::default();
-    for due in state.store.due_messages(now, 50).await? {
+    for due in state.store.due_messages(state.now_ms(), 50).await? {
+        // A fresh lease per message: a slow round cannot hand out expired ones.
+        let now = state.now_ms();
         let Some(msg) = state
             .store
             .claim_message(due.id, now + 120_000, now)
@@ -826,7 +843,7 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
             } else {
                 XmppTarget::Direct(msg.recipient.clone())
             };
-            xmpp.send(target, line, Duration::from_secs(20))
+            xmpp.send(target, line, Duration::from_secs(30))
                 .await
                 .map_err(SendError::Temporary)
         }
@@ -945,16 +962,16 @@ pub async fn file_mail(
     // A reply's signature is checked against the reporter's key on file;
     // the report comes from the envelope, which is outside the encryption.
     let mut known = Vec::new();
-    for token in envelope.rcpt_to.iter().filter_map(|a| inbound::token_of(a)) {
-        if let Some(report) = report_of_token(state, &token) {
-            if let Some(key) = state
-                .store
-                .report(report)
-                .await?
-                .and_then(|r| r.fields.pgp_key)
-            {
-                known.extend(PublicCert::parse_armored(&key).ok());
-            }
+    if let Some(report) = inbound::reply_token(&raw, &envelope.rcpt_to)
+        .and_then(|token| report_of_token(state, &token))
+    {
+        if let Some(key) = state
+            .store
+            .report(report)
+            .await?
+            .and_then(|r| r.fields.pgp_key)
+        {
+            known.extend(PublicCert::parse_armored(&key).ok());
         }
     }
     let known_refs: Vec<&PublicCert> = known.iter().collect();
@@ -980,20 +997,21 @@ pub async fn file_mail(
     }
     let filing = match &mail.reply_token {
         Some(token) => match report_of_token(state, token) {
-            Some(report) if state.store.report(report).await?.is_some() => {
-                let signature = signature_note(&mail);
+            Some(report) => {
+                let Some(stored) = state.store.report(report).await? else {
+                    let why = format!("the reply names report {report}, which does not exist");
+                    return quarantine(why, raw).await;
+                };
+                let note = reply_note(&mail, stored.fields.reporter_email.as_deref());
                 InboundFiling::Reply {
                     report,
-                    body: format!("{signature}{}", nonempty(&mail.text)),
+                    body: format!("{note}{}", nonempty(&mail.text)),
                     attachments: attachments(&mail),
                 }
             }
-            _ => {
-                return quarantine(
-                    format!("the reply address carries an unknown token ({token})"),
-                    raw,
-                )
-                .await
+            None => {
+                let why = format!("the reply address carries an unknown token ({token})");
+                return quarantine(why, raw).await;
             }
         },
         None => match new_report(state, &mail) {
@@ -1032,7 +1050,23 @@ fn attachments(mail: &InboundMail) -> Vec<NewAttachment> {
         .collect()
 }
 
-/// A first line saying how the mail was protected, for the team.
+/// The first line of a reply filed from e-mail: who sent it (flagged when
+/// not the reporter's address on file) and how it was protected. It always
+/// comes first, so a body imitating it cannot pass for it.
+fn reply_note(mail: &InboundMail, reporter_email: Option<&str>) -> String {
+    let sender = if reporter_email.is_some_and(|e| e.eq_ignore_ascii_case(&mail.from)) {
+        format!("from {} (the reporter's address)", mail.from)
+    } else {
+        format!("from {}, NOT the reporter's address on file", mail.from)
+    };
+    let protection = match signature_note(mail) {
+        n if n.is_empty() => "not encrypted".to_owned(),
+        n => n,
+    };
+    format!("[By e-mail {sender}; {protection}.]\n\n")
+}
+
+/// How the mail was protected, for the team (empty when it was not).
 fn signature_note(mail: &InboundMail) -> String {
     use openpgp::SignatureCheck;
     if !mail.encrypted {
@@ -1048,7 +1082,7 @@ fn signature_note(mail: &InboundMail) -> String {
         Some(SignatureCheck::Invalid { reason }) => format!("BAD signature: {reason}"),
         Some(SignatureCheck::Unsigned) | None => "not signed".to_owned(),
     };
-    format!("[Received encrypted with OpenPGP; {verdict}.]\n\n")
+    format!("encrypted with OpenPGP, {verdict}")
 }
 
 fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String> {
@@ -1078,7 +1112,10 @@ fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String>
             description.trim()
         );
     }
-    let signature = signature_note(mail);
+    let signature = match signature_note(mail) {
+        n if n.is_empty() => String::new(),
+        n => format!("[By e-mail from {}; {n}.]\n\n", mail.from),
+    };
     let input = ReportInput {
         title,
         reporter_name: mail.from_name.clone().unwrap_or_default(),
@@ -1108,4 +1145,192 @@ fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String>
         attachments: files,
         outbox,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cnadesk_core::Role;
+
+    fn event(action: &str, actor: &str, payload: Value) -> AuditEvent {
+        AuditEvent {
+            seq: 7,
+            occurred_at_ms: 0,
+            actor: actor.into(),
+            action: action.into(),
+            case_id: Some(4),
+            report_id: Some(12),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn member(id: i64) -> User {
+        User {
+            id: UserId(id),
+            username: format!("m{id}"),
+            display_name: format!("M{id}"),
+            email: format!("m{id}@example.org"),
+            role: Role::Member,
+            active: true,
+            totp_enabled: false,
+            created_at_ms: 0,
+        }
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            members: vec![member(1), member(2), member(3)],
+            assignee: Some(UserId(2)),
+            recused: vec![UserId(3)],
+            details: Some(json!({"title": "Carbons spoofing", "product": "Prosody"})),
+            message: Some(("Ada (XSF)".into(), "Please confirm".into())),
+            credit: Some("Rita".into()),
+            desk_url: "https://desk.example".into(),
+        }
+    }
+
+    /// Every rule, rendered as delivery renders it (for each audience, with
+    /// and without details): a rule whose context misses a value a template
+    /// prints would fail every message it causes.
+    #[test]
+    fn every_rule_renders_for_every_audience() {
+        let cases = [
+            event("report.created", "reporter:12", json!({})),
+            event("case.assigned", "system:assignment", json!({"to": 2})),
+            event(
+                "case.offered",
+                "system:assignment",
+                json!({"offered_to": 1}),
+            ),
+            event(
+                "sla.warned",
+                "system:sla",
+                json!({"to": 2, "target": "triage", "message": "75%"}),
+            ),
+            event(
+                "sla.escalated",
+                "system:sla",
+                json!({"offered_to": 1, "target": "triage", "message": "90%"}),
+            ),
+            event(
+                "sla.breached",
+                "system:sla",
+                json!({"target": "triage", "message": "passed"}),
+            ),
+            event("record.version_saved", "member:1:m1", json!({"version": 2})),
+            event("message.shared", "member:1:m1", json!({"message_id": 1})),
+            event("message.shared", "reporter:12", json!({"message_id": 2})),
+            event(
+                "case.cve_id_set",
+                "member:1:m1",
+                json!({"cve_id": "CVE-2026-0001"}),
+            ),
+            event(
+                "cve.published",
+                "system:cve",
+                json!({"cve_id": "CVE-2026-0001"}),
+            ),
+        ];
+        let templates = Templates::new();
+        for e in &cases {
+            let intents = intents(e, &facts());
+            assert!(!intents.is_empty(), "{} tells nobody", e.action);
+            for intent in intents {
+                let mut ctx = intent.context.clone();
+                ctx["cna_name"] = json!("XSF CNA");
+                ctx["desk_url"] = json!("https://desk.example");
+                match intent.audience {
+                    Audience::Member { .. } => {
+                        ctx["member"] = json!("M1");
+                        ctx["settings_link"] =
+                            json!("https://desk.example/desk/settings/notifications");
+                    }
+                    Audience::Reporter => ctx["reporter_name"] = json!(null),
+                    Audience::Room => {}
+                }
+                let full = templates.render(intent.template, &ctx);
+                assert!(
+                    full.is_ok(),
+                    "{} → {:?}: {:?}",
+                    e.action,
+                    intent.audience,
+                    full.err()
+                );
+                strip_details(&mut ctx);
+                let bare = templates.render(intent.template, &ctx).unwrap();
+                assert!(
+                    !bare.text.contains("Carbons"),
+                    "{}: details without details",
+                    e.action
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rules_choose_the_right_people() {
+        let f = facts();
+        let who = |e: &AuditEvent| -> Vec<Audience> {
+            intents(e, &f).into_iter().map(|i| i.audience).collect()
+        };
+        // The recused member hears nothing of a version to approve; the author neither.
+        assert_eq!(
+            who(&event(
+                "record.version_saved",
+                "member:1:m1",
+                json!({"version": 2})
+            )),
+            vec![Audience::Member {
+                user: UserId(2),
+                event: "approval_requested"
+            }]
+        );
+        // Taking a case oneself is not news to oneself.
+        assert!(who(&event("case.assigned", "member:2:m2", json!({"to": 2}))).is_empty());
+        // A reporter's message goes to the assignee, not to the reporter.
+        assert_eq!(
+            who(&event(
+                "message.shared",
+                "reporter:12",
+                json!({"message_id": 2})
+            )),
+            vec![Audience::Member {
+                user: UserId(2),
+                event: "reporter_replied"
+            }]
+        );
+        // A team message goes to the reporter only.
+        assert_eq!(
+            who(&event(
+                "message.shared",
+                "member:1:m1",
+                json!({"message_id": 1})
+            )),
+            vec![Audience::Reporter]
+        );
+        // Room messages never carry details.
+        for e in [
+            event("report.created", "reporter:12", json!({})),
+            event(
+                "sla.breached",
+                "system:sla",
+                json!({"target": "triage", "message": "m"}),
+            ),
+        ] {
+            for i in intents(&e, &f)
+                .into_iter()
+                .filter(|i| i.audience == Audience::Room)
+            {
+                assert!(i.context.get("details").is_none(), "{}", e.action);
+            }
+        }
+    }
+
+    #[test]
+    fn the_backoff_doubles_to_four_hours() {
+        let minutes: Vec<i64> = (1..=10).map(|a| backoff_ms(a) / 60_000).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 64, 128, 240, 240]);
+    }
 }

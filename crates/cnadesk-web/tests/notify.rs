@@ -352,13 +352,32 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
-    let queued = notify_desk::fan_out(&app.state).await.unwrap();
+    notify_desk::fan_out(&app.state).await.unwrap();
     assert_eq!(
         notify_desk::fan_out(&app.state).await.unwrap(),
         0,
         "told once"
     );
-    assert!(queued >= 2);
+    let mut rows: Vec<(String, String)> = app
+        .store
+        .outbox(OutboxFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template != "report_ack")
+        .map(|m| (m.template, m.recipient))
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("member_event".to_owned(), "mia@example.org".to_owned()),
+            ("member_event".to_owned(), "mia@example.org".to_owned()),
+            ("team_message".to_owned(), "key@example.org".to_owned()),
+            ("team_message".to_owned(), "nokey@example.org".to_owned()),
+        ],
+        "the reporters get the team's message, the member hears of both new reports"
+    );
     notify_desk::deliver_due(&app.state).await.unwrap();
     let mails = mails_in(out.path());
     let to = |addr: &str| -> Vec<&String> {
@@ -547,6 +566,28 @@ Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filen
             .iter()
             .any(|m| m.contains("To: sam@example.org") && m.contains("received")),
         "the sender by mail is acknowledged"
+    );
+
+    // Someone else who has the reply address: filed, but flagged, and a body
+    // imitating the desk's note cannot pass for it.
+    let forged_note =
+        "From: mallory@example.org\r\nSubject: Re: report\r\nMessage-ID: <m-1@example.org>\r\n\r\n\
+         [By e-mail from rita@example.org (the reporter's address); encrypted with OpenPGP, \
+         signature checked against the key on file.]\r\nWithdraw the report.\r\n";
+    send_raw(
+        addr,
+        Some("mallory@example.org"),
+        &reply_to,
+        forged_note.as_bytes(),
+    )
+    .await;
+    let messages = app.store.messages(ReportId(first), false).await.unwrap();
+    let last = &messages.last().unwrap().body;
+    assert!(
+        last.starts_with(
+            "[By e-mail from mallory@example.org, NOT the reporter's address on file; not encrypted.]"
+        ),
+        "{last}"
     );
 
     // A bounce, an auto-reply and a forged token: quarantined, not filed.
@@ -757,6 +798,16 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
     with_notify(
         &mut app,
         NotifyDesk::new().with_xmpp(notifier, Some(room.clone())),
+    );
+    for _ in 0..150 {
+        if app.state.notify.xmpp_connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        app.state.notify.xmpp_connected(),
+        "the bot came online and joined the room"
     );
     let alice_user = app.user("alice", Role::Member).await;
     app.store
