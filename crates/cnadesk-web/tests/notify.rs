@@ -205,6 +205,12 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     assert!(text.contains(&format!("/track/{token}")), "{text}");
     assert!(text.contains(&format!("report #{id}")), "{text}");
 
+    // The report page says who was told what.
+    let mut mia = app.signed_in("mia", Role::Member).await;
+    let page = mia.get(&format!("/desk/reports/{id}")).await;
+    assert!(page.body.contains("id=\"sent\""), "{}", page.body);
+    assert!(page.body.contains(&address) && page.body.contains("report ack"));
+
     // Delivered once: a second round sends nothing.
     assert_eq!(notify_desk::deliver_due(&app.state).await.unwrap().sent, 0);
 

@@ -319,7 +319,19 @@ struct ReportPage {
     events: Vec<EventRow>,
     scope: ScopeSection,
     team: super::team::TeamPanel,
+    /// What the desk told whom about this report (the outbox).
+    sent: Vec<SentRow>,
     drafts: Drafts,
+}
+
+/// One message the desk sent (or will send) about a report.
+struct SentRow {
+    what: String,
+    to: String,
+    channel: String,
+    state: String,
+    when: String,
+    error: String,
 }
 
 fn parse_report_id(s: &str) -> Result<ReportId, AppError> {
@@ -603,8 +615,32 @@ async fn report_page(
         products: product_choices(&proposal, &drafts),
         recorded,
     };
+    let sent = state
+        .store
+        .outbox(cnadesk_store::OutboxFilter {
+            report: Some(id),
+            limit: 200,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .map(|m| SentRow {
+            what: m.template.replace('_', " "),
+            to: m.recipient,
+            channel: m.channel.to_string(),
+            state: match m.state {
+                cnadesk_store::JobState::Done => "sent".into(),
+                cnadesk_store::JobState::Failed => format!("failed after {} tries", m.attempts),
+                cnadesk_store::JobState::Running => "sending".into(),
+                cnadesk_store::JobState::Queued => "queued".into(),
+            },
+            when: fmt_time(m.sent_at_ms.unwrap_or(m.created_at_ms)),
+            error: m.last_error,
+        })
+        .collect();
     Ok(ReportPage {
         team,
+        sent,
         layout: member.layout(state, &format!("{id}: {}", f.title), csrf),
         number: id.0,
         id: id.to_string(),
