@@ -2201,6 +2201,14 @@ impl Store for SqlStore {
         self.notify_release(id, actor, now_ms).await
     }
 
+    async fn audit_head(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        row.try_get("seq").map_err(db_err)
+    }
+
     async fn record_event(
         &self,
         draft: EventDraft,

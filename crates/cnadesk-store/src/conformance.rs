@@ -2258,5 +2258,10 @@ pub async fn notify_story(store: &dyn Store) {
         store.release_quarantined(id, &ada, T0 + 2).await,
         Err(StoreError::NotFound(_))
     ));
-    verify_chain(store).await.expect("chain intact");
+    let events = verify_chain(store).await.expect("chain intact");
+    assert_eq!(
+        store.audit_head().await.unwrap(),
+        events,
+        "the head is the last event"
+    );
 }

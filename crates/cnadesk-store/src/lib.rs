@@ -596,6 +596,9 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<AuditEvent>;
 
+    /// The position of the last audit event (0 for an empty log).
+    async fn audit_head(&self) -> StoreResult<i64>;
+
     /// Audit events with `seq > after`, in order, at most `limit`.
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 

@@ -146,11 +146,6 @@ impl NotifyDesk {
         self.plaintext_details
     }
 
-    /// The templates.
-    pub fn templates(&self) -> &Templates {
-        &self.templates
-    }
-
     /// The address replies about `report` go to (`security+r12.9f…@domain`).
     pub fn reply_address(&self, state: &AppState, report: ReportId) -> Option<String> {
         let (local, domain) = self.security_address.as_ref()?;
@@ -448,15 +443,7 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
     if !desk.mail_enabled() && !desk.xmpp_enabled() {
         // Nothing to tell with: events pass unnoticed, so switching a
         // channel on later does not send old news.
-        let mut head = store.notify_cursor(CURSOR).await?;
-        while let Some(last) = store.audit_events(head, 1000).await?.last() {
-            head = last.seq;
-        }
-        if head > 0 {
-            store
-                .enqueue_messages(Vec::new(), Some((CURSOR, head)), state.now_ms())
-                .await?;
-        }
+        skip_to_head(state).await?;
         return Ok(0);
     }
     let mut queued = 0;
@@ -490,20 +477,18 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
 /// Starts the fan-out at the end of the log on a desk that never ran it, so
 /// switching notifications on does not replay history.
 pub async fn start_cursor_at_head(state: &AppState) -> Result<(), StoreError> {
-    let store = &*state.store;
-    if store.notify_cursor(CURSOR).await? != 0 {
-        return Ok(());
+    if state.store.notify_cursor(CURSOR).await? == 0 {
+        skip_to_head(state).await?;
     }
-    let mut head = 0;
-    loop {
-        let page = store.audit_events(head, 1000).await?;
-        match page.last() {
-            Some(e) => head = e.seq,
-            None => break,
-        }
-    }
+    Ok(())
+}
+
+/// Moves the fan-out cursor past every event so far, telling nobody.
+async fn skip_to_head(state: &AppState) -> Result<(), StoreError> {
+    let head = state.store.audit_head().await?;
     if head > 0 {
-        store
+        state
+            .store
             .enqueue_messages(Vec::new(), Some((CURSOR, head)), state.now_ms())
             .await?;
     }
@@ -557,12 +542,7 @@ async fn facts_for(
         _ => None,
     };
     Ok(Facts {
-        // Recused members are not told about the case at all.
-        members: users
-            .iter()
-            .filter(|u| u.active && !recused.contains(&u.id))
-            .cloned()
-            .collect(),
+        members: users.iter().filter(|u| u.active).cloned().collect(),
         assignee: case.as_ref().and_then(|c| c.assignee),
         recused,
         details: report
@@ -717,6 +697,18 @@ pub fn acknowledgement(
 }
 
 // ---- delivery ------------------------------------------------------------------
+
+/// A message's status in words, as the outbox and the report page show it.
+pub fn delivery_status(m: &OutboxMessage) -> String {
+    use cnadesk_store::JobState;
+    match m.state {
+        JobState::Queued if m.attempts > 0 => "queued (will retry)".into(),
+        JobState::Queued => "queued".into(),
+        JobState::Running => "sending".into(),
+        JobState::Done => "sent".into(),
+        JobState::Failed => format!("failed after {} tries", m.attempts),
+    }
+}
 
 /// What a delivery round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -858,3 +858,27 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
         "{direct:?}"
     );
 }
+
+#[tokio::test]
+async fn switching_notifications_on_does_not_tell_old_news() {
+    let mut app = TestApp::new().await;
+    app.user("mia", Role::Member).await;
+    let (_, old) = api_report(&app, "Before mail", "A description that is long enough.").await;
+    // No channel: the fan-out passes the events by.
+    assert_eq!(notify_desk::fan_out(&app.state).await.unwrap(), 0);
+    let out = tempfile::tempdir().unwrap();
+    let cna = SecretCert::generate(CNA).unwrap();
+    with_notify(&mut app, file_desk(out.path(), &cna));
+    let (_, new) = api_report(&app, "After mail", "A description that is long enough.").await;
+    notify_desk::fan_out(&app.state).await.unwrap();
+    let told: Vec<String> = app
+        .store
+        .outbox(OutboxFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "member_event")
+        .map(|m| m.context["headline"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(told, [format!("New report #{new}")], "not #{old}");
+}

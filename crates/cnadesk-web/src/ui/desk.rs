@@ -625,15 +625,10 @@ async fn report_page(
         .await?
         .into_iter()
         .map(|m| SentRow {
+            state: crate::notify_desk::delivery_status(&m),
             what: m.template.replace('_', " "),
             to: m.recipient,
             channel: m.channel.to_string(),
-            state: match m.state {
-                cnadesk_store::JobState::Done => "sent".into(),
-                cnadesk_store::JobState::Failed => format!("failed after {} tries", m.attempts),
-                cnadesk_store::JobState::Running => "sending".into(),
-                cnadesk_store::JobState::Queued => "queued".into(),
-            },
             when: fmt_time(m.sent_at_ms.unwrap_or(m.created_at_ms)),
             error: m.last_error,
         })

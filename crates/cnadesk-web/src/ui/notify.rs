@@ -268,17 +268,11 @@ pub async fn outbox(
     let rows = messages
         .into_iter()
         .map(|m| OutboxRow {
+            state: crate::notify_desk::delivery_status(&m),
             id: m.id,
             channel: m.channel.to_string(),
             recipient: m.recipient,
             template: m.template,
-            state: match m.state {
-                JobState::Queued if m.attempts > 0 => "queued (will retry)".into(),
-                JobState::Running => "sending".into(),
-                JobState::Done => "sent".into(),
-                JobState::Failed => format!("failed after {} tries", m.attempts),
-                s => s.to_string(),
-            },
             last_error: m.last_error,
             created: fmt_time(m.created_at_ms),
             sent: m.sent_at_ms.map(fmt_time).unwrap_or_default(),
