@@ -22,6 +22,11 @@ pub enum Actor {
         /// The report whose link was used.
         report: ReportId,
     },
+    /// A vendor contact signed in to the vendor portal.
+    Vendor {
+        /// The vendor account.
+        id: crate::ids::VendorId,
+    },
     /// cnadesk itself (intake, setup, command line, worker).
     System {
         /// The component that acted, e.g. `intake` or `cli`.
@@ -48,6 +53,7 @@ impl fmt::Display for Actor {
         match self {
             Actor::Member { id, username } => write!(f, "member:{}:{}", id.0, username),
             Actor::Reporter { report } => write!(f, "reporter:{report}"),
+            Actor::Vendor { id } => write!(f, "vendor:{}", id.0),
             Actor::System { component } => write!(f, "system:{component}"),
         }
     }

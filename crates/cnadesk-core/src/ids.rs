@@ -71,6 +71,11 @@ id_type!(
     AttachmentId,
     "ATT"
 );
+id_type!(
+    /// A vendor contact's account (the vendor portal; not a team account).
+    VendorId,
+    "VENDOR"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use minijinja::{Environment, Value};
 use serde_json::Value as Json;
 
 /// Every message template, by name.
-pub const TEMPLATES: [&str; 9] = [
+pub const TEMPLATES: [&str; 10] = [
     "report_ack",
     "team_message",
     "cve_assigned",
@@ -17,6 +17,7 @@ pub const TEMPLATES: [&str; 9] = [
     "vendor_invitation",
     "vendor_reminder",
     "embargo_changed",
+    "vendor_event",
     "sla_alert",
     "member_event",
 ];
@@ -38,6 +39,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "vendor_invitation",
     "vendor_reminder",
     "embargo_changed",
+    "vendor_event",
     "sla_alert",
     "member_event",
 );
@@ -243,6 +245,14 @@ mod tests {
                 "plain",
                 with(json!({"case": 4, "previous_end": "2026-12-31 12:00",
                 "embargo_end": "2027-01-14 12:00", "reason": "Two vendors need a release", "case_link": "https://cna.xmpp.example/desk/cases/4"})),
+            ),
+            (
+                "vendor_event",
+                "plain",
+                with(
+                    json!({"case": 4, "contact_name": "Kim", "headline": "New message from the coordinator",
+                "case_link": "https://cna.xmpp.example/vendor/cases/4"}),
+                ),
             ),
             (
                 "sla_alert",

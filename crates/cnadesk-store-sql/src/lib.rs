@@ -8,6 +8,7 @@
 //! migrations (one directory per dialect, kept in lockstep by a test) and the
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
 
+mod coordination;
 mod notify;
 mod rows;
 mod store;

@@ -6,15 +6,18 @@ use cnadesk_core::publication;
 use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
 use cnadesk_core::{
     Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, ReportState, UserId,
+    VendorId,
 };
 use cnadesk_store::{
-    Approval, Attachment, AttachmentMeta, Author, Case, CaseFilter, CloseDecision, CveIdEntry,
-    CveIdFilter, CveIdState, DeliveryOutcome, InboundFiling, Job, JobEffect, JobFilter, JobKind,
-    JobOutcome, JobState, MemberContact, Message, NewAttachment, NewJob, NewMessage,
-    NewOutboxMessage, NewQuarantined, NewRecordVersion, NewReport, NewSession, NewUser,
-    NotificationPref, OutboxFilter, OutboxMessage, PublicationRequest, Quarantined, RecordVersion,
-    Report, ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store, StoreError,
-    StoreResult, User, UserCredentials, Visibility,
+    Advisory, AffectedProduct, Approval, Attachment, AttachmentMeta, Author, Case, CaseFile,
+    CaseFilter, CaseMessage, CloseDecision, CountChoice, CveIdEntry, CveIdFilter, CveIdState,
+    DeliveryOutcome, Embargo, EmbargoOutcome, InboundFiling, Job, JobEffect, JobFilter, JobKind,
+    JobOutcome, JobState, MemberContact, Message, NewAttachment, NewCaseFile, NewInvitation,
+    NewJob, NewMessage, NewOutboxMessage, NewQuarantined, NewRecordVersion, NewReport, NewSession,
+    NewUser, NewVendorAccount, NewVulnerability, NotificationPref, OutboxFilter, OutboxMessage,
+    Participant, ProductUpdate, PublicationRequest, Quarantined, RecordVersion, Report,
+    ReportFilter, ReportSummary, ServiceCveId, SessionWithUser, Store, StoreError, StoreResult,
+    User, UserCredentials, VendorAccount, Visibility, Vulnerability,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -2199,6 +2202,268 @@ impl Store for SqlStore {
 
     async fn release_quarantined(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         self.notify_release(id, actor, now_ms).await
+    }
+
+    // ---- coordination (coordination.rs) ------------------------------------------
+
+    async fn add_vulnerability(
+        &self,
+        vulnerability: NewVulnerability,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Vulnerability> {
+        self.coord_add_vulnerability(vulnerability, actor, now_ms)
+            .await
+    }
+
+    async fn vulnerabilities(&self, case: CaseId) -> StoreResult<Vec<Vulnerability>> {
+        self.coord_vulnerabilities(case).await
+    }
+
+    async fn choose_cve_count(
+        &self,
+        case: CaseId,
+        vulnerability: i64,
+        choice: CountChoice,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.coord_choose_cve_count(case, vulnerability, choice, actor, now_ms)
+            .await
+    }
+
+    async fn add_affected_products(
+        &self,
+        case: CaseId,
+        vulnerability: i64,
+        products: Vec<(String, String)>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<usize> {
+        self.coord_add_affected_products(case, vulnerability, products, actor, now_ms)
+            .await
+    }
+
+    async fn affected_products(&self, case: CaseId) -> StoreResult<Vec<AffectedProduct>> {
+        self.coord_affected_products(case).await
+    }
+
+    async fn update_affected_product(
+        &self,
+        case: CaseId,
+        row: i64,
+        update: ProductUpdate,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<AffectedProduct> {
+        self.coord_update_affected_product(case, row, update, actor, now_ms)
+            .await
+    }
+
+    async fn share_affected_product(
+        &self,
+        case: CaseId,
+        row: i64,
+        shared: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.coord_share_affected_product(case, row, shared, actor, now_ms)
+            .await
+    }
+
+    async fn invite_vendor(
+        &self,
+        invitation: NewInvitation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Participant> {
+        self.coord_invite_vendor(invitation, actor, now_ms).await
+    }
+
+    async fn participants(&self, case: CaseId) -> StoreResult<Vec<Participant>> {
+        self.coord_participants(case).await
+    }
+
+    async fn participations(&self, vendor: VendorId) -> StoreResult<Vec<Participant>> {
+        self.coord_participations(vendor).await
+    }
+
+    async fn invitation(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Participant>> {
+        self.coord_invitation(token_hash, now_ms).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        vendor: VendorId,
+        now_ms: i64,
+    ) -> StoreResult<Participant> {
+        self.coord_accept_invitation(token_hash, vendor, now_ms)
+            .await
+    }
+
+    async fn acknowledge_embargo(
+        &self,
+        participant: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        self.coord_acknowledge_embargo(participant, actor, now_ms)
+            .await
+    }
+
+    async fn remind_vendor(
+        &self,
+        participant: i64,
+        new_link: Option<(String, i64)>,
+        outbox: Option<NewOutboxMessage>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.coord_remind_vendor(participant, new_link, outbox, now_ms)
+            .await
+    }
+
+    async fn create_vendor_account(
+        &self,
+        account: NewVendorAccount,
+        now_ms: i64,
+    ) -> StoreResult<VendorAccount> {
+        self.coord_create_vendor_account(account, now_ms).await
+    }
+
+    async fn vendor_account(&self, id: VendorId) -> StoreResult<Option<VendorAccount>> {
+        self.coord_vendor_account(id).await
+    }
+
+    async fn vendor_credentials(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(VendorAccount, String)>> {
+        self.coord_vendor_credentials(email).await
+    }
+
+    async fn create_vendor_session(
+        &self,
+        id_hash: &str,
+        vendor: VendorId,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.coord_create_vendor_session(id_hash, vendor, expires_at_ms, now_ms)
+            .await
+    }
+
+    async fn vendor_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<VendorAccount>> {
+        self.coord_vendor_session(id_hash, now_ms).await
+    }
+
+    async fn delete_vendor_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.coord_delete_vendor_session(id_hash).await
+    }
+
+    async fn embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>> {
+        self.coord_embargo(case).await
+    }
+
+    async fn set_embargo(
+        &self,
+        case: CaseId,
+        ends_at_ms: i64,
+        reason: &str,
+        needs_consent: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome> {
+        self.coord_set_embargo(case, ends_at_ms, reason, needs_consent, actor, now_ms)
+            .await
+    }
+
+    async fn consent_embargo(
+        &self,
+        participant: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome> {
+        self.coord_consent_embargo(participant, actor, now_ms).await
+    }
+
+    async fn break_embargo(
+        &self,
+        case: CaseId,
+        disclosed_at_ms: i64,
+        note: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.coord_break_embargo(case, disclosed_at_ms, note, actor, now_ms)
+            .await
+    }
+
+    async fn due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>> {
+        self.coord_due_embargo_lifts(now_ms).await
+    }
+
+    async fn lift_embargo(&self, case: CaseId, actor: &Actor, now_ms: i64) -> StoreResult<bool> {
+        self.coord_lift_embargo(case, actor, now_ms).await
+    }
+
+    async fn mark_publication_queued(&self, case: CaseId, now_ms: i64) -> StoreResult<()> {
+        self.coord_mark_publication_queued(case, now_ms).await
+    }
+
+    async fn lifted_awaiting_publication(&self) -> StoreResult<Vec<Embargo>> {
+        self.coord_lifted_awaiting_publication().await
+    }
+
+    async fn advisory(&self, case: CaseId) -> StoreResult<Option<Advisory>> {
+        self.coord_advisory(case).await
+    }
+
+    async fn advisories(&self) -> StoreResult<Vec<Advisory>> {
+        self.coord_advisories().await
+    }
+
+    async fn add_case_message(
+        &self,
+        case: CaseId,
+        participant: Option<i64>,
+        author: &str,
+        body: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseMessage> {
+        self.coord_add_case_message(case, participant, author, body, actor, now_ms)
+            .await
+    }
+
+    async fn case_messages(
+        &self,
+        case: CaseId,
+        threads: Option<&[i64]>,
+    ) -> StoreResult<Vec<CaseMessage>> {
+        self.coord_case_messages(case, threads).await
+    }
+
+    async fn add_case_file(
+        &self,
+        file: NewCaseFile,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseFile> {
+        self.coord_add_case_file(file, actor, now_ms).await
+    }
+
+    async fn case_files(&self, case: CaseId) -> StoreResult<Vec<CaseFile>> {
+        self.coord_case_files(case).await
+    }
+
+    async fn case_file(&self, case: CaseId, id: i64) -> StoreResult<Option<(CaseFile, Vec<u8>)>> {
+        self.coord_case_file(case, id).await
     }
 
     async fn audit_head(&self) -> StoreResult<i64> {

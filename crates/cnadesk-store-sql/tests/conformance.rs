@@ -169,7 +169,7 @@ async fn postgres_requires_explicit_migration() {
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
     assert_eq!(
         cnadesk_store_sql::migrate(&url).await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
@@ -233,5 +233,43 @@ async fn postgres_concurrent_record_saves() {
         return;
     };
     conformance::concurrent_record_saves_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
+}
+
+#[tokio::test]
+async fn sqlite_coordination() {
+    let (_dir, store) = sqlite().await;
+    conformance::coordination_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_invitation_accepts() {
+    let (_dir, store) = sqlite().await;
+    conformance::concurrent_invitation_accepts_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_coordination() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::coordination_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_invitation_accepts() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::concurrent_invitation_accepts_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
         .await;
 }

@@ -7,14 +7,18 @@
 //! encrypted.
 
 pub mod conformance;
+mod coordination;
 mod notify;
 mod types;
 
 use async_trait::async_trait;
 use cnadesk_core::audit::AuditEvent;
 pub use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
-use cnadesk_core::{Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, UserId};
+use cnadesk_core::{
+    Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, UserId, VendorId,
+};
 
+pub use coordination::*;
 pub use notify::*;
 pub use types::*;
 
@@ -585,6 +589,249 @@ pub trait Store: Send + Sync + 'static {
 
     /// Marks quarantined mail as dealt with (audited).
     async fn release_quarantined(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()>;
+
+    // ---- coordination -------------------------------------------------------------
+
+    /// Adds a vulnerability to a case (audited as `vulnerability.added`).
+    async fn add_vulnerability(
+        &self,
+        vulnerability: NewVulnerability,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Vulnerability>;
+
+    /// The vulnerabilities of a case, oldest first.
+    async fn vulnerabilities(&self, case: CaseId) -> StoreResult<Vec<Vulnerability>>;
+
+    /// Records the CVE count chosen for a vulnerability of `case` (audited as
+    /// `vulnerability.count_chosen`). `NotFound` when it is not that case's.
+    async fn choose_cve_count(
+        &self,
+        case: CaseId,
+        vulnerability: i64,
+        choice: CountChoice,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Adds products (registry key, name) to a vulnerability of `case` with
+    /// status `unknown`; products already listed are skipped. Audited as
+    /// `vulnerability.products_added` when any was new. Returns how many.
+    async fn add_affected_products(
+        &self,
+        case: CaseId,
+        vulnerability: i64,
+        products: Vec<(String, String)>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<usize>;
+
+    /// Every product row of every vulnerability of a case.
+    async fn affected_products(&self, case: CaseId) -> StoreResult<Vec<AffectedProduct>>;
+
+    /// Sets a product row of `case`; each of status, versions and statement
+    /// takes a new date only when it changed. Audited as
+    /// `vulnerability.product_updated` with the names of the changed fields
+    /// (never the statement's text). `NotFound` when not that case's row.
+    async fn update_affected_product(
+        &self,
+        case: CaseId,
+        row: i64,
+        update: ProductUpdate,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<AffectedProduct>;
+
+    /// Shares (or stops sharing) a product row with the other vendors of the
+    /// case (audited as `vulnerability.product_shared`).
+    async fn share_affected_product(
+        &self,
+        case: CaseId,
+        row: i64,
+        shared: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Invites a vendor contact (audited as `vendor.invited`, without the
+    /// address) and queues the invitation e-mail in the same transaction.
+    /// Inviting an address already invited to the case adds the products and
+    /// replaces the link (`vendor.reinvited`).
+    async fn invite_vendor(
+        &self,
+        invitation: NewInvitation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Participant>;
+
+    /// The vendor contacts of a case, by invitation.
+    async fn participants(&self, case: CaseId) -> StoreResult<Vec<Participant>>;
+
+    /// Every case participation of a vendor account.
+    async fn participations(&self, vendor: VendorId) -> StoreResult<Vec<Participant>>;
+
+    /// The participant whose invitation link has this hash, if the link has
+    /// not expired and has not been used.
+    async fn invitation(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Participant>>;
+
+    /// Uses an invitation link: the participant is bound to `vendor` and the
+    /// link stops working (audited as `vendor.accepted`).
+    /// `SetupTokenInvalid` when the link is unknown, expired or used.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        vendor: VendorId,
+        now_ms: i64,
+    ) -> StoreResult<Participant>;
+
+    /// Records that a vendor acknowledged the embargo terms (audited as
+    /// `vendor.acknowledged`). `Ok(false)` when they already had.
+    async fn acknowledge_embargo(
+        &self,
+        participant: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Records a reminder (audited as `vendor.reminded`), replacing the
+    /// invitation link when `new_link` (hash, expiry) is given, and queues
+    /// the reminder e-mail in the same transaction.
+    async fn remind_vendor(
+        &self,
+        participant: i64,
+        new_link: Option<(String, i64)>,
+        outbox: Option<NewOutboxMessage>,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Creates a vendor account. `Conflict` when the e-mail has one.
+    async fn create_vendor_account(
+        &self,
+        account: NewVendorAccount,
+        now_ms: i64,
+    ) -> StoreResult<VendorAccount>;
+
+    /// A vendor account by id.
+    async fn vendor_account(&self, id: VendorId) -> StoreResult<Option<VendorAccount>>;
+
+    /// A vendor account and its password hash, by e-mail (any case).
+    async fn vendor_credentials(&self, email: &str)
+        -> StoreResult<Option<(VendorAccount, String)>>;
+
+    /// Starts a vendor session (the id stored hashed).
+    async fn create_vendor_session(
+        &self,
+        id_hash: &str,
+        vendor: VendorId,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// The account of a vendor session that has not expired.
+    async fn vendor_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<VendorAccount>>;
+
+    /// Ends a vendor session.
+    async fn delete_vendor_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    /// A case's embargo, if one was set.
+    async fn embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>>;
+
+    /// Sets or changes the embargo end. With `needs_consent` (and an
+    /// existing embargo) the change is stored as pending and every
+    /// participant's earlier consent is cleared (`embargo.proposed`);
+    /// otherwise it applies at once and clears any pending change
+    /// (`embargo.set` the first time, then `embargo.changed` with the previous
+    /// end). `Rejected` once lifted.
+    async fn set_embargo(
+        &self,
+        case: CaseId,
+        ends_at_ms: i64,
+        reason: &str,
+        needs_consent: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome>;
+
+    /// A participant consents to the pending change (`embargo.consented`).
+    /// When every participant who acknowledged the embargo has consented,
+    /// the change applies in the same transaction (`embargo.changed`) and
+    /// `Applied` is returned. `Rejected` when nothing is pending.
+    async fn consent_embargo(
+        &self,
+        participant: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome>;
+
+    /// Records a public disclosure before the end (`embargo.broken`).
+    async fn break_embargo(
+        &self,
+        case: CaseId,
+        disclosed_at_ms: i64,
+        note: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Embargoes whose end has come and that are not lifted yet.
+    async fn due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>>;
+
+    /// Lifts an embargo whose end has come and publishes the case's advisory,
+    /// in one transaction (`embargo.lifted`, `advisory.published`).
+    /// `Ok(false)`: already lifted, or the end has not come.
+    async fn lift_embargo(&self, case: CaseId, actor: &Actor, now_ms: i64) -> StoreResult<bool>;
+
+    /// Notes that publication of the records was queued (or found not
+    /// possible) after the lift, so the worker does it once.
+    async fn mark_publication_queued(&self, case: CaseId, now_ms: i64) -> StoreResult<()>;
+
+    /// Lifted embargoes whose publication step has not run.
+    async fn lifted_awaiting_publication(&self) -> StoreResult<Vec<Embargo>>;
+
+    /// The published advisory of a case.
+    async fn advisory(&self, case: CaseId) -> StoreResult<Option<Advisory>>;
+
+    /// Every published advisory, newest first.
+    async fn advisories(&self) -> StoreResult<Vec<Advisory>>;
+
+    /// Adds a message to a coordination thread (audited as
+    /// `coordination.message` with the body's SHA-256).
+    async fn add_case_message(
+        &self,
+        case: CaseId,
+        participant: Option<i64>,
+        author: &str,
+        body: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseMessage>;
+
+    /// The coordination messages of a case, oldest first: every thread when
+    /// `threads` is `None`, else the shared thread and the listed participants'.
+    async fn case_messages(
+        &self,
+        case: CaseId,
+        threads: Option<&[i64]>,
+    ) -> StoreResult<Vec<CaseMessage>>;
+
+    /// Stores an uploaded file (audited as `coordination.file_added` with its
+    /// SHA-256).
+    async fn add_case_file(
+        &self,
+        file: NewCaseFile,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseFile>;
+
+    /// The files of a case (without content).
+    async fn case_files(&self, case: CaseId) -> StoreResult<Vec<CaseFile>>;
+
+    /// One file of `case` with its content.
+    async fn case_file(&self, case: CaseId, id: i64) -> StoreResult<Option<(CaseFile, Vec<u8>)>>;
 
     // ---- audit -------------------------------------------------------------------
 

@@ -166,6 +166,7 @@ impl Member {
                 is_admin: self.user.role == Role::Admin,
             }),
             csrf: csrf.to_owned(),
+            vendor: None,
         }
     }
 }

@@ -8,9 +8,11 @@
 //!
 //! The web layer holds the store as `Arc<dyn Store>` and never sees SQL.
 
+pub mod advisory;
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod coordination_desk;
 mod error;
 mod forms;
 mod health;
@@ -22,6 +24,7 @@ mod scope_view;
 pub mod security;
 pub mod team_desk;
 pub mod ui;
+pub mod vendor;
 mod views;
 pub mod workload;
 
@@ -70,6 +73,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// CVE record settings.
     pub records: RecordSettings,
+    /// Coordination rules (embargo consent, reminders, invitations).
+    pub coordination: coordination_desk::CoordinationSettings,
 }
 
 /// Who the CNA is in CVE records, and how records are checked.
@@ -129,6 +134,7 @@ impl Default for WebConfig {
             max_body_bytes: 32 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             records: RecordSettings::default(),
+            coordination: coordination_desk::CoordinationSettings::default(),
         }
     }
 }
@@ -254,7 +260,7 @@ pub const FORM_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The path as logged: private tokens in URLs are never written to logs.
 fn loggable_path(path: &str) -> String {
-    for prefix in ["/track/", "/setup/"] {
+    for prefix in ["/track/", "/setup/", "/vendor/invitations/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest
                 .split_once('/')
@@ -393,6 +399,70 @@ pub fn router(state: AppState) -> Router {
             "/admin/mail/quarantine/{id}/release",
             post(ui::quarantine_release),
         )
+        .route(
+            "/desk/cases/{id}/coordination",
+            get(ui::coordination::coordination),
+        )
+        .route(
+            "/desk/cases/{id}/vulnerabilities",
+            post(ui::coordination::add_vulnerability),
+        )
+        .route(
+            "/desk/cases/{id}/vulnerabilities/{v}/products",
+            post(ui::coordination::add_products),
+        )
+        .route(
+            "/desk/cases/{id}/vulnerabilities/{v}/count",
+            post(ui::coordination::choose_count),
+        )
+        .route(
+            "/desk/cases/{id}/products/{row}",
+            post(ui::coordination::update_product),
+        )
+        .route(
+            "/desk/cases/{id}/vendors",
+            post(ui::coordination::invite_vendor),
+        )
+        .route(
+            "/desk/cases/{id}/embargo",
+            post(ui::coordination::set_embargo),
+        )
+        .route(
+            "/desk/cases/{id}/embargo/broken",
+            post(ui::coordination::embargo_broken),
+        )
+        .route(
+            "/desk/cases/{id}/coordination/messages",
+            post(ui::coordination::post_message),
+        )
+        .route(
+            "/desk/cases/{id}/coordination/files/{file}",
+            get(ui::coordination::download_file),
+        )
+        .route("/advisories/{name}", get(advisory::advisory))
+        .route("/vendor", get(vendor::home))
+        .route(
+            "/vendor/login",
+            get(vendor::login_form).post(vendor::login_submit),
+        )
+        .route("/vendor/logout", post(vendor::logout))
+        .route(
+            "/vendor/invitations/{token}",
+            get(vendor::invitation).post(vendor::accept_invitation),
+        )
+        .route("/vendor/cases/{id}", get(vendor::case_view))
+        .route("/vendor/cases/{id}/acknowledge", post(vendor::acknowledge))
+        .route("/vendor/cases/{id}/consent", post(vendor::consent))
+        .route(
+            "/vendor/cases/{id}/products/{row}",
+            post(vendor::update_product),
+        )
+        .route("/vendor/cases/{id}/messages", post(vendor::post_message))
+        .route(
+            "/vendor/cases/{id}/files",
+            post(vendor::upload).layer(DefaultBodyLimit::max(vendor::MAX_FILE_BYTES + 64 * 1024)),
+        )
+        .route("/vendor/cases/{id}/files/{file}", get(vendor::download))
         .route("/pgp-key.asc", get(ui::cna_public_key))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))

@@ -35,7 +35,7 @@ use crate::security::sha256_hex;
 use crate::AppState;
 
 /// The kinds of event a member chooses channels for, with a label.
-pub const EVENTS: [(&str, &str); 7] = [
+pub const EVENTS: [(&str, &str); 8] = [
     ("new_report", "A new report arrives"),
     ("assigned", "A case is assigned to me"),
     ("offered", "A case is offered to me"),
@@ -49,6 +49,10 @@ pub const EVENTS: [(&str, &str); 7] = [
     ),
     ("reporter_replied", "The reporter of my case writes"),
     ("published", "A CVE record of my case is published"),
+    (
+        "vendor_activity",
+        "A vendor of my case answers, writes, or the embargo changes",
+    ),
 ];
 
 /// The fan-out's cursor name.
@@ -194,6 +198,9 @@ pub enum Audience {
     Reporter,
     /// The team's XMPP room (never details).
     Room,
+    /// The vendor contacts of the case by e-mail (never details): every
+    /// invited contact, or only participant `Some(p)`.
+    Vendors(Option<i64>),
 }
 
 /// One thing to tell, before channels are chosen.
@@ -223,6 +230,8 @@ pub struct Facts {
     pub credit: Option<String>,
     /// The desk's base URL.
     pub desk_url: String,
+    /// The case's CVE ID, if any.
+    pub cve_id: Option<String>,
 }
 
 fn actor_member(actor: &str) -> Option<UserId> {
@@ -406,9 +415,142 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 });
             }
         }
+        "embargo.set" | "embargo.changed" => {
+            let Some(c) = case else { return out };
+            let end = ms_text(&event.payload["end"]);
+            let previous = ms_text(&event.payload["previous_end"]);
+            out.push(room(format!("Case #{c}: the embargo now ends {end} UTC")));
+            if let Some(a) = facts.assignee.filter(|a| by != Some(*a)) {
+                out.push(member_event(
+                    a,
+                    "vendor_activity",
+                    format!("Case #{c}: the embargo now ends {end} UTC"),
+                ));
+            }
+            out.push(Intent {
+                audience: Audience::Vendors(None),
+                template: "embargo_changed",
+                context: json!({
+                    "case": c,
+                    "previous_end": previous,
+                    "embargo_end": end,
+                    "reason": event.payload["reason"],
+                    "case_link": format!("{url}/vendor/cases/{c}"),
+                }),
+            });
+        }
+        "embargo.proposed" => {
+            let Some(c) = case else { return out };
+            out.push(vendor_event(
+                None,
+                c,
+                format!(
+                    "The coordinator proposes a new embargo end, {} UTC, and asks for your consent",
+                    ms_text(&event.payload["end"])
+                ),
+                url,
+            ));
+        }
+        "embargo.broken" => {
+            let Some(c) = case else { return out };
+            let headline = format!("Case #{c}: the embargo was broken (public disclosure)");
+            out.push(room(headline.clone()));
+            if let Some(a) = facts.assignee {
+                out.push(member_event(a, "vendor_activity", headline));
+            }
+            out.push(vendor_event(
+                None,
+                c,
+                "The vulnerability became public before the embargo end; publication follows within 72 hours".into(),
+                url,
+            ));
+        }
+        "embargo.lifted" => {
+            let Some(c) = case else { return out };
+            out.push(room(format!(
+                "Case #{c}: embargo lifted, advisory published"
+            )));
+            let name = facts.cve_id.clone().unwrap_or_else(|| format!("Case #{c}"));
+            let page = facts.cve_id.clone().unwrap_or_else(|| format!("CASE-{c}"));
+            out.push(Intent {
+                audience: Audience::Vendors(None),
+                template: "advisory_published",
+                context: json!({
+                    "cve_id": name,
+                    "advisory_url": format!("{url}/advisories/{page}"),
+                    "credit": null,
+                }),
+            });
+        }
+        "embargo.publication_not_queued" => {
+            let Some(c) = case else { return out };
+            let headline = format!(
+                "Case #{c}: the embargo was lifted, but the record was not queued for publication ({})",
+                event.payload["reason"].as_str().unwrap_or("no reason")
+            );
+            out.push(room(headline.clone()));
+            if let Some(a) = facts.assignee {
+                out.push(member_event(a, "published", headline));
+            }
+        }
+        "coordination.message" => {
+            let Some(c) = case else { return out };
+            if by.is_some() {
+                out.push(vendor_event(
+                    event.payload["participant"].as_i64(),
+                    c,
+                    "New message from the coordinator".into(),
+                    url,
+                ));
+            } else if event.actor.starts_with("vendor:") {
+                let headline = format!("A vendor wrote on case #{c}");
+                match facts.assignee {
+                    Some(a) => out.push(member_event(a, "vendor_activity", headline)),
+                    None => out.push(room(headline)),
+                }
+            }
+        }
+        "vendor.accepted" | "vendor.acknowledged" | "vulnerability.product_updated"
+            if event.actor.starts_with("vendor:") =>
+        {
+            let Some(c) = case else { return out };
+            let what = match event.action.as_str() {
+                "vendor.accepted" => "accepted the invitation",
+                "vendor.acknowledged" => "acknowledged the embargo",
+                _ => "updated a product's status",
+            };
+            let headline = format!("A vendor {what} on case #{c}");
+            match facts.assignee {
+                Some(a) => out.push(member_event(a, "vendor_activity", headline)),
+                None => out.push(room(headline)),
+            }
+        }
         _ => {}
     }
     out
+}
+
+/// A UTC time from an event payload (ms), as messages print it.
+fn ms_text(v: &Value) -> String {
+    v.as_i64()
+        .map(|ms| {
+            cnadesk_core::sla::timestamp(ms)
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "not set".into())
+}
+
+fn vendor_event(participant: Option<i64>, case: i64, headline: String, url: &str) -> Intent {
+    Intent {
+        audience: Audience::Vendors(participant),
+        template: "vendor_event",
+        context: json!({
+            "case": case,
+            "headline": headline,
+            "case_link": format!("{url}/vendor/cases/{case}"),
+        }),
+    }
 }
 
 /// The default choice for an event: e-mail and XMPP both on.
@@ -551,6 +693,9 @@ async fn facts_for(
         message,
         credit: report.as_ref().and_then(|r| r.fields.credit.clone()),
         desk_url: state.config.public_url.trim_end_matches('/').to_owned(),
+        cve_id: case
+            .as_ref()
+            .and_then(|c| c.cve_id.as_ref().map(ToString::to_string)),
     })
 }
 
@@ -621,6 +766,28 @@ async fn resolve(
                 let mut ctx = context;
                 strip_details(&mut ctx);
                 out.push(message(OutboxChannel::Xmpp, who, jid.to_owned(), ctx));
+            }
+        }
+        Audience::Vendors(only) => {
+            let Some(case) = event.case_id else {
+                return Ok(out);
+            };
+            if !desk.mail_enabled() {
+                return Ok(out);
+            }
+            for p in state.store.participants(CaseId(case)).await? {
+                if only.is_some_and(|o| o != p.id) {
+                    continue;
+                }
+                let mut ctx = context.clone();
+                strip_details(&mut ctx);
+                ctx["contact_name"] = json!(p.contact_name);
+                out.push(message(
+                    OutboxChannel::Email,
+                    format!("participant:{}", p.id),
+                    p.email.clone(),
+                    ctx,
+                ));
             }
         }
         Audience::Reporter => {
@@ -815,7 +982,13 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
             .ok_or_else(|| {
                 SendError::Permanent("the sealed part cannot be opened with this server key".into())
             })?;
-        context["tracking_link"] = json!(link);
+        // The report acknowledgement carries a tracking link; vendor
+        // invitations and reminders name where their link goes.
+        let name = context["_sealed_as"]
+            .as_str()
+            .unwrap_or("tracking_link")
+            .to_owned();
+        context[name] = json!(link);
     }
     let mut bare = context.clone();
     strip_details(&mut bare);
@@ -1180,6 +1353,7 @@ mod tests {
             message: Some(("Ada (XSF)".into(), "Please confirm".into())),
             credit: Some("Rita".into()),
             desk_url: "https://desk.example".into(),
+            cve_id: None,
         }
     }
 
@@ -1224,6 +1398,44 @@ mod tests {
                 "system:cve",
                 json!({"cve_id": "CVE-2026-0001"}),
             ),
+            event(
+                "embargo.set",
+                "member:1:m1",
+                json!({"previous_end": null, "end": 1_790_000_000_000_i64, "reason": "r"}),
+            ),
+            event(
+                "embargo.changed",
+                "member:1:m1",
+                json!({"previous_end": 1_780_000_000_000_i64, "end": 1_790_000_000_000_i64, "reason": "r"}),
+            ),
+            event(
+                "embargo.proposed",
+                "member:1:m1",
+                json!({"end": 1_790_000_000_000_i64}),
+            ),
+            event("embargo.broken", "member:1:m1", json!({"disclosed_at": 1})),
+            event("embargo.lifted", "system:embargo", json!({"end": 1})),
+            event(
+                "embargo.publication_not_queued",
+                "system:embargo",
+                json!({"reason": "not approved"}),
+            ),
+            event(
+                "coordination.message",
+                "member:1:m1",
+                json!({"participant": null}),
+            ),
+            event(
+                "coordination.message",
+                "vendor:4",
+                json!({"participant": 2}),
+            ),
+            event("vendor.acknowledged", "vendor:4", json!({"participant": 2})),
+            event(
+                "vulnerability.product_updated",
+                "vendor:4",
+                json!({"row": 1}),
+            ),
         ];
         let templates = Templates::new();
         for e in &cases {
@@ -1241,6 +1453,7 @@ mod tests {
                     }
                     Audience::Reporter => ctx["reporter_name"] = json!(null),
                     Audience::Room => {}
+                    Audience::Vendors(_) => ctx["contact_name"] = json!("Kim"),
                 }
                 let full = templates.render(intent.template, &ctx);
                 assert!(

@@ -146,7 +146,11 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
         .get(crate::auth::SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    let material = format!("{value}|{session}");
+    let vendor = jar
+        .get(crate::vendor::VENDOR_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let material = format!("{value}|{session}|{vendor}");
     let token = state.key.sign("csrf", material.as_bytes());
     req.extensions_mut().insert(CsrfToken(token));
     req.extensions_mut().insert(CsrfCookie(material));

@@ -64,20 +64,33 @@ pub async fn affected_products(
     state: &AppState,
     case: &Case,
 ) -> Result<Vec<AffectedProduct>, StoreError> {
+    let policy = state.team.policy();
+    let mut keys: Vec<String> = Vec::new();
     let decisions = state.store.scope_decisions(case.report_id).await?;
-    let Some(key) = decisions.first().and_then(|d| d.product_key.clone()) else {
+    if let Some(key) = decisions.first().and_then(|d| d.product_key.clone()) {
+        keys.push(key);
+    }
+    // Every product a vulnerability of the case lists (coordination).
+    for row in state.store.affected_products(case.id).await? {
+        if !keys.contains(&row.product_key) {
+            keys.push(row.product_key);
+        }
+    }
+    if keys.is_empty() {
         return Ok(Vec::new());
-    };
+    }
     let registry = state.scope.registry(&*state.store).await?;
-    let name = registry
-        .product(&key)
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| key.clone());
-    Ok(vec![AffectedProduct {
-        competitors: state.team.policy().competitors_of(&key),
-        key,
-        name,
-    }])
+    Ok(keys
+        .into_iter()
+        .map(|key| AffectedProduct {
+            competitors: policy.competitors_of(&key),
+            name: registry
+                .product(&key)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| key.clone()),
+            key,
+        })
+        .collect())
 }
 
 /// Records the recusals that declared affiliations call for on `case`.

@@ -16,6 +16,8 @@ pub struct Layout {
     pub member: Option<NavMember>,
     /// The anti-forgery token (for the sign-out form).
     pub csrf: String,
+    /// The signed-in vendor contact's name, on vendor portal pages.
+    pub vendor: Option<String>,
 }
 
 impl Layout {
@@ -26,6 +28,7 @@ impl Layout {
             title: title.to_owned(),
             member: None,
             csrf: csrf.to_owned(),
+            vendor: None,
         }
     }
 }

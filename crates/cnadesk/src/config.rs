@@ -47,6 +47,34 @@ pub struct Config {
     pub xmpp: XmppConfig,
     /// The CNA's OpenPGP key.
     pub openpgp: OpenPgpConfig,
+    /// Coordinated disclosure: embargo consent, vendor reminders, invitations.
+    pub coordination: CoordinationConfig,
+}
+
+/// Coordinated disclosure.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoordinationConfig {
+    /// Changing an embargo date waits for the consent of every vendor who
+    /// acknowledged the current date.
+    pub embargo_change_needs_consent: bool,
+    /// Days between reminders to vendors who have not answered.
+    pub reminder_days: u32,
+    /// Reminders at most.
+    pub reminders_at_most: u32,
+    /// Days an invitation link works.
+    pub invitation_days: u32,
+}
+
+impl Default for CoordinationConfig {
+    fn default() -> Self {
+        CoordinationConfig {
+            embargo_change_needs_consent: false,
+            reminder_days: 3,
+            reminders_at_most: 3,
+            invitation_days: 14,
+        }
+    }
 }
 
 /// E-mail. Unset `from`: no e-mail is sent or received.
@@ -314,6 +342,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             xmpp: XmppConfig::default(),
             openpgp: OpenPgpConfig::default(),
+            coordination: CoordinationConfig::default(),
         }
     }
 }
@@ -462,6 +491,11 @@ impl Config {
             bail!(
                 "invalid configuration: log.format must be `pretty` or `json`, not `{}`",
                 self.log.format
+            );
+        }
+        if self.coordination.reminder_days == 0 || self.coordination.invitation_days == 0 {
+            bail!(
+                "invalid configuration: coordination.reminder_days and coordination.invitation_days must be at least 1"
             );
         }
         if let Some(url) = &self.public_url {
@@ -649,6 +683,14 @@ impl Config {
                 short_name: self.records.short_name.clone(),
                 advisory_namespace: self.records.advisory_namespace.clone(),
                 schema_version: self.records.schema_version.clone(),
+            },
+            coordination: cnadesk_web::coordination_desk::CoordinationSettings {
+                embargo_change_needs_consent: self.coordination.embargo_change_needs_consent,
+                reminders: cnadesk_core::coordination::ReminderSchedule {
+                    every_ms: i64::from(self.coordination.reminder_days) * 24 * 3600 * 1000,
+                    at_most: i64::from(self.coordination.reminders_at_most),
+                },
+                invitation_ttl_ms: i64::from(self.coordination.invitation_days) * 24 * 3600 * 1000,
             },
         }
     }

@@ -593,7 +593,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     tracing::info!(%addr, backend, "serving");
-    // Response-time clocks: warn, hand on and offer every minute.
+    // Response-time clocks (warn, hand on, offer) and embargoes, every minute.
     let sweeper = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -612,6 +612,20 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "response-time sweep failed"),
+                }
+                // Embargoes: lift at the end (also catching up after a
+                // restart), publish, remind vendors who have not answered.
+                match cnadesk_web::coordination_desk::sweep(&state).await {
+                    Ok(s) if s != cnadesk_web::coordination_desk::Sweep::default() => {
+                        tracing::info!(
+                            lifted = s.lifted,
+                            publications = s.publications,
+                            reminders = s.reminders,
+                            "coordination sweep"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "coordination sweep failed"),
                 }
             }
         })

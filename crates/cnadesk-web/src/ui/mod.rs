@@ -2,6 +2,7 @@
 //! accounts.
 
 mod account;
+pub mod coordination;
 mod cve;
 mod dashboard;
 mod desk;

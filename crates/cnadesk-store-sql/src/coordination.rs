@@ -1,0 +1,1532 @@
+//! Coordinated disclosure: vulnerabilities and their products, vendor
+//! contacts, invitations and accounts, the embargo, the coordination threads
+//! and files, and published advisories. The [`cnadesk_store::Store`]
+//! implementation delegates here.
+//!
+//! Every change appends its audit event in its own transaction, with the case
+//! and its report set, and a payload without secrets, e-mail addresses,
+//! statements or message bodies (bodies and files by SHA-256).
+
+use cnadesk_core::audit::EventDraft;
+use cnadesk_core::coordination::XepRef;
+use cnadesk_core::{Actor, CaseId, ReportId, VendorId};
+use cnadesk_store::{
+    Advisory, AffectedProduct, CaseFile, CaseMessage, CountChoice, Embargo, EmbargoOutcome,
+    EmbargoProposal, NewCaseFile, NewInvitation, NewOutboxMessage, NewVendorAccount,
+    NewVulnerability, Participant, ProductUpdate, StoreError, StoreResult, VendorAccount,
+    Vulnerability,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::notify::insert_outbox;
+use crate::rows::{db_err, get, parsed};
+use crate::store::{append_audit, SqlStore};
+
+const VULNERABILITY_COLUMNS: &str = "id, case_id, title, summary, xeps, rfcs, secure_way_exists, \
+     cve_count, count_reason, created_at, updated_at";
+const PRODUCT_COLUMNS: &str = "id, vulnerability_id, case_id, product_key, product_name, status, \
+     affected_versions, fixed_versions, statement, fix_released, shared, status_at, versions_at, \
+     statement_at, updated_by";
+const PARTICIPANT_COLUMNS: &str = "id, case_id, email, contact_name, products, \
+     invitation_expires_at, invited_at, invited_by, vendor_id, accepted_at, acknowledged_at, \
+     consented_at, reminders_sent, last_reminded_at";
+const VENDOR_COLUMNS: &str = "id, email, display_name, time_zone, created_at";
+const EMBARGO_COLUMNS: &str = "case_id, ends_at, reason, set_at, set_by, pending_ends_at, \
+     pending_reason, pending_by, pending_at, lifted_at, broken_at, broken_note, \
+     publication_queued_at";
+const MESSAGE_COLUMNS: &str = "id, case_id, participant_id, author, actor, body, created_at";
+const FILE_COLUMNS: &str =
+    "id, case_id, participant_id, filename, content_type, size, sha256, uploaded_by, created_at";
+
+fn xeps(row: &AnyRow) -> StoreResult<Vec<XepRef>> {
+    let text: String = get(row, "xeps")?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("xeps: {e}")))
+}
+
+/// A JSON array of strings.
+fn strings(row: &AnyRow, col: &str) -> StoreResult<Vec<String>> {
+    let text: String = get(row, col)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("{col}: {e}")))
+}
+
+fn flag(row: &AnyRow, col: &str) -> StoreResult<bool> {
+    Ok(get::<i64>(row, col)? != 0)
+}
+
+fn vulnerability(row: &AnyRow) -> StoreResult<Vulnerability> {
+    Ok(Vulnerability {
+        id: get(row, "id")?,
+        case_id: CaseId(get(row, "case_id")?),
+        title: get(row, "title")?,
+        summary: get(row, "summary")?,
+        xeps: xeps(row)?,
+        rfcs: strings(row, "rfcs")?,
+        secure_way_exists: get::<Option<i64>>(row, "secure_way_exists")?.map(|b| b != 0),
+        cve_count: get(row, "cve_count")?,
+        count_reason: get(row, "count_reason")?,
+        created_at_ms: get(row, "created_at")?,
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+fn affected_product(row: &AnyRow) -> StoreResult<AffectedProduct> {
+    Ok(AffectedProduct {
+        id: get(row, "id")?,
+        vulnerability_id: get(row, "vulnerability_id")?,
+        case_id: CaseId(get(row, "case_id")?),
+        product_key: get(row, "product_key")?,
+        product_name: get(row, "product_name")?,
+        status: parsed(row, "status")?,
+        affected_versions: get(row, "affected_versions")?,
+        fixed_versions: get(row, "fixed_versions")?,
+        statement: get(row, "statement")?,
+        fix_released: flag(row, "fix_released")?,
+        shared: flag(row, "shared")?,
+        status_at_ms: get(row, "status_at")?,
+        versions_at_ms: get(row, "versions_at")?,
+        statement_at_ms: get(row, "statement_at")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+fn participant(row: &AnyRow) -> StoreResult<Participant> {
+    Ok(Participant {
+        id: get(row, "id")?,
+        case_id: CaseId(get(row, "case_id")?),
+        email: get(row, "email")?,
+        contact_name: get(row, "contact_name")?,
+        products: strings(row, "products")?,
+        invited_at_ms: get(row, "invited_at")?,
+        invited_by: get(row, "invited_by")?,
+        invitation_expires_at_ms: get(row, "invitation_expires_at")?,
+        vendor: get::<Option<i64>>(row, "vendor_id")?.map(VendorId),
+        accepted_at_ms: get(row, "accepted_at")?,
+        acknowledged_at_ms: get(row, "acknowledged_at")?,
+        consented_at_ms: get(row, "consented_at")?,
+        reminders_sent: get(row, "reminders_sent")?,
+        last_reminded_at_ms: get(row, "last_reminded_at")?,
+    })
+}
+
+fn vendor_account(row: &AnyRow) -> StoreResult<VendorAccount> {
+    Ok(VendorAccount {
+        id: VendorId(get(row, "id")?),
+        email: get(row, "email")?,
+        display_name: get(row, "display_name")?,
+        time_zone: get(row, "time_zone")?,
+        created_at_ms: get(row, "created_at")?,
+    })
+}
+
+fn embargo(row: &AnyRow) -> StoreResult<Embargo> {
+    let pending = match get::<Option<i64>>(row, "pending_ends_at")? {
+        Some(ends_at_ms) => Some(EmbargoProposal {
+            ends_at_ms,
+            reason: get::<Option<String>>(row, "pending_reason")?.unwrap_or_default(),
+            proposed_by: get::<Option<String>>(row, "pending_by")?.unwrap_or_default(),
+            proposed_at_ms: get::<Option<i64>>(row, "pending_at")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Embargo {
+        case_id: CaseId(get(row, "case_id")?),
+        ends_at_ms: get(row, "ends_at")?,
+        reason: get(row, "reason")?,
+        set_at_ms: get(row, "set_at")?,
+        set_by: get(row, "set_by")?,
+        pending,
+        lifted_at_ms: get(row, "lifted_at")?,
+        broken_at_ms: get(row, "broken_at")?,
+        broken_note: get(row, "broken_note")?,
+        publication_queued_at_ms: get(row, "publication_queued_at")?,
+    })
+}
+
+fn case_message(row: &AnyRow) -> StoreResult<CaseMessage> {
+    Ok(CaseMessage {
+        id: get(row, "id")?,
+        case_id: CaseId(get(row, "case_id")?),
+        participant_id: get(row, "participant_id")?,
+        author: get(row, "author")?,
+        actor: get(row, "actor")?,
+        body: get(row, "body")?,
+        created_at_ms: get(row, "created_at")?,
+    })
+}
+
+fn case_file(row: &AnyRow) -> StoreResult<CaseFile> {
+    Ok(CaseFile {
+        id: get(row, "id")?,
+        case_id: CaseId(get(row, "case_id")?),
+        participant_id: get(row, "participant_id")?,
+        filename: get(row, "filename")?,
+        content_type: get(row, "content_type")?,
+        size: get(row, "size")?,
+        sha256: get(row, "sha256")?,
+        uploaded_by: get(row, "uploaded_by")?,
+        created_at_ms: get(row, "created_at")?,
+    })
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The report of a case; `NotFound` when there is no such case.
+async fn case_report(conn: &mut AnyConnection, case: CaseId) -> StoreResult<ReportId> {
+    sqlx::query("SELECT report_id FROM cases WHERE id = $1")
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| get(&r, "report_id").map(ReportId))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(case.to_string()))
+}
+
+/// An event about a case, linked to the case and its report so that
+/// notifications and the report's history find it.
+fn case_event(action: &str, case: CaseId, report: ReportId) -> EventDraft {
+    EventDraft::new(action).case(case).report(report)
+}
+
+async fn fetch_participant(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Participant>> {
+    let sql = format!("SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| participant(&r))
+        .transpose()
+}
+
+/// Checks that a thread named by a message or file is a participant of the case.
+async fn check_thread(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    participant_id: Option<i64>,
+) -> StoreResult<()> {
+    if let Some(p) = participant_id {
+        match fetch_participant(conn, p).await? {
+            Some(found) if found.case_id == case => {}
+            _ => return Err(StoreError::NotFound(format!("participant {p} of {case}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Reads the embargo of a case and locks its row until the transaction ends
+/// (a no-op update: PostgreSQL holds the row lock, SQLite has one writer), so
+/// a decision taken on what was read cannot race another.
+async fn lock_embargo(conn: &mut AnyConnection, case: CaseId) -> StoreResult<Option<Embargo>> {
+    let sql = format!(
+        "UPDATE embargoes SET set_at = set_at WHERE case_id = $1 RETURNING {EMBARGO_COLUMNS}"
+    );
+    sqlx::query(&sql)
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| embargo(&r))
+        .transpose()
+}
+
+fn embargo_change_payload(previous_end: Option<i64>, end: i64, reason: &str) -> serde_json::Value {
+    json!({ "previous_end": previous_end, "end": end, "reason": reason })
+}
+
+impl SqlStore {
+    // ---- vulnerabilities and products ------------------------------------------
+
+    pub(crate) async fn coord_add_vulnerability(
+        &self,
+        v: NewVulnerability,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Vulnerability> {
+        let title = v.title.trim();
+        if title.is_empty() {
+            return Err(StoreError::Rejected("a vulnerability needs a title".into()));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, v.case_id).await?;
+        let sql = format!(
+            "INSERT INTO vulnerabilities (case_id, title, summary, xeps, rfcs, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {VULNERABILITY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(v.case_id.0)
+            .bind(title)
+            .bind(&v.summary)
+            .bind(json!(v.xeps).to_string())
+            .bind(json!(v.rfcs).to_string())
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let stored = vulnerability(&row)?;
+        append_audit(
+            &mut tx,
+            case_event("vulnerability.added", v.case_id, report).payload(json!({
+                "vulnerability": stored.id,
+                "title": stored.title,
+                "xeps": stored.xeps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "rfcs": stored.rfcs,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_vulnerabilities(
+        &self,
+        case: CaseId,
+    ) -> StoreResult<Vec<Vulnerability>> {
+        let sql = format!(
+            "SELECT {VULNERABILITY_COLUMNS} FROM vulnerabilities WHERE case_id = $1 ORDER BY created_at, id"
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(vulnerability)
+            .collect()
+    }
+
+    pub(crate) async fn coord_choose_cve_count(
+        &self,
+        case: CaseId,
+        vulnerability_id: i64,
+        choice: CountChoice,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        if choice.count < 0 {
+            return Err(StoreError::Rejected(
+                "the number of CVE IDs cannot be negative".into(),
+            ));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        let n = sqlx::query(
+            "UPDATE vulnerabilities SET secure_way_exists = $1, cve_count = $2, count_reason = $3, \
+             updated_at = $4 WHERE id = $5 AND case_id = $6",
+        )
+        .bind(i64::from(choice.secure_way_exists))
+        .bind(choice.count)
+        .bind(&choice.reason)
+        .bind(now_ms)
+        .bind(vulnerability_id)
+        .bind(case.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound(format!(
+                "vulnerability {vulnerability_id} of {case}"
+            )));
+        }
+        append_audit(
+            &mut tx,
+            case_event("vulnerability.count_chosen", case, report).payload(json!({
+                "vulnerability": vulnerability_id,
+                "secure_way_exists": choice.secure_way_exists,
+                "count": choice.count,
+                "reason": choice.reason,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn coord_add_affected_products(
+        &self,
+        case: CaseId,
+        vulnerability_id: i64,
+        products: Vec<(String, String)>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<usize> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        let found = sqlx::query("SELECT id FROM vulnerabilities WHERE id = $1 AND case_id = $2")
+            .bind(vulnerability_id)
+            .bind(case.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "vulnerability {vulnerability_id} of {case}"
+            )));
+        }
+        let mut added = Vec::new();
+        for (key, name) in &products {
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(StoreError::Rejected(
+                    "a product needs a registry key".into(),
+                ));
+            }
+            let n = sqlx::query(
+                "INSERT INTO affected_products (vulnerability_id, case_id, product_key, product_name, \
+                 status, affected_versions, fixed_versions, statement, fix_released, shared) \
+                 VALUES ($1, $2, $3, $4, 'unknown', '', '', '', 0, 0) \
+                 ON CONFLICT (vulnerability_id, product_key) DO NOTHING",
+            )
+            .bind(vulnerability_id)
+            .bind(case.0)
+            .bind(key)
+            .bind(name.trim())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if n == 1 {
+                added.push(key.to_owned());
+            }
+        }
+        if !added.is_empty() {
+            sqlx::query("UPDATE vulnerabilities SET updated_at = $1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(vulnerability_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            append_audit(
+                &mut tx,
+                case_event("vulnerability.products_added", case, report).payload(json!({
+                    "vulnerability": vulnerability_id,
+                    "products": added,
+                })),
+                actor,
+                now_ms,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(added.len())
+    }
+
+    pub(crate) async fn coord_affected_products(
+        &self,
+        case: CaseId,
+    ) -> StoreResult<Vec<AffectedProduct>> {
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM affected_products WHERE case_id = $1 \
+             ORDER BY vulnerability_id, id"
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(affected_product)
+            .collect()
+    }
+
+    pub(crate) async fn coord_update_affected_product(
+        &self,
+        case: CaseId,
+        row_id: i64,
+        update: ProductUpdate,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<AffectedProduct> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        // Read and lock the row: the dates are stamped by comparing with
+        // what is stored, so a concurrent update must wait.
+        let sql = format!(
+            "UPDATE affected_products SET shared = shared WHERE id = $1 AND case_id = $2 \
+             RETURNING {PRODUCT_COLUMNS}"
+        );
+        let current = sqlx::query(&sql)
+            .bind(row_id)
+            .bind(case.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| affected_product(&r))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("product row {row_id} of {case}")))?;
+        let mut changed: Vec<&str> = Vec::new();
+        if current.status != update.status {
+            changed.push("status");
+        }
+        if current.affected_versions != update.affected_versions {
+            changed.push("affected_versions");
+        }
+        if current.fixed_versions != update.fixed_versions {
+            changed.push("fixed_versions");
+        }
+        if current.fix_released != update.fix_released {
+            changed.push("fix_released");
+        }
+        if current.statement != update.statement {
+            changed.push("statement");
+        }
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let status_at = if current.status != update.status {
+            Some(now_ms)
+        } else {
+            current.status_at_ms
+        };
+        let versions_changed = current.affected_versions != update.affected_versions
+            || current.fixed_versions != update.fixed_versions
+            || current.fix_released != update.fix_released;
+        let versions_at = if versions_changed {
+            Some(now_ms)
+        } else {
+            current.versions_at_ms
+        };
+        let statement_at = if current.statement != update.statement {
+            Some(now_ms)
+        } else {
+            current.statement_at_ms
+        };
+        let sql = format!(
+            "UPDATE affected_products SET status = $1, affected_versions = $2, fixed_versions = $3, \
+             statement = $4, fix_released = $5, status_at = $6, versions_at = $7, statement_at = $8, \
+             updated_by = $9 WHERE id = $10 RETURNING {PRODUCT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(update.status.as_str())
+            .bind(&update.affected_versions)
+            .bind(&update.fixed_versions)
+            .bind(&update.statement)
+            .bind(i64::from(update.fix_released))
+            .bind(status_at)
+            .bind(versions_at)
+            .bind(statement_at)
+            .bind(actor.to_key())
+            .bind(row_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let stored = affected_product(&row)?;
+        append_audit(
+            &mut tx,
+            case_event("vulnerability.product_updated", case, report).payload(json!({
+                "row": row_id,
+                "vulnerability": stored.vulnerability_id,
+                "product": stored.product_key,
+                "changed": changed,
+                "status": stored.status.as_str(),
+                "fix_released": stored.fix_released,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_share_affected_product(
+        &self,
+        case: CaseId,
+        row_id: i64,
+        shared: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        let key: String = sqlx::query(
+            "UPDATE affected_products SET shared = $1 WHERE id = $2 AND case_id = $3 \
+             RETURNING product_key",
+        )
+        .bind(i64::from(shared))
+        .bind(row_id)
+        .bind(case.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|r| get(&r, "product_key"))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("product row {row_id} of {case}")))?;
+        append_audit(
+            &mut tx,
+            case_event("vulnerability.product_shared", case, report).payload(json!({
+                "row": row_id,
+                "product": key,
+                "shared": shared,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    // ---- vendor contacts -------------------------------------------------------
+
+    pub(crate) async fn coord_invite_vendor(
+        &self,
+        invitation: NewInvitation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<Participant> {
+        let case = invitation.case_id;
+        let email = normalize_email(&invitation.email);
+        if email.is_empty() || !email.contains('@') {
+            return Err(StoreError::Rejected(
+                "an invitation needs an e-mail address".into(),
+            ));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        // An address already invited to the case: lock its row and merge.
+        let sql = format!(
+            "UPDATE case_participants SET reminders_sent = reminders_sent \
+             WHERE case_id = $1 AND email = $2 \
+             RETURNING {PARTICIPANT_COLUMNS}"
+        );
+        let existing = sqlx::query(&sql)
+            .bind(case.0)
+            .bind(&email)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| participant(&r))
+            .transpose()?;
+        let mut products: Vec<String> = existing
+            .as_ref()
+            .map(|p| p.products.clone())
+            .unwrap_or_default();
+        for p in &invitation.products {
+            let p = p.trim();
+            if !p.is_empty() && !products.iter().any(|q| q == p) {
+                products.push(p.to_owned());
+            }
+        }
+        let contact_name = invitation.contact_name.trim();
+        let (stored, action) = match existing {
+            Some(existing) => {
+                let sql = format!(
+                    "UPDATE case_participants SET products = $1, contact_name = $2, token_hash = $3, \
+                     invitation_expires_at = $4 WHERE id = $5 RETURNING {PARTICIPANT_COLUMNS}"
+                );
+                let name = if contact_name.is_empty() {
+                    existing.contact_name.as_str()
+                } else {
+                    contact_name
+                };
+                let row = sqlx::query(&sql)
+                    .bind(json!(products).to_string())
+                    .bind(name)
+                    .bind(&invitation.token_hash)
+                    .bind(invitation.expires_at_ms)
+                    .bind(existing.id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                (participant(&row)?, "vendor.reinvited")
+            }
+            None => {
+                let sql = format!(
+                    "INSERT INTO case_participants (case_id, email, contact_name, products, token_hash, \
+                     invitation_expires_at, invited_at, invited_by, reminders_sent) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING {PARTICIPANT_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(case.0)
+                    .bind(&email)
+                    .bind(contact_name)
+                    .bind(json!(products).to_string())
+                    .bind(&invitation.token_hash)
+                    .bind(invitation.expires_at_ms)
+                    .bind(now_ms)
+                    .bind(actor.to_key())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                (participant(&row)?, "vendor.invited")
+            }
+        };
+        append_audit(
+            &mut tx,
+            case_event(action, case, report).payload(json!({
+                "participant": stored.id,
+                "products": stored.products,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        if let Some(message) = &invitation.outbox {
+            let mut message = message.clone();
+            message.case_id.get_or_insert(case);
+            insert_outbox(&mut tx, &message, now_ms).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_participants(&self, case: CaseId) -> StoreResult<Vec<Participant>> {
+        let sql = format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE case_id = $1 \
+             ORDER BY invited_at, id"
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(participant)
+            .collect()
+    }
+
+    pub(crate) async fn coord_participations(
+        &self,
+        vendor: VendorId,
+    ) -> StoreResult<Vec<Participant>> {
+        let sql = format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE vendor_id = $1 \
+             ORDER BY case_id, id"
+        );
+        sqlx::query(&sql)
+            .bind(vendor.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(participant)
+            .collect()
+    }
+
+    pub(crate) async fn coord_invitation(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Participant>> {
+        let sql = format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants \
+             WHERE token_hash = $1 AND invitation_expires_at > $2"
+        );
+        sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| participant(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_accept_invitation(
+        &self,
+        token_hash: &str,
+        vendor: VendorId,
+        now_ms: i64,
+    ) -> StoreResult<Participant> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        // Conditional: of two accepts racing, the second finds no row with
+        // this hash (PostgreSQL re-checks the condition after the first
+        // commits; SQLite has one writer).
+        let sql = format!(
+            "UPDATE case_participants SET token_hash = NULL, vendor_id = $1, accepted_at = $2 \
+             WHERE token_hash = $3 AND invitation_expires_at > $2 RETURNING {PARTICIPANT_COLUMNS}"
+        );
+        let stored = sqlx::query(&sql)
+            .bind(vendor.0)
+            .bind(now_ms)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| participant(&r))
+            .transpose()?
+            .ok_or(StoreError::SetupTokenInvalid)?;
+        let report = case_report(&mut tx, stored.case_id).await?;
+        append_audit(
+            &mut tx,
+            case_event("vendor.accepted", stored.case_id, report).payload(json!({
+                "participant": stored.id,
+                "vendor": vendor.0,
+            })),
+            &Actor::Vendor { id: vendor },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_acknowledge_embargo(
+        &self,
+        participant_id: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let found = fetch_participant(&mut tx, participant_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
+        let n = sqlx::query(
+            "UPDATE case_participants SET acknowledged_at = $1 \
+             WHERE id = $2 AND acknowledged_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(participant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        let report = case_report(&mut tx, found.case_id).await?;
+        append_audit(
+            &mut tx,
+            case_event("vendor.acknowledged", found.case_id, report)
+                .payload(json!({ "participant": participant_id })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    pub(crate) async fn coord_remind_vendor(
+        &self,
+        participant_id: i64,
+        new_link: Option<(String, i64)>,
+        outbox: Option<NewOutboxMessage>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let sql = format!(
+            "UPDATE case_participants SET reminders_sent = reminders_sent + 1, last_reminded_at = $1 \
+             WHERE id = $2 RETURNING {PARTICIPANT_COLUMNS}"
+        );
+        let stored = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(participant_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| participant(&r))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
+        if let Some((hash, expires_at_ms)) = &new_link {
+            // A used link is never revived: it would let its holder bind the
+            // participant to another account.
+            let n = sqlx::query(
+                "UPDATE case_participants SET token_hash = $1, invitation_expires_at = $2 \
+                 WHERE id = $3 AND accepted_at IS NULL",
+            )
+            .bind(hash)
+            .bind(*expires_at_ms)
+            .bind(participant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Rejected(format!(
+                    "participant {participant_id} has accepted the invitation; a reminder cannot carry a new link"
+                )));
+            }
+        }
+        let report = case_report(&mut tx, stored.case_id).await?;
+        append_audit(
+            &mut tx,
+            case_event("vendor.reminded", stored.case_id, report).payload(json!({
+                "participant": participant_id,
+                "reminder": stored.reminders_sent,
+                "new_link": new_link.is_some(),
+            })),
+            &Actor::system("reminders"),
+            now_ms,
+        )
+        .await?;
+        if let Some(mut message) = outbox {
+            message.case_id.get_or_insert(stored.case_id);
+            insert_outbox(&mut tx, &message, now_ms).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    // ---- vendor accounts and sessions --------------------------------------------
+
+    pub(crate) async fn coord_create_vendor_account(
+        &self,
+        account: NewVendorAccount,
+        now_ms: i64,
+    ) -> StoreResult<VendorAccount> {
+        let email = normalize_email(&account.email);
+        if email.is_empty() {
+            return Err(StoreError::Rejected(
+                "a vendor account needs an e-mail address".into(),
+            ));
+        }
+        let sql = format!(
+            "INSERT INTO vendor_accounts (email, display_name, password_hash, time_zone, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {VENDOR_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&email)
+            .bind(account.display_name.trim())
+            .bind(&account.password_hash)
+            .bind(&account.time_zone)
+            .bind(now_ms)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict("a vendor account with this e-mail address".into())
+                }
+                other => other,
+            })?;
+        vendor_account(&row)
+    }
+
+    pub(crate) async fn coord_vendor_account(
+        &self,
+        id: VendorId,
+    ) -> StoreResult<Option<VendorAccount>> {
+        let sql = format!("SELECT {VENDOR_COLUMNS} FROM vendor_accounts WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| vendor_account(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_vendor_credentials(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(VendorAccount, String)>> {
+        let sql =
+            format!("SELECT {VENDOR_COLUMNS}, password_hash FROM vendor_accounts WHERE email = $1");
+        sqlx::query(&sql)
+            .bind(normalize_email(email))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| Ok((vendor_account(&r)?, get(&r, "password_hash")?)))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_create_vendor_session(
+        &self,
+        id_hash: &str,
+        vendor: VendorId,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO vendor_sessions (id_hash, vendor_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(vendor.0)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn coord_vendor_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<VendorAccount>> {
+        let sql = "SELECT a.id, a.email, a.display_name, a.time_zone, a.created_at \
+             FROM vendor_sessions s JOIN vendor_accounts a ON a.id = s.vendor_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2";
+        sqlx::query(sql)
+            .bind(id_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| vendor_account(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_delete_vendor_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM vendor_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    // ---- the embargo --------------------------------------------------------------
+
+    pub(crate) async fn coord_embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>> {
+        let sql = format!("SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE case_id = $1");
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| embargo(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_set_embargo(
+        &self,
+        case: CaseId,
+        ends_at_ms: i64,
+        reason: &str,
+        needs_consent: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        let current = lock_embargo(&mut tx, case).await?;
+        if current.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()) {
+            return Err(StoreError::Rejected(format!(
+                "the embargo of {case} has been lifted; it cannot change"
+            )));
+        }
+        let outcome = match current {
+            None => {
+                sqlx::query(
+                    "INSERT INTO embargoes (case_id, ends_at, reason, set_at, set_by) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(case.0)
+                .bind(ends_at_ms)
+                .bind(reason)
+                .bind(now_ms)
+                .bind(actor.to_key())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                clear_consents(&mut tx, case).await?;
+                append_audit(
+                    &mut tx,
+                    case_event("embargo.set", case, report)
+                        .payload(embargo_change_payload(None, ends_at_ms, reason)),
+                    actor,
+                    now_ms,
+                )
+                .await?;
+                EmbargoOutcome::Applied
+            }
+            Some(current) if needs_consent => {
+                sqlx::query(
+                    "UPDATE embargoes SET pending_ends_at = $1, pending_reason = $2, pending_by = $3, \
+                     pending_at = $4 WHERE case_id = $5",
+                )
+                .bind(ends_at_ms)
+                .bind(reason)
+                .bind(actor.to_key())
+                .bind(now_ms)
+                .bind(case.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                clear_consents(&mut tx, case).await?;
+                append_audit(
+                    &mut tx,
+                    case_event("embargo.proposed", case, report).payload(embargo_change_payload(
+                        Some(current.ends_at_ms),
+                        ends_at_ms,
+                        reason,
+                    )),
+                    actor,
+                    now_ms,
+                )
+                .await?;
+                EmbargoOutcome::Proposed
+            }
+            Some(current) => {
+                apply_change(&mut tx, case, ends_at_ms, reason, &actor.to_key(), now_ms).await?;
+                append_audit(
+                    &mut tx,
+                    case_event("embargo.changed", case, report).payload(embargo_change_payload(
+                        Some(current.ends_at_ms),
+                        ends_at_ms,
+                        reason,
+                    )),
+                    actor,
+                    now_ms,
+                )
+                .await?;
+                EmbargoOutcome::Applied
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    pub(crate) async fn coord_consent_embargo(
+        &self,
+        participant_id: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<EmbargoOutcome> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let who = fetch_participant(&mut tx, participant_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
+        let case = who.case_id;
+        let report = case_report(&mut tx, case).await?;
+        let current = lock_embargo(&mut tx, case).await?;
+        let (current, pending) = match current {
+            Some(e) if e.lifted_at_ms.is_none() => match e.pending.clone() {
+                Some(p) => (e, p),
+                None => {
+                    return Err(StoreError::Rejected(format!(
+                        "no change of the embargo of {case} waits for consent"
+                    )))
+                }
+            },
+            _ => {
+                return Err(StoreError::Rejected(format!(
+                    "no change of the embargo of {case} waits for consent"
+                )))
+            }
+        };
+        sqlx::query(
+            "UPDATE case_participants SET consented_at = $1 WHERE id = $2 AND consented_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(participant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            case_event("embargo.consented", case, report).payload(json!({
+                "participant": participant_id,
+                "end": pending.ends_at_ms,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        let waiting: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM case_participants WHERE case_id = $1 \
+             AND acknowledged_at IS NOT NULL AND consented_at IS NULL",
+        )
+        .bind(case.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)
+        .and_then(|r| get(&r, "n"))?;
+        let outcome = if waiting == 0 {
+            apply_change(
+                &mut tx,
+                case,
+                pending.ends_at_ms,
+                &pending.reason,
+                &pending.proposed_by,
+                now_ms,
+            )
+            .await?;
+            let mut payload = embargo_change_payload(
+                Some(current.ends_at_ms),
+                pending.ends_at_ms,
+                &pending.reason,
+            );
+            payload["proposed_by"] = json!(pending.proposed_by);
+            payload["consented"] = json!(true);
+            append_audit(
+                &mut tx,
+                case_event("embargo.changed", case, report).payload(payload),
+                actor,
+                now_ms,
+            )
+            .await?;
+            EmbargoOutcome::Applied
+        } else {
+            EmbargoOutcome::Proposed
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    pub(crate) async fn coord_break_embargo(
+        &self,
+        case: CaseId,
+        disclosed_at_ms: i64,
+        note: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        let current = lock_embargo(&mut tx, case)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("the embargo of {case}")))?;
+        if current.lifted_at_ms.is_some() {
+            return Err(StoreError::Rejected(format!(
+                "the embargo of {case} has been lifted already"
+            )));
+        }
+        sqlx::query("UPDATE embargoes SET broken_at = $1, broken_note = $2 WHERE case_id = $3")
+            .bind(disclosed_at_ms)
+            .bind(note)
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            case_event("embargo.broken", case, report)
+                .payload(json!({ "disclosed_at": disclosed_at_ms, "end": current.ends_at_ms })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn coord_due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>> {
+        let sql = format!(
+            "SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE lifted_at IS NULL AND ends_at <= $1 \
+             ORDER BY ends_at, case_id"
+        );
+        sqlx::query(&sql)
+            .bind(now_ms)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(embargo)
+            .collect()
+    }
+
+    pub(crate) async fn coord_lift_embargo(
+        &self,
+        case: CaseId,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        // Conditional: of two lifts racing, one does it.
+        let lifted = sqlx::query(
+            "UPDATE embargoes SET lifted_at = $1, pending_ends_at = NULL, pending_reason = NULL, \
+             pending_by = NULL, pending_at = NULL \
+             WHERE case_id = $2 AND lifted_at IS NULL AND ends_at <= $1 RETURNING ends_at",
+        )
+        .bind(now_ms)
+        .bind(case.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(lifted) = lifted else {
+            return Ok(false);
+        };
+        let end: i64 = get(&lifted, "ends_at")?;
+        sqlx::query(
+            "INSERT INTO advisories (case_id, published_at) VALUES ($1, $2) \
+             ON CONFLICT (case_id) DO NOTHING",
+        )
+        .bind(case.0)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            case_event("embargo.lifted", case, report).payload(json!({ "end": end })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        append_audit(
+            &mut tx,
+            case_event("advisory.published", case, report)
+                .payload(json!({ "published_at": now_ms })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    pub(crate) async fn coord_mark_publication_queued(
+        &self,
+        case: CaseId,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE embargoes SET publication_queued_at = COALESCE(publication_queued_at, $1) \
+             WHERE case_id = $2 AND lifted_at IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(case.0)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound(format!("a lifted embargo of {case}")));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn coord_lifted_awaiting_publication(&self) -> StoreResult<Vec<Embargo>> {
+        let sql = format!(
+            "SELECT {EMBARGO_COLUMNS} FROM embargoes \
+             WHERE lifted_at IS NOT NULL AND publication_queued_at IS NULL ORDER BY lifted_at, case_id"
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(embargo)
+            .collect()
+    }
+
+    pub(crate) async fn coord_advisory(&self, case: CaseId) -> StoreResult<Option<Advisory>> {
+        sqlx::query("SELECT case_id, published_at FROM advisories WHERE case_id = $1")
+            .bind(case.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| advisory(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn coord_advisories(&self) -> StoreResult<Vec<Advisory>> {
+        sqlx::query(
+            "SELECT case_id, published_at FROM advisories ORDER BY published_at DESC, case_id DESC",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(advisory)
+        .collect()
+    }
+
+    // ---- threads and files -------------------------------------------------------
+
+    pub(crate) async fn coord_add_case_message(
+        &self,
+        case: CaseId,
+        participant_id: Option<i64>,
+        author: &str,
+        body: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseMessage> {
+        if body.trim().is_empty() {
+            return Err(StoreError::Rejected("a message cannot be empty".into()));
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        check_thread(&mut tx, case, participant_id).await?;
+        let sql = format!(
+            "INSERT INTO case_messages (case_id, participant_id, author, actor, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MESSAGE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(case.0)
+            .bind(participant_id)
+            .bind(author)
+            .bind(actor.to_key())
+            .bind(body)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let stored = case_message(&row)?;
+        append_audit(
+            &mut tx,
+            case_event("coordination.message", case, report).payload(json!({
+                "message": stored.id,
+                "participant": participant_id,
+                "sha256": sha256_hex(body.as_bytes()),
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_case_messages(
+        &self,
+        case: CaseId,
+        threads: Option<&[i64]>,
+    ) -> StoreResult<Vec<CaseMessage>> {
+        let filter = match threads {
+            None => String::new(),
+            Some([]) => " AND participant_id IS NULL".to_owned(),
+            Some(list) => {
+                let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 2)).collect();
+                format!(
+                    " AND (participant_id IS NULL OR participant_id IN ({}))",
+                    marks.join(", ")
+                )
+            }
+        };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM case_messages WHERE case_id = $1{filter} \
+             ORDER BY created_at, id"
+        );
+        let mut query = sqlx::query(&sql).bind(case.0);
+        for p in threads.unwrap_or_default() {
+            query = query.bind(*p);
+        }
+        query
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(case_message)
+            .collect()
+    }
+
+    pub(crate) async fn coord_add_case_file(
+        &self,
+        file: NewCaseFile,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<CaseFile> {
+        let case = file.case_id;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let report = case_report(&mut tx, case).await?;
+        check_thread(&mut tx, case, file.participant_id).await?;
+        let sha = sha256_hex(&file.bytes);
+        let size = file.bytes.len() as i64;
+        let sql = format!(
+            "INSERT INTO case_files (case_id, participant_id, filename, content_type, size, sha256, \
+             bytes, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING {FILE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(case.0)
+            .bind(file.participant_id)
+            .bind(&file.filename)
+            .bind(&file.content_type)
+            .bind(size)
+            .bind(&sha)
+            .bind(file.bytes)
+            .bind(actor.to_key())
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let stored = case_file(&row)?;
+        append_audit(
+            &mut tx,
+            case_event("coordination.file_added", case, report).payload(json!({
+                "file": stored.id,
+                "participant": stored.participant_id,
+                "sha256": sha,
+                "size": size,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn coord_case_files(&self, case: CaseId) -> StoreResult<Vec<CaseFile>> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM case_files WHERE case_id = $1 ORDER BY created_at, id"
+        );
+        sqlx::query(&sql)
+            .bind(case.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(case_file)
+            .collect()
+    }
+
+    pub(crate) async fn coord_case_file(
+        &self,
+        case: CaseId,
+        id: i64,
+    ) -> StoreResult<Option<(CaseFile, Vec<u8>)>> {
+        let sql =
+            format!("SELECT {FILE_COLUMNS}, bytes FROM case_files WHERE id = $1 AND case_id = $2");
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(case.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| Ok((case_file(&r)?, get::<Vec<u8>>(&r, "bytes")?)))
+            .transpose()
+    }
+}
+
+fn advisory(row: &AnyRow) -> StoreResult<Advisory> {
+    Ok(Advisory {
+        case_id: CaseId(get(row, "case_id")?),
+        published_at_ms: get(row, "published_at")?,
+    })
+}
+
+/// Every participant's consent to an earlier proposal lapses.
+async fn clear_consents(conn: &mut AnyConnection, case: CaseId) -> StoreResult<()> {
+    sqlx::query("UPDATE case_participants SET consented_at = NULL WHERE case_id = $1")
+        .bind(case.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Makes a new end the embargo's, dropping any pending change and the
+/// consents given to it.
+async fn apply_change(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    ends_at_ms: i64,
+    reason: &str,
+    set_by: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE embargoes SET ends_at = $1, reason = $2, set_at = $3, set_by = $4, \
+         pending_ends_at = NULL, pending_reason = NULL, pending_by = NULL, pending_at = NULL \
+         WHERE case_id = $5",
+    )
+    .bind(ends_at_ms)
+    .bind(reason)
+    .bind(now_ms)
+    .bind(set_by)
+    .bind(case.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    clear_consents(conn, case).await
+}

@@ -1,0 +1,962 @@
+//! The coordination page of a case: its vulnerabilities and the products
+//! they affect, the implementations a XEP-level flaw may hit (from DOAP
+//! data), the CVE count (rule 4.2.14), vendor invitations and checklists,
+//! the embargo, the coordination threads and the vendors' files.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cnadesk_core::audit::EventDraft;
+use cnadesk_core::coordination::{
+    in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
+    Checklist, ProductStatus,
+};
+use cnadesk_core::report::looks_like_email;
+use cnadesk_core::CaseId;
+use cnadesk_store::{Case, CountChoice, EmbargoOutcome, NewVulnerability, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Member;
+use crate::coordination_desk::{self, candidates, checklist_of, product_names, XepCandidates};
+use crate::security::{check_csrf, Csrf};
+use crate::vendor::{file_download, message_body, product_update, ProductForm};
+use crate::views::{render, Layout};
+use crate::{team_desk, AppError, AppState};
+
+struct RowView {
+    id: i64,
+    product: String,
+    key: String,
+    status: String,
+    status_label: String,
+    affected_versions: String,
+    fixed_versions: String,
+    statement: String,
+    fix_released: bool,
+    shared: bool,
+    status_at: String,
+    updated_by: String,
+}
+
+struct VulnView {
+    id: i64,
+    title: String,
+    summary: String,
+    references: String,
+    rows: Vec<RowView>,
+    candidates: Vec<XepCandidates>,
+    secure_way: String,
+    count: String,
+    count_reason: String,
+    suggested: usize,
+    explanation: String,
+}
+
+struct VendorRow {
+    id: i64,
+    contact: String,
+    email: String,
+    products: String,
+    invited: String,
+    accepted: String,
+    checklist: Checklist,
+    reminders: i64,
+    consented: bool,
+}
+
+struct ThreadMessage {
+    thread: String,
+    author: String,
+    at: String,
+    body: String,
+}
+
+struct FileRow {
+    id: i64,
+    filename: String,
+    size: i64,
+    thread: String,
+    at: String,
+    sha256: String,
+}
+
+#[derive(Template)]
+#[template(path = "coordination.html")]
+struct Page {
+    layout: Layout,
+    case_number: i64,
+    title: String,
+    time_zone: String,
+    embargo_end: String,
+    embargo_reason: String,
+    embargo_input: String,
+    pending: Option<(String, String)>,
+    lifted: String,
+    broken: String,
+    consent_policy: bool,
+    vulnerabilities: Vec<VulnView>,
+    listed_products: Vec<(String, String)>,
+    vendors: Vec<VendorRow>,
+    messages: Vec<ThreadMessage>,
+    files: Vec<FileRow>,
+    statuses: Vec<(String, String)>,
+    total_count: i64,
+    errors: Vec<(String, String)>,
+    drafts: Drafts,
+    notice: String,
+}
+
+/// What a member typed, kept when a form is refused.
+#[derive(Clone, Debug, Default)]
+pub struct Drafts {
+    title: String,
+    summary: String,
+    xeps: String,
+    rfcs: String,
+    email: String,
+    contact_name: String,
+    embargo_end: String,
+    embargo_reason: String,
+    body: String,
+}
+
+async fn time_zone_of(state: &AppState, member: &Member) -> Result<String, AppError> {
+    Ok(state
+        .store
+        .profiles()
+        .await?
+        .into_iter()
+        .find(|p| p.user == member.user.id)
+        .map_or_else(|| "UTC".to_owned(), |p| p.time_zone))
+}
+
+async fn the_case(state: &AppState, id: &str) -> Result<Case, AppError> {
+    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    state.store.case(id).await?.ok_or(AppError::NotFound)
+}
+
+fn actor_name(key: &str, state: &AppState) -> String {
+    match key.split(':').collect::<Vec<_>>().as_slice() {
+        ["member", _, name] => (*name).to_owned(),
+        ["vendor", _] => "vendor".to_owned(),
+        ["system", c] => format!("{} ({c})", state.config.cna_name),
+        _ => key.to_owned(),
+    }
+}
+
+async fn page(
+    state: &AppState,
+    member: &Member,
+    csrf: &str,
+    case: &Case,
+    errors: Vec<(String, String)>,
+    drafts: Drafts,
+    notice: &str,
+) -> Result<Page, AppError> {
+    let tz = time_zone_of(state, member).await?;
+    let embargo = state.store.embargo(case.id).await?;
+    let products = state.store.affected_products(case.id).await?;
+    let participants = state.store.participants(case.id).await?;
+    let mut vulnerabilities = Vec::new();
+    let mut total_count = 0;
+    for v in state.store.vulnerabilities(case.id).await? {
+        let rows: Vec<RowView> = products
+            .iter()
+            .filter(|p| p.vulnerability_id == v.id)
+            .map(|p| RowView {
+                id: p.id,
+                product: p.product_name.clone(),
+                key: p.product_key.clone(),
+                status: p.status.as_str().into(),
+                status_label: p.status.label().into(),
+                affected_versions: p.affected_versions.clone(),
+                fixed_versions: p.fixed_versions.clone(),
+                statement: p.statement.clone(),
+                fix_released: p.fix_released,
+                shared: p.shared,
+                status_at: p
+                    .status_at_ms
+                    .map_or_else(|| "no answer yet".into(), |t| in_zone_with_utc(t, &tz)),
+                updated_by: p
+                    .updated_by
+                    .as_deref()
+                    .map(|k| actor_name(k, state))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let vulnerable = products
+            .iter()
+            .filter(|p| p.vulnerability_id == v.id && p.status.vulnerable())
+            .count();
+        let guidance = suggested_cve_count(v.secure_way_exists, vulnerable);
+        total_count += v.cve_count.unwrap_or(0);
+        let mut refs: Vec<String> = v.xeps.iter().map(ToString::to_string).collect();
+        refs.extend(v.rfcs.iter().cloned());
+        vulnerabilities.push(VulnView {
+            id: v.id,
+            candidates: candidates(state, &v, &products).await?,
+            title: v.title,
+            summary: v.summary,
+            references: refs.join(", "),
+            rows,
+            secure_way: match v.secure_way_exists {
+                Some(true) => "yes".into(),
+                Some(false) => "no".into(),
+                None => String::new(),
+            },
+            count: v.cve_count.map(|c| c.to_string()).unwrap_or_default(),
+            count_reason: v.count_reason.unwrap_or_default(),
+            suggested: guidance.count,
+            explanation: guidance.explanation,
+        });
+    }
+    let mut listed_products: Vec<(String, String)> = products
+        .iter()
+        .map(|p| (p.product_key.clone(), p.product_name.clone()))
+        .collect();
+    listed_products.sort();
+    listed_products.dedup();
+    let thread_name = |p: Option<i64>| match p {
+        None => "shared with every vendor".to_owned(),
+        Some(id) => participants.iter().find(|x| x.id == id).map_or_else(
+            || format!("vendor #{id}"),
+            |x| format!("private: {}", x.email),
+        ),
+    };
+    let messages = state
+        .store
+        .case_messages(case.id, None)
+        .await?
+        .into_iter()
+        .map(|m| ThreadMessage {
+            thread: thread_name(m.participant_id),
+            author: m.author,
+            at: in_zone_with_utc(m.created_at_ms, &tz),
+            body: m.body,
+        })
+        .collect();
+    let files = state
+        .store
+        .case_files(case.id)
+        .await?
+        .into_iter()
+        .map(|f| FileRow {
+            id: f.id,
+            filename: f.filename,
+            size: f.size,
+            thread: thread_name(f.participant_id),
+            at: in_zone_with_utc(f.created_at_ms, &tz),
+            sha256: f.sha256,
+        })
+        .collect();
+    let vendors = participants
+        .iter()
+        .map(|p| VendorRow {
+            id: p.id,
+            contact: p.contact_name.clone(),
+            email: p.email.clone(),
+            products: product_names(&p.products, &products),
+            invited: in_zone_with_utc(p.invited_at_ms, &tz),
+            accepted: p
+                .accepted_at_ms
+                .map_or_else(|| "not yet".into(), |t| in_zone_with_utc(t, &tz)),
+            checklist: checklist_of(p, &products),
+            reminders: p.reminders_sent,
+            consented: p.consented_at_ms.is_some(),
+        })
+        .collect();
+    let embargo_input = embargo
+        .as_ref()
+        .and_then(|e| jiff::Timestamp::from_millisecond(e.ends_at_ms).ok())
+        .and_then(|ts| {
+            jiff::tz::TimeZone::get(&tz)
+                .ok()
+                .map(|z| ts.to_zoned(z).strftime("%Y-%m-%dT%H:%M").to_string())
+        })
+        .unwrap_or_default();
+    Ok(Page {
+        layout: member.layout(state, &format!("Coordination of case #{}", case.id.0), csrf),
+        case_number: case.id.0,
+        title: case.title.clone(),
+        embargo_end: coordination_desk::embargo_end_text(embargo.as_ref(), &tz),
+        embargo_reason: embargo
+            .as_ref()
+            .map(|e| e.reason.clone())
+            .unwrap_or_default(),
+        embargo_input,
+        pending: embargo
+            .as_ref()
+            .and_then(|e| e.pending.as_ref())
+            .map(|p| (in_zone_with_utc(p.ends_at_ms, &tz), p.reason.clone())),
+        lifted: embargo
+            .as_ref()
+            .and_then(|e| e.lifted_at_ms)
+            .map(|t| in_zone_with_utc(t, &tz))
+            .unwrap_or_default(),
+        broken: embargo
+            .as_ref()
+            .and_then(|e| e.broken_at_ms.map(|t| (t, e.broken_note.clone())))
+            .map(|(t, note)| {
+                format!(
+                    "{} — {}",
+                    in_zone_with_utc(t, &tz),
+                    note.unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        consent_policy: state.config.coordination.embargo_change_needs_consent,
+        time_zone: tz,
+        vulnerabilities,
+        listed_products,
+        vendors,
+        messages,
+        files,
+        statuses: ProductStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+            .collect(),
+        total_count,
+        errors,
+        drafts,
+        notice: notice.to_owned(),
+    })
+}
+
+/// `?done=` after a change.
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn notice(done: Option<&str>) -> &'static str {
+    match done {
+        Some("vulnerability") => "Vulnerability added.",
+        Some("products") => "Products added; affiliated members were recused.",
+        Some("count") => "CVE count recorded.",
+        Some("product") => "Product updated.",
+        Some("invited") => "Invitation sent.",
+        Some("embargo") => "Embargo date set.",
+        Some("proposed") => {
+            "The new date waits for the consent of the vendors who acknowledged the embargo."
+        }
+        Some("broken") => "Broken embargo recorded; the 72-hour publication clock runs.",
+        Some("message") => "Message sent.",
+        _ => "",
+    }
+}
+
+/// `GET /desk/cases/{id}/coordination`
+pub async fn coordination(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let case = the_case(&state, &id).await?;
+    let p = page(
+        &state,
+        &member,
+        &csrf.token,
+        &case,
+        Vec::new(),
+        Drafts::default(),
+        notice(q.done.as_deref()),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &p))
+}
+
+async fn refused(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    case: &Case,
+    errors: Vec<(String, String)>,
+    drafts: Drafts,
+) -> Result<Response, AppError> {
+    let p = page(state, member, &csrf.token, case, errors, drafts, "").await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &p))
+}
+
+fn done(case: &Case, what: &str) -> Response {
+    Redirect::to(&format!(
+        "/desk/cases/{}/coordination?done={what}",
+        case.id.0
+    ))
+    .into_response()
+}
+
+fn text_ok(name: &str, value: &str, max: usize, required: bool) -> Option<(String, String)> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Some((name.into(), "is required".into()));
+    }
+    if v.chars().count() > max {
+        return Some((name.into(), format!("is longer than {max} characters")));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Some((name.into(), "contains control characters".into()));
+    }
+    None
+}
+
+/// The new-vulnerability form.
+#[derive(Debug, Deserialize)]
+pub struct VulnerabilityForm {
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    xeps: String,
+    #[serde(default)]
+    rfcs: String,
+}
+
+/// `POST /desk/cases/{id}/vulnerabilities`
+pub async fn add_vulnerability(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<VulnerabilityForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let case = the_case(&state, &id).await?;
+    let mut errors: Vec<(String, String)> = [
+        text_ok("title", &form.title, 200, true),
+        text_ok("summary", &form.summary, 20_000, false),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let xeps = parse_xep_refs(&form.xeps).unwrap_or_else(|e| {
+        errors.push(("xeps".into(), e));
+        Vec::new()
+    });
+    let rfcs = parse_rfc_refs(&form.rfcs).unwrap_or_else(|e| {
+        errors.push(("rfcs".into(), e));
+        Vec::new()
+    });
+    if !errors.is_empty() {
+        let drafts = Drafts {
+            title: form.title,
+            summary: form.summary,
+            xeps: form.xeps,
+            rfcs: form.rfcs,
+            ..Drafts::default()
+        };
+        return refused(&state, &member, &csrf, &case, errors, drafts).await;
+    }
+    state
+        .store
+        .add_vulnerability(
+            NewVulnerability {
+                case_id: case.id,
+                title: form.title.trim().to_owned(),
+                summary: form.summary.trim().to_owned(),
+                xeps,
+                rfcs,
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(done(&case, "vulnerability"))
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `POST /desk/cases/{id}/vulnerabilities/{v}/products`: `product` repeated
+/// (registry keys picked from the candidates), and `other` (one more key).
+pub async fn add_products(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path((id, v)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, field(&pairs, "csrf"))?;
+    let case = the_case(&state, &id).await?;
+    let v: i64 = v.parse().map_err(|_| AppError::NotFound)?;
+    let registry = state.scope.registry(&*state.store).await?;
+    let mut keys: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "product")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let other = field(&pairs, "other").trim();
+    if !other.is_empty() {
+        keys.push(other.to_owned());
+    }
+    let mut products = Vec::new();
+    let mut errors = Vec::new();
+    for key in keys {
+        match registry
+            .product(&key)
+            .or_else(|| registry.product_named(&key))
+        {
+            Some(p) => products.push((p.key.clone(), p.name.clone())),
+            None => errors.push((
+                "other".to_owned(),
+                format!("`{key}` is not a product of the ecosystem registry (add it there first)"),
+            )),
+        }
+    }
+    if products.is_empty() && errors.is_empty() {
+        errors.push(("other".into(), "pick at least one product".into()));
+    }
+    if !errors.is_empty() {
+        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
+    }
+    match state
+        .store
+        .add_affected_products(case.id, v, products, &member.actor(), state.now_ms())
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    }
+    // Members affiliated with a newly affected product step aside.
+    team_desk::recuse_affiliated(&state, &case).await?;
+    Ok(done(&case, "products"))
+}
+
+/// The CVE count form.
+#[derive(Debug, Deserialize)]
+pub struct CountForm {
+    csrf: String,
+    #[serde(default)]
+    secure_way: String,
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/cases/{id}/vulnerabilities/{v}/count`
+pub async fn choose_count(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path((id, v)): Path<(String, String)>,
+    Form(form): Form<CountForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let case = the_case(&state, &id).await?;
+    let v: i64 = v.parse().map_err(|_| AppError::NotFound)?;
+    let mut errors = Vec::new();
+    let secure = match form.secure_way.as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => {
+            errors.push((
+                "secure_way".into(),
+                "say whether the specification can be implemented securely".into(),
+            ));
+            None
+        }
+    };
+    let count = form
+        .count
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=1000).contains(n));
+    if count.is_none() {
+        errors.push(("count".into(), "must be a number from 0 to 1000".into()));
+    }
+    if let Some(e) = text_ok("reason", &form.reason, 2000, true) {
+        errors.push(e);
+    }
+    let (Some(secure), Some(count), true) = (secure, count, errors.is_empty()) else {
+        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
+    };
+    match state
+        .store
+        .choose_cve_count(
+            case.id,
+            v,
+            CountChoice {
+                secure_way_exists: secure,
+                count,
+                reason: form.reason.trim().to_owned(),
+            },
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await
+    {
+        Ok(()) => Ok(done(&case, "count")),
+        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /desk/cases/{id}/products/{row}`: the team sets a row (for a
+/// vendor who answered by other means) and whether other vendors see it.
+pub async fn update_product(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path((id, row)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, field(&pairs, "csrf"))?;
+    let case = the_case(&state, &id).await?;
+    let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
+    let form = ProductForm {
+        csrf: String::new(),
+        status: field(&pairs, "status").to_owned(),
+        affected_versions: field(&pairs, "affected_versions").to_owned(),
+        fixed_versions: field(&pairs, "fixed_versions").to_owned(),
+        statement: field(&pairs, "statement").to_owned(),
+        fix_released: pairs
+            .iter()
+            .any(|(k, _)| k == "fix_released")
+            .then(String::new),
+    };
+    let update = match product_update(&form) {
+        Ok(u) => u,
+        Err(errors) => {
+            return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await
+        }
+    };
+    let now = state.now_ms();
+    let shared = pairs.iter().any(|(k, _)| k == "shared");
+    let current = state
+        .store
+        .affected_products(case.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == row)
+        .ok_or(AppError::NotFound)?;
+    state
+        .store
+        .update_affected_product(case.id, row, update, &member.actor(), now)
+        .await?;
+    if current.shared != shared {
+        state
+            .store
+            .share_affected_product(case.id, row, shared, &member.actor(), now)
+            .await?;
+    }
+    Ok(done(&case, "product"))
+}
+
+/// `POST /desk/cases/{id}/vendors`: `email`, `contact_name`, `product` repeated.
+pub async fn invite_vendor(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, field(&pairs, "csrf"))?;
+    let case = the_case(&state, &id).await?;
+    let email = field(&pairs, "email").trim().to_lowercase();
+    let contact_name = field(&pairs, "contact_name").trim().to_owned();
+    let listed = state.store.affected_products(case.id).await?;
+    let products: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "product" && listed.iter().any(|p| &p.product_key == v))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let mut errors = Vec::new();
+    if !looks_like_email(&email) || email.len() > 254 {
+        errors.push((
+            "email".into(),
+            "is not an e-mail address (expected name@example.org)".into(),
+        ));
+    }
+    if let Some(e) = text_ok("contact_name", &contact_name, 100, false) {
+        errors.push(e);
+    }
+    if products.is_empty() {
+        errors.push((
+            "product".into(),
+            "pick the products this contact speaks for (add them to a vulnerability first)".into(),
+        ));
+    }
+    if !errors.is_empty() {
+        let drafts = Drafts {
+            email,
+            contact_name,
+            ..Drafts::default()
+        };
+        return refused(&state, &member, &csrf, &case, errors, drafts).await;
+    }
+    coordination_desk::invite(
+        &state,
+        &case,
+        &email,
+        &contact_name,
+        products,
+        &member.actor(),
+    )
+    .await?;
+    Ok(done(&case, "invited"))
+}
+
+/// The embargo form: a date-time in the member's zone (or with `Z`) and a reason.
+#[derive(Debug, Deserialize)]
+pub struct EmbargoForm {
+    csrf: String,
+    #[serde(default)]
+    ends_at: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/cases/{id}/embargo`
+pub async fn set_embargo(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<EmbargoForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let case = the_case(&state, &id).await?;
+    let tz = time_zone_of(&state, &member).await?;
+    let drafts = Drafts {
+        embargo_end: form.ends_at.clone(),
+        embargo_reason: form.reason.clone(),
+        ..Drafts::default()
+    };
+    let mut errors = Vec::new();
+    if let Some(e) = text_ok("reason", &form.reason, 2000, true) {
+        errors.push(e);
+    }
+    let ends = match parse_datetime(&form.ends_at, &tz) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(("ends_at".into(), e));
+            None
+        }
+    };
+    let Some(ends) = ends.filter(|_| errors.is_empty()) else {
+        return refused(&state, &member, &csrf, &case, errors, drafts).await;
+    };
+    match coordination_desk::change_embargo(&state, case.id, ends, &form.reason, &member.actor())
+        .await?
+    {
+        Ok(EmbargoOutcome::Applied) => Ok(done(&case, "embargo")),
+        Ok(EmbargoOutcome::Proposed) => Ok(done(&case, "proposed")),
+        Err(e) => {
+            refused(
+                &state,
+                &member,
+                &csrf,
+                &case,
+                vec![("ends_at".into(), e)],
+                drafts,
+            )
+            .await
+        }
+    }
+}
+
+/// The broken-embargo form.
+#[derive(Debug, Deserialize)]
+pub struct BrokenForm {
+    csrf: String,
+    #[serde(default)]
+    disclosed_at: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /desk/cases/{id}/embargo/broken`: someone disclosed publicly. The
+/// case's CVE IDs become public then, which starts the 72-hour publication
+/// clock of CNA rule 4.5.1.4.
+pub async fn embargo_broken(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<BrokenForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let case = the_case(&state, &id).await?;
+    let tz = time_zone_of(&state, &member).await?;
+    let now = state.now_ms();
+    let mut errors = Vec::new();
+    if let Some(e) = text_ok("note", &form.note, 2000, true) {
+        errors.push(e);
+    }
+    let at = if form.disclosed_at.trim().is_empty() {
+        Ok(now)
+    } else {
+        parse_datetime(&form.disclosed_at, &tz)
+    };
+    let at = match at {
+        Ok(t) if t <= now => Some(t),
+        Ok(_) => {
+            errors.push(("disclosed_at".into(), "lies in the future".into()));
+            None
+        }
+        Err(e) => {
+            errors.push(("disclosed_at".into(), e));
+            None
+        }
+    };
+    let Some(at) = at.filter(|_| errors.is_empty()) else {
+        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
+    };
+    match state
+        .store
+        .break_embargo(case.id, at, form.note.trim(), &member.actor(), now)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => {
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                &case,
+                vec![("note".into(), "the case has no embargo".into())],
+                Drafts::default(),
+            )
+            .await
+        }
+        Err(StoreError::Rejected(m)) => {
+            return refused(
+                &state,
+                &member,
+                &csrf,
+                &case,
+                vec![("note".into(), m)],
+                Drafts::default(),
+            )
+            .await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for entry in state
+        .store
+        .cve_ids(cnadesk_store::CveIdFilter {
+            case: Some(case.id),
+            ..Default::default()
+        })
+        .await?
+    {
+        if entry.disclosed_at_ms.is_none() {
+            state
+                .store
+                .set_cve_id_disclosed(&entry.cve_id, Some(at), &member.actor(), now)
+                .await?;
+        }
+    }
+    Ok(done(&case, "broken"))
+}
+
+/// The team's message form.
+#[derive(Debug, Deserialize)]
+pub struct ThreadForm {
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    /// `shared` or a participant id.
+    #[serde(default)]
+    thread: String,
+}
+
+/// `POST /desk/cases/{id}/coordination/messages`
+pub async fn post_message(
+    State(state): State<AppState>,
+    member: Member,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<ThreadForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let case = the_case(&state, &id).await?;
+    let thread = if form.thread == "shared" {
+        None
+    } else {
+        let p: i64 = form.thread.parse().map_err(|_| AppError::NotFound)?;
+        state
+            .store
+            .participants(case.id)
+            .await?
+            .iter()
+            .find(|x| x.id == p)
+            .ok_or(AppError::NotFound)?;
+        Some(p)
+    };
+    match message_body(&form.body) {
+        Ok(body) => {
+            let author = format!("{} ({})", member.user.display_name, state.config.cna_name);
+            state
+                .store
+                .add_case_message(
+                    case.id,
+                    thread,
+                    &author,
+                    &body,
+                    &member.actor(),
+                    state.now_ms(),
+                )
+                .await?;
+            Ok(done(&case, "message"))
+        }
+        Err(e) => {
+            let drafts = Drafts {
+                body: form.body,
+                ..Drafts::default()
+            };
+            refused(
+                &state,
+                &member,
+                &csrf,
+                &case,
+                vec![("body".into(), e)],
+                drafts,
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /desk/cases/{id}/coordination/files/{file}` (audited).
+pub async fn download_file(
+    State(state): State<AppState>,
+    member: Member,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let case = the_case(&state, &id).await?;
+    let file: i64 = file.parse().map_err(|_| AppError::NotFound)?;
+    let (meta, bytes) = state
+        .store
+        .case_file(case.id, file)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state
+        .store
+        .record_event(
+            EventDraft::new("coordination.file_downloaded")
+                .case(case.id)
+                .report(case.report_id)
+                .payload(json!({ "file": meta.id, "sha256": meta.sha256 })),
+            &member.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(file_download(&meta.filename, bytes))
+}

@@ -1,0 +1,1216 @@
+//! The vendor portal: what an invited vendor contact sees and does.
+//!
+//! Vendor accounts are not team accounts: they live in their own table, sign
+//! in at `/vendor/login`, and carry a session cookie scoped to `/vendor`, so
+//! a vendor session can never open a team page. A vendor sees only the
+//! cases they were invited to, in them only the vulnerabilities that list
+//! their products, of those only their own rows and rows the coordinator
+//! shared, the shared thread and their own private thread with the team.
+//! Every view and change is audited.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use cnadesk_core::audit::EventDraft;
+use cnadesk_core::coordination::{in_zone_with_utc, ProductStatus};
+use cnadesk_core::{Actor, CaseId, VendorId};
+use cnadesk_store::{
+    Case, CaseMessage, NewCaseFile, NewVendorAccount, Participant, ProductUpdate, StoreError,
+    VendorAccount,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{check_password_policy, encode_component, hash_password, verify_password};
+use crate::coordination_desk::{checklist_of, embargo_end_text, vendor_view};
+use crate::forms::{sanitize_content_type, sanitize_filename};
+use crate::security::{check_csrf, random_token, sha256_hex, ClientIp, Csrf};
+use crate::views::{render, Layout};
+use crate::{AppError, AppState};
+
+/// The vendor session cookie (path `/vendor`).
+pub const VENDOR_COOKIE: &str = "cnadesk_vendor";
+
+/// Largest file a vendor uploads.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// A signed-in vendor contact.
+#[derive(Clone, Debug)]
+pub struct Vendor {
+    /// The account.
+    pub account: VendorAccount,
+    /// Hash of the session id.
+    pub session_hash: String,
+}
+
+impl Vendor {
+    /// The vendor as an audit actor.
+    pub fn actor(&self) -> Actor {
+        Actor::Vendor {
+            id: self.account.id,
+        }
+    }
+
+    fn layout(&self, state: &AppState, title: &str, csrf: &str) -> Layout {
+        let mut layout = Layout::anonymous(&state.config.cna_name, title, csrf);
+        layout.vendor = Some(self.account.display_name.clone());
+        layout
+    }
+}
+
+/// The hash of the vendor session cookie, if any.
+fn vendor_session_hash(jar: &CookieJar) -> Option<String> {
+    jar.get(VENDOR_COOKIE)
+        .map(|c| c.value())
+        .filter(|v| !v.is_empty())
+        .map(sha256_hex)
+}
+
+/// Why a vendor page refused a request.
+#[derive(Debug)]
+pub enum VendorRejection {
+    /// Not signed in: the vendor sign-in page, then back.
+    SignIn(String),
+    /// The store failed.
+    Internal(AppError),
+}
+
+impl IntoResponse for VendorRejection {
+    fn into_response(self) -> Response {
+        match self {
+            VendorRejection::SignIn(next) if next.is_empty() => {
+                Redirect::to("/vendor/login").into_response()
+            }
+            VendorRejection::SignIn(next) => {
+                Redirect::to(&format!("/vendor/login?next={}", encode_component(&next)))
+                    .into_response()
+            }
+            VendorRejection::Internal(e) => e.into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Vendor {
+    type Rejection = VendorRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let account = match vendor_session_hash(&jar) {
+            Some(hash) => state
+                .store
+                .vendor_session(&hash, state.now_ms())
+                .await
+                .map_err(|e| VendorRejection::Internal(e.into()))?
+                .map(|a| (a, hash)),
+            None => None,
+        };
+        match account {
+            Some((account, session_hash)) => Ok(Vendor {
+                account,
+                session_hash,
+            }),
+            None => {
+                let next = if parts.method == axum::http::Method::GET {
+                    parts.uri.path().to_owned()
+                } else {
+                    String::new()
+                };
+                Err(VendorRejection::SignIn(next))
+            }
+        }
+    }
+}
+
+/// Only paths inside the portal are followed after sign-in.
+fn vendor_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with("/vendor")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
+        _ => "/vendor".to_owned(),
+    }
+}
+
+async fn start_vendor_session(
+    state: &AppState,
+    vendor: VendorId,
+) -> Result<Cookie<'static>, AppError> {
+    let token = random_token();
+    let now = state.now_ms();
+    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    state
+        .store
+        .create_vendor_session(&sha256_hex(&token), vendor, now.saturating_add(ttl), now)
+        .await?;
+    Ok(Cookie::build((VENDOR_COOKIE, token))
+        .path("/vendor")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .build())
+}
+
+// ---- sign-in ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "vendor_login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: String,
+}
+
+/// `?next=` on the sign-in page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `GET /vendor/login`
+pub async fn login_form(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            layout: Layout::anonymous(&state.config.cna_name, "Vendor sign-in", &csrf.token),
+            email: String::new(),
+            next: vendor_next(q.next.as_deref()),
+            error: String::new(),
+        },
+    )
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Checks a vendor's e-mail and password against the rate limits.
+async fn check_vendor_password(
+    state: &AppState,
+    ip: &ClientIp,
+    email: &str,
+    password: &str,
+) -> Result<Result<VendorAccount, (StatusCode, &'static str)>, AppError> {
+    let email = email.trim().to_lowercase();
+    let ip_key = format!("login-ip:{}", ip.limit_key());
+    let user_key = format!("vendor-login:{}", sha256_hex(&email));
+    if !state.login_ip_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
+        return Ok(Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts. Wait 15 minutes and try again.",
+        )));
+    }
+    let plausible = email.len() <= 254 && !email.chars().any(char::is_control);
+    let creds = if plausible {
+        state.store.vendor_credentials(&email).await?
+    } else {
+        None
+    };
+    let ok = verify_password(password.to_owned(), creds.as_ref().map(|c| c.1.clone())).await;
+    match creds.filter(|_| ok) {
+        Some((account, _)) => {
+            state.login_limiter.reset(&user_key);
+            Ok(Ok(account))
+        }
+        None => Ok(Err((StatusCode::UNAUTHORIZED, "Wrong e-mail or password."))),
+    }
+}
+
+/// `POST /vendor/login`
+pub async fn login_submit(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    ip: ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let next = vendor_next(Some(&form.next));
+    let again = |status: StatusCode, error: &str| {
+        render(
+            status,
+            &LoginPage {
+                layout: Layout::anonymous(&state.config.cna_name, "Vendor sign-in", &csrf.token),
+                email: form.email.clone(),
+                next: next.clone(),
+                error: error.to_owned(),
+            },
+        )
+    };
+    if !csrf.check(&form.csrf) {
+        return Ok(again(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please sign in again.",
+        ));
+    }
+    match check_vendor_password(&state, &ip, &form.email, &form.password).await? {
+        Ok(account) => {
+            let cookie = start_vendor_session(&state, account.id).await?;
+            Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
+        }
+        Err((status, message)) => Ok(again(status, message)),
+    }
+}
+
+/// A form with only the anti-forgery token.
+#[derive(Debug, Deserialize)]
+pub struct TokenOnly {
+    csrf: String,
+}
+
+/// `POST /vendor/logout`
+pub async fn logout(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    state
+        .store
+        .delete_vendor_session(&vendor.session_hash)
+        .await?;
+    let gone = Cookie::build((VENDOR_COOKIE, "")).path("/vendor").build();
+    Ok((CookieJar::new().add(gone), Redirect::to("/vendor/login")).into_response())
+}
+
+// ---- invitations ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "vendor_invitation.html")]
+struct InvitationPage {
+    layout: Layout,
+    case_number: i64,
+    email: String,
+    has_account: bool,
+    signed_in_as: Option<String>,
+    display_name: String,
+    time_zone: String,
+    errors: Vec<(String, String)>,
+}
+
+async fn invitation_page(
+    state: &AppState,
+    csrf: &str,
+    participant: &Participant,
+    signed_in: Option<&VendorAccount>,
+    draft: (&str, &str),
+    errors: Vec<(String, String)>,
+) -> Result<InvitationPage, AppError> {
+    let has_account = state
+        .store
+        .vendor_credentials(&participant.email)
+        .await?
+        .is_some();
+    Ok(InvitationPage {
+        layout: Layout::anonymous(&state.config.cna_name, "Invitation", csrf),
+        case_number: participant.case_id.0,
+        email: participant.email.clone(),
+        has_account,
+        signed_in_as: signed_in
+            .filter(|a| a.email == participant.email)
+            .map(|a| a.display_name.clone()),
+        display_name: if draft.0.is_empty() {
+            participant.contact_name.clone()
+        } else {
+            draft.0.to_owned()
+        },
+        time_zone: if draft.1.is_empty() {
+            "UTC".into()
+        } else {
+            draft.1.to_owned()
+        },
+        errors,
+    })
+}
+
+async fn signed_in_vendor(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<VendorAccount>, AppError> {
+    match vendor_session_hash(jar) {
+        Some(h) => Ok(state.store.vendor_session(&h, state.now_ms()).await?),
+        None => Ok(None),
+    }
+}
+
+/// `GET /vendor/invitations/{token}`: create an account, or sign in to an
+/// existing one, to accept.
+pub async fn invitation(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    jar: CookieJar,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(participant) = state
+        .store
+        .invitation(&sha256_hex(&token), state.now_ms())
+        .await?
+    else {
+        return Err(AppError::Gone(
+            "This invitation link was used already, has expired, or does not exist. \
+             Ask the coordinator for a new one."
+                .into(),
+        ));
+    };
+    let signed_in = signed_in_vendor(&state, &jar).await?;
+    let page = invitation_page(
+        &state,
+        &csrf.token,
+        &participant,
+        signed_in.as_ref(),
+        ("", ""),
+        Vec::new(),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The invitation form: a new account's name, time zone and password, or
+/// the existing account's password.
+#[derive(Debug, Deserialize)]
+pub struct InvitationForm {
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /vendor/invitations/{token}`
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    ip: ClientIp,
+    jar: CookieJar,
+    Path(token): Path<String>,
+    Form(form): Form<InvitationForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let hash = sha256_hex(&token);
+    let now = state.now_ms();
+    let Some(participant) = state.store.invitation(&hash, now).await? else {
+        return Err(AppError::Gone(
+            "This invitation link was used already, has expired, or does not exist.".into(),
+        ));
+    };
+    let signed_in = signed_in_vendor(&state, &jar)
+        .await?
+        .filter(|a| a.email == participant.email);
+    let existing = state.store.vendor_credentials(&participant.email).await?;
+    let signed_in_page = signed_in.clone();
+    let again = |errors: Vec<(String, String)>| {
+        let state = state.clone();
+        let participant = participant.clone();
+        let signed_in = signed_in_page.clone();
+        let csrf = csrf.token.clone();
+        let draft = (form.display_name.clone(), form.time_zone.clone());
+        async move {
+            let page = invitation_page(
+                &state,
+                &csrf,
+                &participant,
+                signed_in.as_ref(),
+                (&draft.0, &draft.1),
+                errors,
+            )
+            .await?;
+            Ok::<_, AppError>(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    };
+    let account = match (signed_in, existing) {
+        (Some(account), _) => account,
+        (None, Some(_)) => {
+            match check_vendor_password(&state, &ip, &participant.email, &form.password).await? {
+                Ok(account) => account,
+                Err((_, message)) => {
+                    return again(vec![("password".into(), message.into())]).await;
+                }
+            }
+        }
+        (None, None) => {
+            let mut errors = Vec::new();
+            let name = form.display_name.trim();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                errors.push((
+                    "display_name".into(),
+                    "is required (at most 100 characters, one line)".into(),
+                ));
+            }
+            let tz = if form.time_zone.trim().is_empty() {
+                "UTC"
+            } else {
+                form.time_zone.trim()
+            };
+            if jiff::tz::TimeZone::get(tz).is_err() {
+                errors.push((
+                    "time_zone".into(),
+                    format!("`{tz}` is not a time zone such as Europe/Berlin or UTC"),
+                ));
+            }
+            if let Err(e) = check_password_policy(&form.password, &form.confirm) {
+                errors.push(("password".into(), e));
+            }
+            if !errors.is_empty() {
+                return again(errors).await;
+            }
+            let password_hash = hash_password(form.password.clone()).await?;
+            match state
+                .store
+                .create_vendor_account(
+                    NewVendorAccount {
+                        email: participant.email.clone(),
+                        display_name: name.to_owned(),
+                        password_hash,
+                        time_zone: tz.to_owned(),
+                    },
+                    now,
+                )
+                .await
+            {
+                Ok(a) => a,
+                Err(StoreError::Conflict(_)) => {
+                    return again(vec![(
+                        "password".into(),
+                        "An account for this address was just created. Sign in with its password."
+                            .into(),
+                    )])
+                    .await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let accepted = match state.store.accept_invitation(&hash, account.id, now).await {
+        Ok(p) => p,
+        Err(StoreError::SetupTokenInvalid) => {
+            return Err(AppError::Gone(
+                "This invitation link was used already, has expired, or does not exist.".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let cookie = start_vendor_session(&state, account.id).await?;
+    Ok((
+        CookieJar::new().add(cookie),
+        Redirect::to(&format!("/vendor/cases/{}", accepted.case_id.0)),
+    )
+        .into_response())
+}
+
+// ---- the portal -----------------------------------------------------------------------
+
+struct CaseRow {
+    number: i64,
+    title: String,
+    embargo_end: String,
+    acknowledged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "vendor_home.html")]
+struct HomePage {
+    layout: Layout,
+    cases: Vec<CaseRow>,
+}
+
+/// `GET /vendor`: the cases this vendor was invited to.
+pub async fn home(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    let mut cases = Vec::new();
+    for p in state.store.participations(vendor.account.id).await? {
+        let Some(case) = state.store.case(p.case_id).await? else {
+            continue;
+        };
+        let embargo = state.store.embargo(case.id).await?;
+        cases.push(CaseRow {
+            number: case.id.0,
+            // Before the terms are acknowledged, no details.
+            title: if p.acknowledged_at_ms.is_some() {
+                case.title.clone()
+            } else {
+                format!(
+                    "Case #{} (acknowledge the embargo terms to read it)",
+                    case.id.0
+                )
+            },
+            embargo_end: embargo_end_text(embargo.as_ref(), &vendor.account.time_zone),
+            acknowledged: p.acknowledged_at_ms.is_some(),
+        });
+    }
+    Ok(render(
+        StatusCode::OK,
+        &HomePage {
+            layout: vendor.layout(&state, "Your cases", &csrf.token),
+            cases,
+        },
+    ))
+}
+
+/// The participation of `vendor` in case `id`, or 404 (a case they were not
+/// invited to does not exist for them).
+async fn participation(
+    state: &AppState,
+    vendor: &Vendor,
+    id: &str,
+) -> Result<(Case, Participant), AppError> {
+    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let participant = state
+        .store
+        .participations(vendor.account.id)
+        .await?
+        .into_iter()
+        .find(|p| p.case_id == id)
+        .ok_or(AppError::NotFound)?;
+    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
+    Ok((case, participant))
+}
+
+struct RowView {
+    id: i64,
+    product: String,
+    mine: bool,
+    status: String,
+    status_label: String,
+    affected_versions: String,
+    fixed_versions: String,
+    statement: String,
+    fix_released: bool,
+    status_at: String,
+}
+
+struct VulnView {
+    title: String,
+    summary: String,
+    references: String,
+    rows: Vec<RowView>,
+}
+
+struct MessageView {
+    author: String,
+    at: String,
+    body: String,
+    private: bool,
+}
+
+struct FileView {
+    id: i64,
+    filename: String,
+    size: i64,
+    by: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "vendor_case.html")]
+struct CasePage {
+    layout: Layout,
+    case_number: i64,
+    title: String,
+    embargo_end: String,
+    embargo_reason: String,
+    lifted: bool,
+    pending: Option<(String, String)>,
+    consented: bool,
+    acknowledged: bool,
+    checklist: cnadesk_core::coordination::Checklist,
+    vulnerabilities: Vec<VulnView>,
+    messages: Vec<MessageView>,
+    files: Vec<FileView>,
+    statuses: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+    notice: String,
+}
+
+/// `?done=` after a change.
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn case_page(
+    state: &AppState,
+    vendor: &Vendor,
+    csrf: &str,
+    case: &Case,
+    participant: &Participant,
+    errors: Vec<(String, String)>,
+    notice: &str,
+) -> Result<CasePage, AppError> {
+    let tz = &vendor.account.time_zone;
+    let embargo = state.store.embargo(case.id).await?;
+    let products = state.store.affected_products(case.id).await?;
+    let acknowledged = participant.acknowledged_at_ms.is_some();
+    let mut vulnerabilities = Vec::new();
+    let mut messages = Vec::new();
+    let mut files = Vec::new();
+    if acknowledged {
+        let view = vendor_view(
+            participant,
+            state.store.vulnerabilities(case.id).await?,
+            &products,
+        );
+        for (v, rows) in view.vulnerabilities {
+            let mut refs: Vec<String> = v.xeps.iter().map(ToString::to_string).collect();
+            refs.extend(v.rfcs.iter().cloned());
+            vulnerabilities.push(VulnView {
+                title: v.title,
+                summary: v.summary,
+                references: refs.join(", "),
+                rows: rows
+                    .into_iter()
+                    .map(|(p, mine)| RowView {
+                        id: p.id,
+                        product: p.product_name,
+                        mine,
+                        status: p.status.as_str().into(),
+                        status_label: p.status.label().into(),
+                        affected_versions: p.affected_versions,
+                        fixed_versions: p.fixed_versions,
+                        statement: p.statement,
+                        fix_released: p.fix_released,
+                        status_at: p
+                            .status_at_ms
+                            .map(|t| in_zone_with_utc(t, tz))
+                            .unwrap_or_else(|| "never answered".into()),
+                    })
+                    .collect(),
+            });
+        }
+        for m in state
+            .store
+            .case_messages(case.id, Some(&[participant.id]))
+            .await?
+        {
+            messages.push(message_view(m, tz));
+        }
+        for f in state.store.case_files(case.id).await? {
+            if f.participant_id.is_none() || f.participant_id == Some(participant.id) {
+                files.push(FileView {
+                    id: f.id,
+                    filename: f.filename,
+                    size: f.size,
+                    by: if f.uploaded_by.starts_with("vendor:") {
+                        "you".into()
+                    } else {
+                        state.config.cna_name.clone()
+                    },
+                    at: in_zone_with_utc(f.created_at_ms, tz),
+                });
+            }
+        }
+    }
+    Ok(CasePage {
+        layout: vendor.layout(state, &format!("Case #{}", case.id.0), csrf),
+        case_number: case.id.0,
+        title: if acknowledged {
+            case.title.clone()
+        } else {
+            String::new()
+        },
+        embargo_end: embargo_end_text(embargo.as_ref(), tz),
+        embargo_reason: embargo
+            .as_ref()
+            .map(|e| e.reason.clone())
+            .unwrap_or_default(),
+        lifted: embargo.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()),
+        pending: embargo
+            .as_ref()
+            .and_then(|e| e.pending.as_ref())
+            .map(|p| (in_zone_with_utc(p.ends_at_ms, tz), p.reason.clone())),
+        consented: participant.consented_at_ms.is_some(),
+        acknowledged,
+        checklist: checklist_of(participant, &products),
+        vulnerabilities,
+        messages,
+        files,
+        statuses: ProductStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+            .collect(),
+        errors,
+        notice: notice.to_owned(),
+    })
+}
+
+fn message_view(m: CaseMessage, tz: &str) -> MessageView {
+    MessageView {
+        author: m.author,
+        at: in_zone_with_utc(m.created_at_ms, tz),
+        body: m.body,
+        private: m.participant_id.is_some(),
+    }
+}
+
+async fn audit_vendor(
+    state: &AppState,
+    vendor: &Vendor,
+    case: &Case,
+    action: &str,
+    payload: serde_json::Value,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_event(
+            EventDraft::new(action)
+                .case(case.id)
+                .report(case.report_id)
+                .payload(payload),
+            &vendor.actor(),
+            state.now_ms(),
+        )
+        .await?;
+    Ok(())
+}
+
+fn notice_for(done: Option<&str>) -> &'static str {
+    match done {
+        Some("acknowledged") => "Thank you: the embargo terms are acknowledged.",
+        Some("status") => "Saved.",
+        Some("message") => "Message sent.",
+        Some("file") => "File uploaded.",
+        Some("consented") => "Your consent to the new date is recorded.",
+        _ => "",
+    }
+}
+
+/// `GET /vendor/cases/{id}` (audited as `vendor.viewed`).
+pub async fn case_view(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let page = case_page(
+        &state,
+        &vendor,
+        &csrf.token,
+        &case,
+        &participant,
+        Vec::new(),
+        notice_for(q.done.as_deref()),
+    )
+    .await?;
+    let shown: Vec<i64> = page
+        .vulnerabilities
+        .iter()
+        .flat_map(|v| v.rows.iter().map(|r| r.id))
+        .collect();
+    audit_vendor(
+        &state,
+        &vendor,
+        &case,
+        "vendor.viewed",
+        json!({ "participant": participant.id, "rows": shown, "acknowledged": page.acknowledged }),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn back(case: &Case, done: &str) -> Response {
+    Redirect::to(&format!("/vendor/cases/{}?done={done}", case.id.0)).into_response()
+}
+
+/// `POST /vendor/cases/{id}/acknowledge`
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    state
+        .store
+        .acknowledge_embargo(participant.id, &vendor.actor(), state.now_ms())
+        .await?;
+    Ok(back(&case, "acknowledged"))
+}
+
+/// `POST /vendor/cases/{id}/consent`
+pub async fn consent(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    if participant.acknowledged_at_ms.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    match state
+        .store
+        .consent_embargo(participant.id, &vendor.actor(), state.now_ms())
+        .await
+    {
+        Ok(_) => Ok(back(&case, "consented")),
+        Err(StoreError::Rejected(m)) => {
+            let page = case_page(
+                &state,
+                &vendor,
+                &csrf.token,
+                &case,
+                &participant,
+                vec![("consent".into(), m)],
+                "",
+            )
+            .await?;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The product form.
+#[derive(Debug, Deserialize)]
+pub struct ProductForm {
+    pub(crate) csrf: String,
+    #[serde(default)]
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) affected_versions: String,
+    #[serde(default)]
+    pub(crate) fixed_versions: String,
+    #[serde(default)]
+    pub(crate) statement: String,
+    #[serde(default)]
+    pub(crate) fix_released: Option<String>,
+}
+
+/// Checks a product form; errors name their field.
+pub fn product_update(form: &ProductForm) -> Result<ProductUpdate, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let status = form.status.parse::<ProductStatus>().unwrap_or_else(|e| {
+        errors.push(("status".to_owned(), e));
+        ProductStatus::Unknown
+    });
+    for (name, value, max) in [
+        ("affected_versions", &form.affected_versions, 500),
+        ("fixed_versions", &form.fixed_versions, 500),
+        ("statement", &form.statement, 20_000),
+    ] {
+        if value.chars().count() > max {
+            errors.push((name.to_owned(), format!("is longer than {max} characters")));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            errors.push((name.to_owned(), "contains control characters".to_owned()));
+        }
+    }
+    if errors.is_empty() {
+        Ok(ProductUpdate {
+            status,
+            affected_versions: form.affected_versions.trim().to_owned(),
+            fixed_versions: form.fixed_versions.trim().to_owned(),
+            statement: form.statement.trim().to_owned(),
+            fix_released: form.fix_released.is_some(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// `POST /vendor/cases/{id}/products/{row}`: sets status, versions and
+/// statement of one of the vendor's own products.
+pub async fn update_product(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path((id, row)): Path<(String, String)>,
+    Form(form): Form<ProductForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    if participant.acknowledged_at_ms.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
+    let products = state.store.affected_products(case.id).await?;
+    // Only their own rows exist for them.
+    products
+        .iter()
+        .find(|p| p.id == row && participant.products.contains(&p.product_key))
+        .ok_or(AppError::NotFound)?;
+    match product_update(&form) {
+        Ok(update) => {
+            state
+                .store
+                .update_affected_product(case.id, row, update, &vendor.actor(), state.now_ms())
+                .await?;
+            Ok(back(&case, "status"))
+        }
+        Err(errors) => {
+            let mut page = case_page(
+                &state,
+                &vendor,
+                &csrf.token,
+                &case,
+                &participant,
+                errors,
+                "",
+            )
+            .await?;
+            // Keep what they typed.
+            for v in &mut page.vulnerabilities {
+                for r in v.rows.iter_mut().filter(|r| r.id == row) {
+                    r.affected_versions = form.affected_versions.clone();
+                    r.fixed_versions = form.fixed_versions.clone();
+                    r.statement = form.statement.clone();
+                }
+            }
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// The message form.
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    /// `shared` or `private`.
+    #[serde(default)]
+    thread: String,
+}
+
+/// Checks a message body.
+pub fn message_body(body: &str) -> Result<String, String> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err("write a message".into());
+    }
+    if body.chars().count() > 20_000 {
+        return Err("is longer than 20000 characters".into());
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err("contains control characters".into());
+    }
+    Ok(body.to_owned())
+}
+
+/// `POST /vendor/cases/{id}/messages`
+pub async fn post_message(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&csrf, &form.csrf)?;
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    if participant.acknowledged_at_ms.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    match message_body(&form.body) {
+        Ok(body) => {
+            let thread = (form.thread != "shared").then_some(participant.id);
+            state
+                .store
+                .add_case_message(
+                    case.id,
+                    thread,
+                    &vendor.account.display_name,
+                    &body,
+                    &vendor.actor(),
+                    state.now_ms(),
+                )
+                .await?;
+            Ok(back(&case, "message"))
+        }
+        Err(e) => {
+            let page = case_page(
+                &state,
+                &vendor,
+                &csrf.token,
+                &case,
+                &participant,
+                vec![("body".into(), e)],
+                "",
+            )
+            .await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// Reads a one-file upload form (`csrf`, `file`) within `limit` bytes.
+pub async fn read_upload(
+    mut multipart: Multipart,
+    limit: usize,
+) -> Result<(String, Option<NewCaseFile>), String> {
+    let mut csrf = String::new();
+    let mut file = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("the form could not be read ({})", e.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        let filename = sanitize_filename(field.file_name().unwrap_or(""));
+        let content_type = sanitize_content_type(field.content_type());
+        let mut data = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| format!("the upload broke off ({})", e.body_text()))?
+        {
+            if data.len() + chunk.len() > limit {
+                return Err(format!(
+                    "the file is larger than {} MB",
+                    limit / (1024 * 1024)
+                ));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "file" if !data.is_empty() => {
+                file = Some(NewCaseFile {
+                    case_id: CaseId(0),
+                    participant_id: None,
+                    filename,
+                    content_type,
+                    bytes: data,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, file))
+}
+
+/// `POST /vendor/cases/{id}/files`: a patch or advisory, private to this
+/// vendor and the team.
+pub async fn upload(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    csrf: Csrf,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let read = read_upload(multipart, MAX_FILE_BYTES).await;
+    if let Ok((token, _)) = &read {
+        check_csrf(&csrf, token)?;
+    }
+    if participant.acknowledged_at_ms.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    let error = match read {
+        Ok((_, Some(mut file))) => {
+            file.case_id = case.id;
+            file.participant_id = Some(participant.id);
+            state
+                .store
+                .add_case_file(file, &vendor.actor(), state.now_ms())
+                .await?;
+            return Ok(back(&case, "file"));
+        }
+        Ok((_, None)) => "choose a file to upload".to_owned(),
+        Err(e) => e,
+    };
+    let page = case_page(
+        &state,
+        &vendor,
+        &csrf.token,
+        &case,
+        &participant,
+        vec![("file".into(), error)],
+        "",
+    )
+    .await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// A stored file as a download that never renders in the browser.
+pub fn file_download(filename: &str, bytes: Vec<u8>) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        filename.replace(['"', '\\'], "_")
+    );
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    res
+}
+
+/// `GET /vendor/cases/{id}/files/{file}`: the vendor's own files and those
+/// the team shared with every vendor (audited).
+pub async fn download(
+    State(state): State<AppState>,
+    vendor: Vendor,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (case, participant) = participation(&state, &vendor, &id).await?;
+    if participant.acknowledged_at_ms.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let file: i64 = file.parse().map_err(|_| AppError::NotFound)?;
+    let (meta, bytes) = state
+        .store
+        .case_file(case.id, file)
+        .await?
+        .filter(|(f, _)| f.participant_id.is_none() || f.participant_id == Some(participant.id))
+        .ok_or(AppError::NotFound)?;
+    audit_vendor(
+        &state,
+        &vendor,
+        &case,
+        "coordination.file_downloaded",
+        json!({ "file": meta.id, "sha256": meta.sha256 }),
+    )
+    .await?;
+    Ok(file_download(&meta.filename, bytes))
+}
