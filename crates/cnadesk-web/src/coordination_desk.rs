@@ -266,7 +266,8 @@ pub fn product_names(keys: &[String], products: &[AffectedProduct]) -> String {
 }
 
 /// Invites a vendor contact to `case` for `products` and queues the
-/// invitation e-mail with a personal link.
+/// invitation e-mail with a personal link. Returns the participant and the
+/// link, for the coordinator to see once (and pass on if e-mail is off).
 pub async fn invite(
     state: &AppState,
     case: &Case,
@@ -274,7 +275,7 @@ pub async fn invite(
     contact_name: &str,
     products: Vec<String>,
     actor: &Actor,
-) -> Result<Participant, StoreError> {
+) -> Result<(Participant, String), StoreError> {
     let now = state.now_ms();
     let token = random_token();
     let expires = now.saturating_add(state.config.coordination.invitation_ttl_ms);
@@ -295,7 +296,7 @@ pub async fn invite(
             extra: json!({}),
         },
     );
-    state
+    let participant = state
         .store
         .invite_vendor(
             NewInvitation {
@@ -310,7 +311,11 @@ pub async fn invite(
             actor,
             now,
         )
-        .await
+        .await?;
+    Ok((
+        participant,
+        state.url(&format!("/vendor/invitations/{token}")),
+    ))
 }
 
 /// Sets or changes a case's embargo by the rules: a reason, a future date,

@@ -20,6 +20,9 @@ enum Access {
     Pending,
     /// Only with the right private token in the URL.
     Token,
+    /// Signed-in vendor contacts (the vendor portal; which case and rows
+    /// they reach is tested in tests/coordination.rs).
+    Vendor,
 }
 
 /// (method, path as registered, path to request, who may use it)
@@ -360,6 +363,130 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         Access::Admin,
     ),
     ("GET", "/pgp-key.asc", "/pgp-key.asc", Access::Public),
+    (
+        "GET",
+        "/desk/cases/{id}/coordination",
+        "/desk/cases/1/coordination",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/vulnerabilities",
+        "/desk/cases/1/vulnerabilities",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/vulnerabilities/{v}/products",
+        "/desk/cases/1/vulnerabilities/1/products",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/vulnerabilities/{v}/count",
+        "/desk/cases/1/vulnerabilities/1/count",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/products/{row}",
+        "/desk/cases/1/products/1",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/vendors",
+        "/desk/cases/1/vendors",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/embargo",
+        "/desk/cases/1/embargo",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/embargo/broken",
+        "/desk/cases/1/embargo/broken",
+        Access::Member,
+    ),
+    (
+        "POST",
+        "/desk/cases/{id}/coordination/messages",
+        "/desk/cases/1/coordination/messages",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/desk/cases/{id}/coordination/files/{file}",
+        "/desk/cases/1/coordination/files/1",
+        Access::Member,
+    ),
+    (
+        "GET",
+        "/advisories/{name}",
+        "/advisories/CVE-2026-0001",
+        Access::Public,
+    ),
+    ("GET", "/vendor/login", "/vendor/login", Access::Public),
+    ("POST", "/vendor/login", "/vendor/login", Access::Public),
+    (
+        "GET",
+        "/vendor/invitations/{token}",
+        "/vendor/invitations/not-a-token",
+        Access::Token,
+    ),
+    (
+        "POST",
+        "/vendor/invitations/{token}",
+        "/vendor/invitations/not-a-token",
+        Access::Token,
+    ),
+    ("GET", "/vendor", "/vendor", Access::Vendor),
+    ("POST", "/vendor/logout", "/vendor/logout", Access::Vendor),
+    (
+        "GET",
+        "/vendor/cases/{id}",
+        "/vendor/cases/1",
+        Access::Vendor,
+    ),
+    (
+        "POST",
+        "/vendor/cases/{id}/acknowledge",
+        "/vendor/cases/1/acknowledge",
+        Access::Vendor,
+    ),
+    (
+        "POST",
+        "/vendor/cases/{id}/consent",
+        "/vendor/cases/1/consent",
+        Access::Vendor,
+    ),
+    (
+        "POST",
+        "/vendor/cases/{id}/products/{row}",
+        "/vendor/cases/1/products/1",
+        Access::Vendor,
+    ),
+    (
+        "POST",
+        "/vendor/cases/{id}/messages",
+        "/vendor/cases/1/messages",
+        Access::Vendor,
+    ),
+    (
+        "POST",
+        "/vendor/cases/{id}/files",
+        "/vendor/cases/1/files",
+        Access::Vendor,
+    ),
+    (
+        "GET",
+        "/vendor/cases/{id}/files/{file}",
+        "/vendor/cases/1/files/1",
+        Access::Vendor,
+    ),
     ("GET", "/admin/users", "/admin/users", Access::Admin),
     ("POST", "/admin/users", "/admin/users", Access::Admin),
     (
@@ -418,6 +545,14 @@ async fn anonymous_visitors_reach_only_public_routes() {
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path}");
                 assert!(r.location().starts_with("/login"), "{method} {path}");
             }
+            Access::Vendor => {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path}");
+                assert!(
+                    r.location().starts_with("/vendor/login"),
+                    "{method} {path} -> {}",
+                    r.location()
+                );
+            }
             Access::Token => assert!(
                 matches!(r.status, StatusCode::NOT_FOUND | StatusCode::GONE),
                 "{method} {path}: {}",
@@ -451,6 +586,11 @@ async fn members_cannot_use_admin_routes_but_can_use_the_desk() {
                 r.status
             ),
             Access::Pending => assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}"),
+            // A team session is not a vendor session.
+            Access::Vendor => {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+                assert!(r.location().starts_with("/vendor/login"), "{path}");
+            }
             _ => {}
         }
     }

@@ -338,7 +338,6 @@ fn notice(done: Option<&str>) -> &'static str {
         Some("products") => "Products added; affiliated members were recused.",
         Some("count") => "CVE count recorded.",
         Some("product") => "Product updated.",
-        Some("invited") => "Invitation sent.",
         Some("embargo") => "Embargo date set.",
         Some("proposed") => {
             "The new date waits for the consent of the vendors who acknowledged the embargo."
@@ -700,7 +699,7 @@ pub async fn invite_vendor(
         };
         return refused(&state, &member, &csrf, &case, errors, drafts).await;
     }
-    coordination_desk::invite(
+    let (_, link) = coordination_desk::invite(
         &state,
         &case,
         &email,
@@ -709,7 +708,24 @@ pub async fn invite_vendor(
         &member.actor(),
     )
     .await?;
-    Ok(done(&case, "invited"))
+    // The link is shown once, here, so it can be passed on by other means
+    // when e-mail is off; the desk keeps only its hash.
+    let mail = if state.notify.mail_enabled() {
+        "It was e-mailed to them."
+    } else {
+        "E-mail is not configured: send them this link yourself."
+    };
+    let p = page(
+        &state,
+        &member,
+        &csrf.token,
+        &case,
+        Vec::new(),
+        Drafts::default(),
+        &format!("Invitation for {email} created. {mail} Personal link (shown only now): {link}"),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &p))
 }
 
 /// The embargo form: a date-time in the member's zone (or with `Z`) and a reason.
