@@ -743,7 +743,7 @@ async fn vendor_routes_admit_only_the_invited_vendor() {
     for path in [
         "/desk".to_owned(),
         format!("/desk/cases/{n}/coordination"),
-        format!("/desk/reports/1"),
+        "/desk/reports/1".to_owned(),
     ] {
         let r = invited.get(&path).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
