@@ -1208,7 +1208,7 @@ impl SqlStore {
 
     pub(crate) async fn coord_due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>> {
         let sql = format!(
-            "SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE lifted_at IS NULL AND ends_at <= $1 \
+            "SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE lifted_at IS NULL AND (ends_at <= $1 OR broken_at IS NOT NULL) \
              ORDER BY ends_at, case_id"
         );
         sqlx::query(&sql)
@@ -1233,7 +1233,8 @@ impl SqlStore {
         let lifted = sqlx::query(
             "UPDATE embargoes SET lifted_at = $1, pending_ends_at = NULL, pending_reason = NULL, \
              pending_by = NULL, pending_at = NULL \
-             WHERE case_id = $2 AND lifted_at IS NULL AND ends_at <= $1 RETURNING ends_at",
+             WHERE case_id = $2 AND lifted_at IS NULL AND (ends_at <= $1 OR broken_at IS NOT NULL) \
+             RETURNING ends_at",
         )
         .bind(now_ms)
         .bind(case.0)

@@ -3108,17 +3108,10 @@ pub async fn coordination_story(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     let due = |list: Vec<crate::Embargo>| list.iter().any(|e| e.case_id == c1.id);
-    assert!(!due(store.due_embargo_lifts(T0 + 39_999).await.unwrap()));
-    assert!(due(store.due_embargo_lifts(T0 + 40_000).await.unwrap()));
-    assert!(!store.lift_embargo(c1.id, &ada, T0 + 39_999).await.unwrap());
+    // Broken: the details are public, so the embargo is due at once,
+    // before its end (timing of an unbroken one: the web tests).
+    assert!(due(store.due_embargo_lifts(T0 + 36_000).await.unwrap()));
     assert_eq!(store.advisory(c1.id).await.unwrap(), None);
-    assert!(store
-        .embargo(c1.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .lifted_at_ms
-        .is_none());
     assert!(store.lift_embargo(c1.id, &ada, T0 + 40_000).await.unwrap());
     assert!(
         !store.lift_embargo(c1.id, &ada, T0 + 40_001).await.unwrap(),

@@ -454,6 +454,11 @@ async fn queue_publication(
 
 /// Reminds the vendors of open embargoes who have not answered.
 async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
+    // Without e-mail nothing can be sent, and a link the coordinator passed
+    // on by hand must keep working.
+    if !state.notify.mail_enabled() {
+        return Ok(0);
+    }
     let schedule = state.config.coordination.reminders;
     let mut sent = 0;
     let cases = state

@@ -434,7 +434,8 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                     "case": c,
                     "previous_end": previous,
                     "embargo_end": end,
-                    "reason": event.payload["reason"],
+                    // The reason may name other vendors; it is in the portal.
+                    "reason": "see the vendor portal",
                     "case_link": format!("{url}/vendor/cases/{c}"),
                 }),
             });

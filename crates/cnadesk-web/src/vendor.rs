@@ -740,13 +740,16 @@ async fn case_page(
             String::new()
         },
         embargo_end: embargo_end_text(embargo.as_ref(), tz),
+        // The reason may name other vendors: only after the terms.
         embargo_reason: embargo
             .as_ref()
+            .filter(|_| acknowledged)
             .map(|e| e.reason.clone())
             .unwrap_or_default(),
         lifted: embargo.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()),
         pending: embargo
             .as_ref()
+            .filter(|_| acknowledged)
             .and_then(|e| e.pending.as_ref())
             .map(|p| (in_zone_with_utc(p.ends_at_ms, tz), p.reason.clone())),
         consented: participant.consented_at_ms.is_some(),
@@ -963,6 +966,29 @@ pub async fn update_product(
         return Err(AppError::Forbidden);
     }
     let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
+    if state
+        .store
+        .embargo(case.id)
+        .await?
+        .is_some_and(|e| e.lifted_at_ms.is_some())
+    {
+        // The advisory is public: its statements change only through the
+        // coordinator.
+        let page = case_page(
+            &state,
+            &vendor,
+            &csrf.token,
+            &case,
+            &participant,
+            vec![(
+                "status".into(),
+                "the advisory is published; ask the coordinator to change it".into(),
+            )],
+            "",
+        )
+        .await?;
+        return Ok(render(StatusCode::CONFLICT, &page));
+    }
     let products = state.store.affected_products(case.id).await?;
     // Only their own rows exist for them.
     products
@@ -1051,7 +1077,8 @@ pub async fn post_message(
                 .add_case_message(
                     case.id,
                     thread,
-                    &vendor.account.display_name,
+                    // Marked, so no vendor can pass for the coordinator.
+                    &format!("{} (vendor)", vendor.account.display_name),
                     &body,
                     &vendor.actor(),
                     state.now_ms(),

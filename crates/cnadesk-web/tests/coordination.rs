@@ -514,7 +514,7 @@ async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_
 
 #[tokio::test]
 async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
-    let app = TestApp::with_config(WebConfig {
+    let mut app = TestApp::with_config(WebConfig {
         coordination: CoordinationSettings {
             embargo_change_needs_consent: true,
             ..CoordinationSettings::default()
@@ -522,6 +522,19 @@ async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
         ..WebConfig::default()
     })
     .await;
+    // E-mail as files, to read what vendors are sent.
+    let mail_dir = app.dir.path().join("mail");
+    let mailer = cnadesk_notify::mail::Mailer::new(
+        "XSF CNA <security@xmpp.example>",
+        &cnadesk_notify::mail::Transport::File(mail_dir.clone()),
+        None,
+    )
+    .unwrap();
+    app.state = app
+        .state
+        .clone()
+        .with_notify(cnadesk_web::notify_desk::NotifyDesk::new().with_mail(mailer));
+    app.router = cnadesk_web::router(app.state.clone());
     let mut ada = app.signed_in("ada", Role::Member).await;
     let s = xep_case(&app, &mut ada, "Carbons spoofing").await;
     let n = s.case;
@@ -602,6 +615,30 @@ async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
         0,
         "not again at once"
     );
+    // What reached the vendors: the invitations, the embargo change, the
+    // reminder; never the vulnerability's details.
+    cnadesk_web::notify_desk::fan_out(&app.state).await.unwrap();
+    cnadesk_web::notify_desk::deliver_due(&app.state)
+        .await
+        .unwrap();
+    let mails: Vec<String> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    let to = |who: &str, subject: &str| {
+        mails
+            .iter()
+            .any(|m| m.contains(&format!("To: {who}")) && m.contains(subject))
+    };
+    assert!(to("sec@one.example", "Invitation to coordinate case #"));
+    assert!(to("sec@one.example", "embargo now ends"));
+    assert!(to("silent@two.example", "Reminder: case #"));
+    for m in mails
+        .iter()
+        .filter(|m| m.contains("@one.example") || m.contains("@two.example"))
+    {
+        assert!(!m.contains("Carbon copies accepted"), "no details: {m}");
+    }
 }
 
 /// Every vendor-facing route, for the invited vendor, a vendor of another
