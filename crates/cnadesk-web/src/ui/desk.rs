@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use cnadesk_core::audit::EventDraft;
@@ -1169,24 +1169,7 @@ pub async fn download_attachment(
             state.now_ms(),
         )
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        file.meta.filename.replace(['"', '\\'], "_")
-    );
-    let mut res = file.data.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    Ok(res)
+    Ok(crate::vendor::file_download(&file.meta.filename, file.data))
 }
 
 /// `GET /desk/cases/{id}`: the case lives on its report's page.
