@@ -1838,6 +1838,21 @@ impl Store for SqlStore {
         let latest = latest_version(&mut tx, case_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("a record of {case_id}")))?;
+        // Under a running embargo nothing is published: the lift queues it.
+        let embargoed = sqlx::query(
+            "SELECT 1 AS one FROM embargoes WHERE case_id = $1 AND lifted_at IS NULL \
+             AND broken_at IS NULL",
+        )
+        .bind(case_id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if embargoed.is_some() {
+            return Err(StoreError::Rejected(
+                "the case is under embargo; its approved record is published when the embargo lifts"
+                    .into(),
+            ));
+        }
         if latest.version != request.version {
             return Err(StoreError::Conflict(format!(
                 "version {} was saved after version {}; approve and publish the latest",

@@ -325,7 +325,8 @@ pub trait Store: Send + Sync + 'static {
     /// (a `cve.publish` job, or `cve.update` when the ID is already
     /// published), after checking in the same transaction that the version
     /// is still the latest, passes the checks and is approved by a member
-    /// other than its author. Audited as `record.publication_requested`.
+    /// other than its author, and that no embargo of the case is running
+    /// (`Rejected`). Audited as `record.publication_requested`.
     async fn request_publication(
         &self,
         request: PublicationRequest,

@@ -385,7 +385,7 @@ async fn a_xep_level_flaw_is_coordinated_and_the_embargo_lifts_on_time() {
 #[tokio::test]
 async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_the_approved_record(
 ) {
-    let (app, _double) = TestApp::with_cve_double().await;
+    let (app, double) = TestApp::with_cve_double().await;
     let mut ada = app.signed_in("ada", Role::Member).await;
     let mut bob = app.signed_in("bob", Role::Member).await;
     let s = xep_case(&app, &mut ada, "Carbons spoofing").await;
@@ -464,6 +464,18 @@ async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // While the embargo runs, the record cannot be published by hand.
+    let r = bob
+        .submit(
+            &cve_page,
+            &format!("{cve_page}/publish"),
+            &[("version", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("under embargo"), "{}", r.body);
+    assert_eq!(double.record_count(), 0);
 
     // The server stops; the end passes while it is down; a new server
     // process opens the same database.
