@@ -8,7 +8,6 @@
 //! statements or message bodies (bodies and files by SHA-256).
 
 use cnadesk_core::audit::EventDraft;
-use cnadesk_core::coordination::XepRef;
 use cnadesk_core::{Actor, CaseId, ReportId, VendorId};
 use cnadesk_store::{
     Advisory, AffectedProduct, CaseFile, CaseMessage, CountChoice, Embargo, EmbargoOutcome,
@@ -17,13 +16,12 @@ use cnadesk_store::{
     Vulnerability,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::notify::insert_outbox;
-use crate::rows::{db_err, get, parsed};
-use crate::store::{append_audit, SqlStore};
+use crate::rows::{db_err, flag, get, json_column, parsed, sha256_hex};
+use crate::store::{append_audit, fetch_case, SqlStore};
 
 const VULNERABILITY_COLUMNS: &str = "id, case_id, title, summary, xeps, rfcs, secure_way_exists, \
      cve_count, count_reason, created_at, updated_at";
@@ -41,29 +39,14 @@ const MESSAGE_COLUMNS: &str = "id, case_id, participant_id, author, actor, body,
 const FILE_COLUMNS: &str =
     "id, case_id, participant_id, filename, content_type, size, sha256, uploaded_by, created_at";
 
-fn xeps(row: &AnyRow) -> StoreResult<Vec<XepRef>> {
-    let text: String = get(row, "xeps")?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("xeps: {e}")))
-}
-
-/// A JSON array of strings.
-fn strings(row: &AnyRow, col: &str) -> StoreResult<Vec<String>> {
-    let text: String = get(row, col)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("{col}: {e}")))
-}
-
-fn flag(row: &AnyRow, col: &str) -> StoreResult<bool> {
-    Ok(get::<i64>(row, col)? != 0)
-}
-
 fn vulnerability(row: &AnyRow) -> StoreResult<Vulnerability> {
     Ok(Vulnerability {
         id: get(row, "id")?,
         case_id: CaseId(get(row, "case_id")?),
         title: get(row, "title")?,
         summary: get(row, "summary")?,
-        xeps: xeps(row)?,
-        rfcs: strings(row, "rfcs")?,
+        xeps: json_column(row, "xeps")?,
+        rfcs: json_column(row, "rfcs")?,
         secure_way_exists: get::<Option<i64>>(row, "secure_way_exists")?.map(|b| b != 0),
         cve_count: get(row, "cve_count")?,
         count_reason: get(row, "count_reason")?,
@@ -98,7 +81,7 @@ fn participant(row: &AnyRow) -> StoreResult<Participant> {
         case_id: CaseId(get(row, "case_id")?),
         email: get(row, "email")?,
         contact_name: get(row, "contact_name")?,
-        products: strings(row, "products")?,
+        products: json_column(row, "products")?,
         invited_at_ms: get(row, "invited_at")?,
         invited_by: get(row, "invited_by")?,
         invitation_expires_at_ms: get(row, "invitation_expires_at")?,
@@ -175,20 +158,12 @@ fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// The report of a case; `NotFound` when there is no such case.
 async fn case_report(conn: &mut AnyConnection, case: CaseId) -> StoreResult<ReportId> {
-    sqlx::query("SELECT report_id FROM cases WHERE id = $1")
-        .bind(case.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .map(|r| get(&r, "report_id").map(ReportId))
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound(case.to_string()))
+    Ok(fetch_case(conn, case)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(case.to_string()))?
+        .report_id)
 }
 
 /// An event about a case, linked to the case and its report so that
@@ -197,15 +172,24 @@ fn case_event(action: &str, case: CaseId, report: ReportId) -> EventDraft {
     EventDraft::new(action).case(case).report(report)
 }
 
-async fn fetch_participant(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Participant>> {
-    let sql = format!("SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .map(|r| participant(&r))
-        .transpose()
+/// The case of a participant and the case's report.
+async fn participant_case(
+    conn: &mut AnyConnection,
+    participant_id: i64,
+) -> StoreResult<(CaseId, ReportId)> {
+    let row = sqlx::query(
+        "SELECT p.case_id AS case_id, c.report_id AS report_id FROM case_participants p \
+         JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
+    )
+    .bind(participant_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
+    Ok((
+        CaseId(get(&row, "case_id")?),
+        ReportId(get(&row, "report_id")?),
+    ))
 }
 
 /// Checks that a thread named by a message or file is a participant of the case.
@@ -214,13 +198,17 @@ async fn check_thread(
     case: CaseId,
     participant_id: Option<i64>,
 ) -> StoreResult<()> {
-    if let Some(p) = participant_id {
-        match fetch_participant(conn, p).await? {
-            Some(found) if found.case_id == case => {}
-            _ => return Err(StoreError::NotFound(format!("participant {p} of {case}"))),
-        }
-    }
-    Ok(())
+    let Some(p) = participant_id else {
+        return Ok(());
+    };
+    sqlx::query("SELECT 1 AS one FROM case_participants WHERE id = $1 AND case_id = $2")
+        .bind(p)
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(format!("participant {p} of {case}")))
 }
 
 /// Reads the embargo of a case and locks its row until the transaction ends
@@ -781,9 +769,7 @@ impl SqlStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let found = fetch_participant(&mut tx, participant_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
+        let (case, report) = participant_case(&mut tx, participant_id).await?;
         let n = sqlx::query(
             "UPDATE case_participants SET acknowledged_at = $1 \
              WHERE id = $2 AND acknowledged_at IS NULL",
@@ -797,10 +783,9 @@ impl SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        let report = case_report(&mut tx, found.case_id).await?;
         append_audit(
             &mut tx,
-            case_event("vendor.acknowledged", found.case_id, report)
+            case_event("vendor.acknowledged", case, report)
                 .payload(json!({ "participant": participant_id })),
             actor,
             now_ms,
@@ -1011,7 +996,8 @@ impl SqlStore {
                 "the embargo of {case} has been lifted; it cannot change"
             )));
         }
-        let outcome = match current {
+        let previous = current.as_ref().map(|e| e.ends_at_ms);
+        let (action, outcome) = match current {
             None => {
                 sqlx::query(
                     "INSERT INTO embargoes (case_id, ends_at, reason, set_at, set_by) \
@@ -1025,18 +1011,9 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                clear_consents(&mut tx, case).await?;
-                append_audit(
-                    &mut tx,
-                    case_event("embargo.set", case, report)
-                        .payload(embargo_change_payload(None, ends_at_ms, reason)),
-                    actor,
-                    now_ms,
-                )
-                .await?;
-                EmbargoOutcome::Applied
+                ("embargo.set", EmbargoOutcome::Applied)
             }
-            Some(current) if needs_consent => {
+            Some(_) if needs_consent => {
                 sqlx::query(
                     "UPDATE embargoes SET pending_ends_at = $1, pending_reason = $2, pending_by = $3, \
                      pending_at = $4 WHERE case_id = $5",
@@ -1050,35 +1027,21 @@ impl SqlStore {
                 .await
                 .map_err(db_err)?;
                 clear_consents(&mut tx, case).await?;
-                append_audit(
-                    &mut tx,
-                    case_event("embargo.proposed", case, report).payload(embargo_change_payload(
-                        Some(current.ends_at_ms),
-                        ends_at_ms,
-                        reason,
-                    )),
-                    actor,
-                    now_ms,
-                )
-                .await?;
-                EmbargoOutcome::Proposed
+                ("embargo.proposed", EmbargoOutcome::Proposed)
             }
-            Some(current) => {
+            Some(_) => {
                 apply_change(&mut tx, case, ends_at_ms, reason, &actor.to_key(), now_ms).await?;
-                append_audit(
-                    &mut tx,
-                    case_event("embargo.changed", case, report).payload(embargo_change_payload(
-                        Some(current.ends_at_ms),
-                        ends_at_ms,
-                        reason,
-                    )),
-                    actor,
-                    now_ms,
-                )
-                .await?;
-                EmbargoOutcome::Applied
+                ("embargo.changed", EmbargoOutcome::Applied)
             }
         };
+        append_audit(
+            &mut tx,
+            case_event(action, case, report)
+                .payload(embargo_change_payload(previous, ends_at_ms, reason)),
+            actor,
+            now_ms,
+        )
+        .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(outcome)
     }
@@ -1090,35 +1053,29 @@ impl SqlStore {
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let who = fetch_participant(&mut tx, participant_id)
+        let (case, report) = participant_case(&mut tx, participant_id).await?;
+        let Some((current, pending)) = lock_embargo(&mut tx, case)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
-        let case = who.case_id;
-        let report = case_report(&mut tx, case).await?;
-        let current = lock_embargo(&mut tx, case).await?;
-        let (current, pending) = match current {
-            Some(e) if e.lifted_at_ms.is_none() => match e.pending.clone() {
-                Some(p) => (e, p),
-                None => {
-                    return Err(StoreError::Rejected(format!(
-                        "no change of the embargo of {case} waits for consent"
-                    )))
-                }
-            },
-            _ => {
-                return Err(StoreError::Rejected(format!(
-                    "no change of the embargo of {case} waits for consent"
-                )))
-            }
+            .filter(|e| e.lifted_at_ms.is_none())
+            .and_then(|e| e.pending.clone().map(|p| (e, p)))
+        else {
+            return Err(StoreError::Rejected(format!(
+                "no change of the embargo of {case} waits for consent"
+            )));
         };
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE case_participants SET consented_at = $1 WHERE id = $2 AND consented_at IS NULL",
         )
         .bind(now_ms)
         .bind(participant_id)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            // Consented before: the change still waits for others.
+            return Ok(EmbargoOutcome::Proposed);
+        }
         append_audit(
             &mut tx,
             case_event("embargo.consented", case, report).payload(json!({
@@ -1228,7 +1185,6 @@ impl SqlStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let report = case_report(&mut tx, case).await?;
         // Conditional: of two lifts racing, one does it.
         let lifted = sqlx::query(
             "UPDATE embargoes SET lifted_at = $1, pending_ends_at = NULL, pending_reason = NULL, \
@@ -1245,6 +1201,7 @@ impl SqlStore {
             return Ok(false);
         };
         let end: i64 = get(&lifted, "ends_at")?;
+        let report = case_report(&mut tx, case).await?;
         sqlx::query(
             "INSERT INTO advisories (case_id, published_at) VALUES ($1, $2) \
              ON CONFLICT (case_id) DO NOTHING",

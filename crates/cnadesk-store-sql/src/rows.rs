@@ -35,7 +35,8 @@ where
         .map_err(|e: T::Err| StoreError::Database(format!("{col}: {e}")))
 }
 
-fn flag(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
+/// A 0/1 column as a flag.
+pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
     Ok(get::<i64>(row, col)? != 0)
 }
 
@@ -228,7 +229,11 @@ pub(crate) fn approval(row: &AnyRow) -> Result<Approval, StoreError> {
 pub(crate) const JOB_COLUMNS: &str = "id, kind, case_id, subject, payload, state, attempts, \
      next_attempt_at, lease_until, last_error, result, requested_by, created_at, updated_at";
 
-fn json_column(row: &AnyRow, col: &str) -> Result<serde_json::Value, StoreError> {
+/// A JSON text column, read as `T`.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    col: &str,
+) -> Result<T, StoreError> {
     let text: String = get(row, col)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Database(format!("{col}: {e}")))
 }
@@ -287,4 +292,10 @@ pub(crate) fn scope_decision(row: &AnyRow) -> Result<cnadesk_store::ScopeDecisio
         decided_by: UserId(get(row, "decided_by")?),
         decided_at_ms: get(row, "decided_at")?,
     })
+}
+
+/// SHA-256 as lowercase hex (message bodies, files and documents in audit payloads).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }

@@ -20,10 +20,9 @@ use cnadesk_store::{
     User, UserCredentials, VendorAccount, Visibility, Vulnerability,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::rows::{self, db_err};
+use crate::rows::{self, db_err, sha256_hex};
 use crate::Backend;
 
 /// The SQL store. Cheap to clone.
@@ -181,7 +180,7 @@ pub(crate) async fn insert_message(
         .report(message.report_id)
         .payload(json!({
             "message_id": stored.id.0,
-            "body_sha256": hex::encode(Sha256::digest(message.body.as_bytes())),
+            "body_sha256": sha256_hex(message.body.as_bytes()),
         }));
     draft.case_id = case_id;
     append_audit(&mut *conn, draft, actor, now_ms).await?;
@@ -197,7 +196,7 @@ pub(crate) async fn insert_attachments(
 ) -> StoreResult<Vec<serde_json::Value>> {
     let mut files = Vec::new();
     for a in attachments {
-        let sha = hex::encode(Sha256::digest(&a.data));
+        let sha = sha256_hex(&a.data);
         sqlx::query(
             "INSERT INTO attachments (report_id, filename, content_type, size, sha256, data, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1250,7 +1249,7 @@ impl Store for SqlStore {
         if latest != new.based_on {
             return Err(stale());
         }
-        let sha256 = hex::encode(Sha256::digest(new.document.as_bytes()));
+        let sha256 = sha256_hex(new.document.as_bytes());
         let sql = format!(
             "INSERT INTO record_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              RETURNING {}",
@@ -1612,7 +1611,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let sha256 = hex::encode(Sha256::digest(document.as_bytes()));
+        let sha256 = sha256_hex(document.as_bytes());
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT sha256 FROM scope_policies WHERE version = $1")
@@ -2911,7 +2910,7 @@ async fn apply_effect(
                         "cve_id": cve_id.as_str(),
                         "version": version,
                         "sha256": job.payload.get("sha256"),
-                        "published_sha256": hex::encode(Sha256::digest(document.as_bytes())),
+                        "published_sha256": sha256_hex(document.as_bytes()),
                     }),
                 ),
                 actor,

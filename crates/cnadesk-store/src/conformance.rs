@@ -2378,6 +2378,11 @@ pub async fn coordination_story(store: &dyn Store) {
         vec![v1.clone(), v2.clone()],
         "a case's vulnerabilities, oldest first, as stored"
     );
+    assert_eq!(
+        store.vulnerabilities(c2.id).await.unwrap(),
+        vec![v_other],
+        "another case's are not mixed in"
+    );
     assert!(matches!(
         store
             .add_vulnerability(
@@ -3423,7 +3428,6 @@ pub async fn coordination_story(store: &dyn Store) {
     assert_eq!(file_event[0].payload["participant"], p1.id);
     assert_eq!(file_event[0].payload["sha256"], PATCH_SHA);
     assert_eq!(file_event[0].payload["size"], PATCH.len());
-    assert_eq!(v_other.case_id, c2.id);
 
     let events = verify_chain(store).await.expect("chain intact");
     assert_eq!(store.audit_head().await.unwrap(), events);
@@ -3481,13 +3485,16 @@ pub async fn concurrent_invitation_accepts_exclude_each_other(store: std::sync::
             .iter()
             .map(|id| {
                 let (store, token, id) = (store.clone(), token.clone(), *id);
-                tokio::spawn(async move { store.accept_invitation(&token, id, T0 + 1).await })
+                (
+                    id,
+                    tokio::spawn(async move { store.accept_invitation(&token, id, T0 + 1).await }),
+                )
             })
             .collect();
         let mut winners = Vec::new();
-        for t in tasks {
+        for (account, t) in tasks {
             match t.await.unwrap() {
-                Ok(p) => winners.push(p.vendor),
+                Ok(_) => winners.push(account),
                 Err(StoreError::SetupTokenInvalid) => {}
                 Err(e) => panic!("unexpected error: {e}"),
             }
@@ -3500,7 +3507,8 @@ pub async fn concurrent_invitation_accepts_exclude_each_other(store: std::sync::
             .into_iter()
             .find(|x| x.id == p.id)
             .unwrap();
-        assert_eq!(stored.vendor, winners[0], "the winner is bound");
+        assert_eq!(stored.vendor, Some(winners[0]), "the winner is bound");
+        assert_eq!(stored.accepted_at_ms, Some(T0 + 1));
     }
     verify_chain(&*store).await.expect("chain intact");
 }
