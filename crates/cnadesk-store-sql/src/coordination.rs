@@ -984,7 +984,7 @@ impl SqlStore {
         case: CaseId,
         ends_at_ms: i64,
         reason: &str,
-        needs_consent: bool,
+        consent_policy: bool,
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome> {
@@ -997,6 +997,22 @@ impl SqlStore {
             )));
         }
         let previous = current.as_ref().map(|e| e.ends_at_ms);
+        // Counted under the embargo's row lock: a vendor acknowledging
+        // meanwhile is either counted or acknowledges the new date.
+        let acknowledged: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM case_participants WHERE case_id = $1 \
+             AND acknowledged_at IS NOT NULL",
+        )
+        .bind(case.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)
+        .and_then(|r| get(&r, "n"))?;
+        let needs_consent = cnadesk_core::coordination::change_needs_consent(
+            consent_policy,
+            current.is_none(),
+            usize::try_from(acknowledged).unwrap_or(0),
+        );
         let (action, outcome) = match current {
             None => {
                 sqlx::query(

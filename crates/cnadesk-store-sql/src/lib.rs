@@ -13,6 +13,7 @@ mod notify;
 mod rows;
 mod store;
 mod team;
+mod transparency;
 
 use std::path::Path;
 use std::str::FromStr;

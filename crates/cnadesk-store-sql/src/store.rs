@@ -2389,11 +2389,11 @@ impl Store for SqlStore {
         case: CaseId,
         ends_at_ms: i64,
         reason: &str,
-        needs_consent: bool,
+        consent_policy: bool,
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome> {
-        self.coord_set_embargo(case, ends_at_ms, reason, needs_consent, actor, now_ms)
+        self.coord_set_embargo(case, ends_at_ms, reason, consent_policy, actor, now_ms)
             .await
     }
 
@@ -2621,6 +2621,41 @@ impl Store for SqlStore {
         since_ms: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         self.events_by_actions(actions, since_ms).await
+    }
+
+    async fn append_transparency(
+        &self,
+        entries: Vec<cnadesk_store::NewTransparencyEntry>,
+        cursor: Option<(&str, i64)>,
+    ) -> StoreResult<usize> {
+        self.tlog_append(entries, cursor).await
+    }
+
+    async fn transparency_entries(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<cnadesk_store::TransparencyRow>> {
+        self.tlog_entries(after, limit).await
+    }
+
+    async fn transparency_last(&self) -> StoreResult<Option<cnadesk_store::TransparencyRow>> {
+        self.tlog_last().await
+    }
+
+    async fn sealed_transparency_subjects(
+        &self,
+    ) -> StoreResult<Vec<(Option<CaseId>, Option<ReportId>)>> {
+        self.tlog_sealed_subjects().await
+    }
+
+    async fn reveal_transparency(
+        &self,
+        case: Option<CaseId>,
+        report: Option<ReportId>,
+        revealed_at: &str,
+    ) -> StoreResult<usize> {
+        self.tlog_reveal(case, report, revealed_at).await
     }
 
     async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>> {

@@ -37,6 +37,18 @@ pub struct Vulnerability {
     pub updated_at_ms: i64,
 }
 
+impl Vulnerability {
+    /// The specifications it concerns, as one line: `XEP-0280 v1.0.1 §11, RFC 6120`.
+    pub fn references(&self) -> String {
+        self.xeps
+            .iter()
+            .map(ToString::to_string)
+            .chain(self.rfcs.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// A vulnerability as a member adds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewVulnerability {

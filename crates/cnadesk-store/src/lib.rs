@@ -9,6 +9,7 @@
 pub mod conformance;
 mod coordination;
 mod notify;
+mod transparency;
 mod types;
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use cnadesk_core::{
 
 pub use coordination::*;
 pub use notify::*;
+pub use transparency::*;
 pub use types::*;
 
 /// Errors a store reports.
@@ -741,18 +743,19 @@ pub trait Store: Send + Sync + 'static {
     /// A case's embargo, if one was set.
     async fn embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>>;
 
-    /// Sets or changes the embargo end. With `needs_consent` (and an
-    /// existing embargo) the change is stored as pending and every
-    /// participant's earlier consent is cleared (`embargo.proposed`);
-    /// otherwise it applies at once and clears any pending change
-    /// (`embargo.set` the first time, then `embargo.changed` with the previous
-    /// end). `Rejected` once lifted.
+    /// Sets or changes the embargo end. When `consent_policy` asks for
+    /// consent, an embargo exists and some participant has acknowledged it
+    /// (decided in the same transaction: `coordination::change_needs_consent`),
+    /// the change is stored as pending and every participant's earlier
+    /// consent is cleared (`embargo.proposed`); otherwise it applies at once
+    /// and clears any pending change (`embargo.set` the first time, then
+    /// `embargo.changed` with the previous end). `Rejected` once lifted.
     async fn set_embargo(
         &self,
         case: CaseId,
         ends_at_ms: i64,
         reason: &str,
-        needs_consent: bool,
+        consent_policy: bool,
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome>;
@@ -862,6 +865,42 @@ pub trait Store: Send + Sync + 'static {
         actions: &[&str],
         since_ms: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
+
+    // ---- transparency log ----------------------------------------------------------
+
+    /// Appends entries after the last one (hash-chained; an audit event is
+    /// taken at most once) and, in the same transaction, moves the cursor
+    /// `cursor.0` to `cursor.1` (never backwards). Returns how many were
+    /// appended.
+    async fn append_transparency(
+        &self,
+        entries: Vec<NewTransparencyEntry>,
+        cursor: Option<(&str, i64)>,
+    ) -> StoreResult<usize>;
+
+    /// Entries with `seq > after`, in order, at most `limit`.
+    async fn transparency_entries(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<TransparencyRow>>;
+
+    /// The last entry, if any.
+    async fn transparency_last(&self) -> StoreResult<Option<TransparencyRow>>;
+
+    /// The distinct (case, report) pairs that still have sealed entries.
+    async fn sealed_transparency_subjects(
+        &self,
+    ) -> StoreResult<Vec<(Option<CaseId>, Option<ReportId>)>>;
+
+    /// Reveals the sealed entries of `case` and of `report` (either may be
+    /// absent); returns how many.
+    async fn reveal_transparency(
+        &self,
+        case: Option<CaseId>,
+        report: Option<ReportId>,
+        revealed_at: &str,
+    ) -> StoreResult<usize>;
 }
 
 /// Why the audit chain could not be confirmed.

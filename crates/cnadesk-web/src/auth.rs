@@ -14,7 +14,7 @@ use cnadesk_core::{Actor, Role};
 use cnadesk_store::{NewSession, User};
 use totp_rs::{Algorithm, TOTP};
 
-use crate::security::{random_token, sha256_hex};
+use crate::security::{random_token, sha256_hex, ClientIp};
 use crate::views::{Layout, NavMember};
 use crate::{AppError, AppState};
 
@@ -132,10 +132,30 @@ pub fn clear_session_cookie() -> Cookie<'static> {
 
 /// The hash of the session cookie of a request, if any.
 pub fn session_hash(jar: &CookieJar) -> Option<String> {
-    jar.get(SESSION_COOKIE)
+    cookie_hash(jar, SESSION_COOKIE)
+}
+
+/// The hash of a session cookie `name` (team or vendor), if any.
+pub fn cookie_hash(jar: &CookieJar, name: &str) -> Option<String> {
+    jar.get(name)
         .map(|c| c.value())
         .filter(|v| !v.is_empty())
         .map(sha256_hex)
+}
+
+/// The sign-in rate limits, per address and per account (`kind` names the
+/// account table, `name` the account). `Some(key)`: go ahead, and reset
+/// `key` after a good password; `None`: too many attempts.
+pub fn login_allowed(state: &AppState, ip: &ClientIp, kind: &str, name: &str) -> Option<String> {
+    let ip_key = format!("login-ip:{}", ip.limit_key());
+    // Keyed by a hash: a huge name cannot make the limiter hold it.
+    let user_key = format!("{kind}:{}", sha256_hex(name));
+    if state.login_ip_limiter.check(&ip_key) && state.login_limiter.check(&user_key) {
+        Some(user_key)
+    } else {
+        tracing::warn!(client = %ip.limit_key(), kind, "sign-in rate limit reached");
+        None
+    }
 }
 
 /// A signed-in member with both factors done.
@@ -167,6 +187,7 @@ impl Member {
             }),
             csrf: csrf.to_owned(),
             vendor: None,
+            meta: None,
         }
     }
 }

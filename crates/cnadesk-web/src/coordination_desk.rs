@@ -7,17 +7,21 @@
 use std::collections::BTreeSet;
 
 use cnadesk_core::coordination::{
-    self, answered, change_needs_consent, check_embargo_change, ProductStatus, ReminderSchedule,
+    self, answered, check_embargo_change, ProductStatus, ReminderSchedule,
 };
 use cnadesk_core::{Actor, CaseId};
 use cnadesk_store::{
     AffectedProduct, Case, Embargo, EmbargoOutcome, NewInvitation, NewOutboxMessage, OutboxChannel,
-    Participant, PublicationRequest, StoreError, Vulnerability,
+    Participant, ProductUpdate, PublicationRequest, StoreError, Vulnerability,
 };
 use serde_json::json;
 
-use crate::notify_desk::SEAL_PURPOSE;
+use cnadesk_ecosystem::Registry;
+use serde::Deserialize;
+
+use crate::notify_desk::seal_context;
 use crate::security::{random_token, sha256_hex};
+use crate::ui::check_text;
 use crate::AppState;
 
 /// The coordination rules of the desk (a part of the configuration).
@@ -74,12 +78,11 @@ pub struct XepCandidates {
 }
 
 /// The implementations the XEPs of `vulnerability` concern, from DOAP data.
-pub async fn candidates(
-    state: &AppState,
+pub fn candidates(
+    registry: &Registry,
     vulnerability: &Vulnerability,
     listed: &[AffectedProduct],
-) -> Result<Vec<XepCandidates>, StoreError> {
-    let registry = state.scope.registry(&*state.store).await?;
+) -> Vec<XepCandidates> {
     let listed: BTreeSet<&str> = listed
         .iter()
         .filter(|p| p.vulnerability_id == vulnerability.id)
@@ -125,27 +128,31 @@ pub async fn candidates(
             candidates,
         });
     }
-    Ok(out)
+    out
 }
 
-/// What one vendor contact may see of a case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VendorView {
-    /// The vulnerabilities that concern their products, each with the rows
-    /// they may see: their own (editable) and rows the coordinator shared.
-    pub vulnerabilities: Vec<(Vulnerability, Vec<(AffectedProduct, bool)>)>,
+/// The product statuses a form offers: (value, label).
+pub fn status_choices() -> Vec<(String, String)> {
+    ProductStatus::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+        .collect()
 }
+
+/// What one vendor contact may see of a case: the vulnerabilities that
+/// list one of their products, each with the rows they may see (their own,
+/// editable, marked `true`; rows the coordinator shared).
+pub type VendorView = Vec<(Vulnerability, Vec<(AffectedProduct, bool)>)>;
 
 /// Filters a case for one participant: only vulnerabilities listing one of
-/// their products, and in them only their own rows and shared rows. The
-/// `bool` beside a row says whether it is theirs (and editable).
+/// their products, and in them only their own rows and shared rows.
 pub fn vendor_view(
     participant: &Participant,
     vulnerabilities: Vec<Vulnerability>,
     products: &[AffectedProduct],
 ) -> VendorView {
     let mine = |p: &AffectedProduct| participant.products.contains(&p.product_key);
-    let vulnerabilities = vulnerabilities
+    vulnerabilities
         .into_iter()
         .filter_map(|v| {
             let rows: Vec<&AffectedProduct> = products
@@ -162,8 +169,7 @@ pub fn vendor_view(
                 .collect();
             Some((v, visible))
         })
-        .collect();
-    VendorView { vulnerabilities }
+        .collect()
 }
 
 /// A participant's product rows in the case.
@@ -187,7 +193,8 @@ pub fn checklist_of(
     coordination::checklist(participant.acknowledged_at_ms.is_some(), &rows)
 }
 
-fn utc(ms: i64) -> String {
+/// A UTC time as messages print it (the templates add "UTC").
+pub(crate) fn utc(ms: i64) -> String {
     cnadesk_core::sla::timestamp(ms)
         .strftime("%Y-%m-%d %H:%M")
         .to_string()
@@ -201,6 +208,8 @@ struct LinkMessage<'a> {
     token: &'a str,
     expires_at_ms: i64,
     template: &'a str,
+    /// The template's name for the link.
+    link_as: &'a str,
     extra: serde_json::Value,
 }
 
@@ -222,6 +231,7 @@ fn invitation_message(
         token,
         expires_at_ms,
         template,
+        link_as,
         extra,
     } = link;
     let link = state.url(&format!("/vendor/invitations/{token}"));
@@ -233,8 +243,6 @@ fn invitation_message(
         "product": product,
         "embargo_end": embargo.map_or_else(|| "not yet set".to_owned(), |e| utc(e.ends_at_ms)),
         "expires": utc(expires_at_ms),
-        "details": {"title": case.title},
-        "_sealed_as": "invitation_link",
     });
     if let (Some(map), serde_json::Value::Object(more)) = (context.as_object_mut(), extra) {
         map.extend(more);
@@ -248,7 +256,9 @@ fn invitation_message(
         case_id: Some(case.id),
         event_seq: None,
         context,
-        sealed: Some(state.key.seal(SEAL_PURPOSE, link.as_bytes())),
+        // Nothing of the vulnerability before the vendor acknowledged the
+        // terms; the personal link is sealed.
+        sealed: Some(seal_context(state, json!({ link_as: link }))),
     })
 }
 
@@ -293,6 +303,7 @@ pub async fn invite(
             token: &token,
             expires_at_ms: expires,
             template: "vendor_invitation",
+            link_as: "invitation_link",
             extra: json!({}),
         },
     );
@@ -338,21 +349,16 @@ pub async fn change_embargo(
     ) {
         return Ok(Err(e.to_string()));
     }
-    let acknowledged = state
-        .store
-        .participants(case)
-        .await?
-        .iter()
-        .filter(|p| p.acknowledged_at_ms.is_some())
-        .count();
-    let needs_consent = change_needs_consent(
-        state.config.coordination.embargo_change_needs_consent,
-        current.is_none(),
-        acknowledged,
-    );
     match state
         .store
-        .set_embargo(case, ends_at_ms, reason.trim(), needs_consent, actor, now)
+        .set_embargo(
+            case,
+            ends_at_ms,
+            reason.trim(),
+            state.config.coordination.embargo_change_needs_consent,
+            actor,
+            now,
+        )
         .await
     {
         Ok(outcome) => Ok(Ok(outcome)),
@@ -380,23 +386,27 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
     let now = state.now_ms();
     let mut done = Sweep::default();
     let system = Actor::system("embargo");
+    // One case failing (logged) does not hold up the others.
     for embargo in state.store.due_embargo_lifts(now).await? {
-        if state
+        match state
             .store
             .lift_embargo(embargo.case_id, &system, now)
-            .await?
+            .await
         {
-            done.lifted += 1;
+            Ok(lifted) => done.lifted += usize::from(lifted),
+            Err(e) => tracing::error!(case = %embargo.case_id, error = %e, "lift failed"),
         }
     }
     for embargo in state.store.lifted_awaiting_publication().await? {
-        if queue_publication(state, embargo.case_id, &system).await? {
-            done.publications += 1;
+        let case = embargo.case_id;
+        match queue_publication(state, case, &system).await {
+            Ok(queued) => done.publications += usize::from(queued),
+            Err(e) => {
+                tracing::error!(%case, error = %e, "queueing publication failed; retried");
+                continue;
+            }
         }
-        state
-            .store
-            .mark_publication_queued(embargo.case_id, now)
-            .await?;
+        state.store.mark_publication_queued(case, now).await?;
     }
     done.reminders = remind(state, now).await?;
     Ok(done)
@@ -500,8 +510,6 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
                 // Not accepted yet: a fresh link (the old one may be lost).
                 let token = random_token();
                 let expires = now.saturating_add(state.config.coordination.invitation_ttl_ms);
-                let mut extra = extra;
-                extra["_sealed_as"] = json!("case_link");
                 let msg = invitation_message(
                     state,
                     &case,
@@ -513,6 +521,7 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
                         token: &token,
                         expires_at_ms: expires,
                         template: "vendor_reminder",
+                        link_as: "case_link",
                         extra,
                     },
                 );
@@ -556,4 +565,67 @@ pub fn embargo_end_text(embargo: Option<&Embargo>, tz: &str) -> String {
         None => "not set".into(),
         Some(e) => coordination::in_zone_with_utc(e.ends_at_ms, tz),
     }
+}
+
+/// The product form, on the vendor portal and the team's page (`shared`:
+/// the team's switch for other vendors).
+#[derive(Debug, Default, Deserialize)]
+pub struct ProductForm {
+    pub(crate) csrf: String,
+    #[serde(default)]
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) affected_versions: String,
+    #[serde(default)]
+    pub(crate) fixed_versions: String,
+    #[serde(default)]
+    pub(crate) statement: String,
+    #[serde(default)]
+    pub(crate) fix_released: Option<String>,
+    #[serde(default)]
+    pub(crate) shared: Option<String>,
+}
+
+/// Checks a product form; errors name their field.
+pub fn product_update(form: &ProductForm) -> Result<ProductUpdate, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let status = form.status.parse::<ProductStatus>().unwrap_or_else(|e| {
+        errors.push(("status".to_owned(), e));
+        ProductStatus::Unknown
+    });
+    for (name, label, value, max) in [
+        (
+            "affected_versions",
+            "Affected versions",
+            &form.affected_versions,
+            500,
+        ),
+        (
+            "fixed_versions",
+            "Fixed versions",
+            &form.fixed_versions,
+            500,
+        ),
+        ("statement", "The statement", &form.statement, 20_000),
+    ] {
+        if let Err(e) = check_text(label, value, max, false, true) {
+            errors.push((name.to_owned(), e));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ProductUpdate {
+        status,
+        affected_versions: form.affected_versions.trim().to_owned(),
+        fixed_versions: form.fixed_versions.trim().to_owned(),
+        statement: form.statement.trim().to_owned(),
+        fix_released: form.fix_released.is_some(),
+    })
+}
+
+/// Checks a coordination message.
+pub fn message_body(body: &str) -> Result<String, String> {
+    check_text("The message", body, 20_000, true, true)?;
+    Ok(body.trim().to_owned())
 }

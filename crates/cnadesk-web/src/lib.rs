@@ -8,7 +8,6 @@
 //!
 //! The web layer holds the store as `Arc<dyn Store>` and never sees SQL.
 
-pub mod advisory;
 pub mod api;
 pub mod auth;
 pub mod charts;
@@ -18,11 +17,13 @@ mod forms;
 mod health;
 pub mod notify_desk;
 pub mod public;
+pub mod public_site;
 mod ratelimit;
 pub mod scope_desk;
 mod scope_view;
 pub mod security;
 pub mod team_desk;
+pub mod transparency_desk;
 pub mod ui;
 pub mod vendor;
 mod views;
@@ -38,6 +39,7 @@ use axum::Router;
 use cnadesk_core::assignment::{AssignmentPolicy, BalancedAssignment};
 use cnadesk_core::Clock;
 use cnadesk_store::Store;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -75,6 +77,8 @@ pub struct WebConfig {
     pub records: RecordSettings,
     /// Coordination rules (embargo consent, reminders, invitations).
     pub coordination: coordination_desk::CoordinationSettings,
+    /// The public pages (security.txt contacts, refresh).
+    pub public: public_site::PublicSettings,
 }
 
 /// Who the CNA is in CVE records, and how records are checked.
@@ -135,6 +139,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             records: RecordSettings::default(),
             coordination: coordination_desk::CoordinationSettings::default(),
+            public: public_site::PublicSettings::default(),
         }
     }
 }
@@ -169,6 +174,10 @@ pub struct AppState {
     pub team: Arc<team_desk::TeamDesk>,
     /// E-mail and XMPP (nothing configured: nothing sent).
     pub notify: Arc<notify_desk::NotifyDesk>,
+    /// The public pages, rendered once per change.
+    pub public_site: Arc<public_site::PublicSite>,
+    /// The key that signs the transparency log's head.
+    pub log_key: Arc<cnadesk_transparency::LogKey>,
 }
 
 impl AppState {
@@ -208,7 +217,6 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
-            key: Arc::new(key),
             assignment: Arc::new(BalancedAssignment),
             login_limiter,
             login_ip_limiter,
@@ -217,6 +225,9 @@ impl AppState {
             scope: Arc::new(scope_desk::ScopeDesk::bundled()),
             team: Arc::new(team_desk::TeamDesk::bundled()),
             notify: Arc::new(notify_desk::NotifyDesk::new()),
+            public_site: Arc::new(public_site::PublicSite::default()),
+            log_key: Arc::new(transparency_desk::log_key(&key)),
+            key: Arc::new(key),
         }
     }
 
@@ -276,7 +287,22 @@ fn loggable_path(path: &str) -> String {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    // The public site: no forms, no cookies, cacheable and compressed.
+    let public_site = Router::new()
+        .route("/advisories", get(public_site::index))
+        .route("/advisories.atom", get(public_site::feed))
+        .route("/advisories/{name}", get(public_site::advisory))
+        .route("/policy", get(public_site::policy))
+        .route("/contact", get(public_site::contact))
+        .route(
+            "/.well-known/security.txt",
+            get(public_site::security_txt_route),
+        )
+        .route("/transparency", get(transparency_desk::page))
+        .route("/transparency/log.jsonl", get(transparency_desk::log_route))
+        .route("/transparency/head", get(transparency_desk::head_route))
+        .layer(CompressionLayer::new());
+    let desk = Router::new()
         .route("/", get(public::home))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -340,7 +366,10 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/cases/{id}/cve", get(ui::case_cve))
         .route("/desk/cases/{id}/cve/reserve", post(ui::case_cve_reserve))
         .route("/desk/cases/{id}/cve/link", post(ui::case_cve_link))
-        .route("/desk/cases/{id}/cve/disclosed", post(ui::case_cve_disclosed))
+        .route(
+            "/desk/cases/{id}/cve/disclosed",
+            post(ui::case_cve_disclosed),
+        )
         .route("/desk/cases/{id}/cve/approve", post(ui::case_cve_approve))
         .route("/desk/cases/{id}/cve/publish", post(ui::case_cve_publish))
         .route(
@@ -363,7 +392,10 @@ pub fn router(state: AppState) -> Router {
         .route("/scope", get(public::scope_page))
         .route("/stats", get(ui::stats))
         .route("/desk/dashboard", get(ui::dashboard))
-        .route("/desk/forecast", get(ui::forecast).post(ui::forecast_submit))
+        .route(
+            "/desk/forecast",
+            get(ui::forecast).post(ui::forecast_submit),
+        )
         .route("/desk/team", get(ui::team_index))
         .route("/desk/team/profile", post(ui::team_profile))
         .route("/desk/team/absences", post(ui::team_add_absence))
@@ -439,7 +471,6 @@ pub fn router(state: AppState) -> Router {
             "/desk/cases/{id}/coordination/files/{file}",
             get(ui::coordination::download_file),
         )
-        .route("/advisories/{name}", get(advisory::advisory))
         .route("/vendor", get(vendor::home))
         .route(
             "/vendor/login",
@@ -470,7 +501,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::csrf_cookie,
-        ))
+        ));
+    public_site
+        .merge(desk)
         // Every other form is text: 1 MiB is far above the longest field.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         // No page runs a script: even a payload that slipped past escaping

@@ -140,6 +140,13 @@ impl NotifyDesk {
         self.xmpp.as_ref().is_some_and(XmppNotifier::connected)
     }
 
+    /// The security address (`security@xmpp.org`), when mail is configured.
+    pub fn security_email(&self) -> Option<String> {
+        self.security_address
+            .as_ref()
+            .map(|(local, domain)| format!("{local}@{domain}"))
+    }
+
     /// The CNA key's public part, for the public key download.
     pub fn public_key(&self) -> Option<PublicCert> {
         self.key.as_ref().map(SecretCert::public)
@@ -434,8 +441,8 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                     "case": c,
                     "previous_end": previous,
                     "embargo_end": end,
-                    // The reason may name other vendors; it is in the portal.
-                    "reason": "see the vendor portal",
+                    // No reason: it may name other vendors (the portal
+                    // shows it after the terms).
                     "case_link": format!("{url}/vendor/cases/{c}"),
                 }),
             });
@@ -534,12 +541,14 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
 /// A UTC time from an event payload (ms), as messages print it.
 fn ms_text(v: &Value) -> String {
     v.as_i64()
-        .map(|ms| {
-            cnadesk_core::sla::timestamp(ms)
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string()
-        })
+        .map(crate::coordination_desk::utc)
         .unwrap_or_else(|| "not set".into())
+}
+
+/// Seals secret template values (personal links) for the outbox: stored
+/// encrypted, merged into the context only when the message is sent.
+pub(crate) fn seal_context(state: &AppState, secret: Value) -> Vec<u8> {
+    state.key.seal(SEAL_PURPOSE, secret.to_string().as_bytes())
 }
 
 fn vendor_event(participant: Option<i64>, case: i64, headline: String, url: &str) -> Intent {
@@ -860,7 +869,7 @@ pub fn acknowledgement(
             "_key": {"reporter_key": fields.pgp_key},
             "_reply": true,
         }),
-        sealed: Some(state.key.seal(SEAL_PURPOSE, link.as_bytes())),
+        sealed: Some(seal_context(state, json!({ "tracking_link": link }))),
     })
 }
 
@@ -976,20 +985,18 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
         }
     }
     if let Some(sealed) = &msg.sealed {
-        let link = state
-            .key
-            .open(SEAL_PURPOSE, sealed)
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| {
-                SendError::Permanent("the sealed part cannot be opened with this server key".into())
-            })?;
-        // The report acknowledgement carries a tracking link; vendor
-        // invitations and reminders name where their link goes.
-        let name = context["_sealed_as"]
-            .as_str()
-            .unwrap_or("tracking_link")
-            .to_owned();
-        context[name] = json!(link);
+        let opened = state.key.open(SEAL_PURPOSE, sealed).ok_or_else(|| {
+            SendError::Permanent("the sealed part cannot be opened with this server key".into())
+        })?;
+        match serde_json::from_slice::<Value>(&opened) {
+            Ok(Value::Object(secret)) => {
+                if let Value::Object(map) = &mut context {
+                    map.extend(secret);
+                }
+            }
+            // Queued before sealed parts were objects: a bare tracking link.
+            _ => context["tracking_link"] = json!(String::from_utf8_lossy(&opened)),
+        }
     }
     let mut bare = context.clone();
     strip_details(&mut bare);

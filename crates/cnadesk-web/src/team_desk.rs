@@ -59,7 +59,8 @@ pub async fn candidates(
         .collect())
 }
 
-/// The products a case is about: the product of its latest scope decision.
+/// The products a case is about: the product of its latest scope decision
+/// and every product a vulnerability of the case lists.
 pub async fn affected_products(
     state: &AppState,
     case: &Case,

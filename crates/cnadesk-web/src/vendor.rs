@@ -11,25 +11,29 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use cnadesk_core::audit::EventDraft;
-use cnadesk_core::coordination::{in_zone_with_utc, ProductStatus};
+use cnadesk_core::coordination::in_zone_with_utc;
 use cnadesk_core::{Actor, CaseId, VendorId};
 use cnadesk_store::{
-    Case, CaseMessage, NewCaseFile, NewVendorAccount, Participant, ProductUpdate, StoreError,
-    VendorAccount,
+    Case, CaseMessage, NewCaseFile, NewVendorAccount, Participant, StoreError, VendorAccount,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{check_password_policy, encode_component, hash_password, verify_password};
-use crate::coordination_desk::{checklist_of, embargo_end_text, vendor_view};
+use crate::auth::{
+    check_password_policy, cookie_hash, encode_component, hash_password, login_allowed, safe_next,
+    verify_password,
+};
+use crate::coordination_desk::{
+    checklist_of, embargo_end_text, message_body, product_update, vendor_view, ProductForm,
+};
 use crate::forms::{sanitize_content_type, sanitize_filename};
 use crate::security::{check_csrf, random_token, sha256_hex, ClientIp, Csrf};
-use crate::views::{render, Layout};
+use crate::views::{file_download, render, Layout};
 use crate::{AppError, AppState};
 
 /// The vendor session cookie (path `/vendor`).
@@ -64,10 +68,7 @@ impl Vendor {
 
 /// The hash of the vendor session cookie, if any.
 fn vendor_session_hash(jar: &CookieJar) -> Option<String> {
-    jar.get(VENDOR_COOKIE)
-        .map(|c| c.value())
-        .filter(|v| !v.is_empty())
-        .map(sha256_hex)
+    cookie_hash(jar, VENDOR_COOKIE)
 }
 
 /// Why a vendor page refused a request.
@@ -130,16 +131,11 @@ impl FromRequestParts<AppState> for Vendor {
 
 /// Only paths inside the portal are followed after sign-in.
 fn vendor_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with("/vendor")
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.chars().any(char::is_control) =>
-        {
-            n.to_owned()
-        }
-        _ => "/vendor".to_owned(),
+    let next = safe_next(next);
+    if next == "/vendor" || next.starts_with("/vendor/") {
+        next
+    } else {
+        "/vendor".to_owned()
     }
 }
 
@@ -217,14 +213,12 @@ async fn check_vendor_password(
     password: &str,
 ) -> Result<Result<VendorAccount, (StatusCode, &'static str)>, AppError> {
     let email = email.trim().to_lowercase();
-    let ip_key = format!("login-ip:{}", ip.limit_key());
-    let user_key = format!("vendor-login:{}", sha256_hex(&email));
-    if !state.login_ip_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
+    let Some(user_key) = login_allowed(state, ip, "vendor-login", &email) else {
         return Ok(Err((
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts. Wait 15 minutes and try again.",
         )));
-    }
+    };
     let plausible = email.len() <= 254 && !email.chars().any(char::is_control);
     let creds = if plausible {
         state.store.vendor_credentials(&email).await?
@@ -275,18 +269,12 @@ pub async fn login_submit(
     }
 }
 
-/// A form with only the anti-forgery token.
-#[derive(Debug, Deserialize)]
-pub struct TokenOnly {
-    csrf: String,
-}
-
 /// `POST /vendor/logout`
 pub async fn logout(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Form(form): Form<TokenOnly>,
+    Form(form): Form<crate::ui::TokenForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     state
@@ -652,13 +640,6 @@ struct CasePage {
     notice: String,
 }
 
-/// `?done=` after a change.
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 async fn case_page(
     state: &AppState,
     vendor: &Vendor,
@@ -681,13 +662,12 @@ async fn case_page(
             state.store.vulnerabilities(case.id).await?,
             &products,
         );
-        for (v, rows) in view.vulnerabilities {
-            let mut refs: Vec<String> = v.xeps.iter().map(ToString::to_string).collect();
-            refs.extend(v.rfcs.iter().cloned());
+        for (v, rows) in view {
+            let references = v.references();
             vulnerabilities.push(VulnView {
                 title: v.title,
                 summary: v.summary,
-                references: refs.join(", "),
+                references,
                 rows: rows
                     .into_iter()
                     .map(|(p, mine)| RowView {
@@ -758,10 +738,7 @@ async fn case_page(
         vulnerabilities,
         messages,
         files,
-        statuses: ProductStatus::ALL
-            .iter()
-            .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
-            .collect(),
+        statuses: crate::coordination_desk::status_choices(),
         errors,
         notice: notice.to_owned(),
     })
@@ -774,6 +751,20 @@ fn message_view(m: CaseMessage, tz: &str) -> MessageView {
         body: m.body,
         private: m.participant_id.is_some(),
     }
+}
+
+/// The case page again, with what was wrong, under `status`.
+async fn refused(
+    state: &AppState,
+    vendor: &Vendor,
+    csrf: &Csrf,
+    case: &Case,
+    participant: &Participant,
+    status: StatusCode,
+    errors: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    let page = case_page(state, vendor, &csrf.token, case, participant, errors, "").await?;
+    Ok(render(status, &page))
 }
 
 async fn audit_vendor(
@@ -797,13 +788,13 @@ async fn audit_vendor(
     Ok(())
 }
 
-fn notice_for(done: Option<&str>) -> &'static str {
+fn notice_for(done: &str) -> &'static str {
     match done {
-        Some("acknowledged") => "Thank you: the embargo terms are acknowledged.",
-        Some("status") => "Saved.",
-        Some("message") => "Message sent.",
-        Some("file") => "File uploaded.",
-        Some("consented") => "Your consent to the new date is recorded.",
+        "acknowledged" => "Thank you: the embargo terms are acknowledged.",
+        "status" => "Saved.",
+        "message" => "Message sent.",
+        "file" => "File uploaded.",
+        "consented" => "Your consent to the new date is recorded.",
         _ => "",
     }
 }
@@ -814,7 +805,7 @@ pub async fn case_view(
     vendor: Vendor,
     csrf: Csrf,
     Path(id): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<crate::ui::NoticeQuery>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, &id).await?;
     let page = case_page(
@@ -824,7 +815,7 @@ pub async fn case_view(
         &case,
         &participant,
         Vec::new(),
-        notice_for(q.done.as_deref()),
+        notice_for(&q.done),
     )
     .await?;
     let shown: Vec<i64> = page
@@ -853,7 +844,7 @@ pub async fn acknowledge(
     vendor: Vendor,
     csrf: Csrf,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnly>,
+    Form(form): Form<crate::ui::TokenForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let (case, participant) = participation(&state, &vendor, &id).await?;
@@ -870,7 +861,7 @@ pub async fn consent(
     vendor: Vendor,
     csrf: Csrf,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnly>,
+    Form(form): Form<crate::ui::TokenForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let (case, participant) = participation(&state, &vendor, &id).await?;
@@ -884,70 +875,18 @@ pub async fn consent(
     {
         Ok(_) => Ok(back(&case, "consented")),
         Err(StoreError::Rejected(m)) => {
-            let page = case_page(
+            refused(
                 &state,
                 &vendor,
-                &csrf.token,
+                &csrf,
                 &case,
                 &participant,
+                StatusCode::CONFLICT,
                 vec![("consent".into(), m)],
-                "",
             )
-            .await?;
-            Ok(render(StatusCode::CONFLICT, &page))
+            .await
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The product form.
-#[derive(Debug, Deserialize)]
-pub struct ProductForm {
-    pub(crate) csrf: String,
-    #[serde(default)]
-    pub(crate) status: String,
-    #[serde(default)]
-    pub(crate) affected_versions: String,
-    #[serde(default)]
-    pub(crate) fixed_versions: String,
-    #[serde(default)]
-    pub(crate) statement: String,
-    #[serde(default)]
-    pub(crate) fix_released: Option<String>,
-}
-
-/// Checks a product form; errors name their field.
-pub fn product_update(form: &ProductForm) -> Result<ProductUpdate, Vec<(String, String)>> {
-    let mut errors = Vec::new();
-    let status = form.status.parse::<ProductStatus>().unwrap_or_else(|e| {
-        errors.push(("status".to_owned(), e));
-        ProductStatus::Unknown
-    });
-    for (name, value, max) in [
-        ("affected_versions", &form.affected_versions, 500),
-        ("fixed_versions", &form.fixed_versions, 500),
-        ("statement", &form.statement, 20_000),
-    ] {
-        if value.chars().count() > max {
-            errors.push((name.to_owned(), format!("is longer than {max} characters")));
-        }
-        if value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
-            errors.push((name.to_owned(), "contains control characters".to_owned()));
-        }
-    }
-    if errors.is_empty() {
-        Ok(ProductUpdate {
-            status,
-            affected_versions: form.affected_versions.trim().to_owned(),
-            fixed_versions: form.fixed_versions.trim().to_owned(),
-            statement: form.statement.trim().to_owned(),
-            fix_released: form.fix_released.is_some(),
-        })
-    } else {
-        Err(errors)
     }
 }
 
@@ -974,20 +913,19 @@ pub async fn update_product(
     {
         // The advisory is public: its statements change only through the
         // coordinator.
-        let page = case_page(
+        return refused(
             &state,
             &vendor,
-            &csrf.token,
+            &csrf,
             &case,
             &participant,
+            StatusCode::CONFLICT,
             vec![(
                 "status".into(),
                 "the advisory is published; ask the coordinator to change it".into(),
             )],
-            "",
         )
-        .await?;
-        return Ok(render(StatusCode::CONFLICT, &page));
+        .await;
     }
     let products = state.store.affected_products(case.id).await?;
     // Only their own rows exist for them.
@@ -1038,24 +976,6 @@ pub struct MessageForm {
     thread: String,
 }
 
-/// Checks a message body.
-pub fn message_body(body: &str) -> Result<String, String> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err("write a message".into());
-    }
-    if body.chars().count() > 20_000 {
-        return Err("is longer than 20000 characters".into());
-    }
-    if body
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err("contains control characters".into());
-    }
-    Ok(body.to_owned())
-}
-
 /// `POST /vendor/cases/{id}/messages`
 pub async fn post_message(
     State(state): State<AppState>,
@@ -1087,17 +1007,16 @@ pub async fn post_message(
             Ok(back(&case, "message"))
         }
         Err(e) => {
-            let page = case_page(
+            refused(
                 &state,
                 &vendor,
-                &csrf.token,
+                &csrf,
                 &case,
                 &participant,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 vec![("body".into(), e)],
-                "",
             )
-            .await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            .await
         }
     }
 }
@@ -1178,39 +1097,16 @@ pub async fn upload(
         Ok((_, None)) => "choose a file to upload".to_owned(),
         Err(e) => e,
     };
-    let page = case_page(
+    refused(
         &state,
         &vendor,
-        &csrf.token,
+        &csrf,
         &case,
         &participant,
+        StatusCode::UNPROCESSABLE_ENTITY,
         vec![("file".into(), error)],
-        "",
     )
-    .await?;
-    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-}
-
-/// A stored file as a download that never renders in the browser.
-pub fn file_download(filename: &str, bytes: Vec<u8>) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        filename.replace(['"', '\\'], "_")
-    );
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    res
+    .await
 }
 
 /// `GET /vendor/cases/{id}/files/{file}`: the vendor's own files and those

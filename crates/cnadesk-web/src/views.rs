@@ -1,7 +1,7 @@
-//! Shared view helpers: the page layout and time formatting.
+//! Shared view helpers: the page layout, time formatting and file downloads.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use jiff::Timestamp;
 
@@ -18,6 +18,21 @@ pub struct Layout {
     pub csrf: String,
     /// The signed-in vendor contact's name, on vendor portal pages.
     pub vendor: Option<String>,
+    /// OpenGraph and feed links of a public page.
+    pub meta: Option<PageMeta>,
+}
+
+/// What a public page tells link previews and feed readers.
+#[derive(Clone, Debug, Default)]
+pub struct PageMeta {
+    /// The page's absolute URL (`og:url`, canonical).
+    pub url: String,
+    /// A one-paragraph description (`og:description`).
+    pub description: String,
+    /// `website` or `article`.
+    pub kind: &'static str,
+    /// An Atom feed of the page (`<link rel="alternate">`).
+    pub feed: Option<String>,
 }
 
 impl Layout {
@@ -29,6 +44,7 @@ impl Layout {
             member: None,
             csrf: csrf.to_owned(),
             vendor: None,
+            meta: None,
         }
     }
 }
@@ -69,6 +85,28 @@ pub fn fmt_age(ms: i64, now_ms: i64) -> String {
         s if s < 86_400 => format!("{} h", s / 3600),
         s => format!("{} d", s / 86_400),
     }
+}
+
+/// A stored file as a download that never renders in the browser.
+pub fn file_download(filename: &str, bytes: Vec<u8>) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        filename.replace(['"', '\\'], "_")
+    );
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    res
 }
 
 #[cfg(test)]

@@ -49,6 +49,34 @@ pub struct Config {
     pub openpgp: OpenPgpConfig,
     /// Coordinated disclosure: embargo consent, vendor reminders, invitations.
     pub coordination: CoordinationConfig,
+    /// The public pages: security.txt, how fresh the advisory pages are.
+    pub public: PublicConfig,
+}
+
+/// The public pages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicConfig {
+    /// `Contact:` URIs of `/.well-known/security.txt` (RFC 9116), e.g.
+    /// `["mailto:security@xmpp.org"]`; empty: the security address of
+    /// `[mail]` (if set) and the report form.
+    pub contacts: Vec<String>,
+    /// Days `security.txt` stays valid from the day it is served (RFC 9116
+    /// advises less than a year).
+    pub security_txt_days: u32,
+    /// Milliseconds the public pages serve what they rendered before looking
+    /// for changes again (0: look on every request).
+    pub refresh_ms: u64,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        PublicConfig {
+            contacts: Vec::new(),
+            security_txt_days: 180,
+            refresh_ms: 500,
+        }
+    }
 }
 
 /// Coordinated disclosure.
@@ -343,6 +371,7 @@ impl Default for Config {
             xmpp: XmppConfig::default(),
             openpgp: OpenPgpConfig::default(),
             coordination: CoordinationConfig::default(),
+            public: PublicConfig::default(),
         }
     }
 }
@@ -491,6 +520,18 @@ impl Config {
             bail!(
                 "invalid configuration: log.format must be `pretty` or `json`, not `{}`",
                 self.log.format
+            );
+        }
+        if self.public.security_txt_days == 0 || self.public.security_txt_days > 366 {
+            anyhow::bail!(
+                "invalid configuration: public.security_txt_days must be between 1 and 366 (RFC 9116: less than a year)"
+            );
+        }
+        if let Some(bad) = self.public.contacts.iter().find(|c| {
+            !(c.starts_with("mailto:") || c.starts_with("https://") || c.starts_with("tel:"))
+        }) {
+            anyhow::bail!(
+                "invalid configuration: public.contacts: {bad:?} is not a mailto:, https: or tel: URI (RFC 9116)"
             );
         }
         if self.coordination.reminder_days == 0 || self.coordination.invitation_days == 0 {
@@ -691,6 +732,11 @@ impl Config {
                     at_most: i64::from(self.coordination.reminders_at_most),
                 },
                 invitation_ttl_ms: i64::from(self.coordination.invitation_days) * 24 * 3600 * 1000,
+            },
+            public: cnadesk_web::public_site::PublicSettings {
+                contacts: self.public.contacts.clone(),
+                security_txt_days: i64::from(self.public.security_txt_days),
+                refresh: std::time::Duration::from_millis(self.public.refresh_ms),
             },
         }
     }

@@ -7,6 +7,7 @@ mod ecosystem;
 mod forecast;
 mod notify;
 mod record;
+mod transparency;
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -67,6 +68,8 @@ enum Command {
     Forecast(forecast::ForecastArgs),
     /// The CNA's OpenPGP key.
     Openpgp(notify::OpenPgpArgs),
+    /// The public transparency log: verify a desk's log or a downloaded copy.
+    Transparency(transparency::TransparencyArgs),
     /// Tools for development and demos.
     Dev {
         #[command(subcommand)]
@@ -296,6 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ecosystem(args) => ecosystem::run_ecosystem(file, args).await,
         Command::Forecast(args) => forecast::run(file, args),
         Command::Openpgp(args) => notify::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Transparency(args) => transparency::run(args).await,
         Command::Dev {
             command:
                 DevCommand::CveServices {
@@ -640,6 +644,14 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 tick.tick().await;
                 if let Err(e) = cnadesk_web::notify_desk::fan_out(&state).await {
                     tracing::error!(error = %e, "notification fan-out failed");
+                }
+                // Decisions into the public log; what may now be read, revealed.
+                match cnadesk_web::transparency_desk::sweep(&state).await {
+                    Ok((0, 0)) => {}
+                    Ok((appended, revealed)) => {
+                        tracing::info!(appended, revealed, "transparency log updated");
+                    }
+                    Err(e) => tracing::error!(error = %e, "transparency log update failed"),
                 }
                 match cnadesk_web::notify_desk::deliver_due(&state).await {
                     Ok(d) if d.sent + d.retried + d.failed > 0 => tracing::info!(

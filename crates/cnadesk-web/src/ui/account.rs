@@ -224,16 +224,12 @@ pub async fn login_submit(
         ));
     }
     let username = form.username.trim().to_lowercase();
-    let ip_key = format!("login-ip:{}", ip.limit_key());
-    // Keyed by a hash: a huge username cannot make the limiter hold it.
-    let user_key = format!("login-user:{}", sha256_hex(&username));
-    if !state.login_ip_limiter.check(&ip_key) || !state.login_limiter.check(&user_key) {
-        tracing::warn!(client = %ip.limit_key(), "sign-in rate limit reached");
+    let Some(user_key) = crate::auth::login_allowed(&state, &ip, "login-user", &username) else {
         return Ok(again(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts. Wait 15 minutes and try again.",
         ));
-    }
+    };
     // Usernames are short and printable: anything else cannot exist, and is
     // never sent to the database.
     let plausible = username.len() <= 100 && !username.chars().any(char::is_control);

@@ -11,7 +11,7 @@ use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::coordination::{
     in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
-    Checklist, ProductStatus,
+    Checklist,
 };
 use cnadesk_core::report::looks_like_email;
 use cnadesk_core::CaseId;
@@ -20,9 +20,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Member;
-use crate::coordination_desk::{self, candidates, checklist_of, product_names, XepCandidates};
+use crate::coordination_desk::{
+    self, candidates, checklist_of, message_body, product_names, product_update, ProductForm,
+    XepCandidates,
+};
 use crate::security::{check_csrf, Csrf};
-use crate::vendor::{file_download, message_body, product_update, ProductForm};
+use crate::views::file_download;
 use crate::views::{render, Layout};
 use crate::{team_desk, AppError, AppState};
 
@@ -38,6 +41,8 @@ struct RowView {
     fix_released: bool,
     shared: bool,
     status_at: String,
+    versions_at: String,
+    statement_at: String,
     updated_by: String,
 }
 
@@ -124,13 +129,7 @@ pub struct Drafts {
 }
 
 async fn time_zone_of(state: &AppState, member: &Member) -> Result<String, AppError> {
-    Ok(state
-        .store
-        .profiles()
-        .await?
-        .into_iter()
-        .find(|p| p.user == member.user.id)
-        .map_or_else(|| "UTC".to_owned(), |p| p.time_zone))
+    Ok(crate::ui::time_zone_of(state, member.user.id).await?)
 }
 
 async fn the_case(state: &AppState, id: &str) -> Result<Case, AppError> {
@@ -160,6 +159,7 @@ async fn page(
     let embargo = state.store.embargo(case.id).await?;
     let products = state.store.affected_products(case.id).await?;
     let participants = state.store.participants(case.id).await?;
+    let registry = state.scope.registry(&*state.store).await?;
     let mut vulnerabilities = Vec::new();
     let mut total_count = 0;
     for v in state.store.vulnerabilities(case.id).await? {
@@ -180,6 +180,14 @@ async fn page(
                 status_at: p
                     .status_at_ms
                     .map_or_else(|| "no answer yet".into(), |t| in_zone_with_utc(t, &tz)),
+                versions_at: p
+                    .versions_at_ms
+                    .map(|t| in_zone_with_utc(t, &tz))
+                    .unwrap_or_default(),
+                statement_at: p
+                    .statement_at_ms
+                    .map(|t| in_zone_with_utc(t, &tz))
+                    .unwrap_or_default(),
                 updated_by: p
                     .updated_by
                     .as_deref()
@@ -193,14 +201,13 @@ async fn page(
             .count();
         let guidance = suggested_cve_count(v.secure_way_exists, vulnerable);
         total_count += v.cve_count.unwrap_or(0);
-        let mut refs: Vec<String> = v.xeps.iter().map(ToString::to_string).collect();
-        refs.extend(v.rfcs.iter().cloned());
+        let references = v.references();
         vulnerabilities.push(VulnView {
             id: v.id,
-            candidates: candidates(state, &v, &products).await?,
+            candidates: candidates(&registry, &v, &products),
             title: v.title,
             summary: v.summary,
-            references: refs.join(", "),
+            references,
             rows,
             secure_way: match v.secure_way_exists {
                 Some(true) => "yes".into(),
@@ -314,10 +321,7 @@ async fn page(
         vendors,
         messages,
         files,
-        statuses: ProductStatus::ALL
-            .iter()
-            .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
-            .collect(),
+        statuses: crate::coordination_desk::status_choices(),
         total_count,
         errors,
         drafts,
@@ -325,25 +329,19 @@ async fn page(
     })
 }
 
-/// `?done=` after a change.
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
-}
-
-fn notice(done: Option<&str>) -> &'static str {
+fn notice(done: &str) -> &'static str {
     match done {
-        Some("vulnerability") => "Vulnerability added.",
-        Some("products") => "Products added; affiliated members were recused.",
-        Some("count") => "CVE count recorded.",
-        Some("product") => "Product updated.",
-        Some("embargo") => "Embargo date set.",
-        Some("proposed") => {
+        "vulnerability" => "Vulnerability added.",
+        "products" => "Products added.",
+        "products_recused" => "Products added; members affiliated with them were recused.",
+        "count" => "CVE count recorded.",
+        "product" => "Product updated.",
+        "embargo" => "Embargo date set.",
+        "proposed" => {
             "The new date waits for the consent of the vendors who acknowledged the embargo."
         }
-        Some("broken") => "Broken embargo recorded; the 72-hour publication clock runs.",
-        Some("message") => "Message sent.",
+        "broken" => "Broken embargo recorded; the 72-hour publication clock runs.",
+        "message" => "Message sent.",
         _ => "",
     }
 }
@@ -354,7 +352,7 @@ pub async fn coordination(
     member: Member,
     csrf: Csrf,
     Path(id): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<crate::ui::NoticeQuery>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, &id).await?;
     let p = page(
@@ -364,7 +362,7 @@ pub async fn coordination(
         &case,
         Vec::new(),
         Drafts::default(),
-        notice(q.done.as_deref()),
+        notice(&q.done),
     )
     .await?;
     Ok(render(StatusCode::OK, &p))
@@ -391,19 +389,9 @@ fn done(case: &Case, what: &str) -> Response {
 }
 
 fn text_ok(name: &str, value: &str, max: usize, required: bool) -> Option<(String, String)> {
-    let v = value.trim();
-    if required && v.is_empty() {
-        return Some((name.into(), "is required".into()));
-    }
-    if v.chars().count() > max {
-        return Some((name.into(), format!("is longer than {max} characters")));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Some((name.into(), "contains control characters".into()));
-    }
-    None
+    crate::ui::check_text(name, value, max, required, true)
+        .err()
+        .map(|e| (name.to_owned(), e))
 }
 
 /// The new-vulnerability form.
@@ -531,8 +519,15 @@ pub async fn add_products(
         Err(e) => return Err(e.into()),
     }
     // Members affiliated with a newly affected product step aside.
-    team_desk::recuse_affiliated(&state, &case).await?;
-    Ok(done(&case, "products"))
+    let recused = team_desk::recuse_affiliated(&state, &case).await?;
+    Ok(done(
+        &case,
+        if recused.is_empty() {
+            "products"
+        } else {
+            "products_recused"
+        },
+    ))
 }
 
 /// The CVE count form.
@@ -613,22 +608,11 @@ pub async fn update_product(
     member: Member,
     csrf: Csrf,
     Path((id, row)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ProductForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, field(&pairs, "csrf"))?;
+    check_csrf(&csrf, &form.csrf)?;
     let case = the_case(&state, &id).await?;
     let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
-    let form = ProductForm {
-        csrf: String::new(),
-        status: field(&pairs, "status").to_owned(),
-        affected_versions: field(&pairs, "affected_versions").to_owned(),
-        fixed_versions: field(&pairs, "fixed_versions").to_owned(),
-        statement: field(&pairs, "statement").to_owned(),
-        fix_released: pairs
-            .iter()
-            .any(|(k, _)| k == "fix_released")
-            .then(String::new),
-    };
     let update = match product_update(&form) {
         Ok(u) => u,
         Err(errors) => {
@@ -636,7 +620,7 @@ pub async fn update_product(
         }
     };
     let now = state.now_ms();
-    let shared = pairs.iter().any(|(k, _)| k == "shared");
+    let shared = form.shared.is_some();
     let current = state
         .store
         .affected_products(case.id)

@@ -412,7 +412,7 @@ fn case_id(id: &str) -> Result<CaseId, AppError> {
 #[derive(Debug, Default, Deserialize)]
 pub struct NoticeQuery {
     #[serde(default)]
-    done: String,
+    pub(crate) done: String,
 }
 
 fn notice_text(done: &str) -> &'static str {

@@ -1169,7 +1169,7 @@ pub async fn download_attachment(
             state.now_ms(),
         )
         .await?;
-    Ok(crate::vendor::file_download(&file.meta.filename, file.data))
+    Ok(crate::views::file_download(&file.meta.filename, file.data))
 }
 
 /// `GET /desk/cases/{id}`: the case lives on its report's page.

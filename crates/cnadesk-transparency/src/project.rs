@@ -1,0 +1,229 @@
+//! Which decisions of the audit log go into the public log, and what of
+//! them may be said. Pure: the desk decides separately whether the case an
+//! entry concerns is still undisclosed (then the entry is sealed).
+
+use cnadesk_core::audit::AuditEvent;
+use serde_json::{json, Value};
+
+/// What an entry concerns, which decides when it may be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// Nothing undisclosed: readable at once.
+    Public,
+    /// A case (or a report that becomes one): sealed while it is undisclosed.
+    Case {
+        /// The case, when known.
+        case: Option<i64>,
+        /// The report.
+        report: Option<i64>,
+    },
+}
+
+/// A public entry derived from one audit event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projected {
+    /// The content (`type` first among its keys, then what may be said).
+    pub content: Value,
+    /// What it concerns.
+    pub subject: Subject,
+}
+
+/// The actions that become entries (everything else stays internal).
+pub const ACTIONS: &[&str] = &[
+    "scope.decided",
+    "scope.policy_adopted",
+    "case.opened",
+    "case.recused",
+    "cve.reserved",
+    "cve.published",
+    "cve.updated",
+    "cve.rejected",
+    "embargo.set",
+    "embargo.changed",
+    "embargo.broken",
+    "embargo.lifted",
+    "advisory.published",
+];
+
+fn case_ref(e: &AuditEvent) -> Value {
+    e.case_id
+        .map_or(Value::Null, |c| json!(format!("CASE-{c}")))
+}
+
+fn case_subject(e: &AuditEvent) -> Subject {
+    Subject::Case {
+        case: e.case_id,
+        report: e.report_id,
+    }
+}
+
+/// The public entry for `event`, if it is a decision the log records.
+/// Contents never carry names of members, reporters or vendors, titles,
+/// descriptions or free text written under embargo.
+pub fn project(event: &AuditEvent) -> Option<Projected> {
+    let p = &event.payload;
+    let (content, subject) = match event.action.as_str() {
+        "scope.decided" => {
+            let decision = p["decision"].as_str().unwrap_or_default();
+            let mut c = json!({
+                "type": "scope.decision",
+                "decision": decision,
+                "rule": p["rule"],
+                "policy_version": p["policy_version"],
+                "product": p["product"],
+                "overridden": p["overridden"].as_bool().unwrap_or(false),
+            });
+            if let Some(cna) = p["referral"].as_str() {
+                c["referral"] = json!(cna);
+            }
+            // In scope: the report becomes a case, and the product is an
+            // embargoed detail until it is disclosed. Referrals and
+            // out-of-scope decisions end here and are public at once.
+            let subject = if decision == "in_scope" {
+                case_subject(event)
+            } else {
+                Subject::Public
+            };
+            (c, subject)
+        }
+        "scope.policy_adopted" => (
+            json!({
+                "type": "policy.adopted",
+                "policy": "scope",
+                "version": p["version"],
+                "effective": p["effective"],
+                "sha256": p["sha256"],
+            }),
+            Subject::Public,
+        ),
+        "case.opened" => (
+            json!({ "type": "case.opened", "case": case_ref(event) }),
+            case_subject(event),
+        ),
+        // Counted, never named: which member stepped aside from which case
+        // is the team's business.
+        "case.recused" => (json!({ "type": "recusal", "count": 1 }), Subject::Public),
+        "cve.reserved" => (
+            json!({
+                "type": "cve.reserved",
+                "count": p["ids"].as_array().map_or(0, Vec::len),
+            }),
+            Subject::Public,
+        ),
+        "cve.published" | "cve.updated" => (
+            json!({
+                "type": event.action,
+                "cve_id": p["cve_id"],
+                "record_sha256": p["published_sha256"],
+            }),
+            Subject::Public,
+        ),
+        "cve.rejected" => (
+            json!({ "type": "cve.rejected", "cve_id": p["cve_id"], "reason": p["reason"] }),
+            Subject::Public,
+        ),
+        "embargo.set" | "embargo.changed" => (
+            json!({
+                "type": event.action,
+                "case": case_ref(event),
+                "end_ms": p["end"],
+                "previous_end_ms": p["previous_end"],
+            }),
+            case_subject(event),
+        ),
+        "embargo.broken" => (
+            json!({ "type": "embargo.broken", "case": case_ref(event) }),
+            case_subject(event),
+        ),
+        "embargo.lifted" => (
+            json!({ "type": "embargo.lifted", "case": case_ref(event) }),
+            case_subject(event),
+        ),
+        "advisory.published" => (
+            json!({ "type": "advisory.published", "case": case_ref(event) }),
+            case_subject(event),
+        ),
+        _ => return None,
+    };
+    let mut content = content;
+    if let Value::Object(map) = &mut content {
+        map.retain(|_, v| !v.is_null());
+    }
+    Some(Projected { content, subject })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, payload: Value) -> AuditEvent {
+        AuditEvent {
+            seq: 9,
+            occurred_at_ms: 0,
+            actor: "member:1:alice".into(),
+            action: action.into(),
+            case_id: Some(4),
+            report_id: Some(7),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn in_scope_decisions_are_tied_to_their_case_and_the_rest_are_public() {
+        let payload = |d: &str| {
+            json!({"decision": d, "rule": "xmpp-implementation", "policy_version": "2026.1",
+                   "product": "prosody", "referral": null, "overridden": false, "reason": "secret words"})
+        };
+        let inside = project(&event("scope.decided", payload("in_scope"))).unwrap();
+        assert_eq!(
+            inside.subject,
+            Subject::Case {
+                case: Some(4),
+                report: Some(7)
+            }
+        );
+        assert_eq!(inside.content["product"], "prosody");
+        // The member's free-text reason is never public.
+        assert!(inside.content.get("reason").is_none());
+        let referred = project(&event("scope.decided", payload("refer"))).unwrap();
+        assert_eq!(referred.subject, Subject::Public);
+        assert!(referred.content.get("referral").is_none());
+    }
+
+    #[test]
+    fn recusals_are_counted_without_names_and_reservations_without_ids() {
+        let r = project(&event(
+            "case.recused",
+            json!({"user": 3, "source": "affiliation", "reason": "works for Example"}),
+        ))
+        .unwrap();
+        assert_eq!(r.content, json!({"type": "recusal", "count": 1}));
+        let ids = project(&event(
+            "cve.reserved",
+            json!({"job": 1, "ids": ["CVE-2026-1000", "CVE-2026-1001"]}),
+        ))
+        .unwrap();
+        assert_eq!(ids.content, json!({"type": "cve.reserved", "count": 2}));
+        assert_eq!(ids.subject, Subject::Public);
+    }
+
+    #[test]
+    fn internal_events_are_not_projected() {
+        for action in [
+            "session.signed_in",
+            "note.added",
+            "vendor.invited",
+            "report.created",
+        ] {
+            assert!(project(&event(action, json!({}))).is_none(), "{action}");
+        }
+        for action in ACTIONS {
+            assert!(
+                project(&event(action, json!({"ids": []}))).is_some(),
+                "{action}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1304 @@
+//! The public face of the CNA: published advisories (index, pages, CVE
+//! JSON / OSV / CSAF downloads, Atom feeds), the disclosure policy, the
+//! contact page and `security.txt`.
+//!
+//! What is public is read from the store in one place ([`load`]): a case
+//! whose advisory was published at the end of its embargo, or whose CVE
+//! record was published. A case whose embargo still runs is never listed,
+//! whatever else is true of it. Pages are rendered once per change of the
+//! audit log (every change the public could see writes an audit event) and
+//! served from memory with an ETag and Last-Modified.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cnadesk_core::{CaseId, CveId};
+use cnadesk_cve::model::{CveRecord, Version};
+use cnadesk_store::{AffectedProduct, CveIdFilter, CveIdState, StoreResult, Vulnerability};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::views::{fmt_time, PageMeta};
+use crate::{AppError, AppState};
+
+/// Settings of the public pages.
+#[derive(Clone, Debug)]
+pub struct PublicSettings {
+    /// `Contact:` lines of `security.txt` (URIs: `mailto:`, `https:`);
+    /// empty: the security address when mail is configured, and the report form.
+    pub contacts: Vec<String>,
+    /// How long `security.txt` stays valid from the day it is served.
+    pub security_txt_days: i64,
+    /// How often the public pages look for changes (0: on every request).
+    pub refresh: Duration,
+}
+
+impl Default for PublicSettings {
+    fn default() -> Self {
+        Self {
+            contacts: Vec::new(),
+            security_txt_days: 180,
+            refresh: Duration::ZERO,
+        }
+    }
+}
+
+// ---- what is public -------------------------------------------------------------
+
+/// One product row of an advisory.
+#[derive(Clone, Debug)]
+pub struct ProductRow {
+    /// Vendor (from the record) or empty.
+    pub vendor: String,
+    /// Product name.
+    pub product: String,
+    /// `affected`, `not affected`, `fixed` … in words.
+    pub status: String,
+    /// Affected versions in words.
+    pub affected: String,
+    /// Fixed versions in words.
+    pub fixed: String,
+    /// The vendor's statement (coordination).
+    pub statement: String,
+}
+
+/// One published CVE record of an advisory.
+#[derive(Clone, Debug)]
+pub struct PublishedRecord {
+    /// The ID.
+    pub cve_id: CveId,
+    /// The whole record (CVE JSON 5.x).
+    pub record: Value,
+    /// The record, typed (`None` if it does not read as one).
+    pub typed: Option<CveRecord>,
+    /// First published.
+    pub published_at_ms: i64,
+    /// Last updated.
+    pub updated_at_ms: i64,
+}
+
+/// A CVSS score of an advisory.
+#[derive(Clone, Debug)]
+pub struct Score {
+    /// `3.1`, `4.0` …
+    pub version: String,
+    /// The base score.
+    pub score: f64,
+    /// `CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `NONE`.
+    pub severity: String,
+    /// The vector.
+    pub vector: String,
+    /// The vector in words.
+    pub explained: Vec<(String, String)>,
+}
+
+/// A published advisory: one case.
+#[derive(Clone, Debug)]
+pub struct Advisory {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its stable name: the first CVE ID, or `CASE-n`.
+    pub name: String,
+    /// The title.
+    pub title: String,
+    /// The summary (the record's English description).
+    pub summary: String,
+    /// When it became public.
+    pub published_at_ms: i64,
+    /// Last change.
+    pub updated_at_ms: i64,
+    /// The published records (one per CVE ID).
+    pub records: Vec<PublishedRecord>,
+    /// The coordinated vulnerabilities with their products.
+    pub vulnerabilities: Vec<(Vulnerability, Vec<AffectedProduct>)>,
+    /// Per product: status, versions, statement.
+    pub products: Vec<ProductRow>,
+    /// Registry keys of the products (for per-product feeds).
+    pub product_keys: BTreeSet<String>,
+    /// The highest score.
+    pub score: Option<Score>,
+    /// References (URL, name).
+    pub references: Vec<(String, String)>,
+    /// Credits (who, role).
+    pub credits: Vec<(String, String)>,
+    /// Timeline (when, what), oldest first.
+    pub timeline: Vec<(String, String)>,
+    /// Weaknesses (CWE id and name).
+    pub weaknesses: Vec<String>,
+}
+
+impl Advisory {
+    /// `/advisories/NAME`.
+    pub fn path(&self) -> String {
+        format!("/advisories/{}", self.name)
+    }
+
+    /// The severity in lower case (`high`), or `unscored`.
+    pub fn severity(&self) -> String {
+        self.score
+            .as_ref()
+            .map_or_else(|| "unscored".to_owned(), |s| s.severity.to_lowercase())
+    }
+
+    /// The year it was published.
+    pub fn year(&self) -> i16 {
+        jiff::Timestamp::from_millisecond(self.published_at_ms)
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).year())
+            .unwrap_or(1970)
+    }
+
+    /// The record of `id`, if this advisory has it.
+    pub fn record(&self, id: &str) -> Option<&PublishedRecord> {
+        self.records.iter().find(|r| r.cve_id.as_str() == id)
+    }
+
+    fn product_names(&self) -> BTreeSet<String> {
+        self.products.iter().map(|p| p.product.clone()).collect()
+    }
+}
+
+/// RFC 3339 (UTC, seconds).
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+fn versions_text(versions: &[Version], status: &str) -> String {
+    versions
+        .iter()
+        .filter(|v| v.status == status)
+        .map(|v| match (&v.less_than, &v.less_than_or_equal) {
+            (Some(u), _) if u == "*" => format!("{} and later", v.version),
+            (Some(u), _) if v.version == "0" => format!("before {u}"),
+            (Some(u), _) => format!("{} to before {u}", v.version),
+            (None, Some(u)) => format!("{} to {u}", v.version),
+            _ => v.version.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `case`'s embargo still runs (set, neither lifted nor broken).
+pub async fn under_embargo(state: &AppState, case: CaseId) -> StoreResult<bool> {
+    Ok(state
+        .store
+        .embargo(case)
+        .await?
+        .is_some_and(|e| e.lifted_at_ms.is_none() && e.broken_at_ms.is_none()))
+}
+
+/// Whether anything of `case` may be public: its embargo (if any) is over
+/// and its advisory or a record of it was published.
+pub async fn is_public(state: &AppState, case: CaseId) -> StoreResult<bool> {
+    if under_embargo(state, case).await? {
+        return Ok(false);
+    }
+    if state.store.advisory(case).await?.is_some() {
+        return Ok(true);
+    }
+    if state
+        .store
+        .embargo(case)
+        .await?
+        .is_some_and(|e| e.broken_at_ms.is_some())
+    {
+        return Ok(true);
+    }
+    Ok(state
+        .store
+        .cve_ids(CveIdFilter {
+            case: Some(case),
+            state: Some(CveIdState::Published),
+        })
+        .await?
+        .iter()
+        .any(|e| e.published_at_ms.is_some()))
+}
+
+/// Everything public, newest first.
+pub async fn load(state: &AppState) -> StoreResult<Vec<Advisory>> {
+    let mut cases: BTreeMap<CaseId, i64> = BTreeMap::new();
+    for a in state.store.advisories().await? {
+        cases.insert(a.case_id, a.published_at_ms);
+    }
+    let published = state
+        .store
+        .cve_ids(CveIdFilter {
+            case: None,
+            state: Some(CveIdState::Published),
+        })
+        .await?;
+    for e in &published {
+        if let (Some(case), Some(at)) = (e.case_id, e.published_at_ms) {
+            let first = cases.entry(case).or_insert(at);
+            *first = (*first).min(at);
+        }
+    }
+    let mut out = Vec::new();
+    for (case_id, published_at_ms) in cases {
+        // Defence in depth: publication is refused under embargo, but a
+        // running embargo hides the case whatever else happened.
+        if under_embargo(state, case_id).await? {
+            continue;
+        }
+        let Some(case) = state.store.case(case_id).await? else {
+            continue;
+        };
+        let records: Vec<PublishedRecord> = published
+            .iter()
+            .filter(|e| e.case_id == Some(case_id))
+            .filter_map(|e| {
+                let doc: Value = serde_json::from_str(e.published_document.as_deref()?).ok()?;
+                let first = e.published_at_ms?;
+                let mut record = cnadesk_cve::editor::wrap_record(
+                    e.cve_id.as_str(),
+                    &state.config.records.provider(),
+                    &doc,
+                    &rfc3339(first),
+                );
+                record["cveMetadata"]["dateUpdated"] = Value::from(rfc3339(e.updated_at_ms));
+                Some(PublishedRecord {
+                    cve_id: e.cve_id.clone(),
+                    typed: serde_json::from_value(record.clone()).ok(),
+                    record,
+                    published_at_ms: first,
+                    updated_at_ms: e.updated_at_ms,
+                })
+            })
+            .collect();
+        let vulns = state.store.vulnerabilities(case_id).await?;
+        let affected = state.store.affected_products(case_id).await?;
+        out.push(assemble(case, published_at_ms, records, vulns, affected));
+    }
+    out.sort_by(|a, b| {
+        b.published_at_ms
+            .cmp(&a.published_at_ms)
+            .then(b.case_id.0.cmp(&a.case_id.0))
+    });
+    Ok(out)
+}
+
+fn assemble(
+    case: cnadesk_store::Case,
+    published_at_ms: i64,
+    records: Vec<PublishedRecord>,
+    vulns: Vec<Vulnerability>,
+    affected: Vec<AffectedProduct>,
+) -> Advisory {
+    let name = records
+        .first()
+        .map(|r| r.cve_id.to_string())
+        .or_else(|| case.cve_id.as_ref().map(ToString::to_string))
+        .unwrap_or_else(|| case.id.to_string());
+    let containers: Vec<_> = records
+        .iter()
+        .filter_map(|r| r.typed.as_ref()?.published())
+        .collect();
+    let title = containers
+        .iter()
+        .find_map(|c| c.title.clone())
+        .unwrap_or_else(|| case.title.clone());
+    let summary = containers
+        .iter()
+        .flat_map(|c| &c.descriptions)
+        .find(|d| d.lang.starts_with("en"))
+        .map(|d| d.value.clone())
+        .or_else(|| vulns.first().map(|v| v.summary.clone()))
+        .unwrap_or_default();
+    let mut products = Vec::new();
+    let mut seen = BTreeSet::new();
+    // The coordination rows first: they carry the vendors' own words.
+    for p in &affected {
+        seen.insert(p.product_name.to_lowercase());
+        products.push(ProductRow {
+            vendor: String::new(),
+            product: p.product_name.clone(),
+            status: p.status.label().to_owned(),
+            affected: p.affected_versions.clone(),
+            fixed: p.fixed_versions.clone(),
+            statement: p.statement.clone(),
+        });
+    }
+    for c in &containers {
+        for a in &c.affected {
+            let product = a.product.clone().unwrap_or_default();
+            if product.is_empty() || !seen.insert(product.to_lowercase()) {
+                continue;
+            }
+            let versions = a.versions.clone().unwrap_or_default();
+            let affected_text = versions_text(&versions, "affected");
+            let fixed = versions
+                .iter()
+                .filter(|v| v.status == "affected")
+                .filter_map(|v| v.less_than.clone().filter(|u| u != "*"))
+                .chain(
+                    versions
+                        .iter()
+                        .filter(|v| v.status == "unaffected")
+                        .map(|v| v.version.clone()),
+                )
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ");
+            products.push(ProductRow {
+                vendor: a.vendor.clone().unwrap_or_default(),
+                product,
+                status: if affected_text.is_empty() {
+                    a.default_status.clone().unwrap_or_else(|| "unknown".into())
+                } else {
+                    "affected".into()
+                },
+                affected: affected_text,
+                fixed,
+                statement: String::new(),
+            });
+        }
+    }
+    let score = containers
+        .iter()
+        .flat_map(|c| c.metrics.iter().flatten())
+        .flat_map(|m| m.cvss())
+        .filter_map(|(_, cvss)| {
+            let score = cvss.base_score.as_f64()?;
+            Some(Score {
+                version: cvss.version.clone(),
+                score,
+                severity: cvss
+                    .base_severity
+                    .clone()
+                    .unwrap_or_else(|| severity_of(score).to_owned()),
+                explained: cnadesk_cve::explain::explain_vector(&cvss.vector_string),
+                vector: cvss.vector_string.clone(),
+            })
+        })
+        .max_by(|a, b| a.score.total_cmp(&b.score));
+    let mut references = Vec::new();
+    let mut urls = BTreeSet::new();
+    for r in containers.iter().flat_map(|c| &c.references) {
+        if urls.insert(r.url.clone()) {
+            references.push((r.url.clone(), r.name.clone().unwrap_or_default()));
+        }
+    }
+    let credits = containers
+        .iter()
+        .flat_map(|c| c.credits.iter().flatten())
+        .map(|c| {
+            (
+                c.value.clone(),
+                c.kind.clone().unwrap_or_default().replace('_', " "),
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut timeline: Vec<(String, String)> = containers
+        .iter()
+        .flat_map(|c| c.timeline.iter().flatten())
+        .map(|t| (t.time.chars().take(10).collect(), t.value.clone()))
+        .collect();
+    timeline.push((
+        rfc3339(published_at_ms).chars().take(10).collect(),
+        "Advisory published".into(),
+    ));
+    timeline.sort();
+    timeline.dedup();
+    let weaknesses = containers
+        .iter()
+        .flat_map(|c| c.problem_types.iter().flatten())
+        .flat_map(|p| &p.descriptions)
+        .map(|d| match &d.cwe_id {
+            Some(id) if !d.description.contains(id.as_str()) => {
+                format!("{id}: {}", d.description)
+            }
+            _ => d.description.clone(),
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let updated_at_ms = records
+        .iter()
+        .map(|r| r.updated_at_ms)
+        .chain(affected.iter().flat_map(|p| {
+            [p.status_at_ms, p.versions_at_ms, p.statement_at_ms]
+                .into_iter()
+                .flatten()
+        }))
+        .chain(std::iter::once(published_at_ms))
+        .max()
+        .unwrap_or(published_at_ms);
+    Advisory {
+        case_id: case.id,
+        name,
+        title,
+        summary,
+        published_at_ms,
+        updated_at_ms,
+        product_keys: affected.iter().map(|p| p.product_key.clone()).collect(),
+        vulnerabilities: vulns
+            .into_iter()
+            .map(|v| {
+                let rows = affected
+                    .iter()
+                    .filter(|p| p.vulnerability_id == v.id)
+                    .cloned()
+                    .collect();
+                (v, rows)
+            })
+            .collect(),
+        records,
+        products,
+        score,
+        references,
+        credits,
+        timeline,
+        weaknesses,
+    }
+}
+
+/// The CVSS 3 / 4 rating of a score.
+pub fn severity_of(score: f64) -> &'static str {
+    match score {
+        s if s >= 9.0 => "CRITICAL",
+        s if s >= 7.0 => "HIGH",
+        s if s >= 4.0 => "MEDIUM",
+        s if s > 0.0 => "LOW",
+        _ => "NONE",
+    }
+}
+
+// ---- the cache --------------------------------------------------------------------
+
+/// A rendered public response.
+#[derive(Clone, Debug)]
+pub struct Cached {
+    body: Bytes,
+    content_type: &'static str,
+    etag: String,
+    last_modified_ms: i64,
+    disposition: Option<String>,
+}
+
+impl Cached {
+    fn new(body: impl Into<Bytes>, content_type: &'static str, last_modified_ms: i64) -> Self {
+        let body = body.into();
+        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+        Self {
+            body,
+            content_type,
+            etag,
+            last_modified_ms,
+            disposition: None,
+        }
+    }
+
+    fn download(mut self, filename: &str) -> Self {
+        self.disposition = Some(format!("inline; filename=\"{filename}\""));
+        self
+    }
+}
+
+struct Snapshot {
+    head: i64,
+    checked: Instant,
+    advisories: Arc<Vec<Advisory>>,
+}
+
+/// The public pages, rendered once per change.
+#[derive(Default)]
+pub struct PublicSite {
+    snapshot: tokio::sync::Mutex<Option<Snapshot>>,
+    // Rendered pages are read under a plain mutex (never held across await).
+    rendered: Mutex<HashMap<String, Arc<Cached>>>,
+}
+
+impl std::fmt::Debug for PublicSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicSite").finish_non_exhaustive()
+    }
+}
+
+/// At most this many rendered pages are kept (query strings are free-form).
+const MAX_CACHED: usize = 512;
+
+impl PublicSite {
+    /// The public advisories as of the latest change.
+    pub async fn advisories(&self, state: &AppState) -> StoreResult<Arc<Vec<Advisory>>> {
+        let mut guard = self.snapshot.lock().await;
+        let refresh = state.config.public.refresh;
+        if let Some(s) = guard.as_mut() {
+            if s.checked.elapsed() < refresh && !refresh.is_zero() {
+                return Ok(s.advisories.clone());
+            }
+            let head = state.store.audit_head().await?;
+            s.checked = Instant::now();
+            if head == s.head {
+                return Ok(s.advisories.clone());
+            }
+        }
+        let head = state.store.audit_head().await?;
+        let advisories = Arc::new(load(state).await?);
+        *guard = Some(Snapshot {
+            head,
+            checked: Instant::now(),
+            advisories: advisories.clone(),
+        });
+        self.rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        Ok(advisories)
+    }
+
+    /// Forgets everything (the next request reads the store again).
+    pub async fn invalidate(&self) {
+        *self.snapshot.lock().await = None;
+    }
+
+    async fn page(
+        &self,
+        state: &AppState,
+        key: &str,
+        build: impl FnOnce(&[Advisory]) -> Result<Cached, AppError>,
+    ) -> Result<Arc<Cached>, AppError> {
+        let advisories = self.advisories(state).await?;
+        if let Some(hit) = self
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+        {
+            return Ok(hit.clone());
+        }
+        let page = Arc::new(build(&advisories)?);
+        let mut rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rendered.len() < MAX_CACHED {
+            rendered.insert(key.to_owned(), page.clone());
+        }
+        Ok(page)
+    }
+}
+
+fn http_date(ms: i64) -> String {
+    let secs = u64::try_from(ms / 1000).unwrap_or(0);
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Serves a cached page with validators; answers 304 when the client has it.
+fn respond(page: &Cached, headers: &HeaderMap) -> Response {
+    let not_modified = match headers.get(header::IF_NONE_MATCH) {
+        Some(tags) => tags
+            .to_str()
+            .map(|t| {
+                t.split(',')
+                    .any(|t| t.trim() == page.etag || t.trim() == "*")
+            })
+            .unwrap_or(false),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .is_some_and(|since| {
+                i64::try_from(since.as_secs()).unwrap_or(0) >= page.last_modified_ms / 1000
+            }),
+    };
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        page.body.clone().into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(page.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&page.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&http_date(page.last_modified_ms)) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    // Short: a correction or a rejection shows within a minute.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    if let Some(d) = page
+        .disposition
+        .as_deref()
+        .and_then(|d| HeaderValue::from_str(d).ok())
+    {
+        h.insert(header::CONTENT_DISPOSITION, d);
+    }
+    res
+}
+
+fn html<T: Template>(page: &T, last_modified_ms: i64) -> Result<Cached, AppError> {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template rendering failed");
+        AppError::Internal(e.to_string())
+    })?;
+    Ok(Cached::new(
+        body,
+        "text/html; charset=utf-8",
+        last_modified_ms,
+    ))
+}
+
+fn newest(advisories: &[Advisory]) -> i64 {
+    advisories
+        .iter()
+        .map(|a| a.updated_at_ms)
+        .max()
+        .unwrap_or(0)
+}
+
+fn layout(
+    state: &AppState,
+    title: &str,
+    path: &str,
+    description: &str,
+    feed: Option<String>,
+) -> crate::views::Layout {
+    let mut layout = crate::views::Layout::anonymous(&state.config.cna_name, title, "");
+    layout.meta = Some(PageMeta {
+        url: state.url(path),
+        description: description.chars().take(300).collect(),
+        kind: if path.starts_with("/advisories/") {
+            "article"
+        } else {
+            "website"
+        },
+        feed,
+    });
+    layout
+}
+
+// ---- the advisory index -----------------------------------------------------------
+
+/// Filters of the advisory index and feed.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct IndexQuery {
+    /// Words to find in the title, summary, CVE IDs or products.
+    #[serde(default)]
+    pub q: String,
+    /// A product name (or registry key).
+    #[serde(default)]
+    pub product: String,
+    /// A year of publication.
+    #[serde(default)]
+    pub year: String,
+    /// `critical`, `high`, `medium`, `low`, `none`, `unscored`.
+    #[serde(default)]
+    pub severity: String,
+}
+
+impl IndexQuery {
+    fn key(&self) -> String {
+        format!(
+            "q={}&product={}&year={}&severity={}",
+            self.q.trim().to_lowercase(),
+            self.product.trim().to_lowercase(),
+            self.year.trim(),
+            self.severity.trim().to_lowercase()
+        )
+    }
+
+    fn matches(&self, a: &Advisory) -> bool {
+        let product = self.product.trim().to_lowercase();
+        if !product.is_empty()
+            && !a.product_keys.contains(&product)
+            && !a
+                .product_names()
+                .iter()
+                .any(|p| p.to_lowercase() == product)
+        {
+            return false;
+        }
+        let year = self.year.trim();
+        if !year.is_empty() && year != a.year().to_string() {
+            return false;
+        }
+        let severity = self.severity.trim().to_lowercase();
+        if !severity.is_empty() && severity != a.severity() {
+            return false;
+        }
+        let q = self.q.trim().to_lowercase();
+        q.is_empty()
+            || q.split_whitespace().all(|word| {
+                a.title.to_lowercase().contains(word)
+                    || a.summary.to_lowercase().contains(word)
+                    || a.name.to_lowercase().contains(word)
+                    || a.records
+                        .iter()
+                        .any(|r| r.cve_id.as_str().to_lowercase() == word)
+                    || a.product_names()
+                        .iter()
+                        .any(|p| p.to_lowercase().contains(word))
+            })
+    }
+}
+
+struct IndexRow {
+    path: String,
+    name: String,
+    title: String,
+    published: String,
+    severity: String,
+    score: String,
+    products: String,
+}
+
+#[derive(Template)]
+#[template(path = "advisories.html")]
+struct IndexPage {
+    layout: crate::views::Layout,
+    rows: Vec<IndexRow>,
+    total: usize,
+    query: IndexQuery,
+    products: Vec<String>,
+    years: Vec<String>,
+    severities: Vec<(&'static str, &'static str)>,
+    feed: String,
+    filtered: bool,
+}
+
+const SEVERITIES: [(&str, &str); 6] = [
+    ("critical", "Critical"),
+    ("high", "High"),
+    ("medium", "Medium"),
+    ("low", "Low"),
+    ("none", "None"),
+    ("unscored", "Not scored"),
+];
+
+/// `GET /advisories`: every published advisory, searchable.
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<IndexQuery>,
+) -> Result<Response, AppError> {
+    let key = format!("index?{}", query.key());
+    let page = state
+        .public_site
+        .page(&state, &key, |all| {
+            let rows: Vec<IndexRow> = all
+                .iter()
+                .filter(|a| query.matches(a))
+                .map(|a| IndexRow {
+                    path: a.path(),
+                    name: a.name.clone(),
+                    title: a.title.clone(),
+                    published: fmt_time(a.published_at_ms),
+                    severity: a
+                        .score
+                        .as_ref()
+                        .map_or_else(|| "Not scored".into(), |s| title_case(&s.severity)),
+                    score: a.score.as_ref().map(|s| format!("{:.1}", s.score)).unwrap_or_default(),
+                    products: a.product_names().into_iter().collect::<Vec<_>>().join(", "),
+                })
+                .collect();
+            let products: BTreeSet<String> = all.iter().flat_map(Advisory::product_names).collect();
+            let years: BTreeSet<String> = all.iter().map(|a| a.year().to_string()).collect();
+            let filtered = !query.key().ends_with("q=&product=&year=&severity=")
+                || !query.q.trim().is_empty();
+            let feed = if query.product.trim().is_empty() {
+                state.url("/advisories.atom")
+            } else {
+                state.url(&format!(
+                    "/advisories.atom?product={}",
+                    url_encode(query.product.trim())
+                ))
+            };
+            html(
+                &IndexPage {
+                    layout: layout(
+                        &state,
+                        "Security advisories",
+                        "/advisories",
+                        &format!(
+                            "Security advisories of the {} CVE Numbering Authority for XMPP software.",
+                            state.config.cna_name
+                        ),
+                        Some(feed.clone()),
+                    ),
+                    total: all.len(),
+                    rows,
+                    query: query.clone(),
+                    products: products.into_iter().collect(),
+                    years: years.into_iter().rev().collect(),
+                    severities: SEVERITIES.to_vec(),
+                    feed,
+                    filtered,
+                },
+                newest(all),
+            )
+        })
+        .await?;
+    Ok(respond(&page, &headers))
+}
+
+fn title_case(s: &str) -> String {
+    let lower = s.to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---- one advisory -----------------------------------------------------------------
+
+struct Download {
+    href: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "advisory.html")]
+struct AdvisoryPage<'a> {
+    layout: crate::views::Layout,
+    a: &'a Advisory,
+    published: String,
+    updated: String,
+    downloads: Vec<Download>,
+    cve_ids: Vec<String>,
+}
+
+/// Which representation of an advisory a path asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Html,
+    CveJson,
+    Osv,
+    Csaf,
+}
+
+fn split_format(name: &str) -> (&str, Format) {
+    for (suffix, f) in [
+        (".osv.json", Format::Osv),
+        (".csaf.json", Format::Csaf),
+        (".json", Format::CveJson),
+    ] {
+        if let Some(base) = name.strip_suffix(suffix) {
+            return (base, f);
+        }
+    }
+    (name, Format::Html)
+}
+
+/// `GET /advisories/{name}` with `name` a CVE ID (or `CASE-n` for an
+/// advisory without one), and the `.json` (CVE record), `.osv.json` and
+/// `.csaf.json` downloads beside it. 404 for anything not public.
+pub async fn advisory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let (base, format) = split_format(&name);
+    let base = base.to_uppercase();
+    let page = state
+        .public_site
+        .page(&state, &format!("advisory/{base}/{format:?}"), |all| {
+            let a = all
+                .iter()
+                .find(|a| a.name == base || a.record(&base).is_some())
+                .ok_or(AppError::NotFound)?;
+            let record = a.record(&base).or_else(|| a.records.first());
+            let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+            let export_error = |what: &str, e: &dyn std::fmt::Display| {
+                tracing::error!(advisory = %a.name, error = %e, "{what} export failed");
+                AppError::NotFound
+            };
+            match format {
+                Format::Html => {
+                    let downloads = a
+                        .records
+                        .iter()
+                        .flat_map(|r| {
+                            let id = r.cve_id.as_str();
+                            [
+                                Download {
+                                    href: format!("/advisories/{id}.json"),
+                                    label: format!("{id} CVE record (JSON 5)"),
+                                },
+                                Download {
+                                    href: format!("/advisories/{id}.osv.json"),
+                                    label: format!("{id} OSV"),
+                                },
+                                Download {
+                                    href: format!("/advisories/{id}.csaf.json"),
+                                    label: format!("{id} CSAF 2.0"),
+                                },
+                            ]
+                        })
+                        .collect();
+                    let title = format!("{}: {}", a.name, a.title);
+                    html(
+                        &AdvisoryPage {
+                            layout: layout(
+                                &state,
+                                &title,
+                                &a.path(),
+                                &a.summary,
+                                Some(state.url("/advisories.atom")),
+                            ),
+                            a,
+                            published: fmt_time(a.published_at_ms),
+                            updated: fmt_time(a.updated_at_ms),
+                            downloads,
+                            cve_ids: a.records.iter().map(|r| r.cve_id.to_string()).collect(),
+                        },
+                        a.updated_at_ms,
+                    )
+                }
+                Format::CveJson => {
+                    let r = record.ok_or(AppError::NotFound)?;
+                    Ok(
+                        Cached::new(pretty(&r.record), "application/json", r.updated_at_ms)
+                            .download(&format!("{}.json", r.cve_id)),
+                    )
+                }
+                Format::Osv => {
+                    let r = record.ok_or(AppError::NotFound)?;
+                    let typed = r.typed.as_ref().ok_or(AppError::NotFound)?;
+                    let doc =
+                        cnadesk_cve::osv::to_osv(typed).map_err(|e| export_error("OSV", &e))?;
+                    Ok(
+                        Cached::new(pretty(&doc), "application/json", r.updated_at_ms)
+                            .download(&format!("{}.osv.json", r.cve_id)),
+                    )
+                }
+                Format::Csaf => {
+                    let r = record.ok_or(AppError::NotFound)?;
+                    let typed = r.typed.as_ref().ok_or(AppError::NotFound)?;
+                    let doc = cnadesk_cve::csaf::to_csaf(
+                        typed,
+                        &cnadesk_cve::csaf::CsafPublisher {
+                            name: state.config.cna_name.clone(),
+                            namespace: state.config.records.advisory_namespace.clone(),
+                        },
+                    )
+                    .map_err(|e| export_error("CSAF", &e))?;
+                    Ok(
+                        Cached::new(pretty(&doc), "application/json", r.updated_at_ms)
+                            .download(&format!("{}.csaf.json", r.cve_id)),
+                    )
+                }
+            }
+        })
+        .await?;
+    Ok(respond(&page, &headers))
+}
+
+// ---- the Atom feed ----------------------------------------------------------------
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Atom 1.0 document of `advisories` (newest first, at most 50).
+pub fn atom(state: &AppState, advisories: &[&Advisory], self_path: &str, title: &str) -> String {
+    use std::fmt::Write as _;
+    let updated = advisories
+        .iter()
+        .map(|a| a.updated_at_ms)
+        .max()
+        .unwrap_or(0);
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    x.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    let _ = writeln!(x, "  <id>{}</id>", xml_escape(&state.url(self_path)));
+    let _ = writeln!(x, "  <title>{}</title>", xml_escape(title));
+    let _ = writeln!(x, "  <updated>{}</updated>", rfc3339(updated));
+    let _ = writeln!(
+        x,
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>",
+        xml_escape(&state.url(self_path))
+    );
+    let _ = writeln!(
+        x,
+        "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+        xml_escape(&state.url("/advisories"))
+    );
+    let _ = writeln!(
+        x,
+        "  <author><name>{} CNA</name><uri>{}</uri></author>",
+        xml_escape(&state.config.cna_name),
+        xml_escape(&state.url("/"))
+    );
+    x.push_str("  <generator>cnadesk</generator>\n");
+    for a in advisories.iter().take(50) {
+        let url = state.url(&a.path());
+        x.push_str("  <entry>\n");
+        let _ = writeln!(x, "    <id>{}</id>", xml_escape(&url));
+        let _ = writeln!(
+            x,
+            "    <title>{}</title>",
+            xml_escape(&format!("{}: {}", a.name, a.title))
+        );
+        let _ = writeln!(
+            x,
+            "    <published>{}</published>",
+            rfc3339(a.published_at_ms)
+        );
+        let _ = writeln!(x, "    <updated>{}</updated>", rfc3339(a.updated_at_ms));
+        let _ = writeln!(
+            x,
+            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+            xml_escape(&url)
+        );
+        for r in &a.records {
+            let _ = writeln!(
+                x,
+                "    <link rel=\"related\" type=\"application/json\" title=\"{} CVE record\" href=\"{}\"/>",
+                r.cve_id,
+                xml_escape(&state.url(&format!("/advisories/{}.json", r.cve_id)))
+            );
+        }
+        let _ = writeln!(
+            x,
+            "    <category term=\"{}\" label=\"Severity\"/>",
+            xml_escape(&a.severity())
+        );
+        for p in a.product_names() {
+            let _ = writeln!(
+                x,
+                "    <category term=\"{}\" label=\"Product\"/>",
+                xml_escape(&p)
+            );
+        }
+        let _ = writeln!(
+            x,
+            "    <summary type=\"text\">{}</summary>",
+            xml_escape(&a.summary)
+        );
+        x.push_str("  </entry>\n");
+    }
+    x.push_str("</feed>\n");
+    x
+}
+
+/// `GET /advisories.atom` (`?product=` for one product's advisories).
+pub async fn feed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<IndexQuery>,
+) -> Result<Response, AppError> {
+    let product = query.product.trim().to_owned();
+    let key = format!("feed?{}", product.to_lowercase());
+    let page = state
+        .public_site
+        .page(&state, &key, |all| {
+            let only = IndexQuery {
+                product: product.clone(),
+                ..IndexQuery::default()
+            };
+            let chosen: Vec<&Advisory> = all.iter().filter(|a| only.matches(a)).collect();
+            let (path, title) = if product.is_empty() {
+                (
+                    "/advisories.atom".to_owned(),
+                    format!("{} security advisories", state.config.cna_name),
+                )
+            } else {
+                (
+                    format!("/advisories.atom?product={}", url_encode(&product)),
+                    format!("{} security advisories: {product}", state.config.cna_name),
+                )
+            };
+            let body = atom(&state, &chosen, &path, &title);
+            Ok(Cached::new(
+                body,
+                "application/atom+xml; charset=utf-8",
+                newest(all),
+            ))
+        })
+        .await?;
+    Ok(respond(&page, &headers))
+}
+
+// ---- policy, contact, security.txt ------------------------------------------------
+
+struct TargetRow {
+    commitment: String,
+    targets: String,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    layout: crate::views::Layout,
+    cna_name: String,
+    consent: bool,
+    reminder_days: i64,
+    reminders: i64,
+    invitation_days: i64,
+    targets: Vec<TargetRow>,
+    sla_version: String,
+}
+
+/// `GET /policy`: how the CNA handles reports, embargoes and publication,
+/// from the configuration and the response-time policy in force.
+pub async fn policy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let page = state
+        .public_site
+        .page(&state, "policy", |_| {
+            let c = &state.config.coordination;
+            let sla = state.team.policy();
+            let targets = sla
+                .targets
+                .iter()
+                .map(|t| {
+                    let mut targets = format!("{}, from {} until {}", t.within, t.starts, t.stops);
+                    for (severity, within) in &t.by_severity {
+                        targets.push_str(&format!("; {severity}: {within}"));
+                    }
+                    TargetRow {
+                        commitment: t.label.clone(),
+                        targets,
+                    }
+                })
+                .collect();
+            html(
+                &PolicyPage {
+                    layout: layout(
+                        &state,
+                        "Disclosure and embargo policy",
+                        "/policy",
+                        "How the CNA handles vulnerability reports, embargoes and publication.",
+                        None,
+                    ),
+                    cna_name: state.config.cna_name.clone(),
+                    consent: c.embargo_change_needs_consent,
+                    reminder_days: c.reminders.every_ms / 86_400_000,
+                    reminders: c.reminders.at_most,
+                    invitation_days: c.invitation_ttl_ms / 86_400_000,
+                    targets,
+                    sla_version: sla.version.clone(),
+                },
+                0,
+            )
+        })
+        .await?;
+    Ok(respond(&page, &headers))
+}
+
+/// The `Contact:` URIs: configured, or the security address and the form.
+fn contacts(state: &AppState) -> Vec<String> {
+    if !state.config.public.contacts.is_empty() {
+        return state.config.public.contacts.clone();
+    }
+    let mut out = Vec::new();
+    if let Some(address) = state.notify.security_email() {
+        out.push(format!("mailto:{address}"));
+    }
+    out.push(state.url("/report"));
+    out
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPage {
+    layout: crate::views::Layout,
+    email: Option<String>,
+    has_key: bool,
+    contacts: Vec<String>,
+}
+
+/// `GET /contact`
+pub async fn contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let page = state
+        .public_site
+        .page(&state, "contact", |_| {
+            html(
+                &ContactPage {
+                    layout: layout(
+                        &state,
+                        "Contact",
+                        "/contact",
+                        "How to reach the CNA's security team.",
+                        None,
+                    ),
+                    email: state.notify.security_email(),
+                    has_key: state.notify.public_key().is_some(),
+                    contacts: contacts(&state),
+                },
+                0,
+            )
+        })
+        .await?;
+    Ok(respond(&page, &headers))
+}
+
+/// The RFC 9116 `security.txt` of the desk, valid for `days` from `now_ms`.
+pub fn security_txt(state: &AppState, now_ms: i64) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    for c in contacts(state) {
+        let _ = writeln!(t, "Contact: {c}");
+    }
+    let expires = now_ms.saturating_add(state.config.public.security_txt_days * 86_400_000);
+    let _ = writeln!(t, "Expires: {}", rfc3339(expires));
+    if state.notify.public_key().is_some() {
+        let _ = writeln!(t, "Encryption: {}", state.url("/pgp-key.asc"));
+    }
+    let _ = writeln!(t, "Acknowledgments: {}", state.url("/advisories"));
+    let _ = writeln!(t, "Preferred-Languages: en");
+    let _ = writeln!(t, "Canonical: {}", state.url("/.well-known/security.txt"));
+    let _ = writeln!(t, "Policy: {}", state.url("/policy"));
+    t
+}
+
+/// `GET /.well-known/security.txt`
+pub async fn security_txt_route(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        security_txt(&state, state.now_ms()),
+    )
+        .into_response()
+}

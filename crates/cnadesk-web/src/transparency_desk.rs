@@ -1,0 +1,266 @@
+//! The public transparency log: decisions of the audit log projected into
+//! public entries (`cnadesk_transparency::project`), sealed while the case
+//! they concern is undisclosed and revealed when it is; served as JSON lines
+//! with a head signed by the CNA's Ed25519 key.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cnadesk_core::{CaseId, ReportId};
+use cnadesk_store::{NewTransparencyEntry, StoreError};
+use cnadesk_transparency::project::{project as project_event, Subject};
+use cnadesk_transparency::{Head, LogKey, GENESIS};
+
+use crate::public_site::{is_public, rfc3339};
+use crate::{AppError, AppState, ServerKey};
+
+/// The fan-out cursor of the projection.
+pub const CURSOR: &str = "transparency";
+
+/// The log's signing key, derived from the server key (so it survives
+/// restarts and needs no file of its own).
+pub fn log_key(key: &ServerKey) -> LogKey {
+    let seed = hex::decode(key.sign("transparency-log-ed25519", b"seed"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .unwrap_or([0; 32]);
+    LogKey::from_seed(seed)
+}
+
+fn salt() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The case a subject belongs to, when there is one yet.
+async fn case_of(
+    state: &AppState,
+    case: Option<CaseId>,
+    report: Option<ReportId>,
+) -> Result<Option<cnadesk_store::Case>, StoreError> {
+    if let Some(c) = case {
+        return state.store.case(c).await;
+    }
+    match report {
+        Some(r) => state.store.case_for_report(r).await,
+        None => Ok(None),
+    }
+}
+
+/// Appends the entries of the audit events not yet projected; returns how
+/// many. Entries about a case that is not yet public are sealed.
+pub async fn project(state: &AppState) -> Result<usize, StoreError> {
+    let mut appended = 0;
+    loop {
+        let after = state.store.notify_cursor(CURSOR).await?;
+        let events = state.store.audit_events(after, 500).await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(appended);
+        };
+        let mut entries = Vec::new();
+        for event in &events {
+            let Some(p) = project_event(event) else {
+                continue;
+            };
+            let (case_id, report_id, sealed) = match p.subject {
+                Subject::Public => (None, None, false),
+                Subject::Case { case, report } => {
+                    let case = case_of(state, case.map(CaseId), report.map(ReportId)).await?;
+                    match case {
+                        Some(c) => (
+                            Some(c.id),
+                            Some(c.report_id),
+                            !is_public(state, c.id).await?,
+                        ),
+                        // A decision on a report that is not a case yet.
+                        None => (None, report.map(ReportId), true),
+                    }
+                }
+            };
+            entries.push(NewTransparencyEntry {
+                time_ms: event.occurred_at_ms,
+                content: p.content,
+                salt: salt(),
+                case_id,
+                report_id,
+                audit_seq: Some(event.seq),
+                sealed,
+            });
+        }
+        appended += state
+            .store
+            .append_transparency(entries, Some((CURSOR, last)))
+            .await?;
+    }
+}
+
+/// Reveals the sealed entries of every case that has become public.
+pub async fn reveal(state: &AppState) -> Result<usize, StoreError> {
+    let mut revealed = 0;
+    let now = rfc3339(state.now_ms());
+    for (case, report) in state.store.sealed_transparency_subjects().await? {
+        let Some(c) = case_of(state, case, report).await? else {
+            continue;
+        };
+        if is_public(state, c.id).await? {
+            revealed += state
+                .store
+                .reveal_transparency(Some(c.id), Some(c.report_id), &now)
+                .await?;
+        }
+    }
+    Ok(revealed)
+}
+
+/// Projects new decisions, then reveals what may now be read.
+pub async fn sweep(state: &AppState) -> Result<(usize, usize), StoreError> {
+    let appended = project(state).await?;
+    let revealed = reveal(state).await?;
+    Ok((appended, revealed))
+}
+
+/// The head of the log as it stands, signed now.
+pub async fn head(state: &AppState) -> Result<Head, StoreError> {
+    let last = state.store.transparency_last().await?;
+    let (size, hash) = last.map_or((0, GENESIS.to_owned()), |r| (r.entry.seq, r.entry.hash));
+    Ok(state
+        .log_key
+        .sign_head(size, &hash, &rfc3339(state.now_ms())))
+}
+
+/// The whole log as served (sealed entries as their commitment).
+pub async fn log_lines(state: &AppState) -> Result<String, StoreError> {
+    let mut out = String::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.transparency_entries(after, 1000).await?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = i64::try_from(last.entry.seq).unwrap_or(i64::MAX);
+        for row in &page {
+            out.push_str(&row.served().to_line());
+            out.push('\n');
+        }
+    }
+}
+
+/// `GET /transparency/log.jsonl`
+pub async fn log_route(State(state): State<AppState>) -> Result<Response, AppError> {
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jsonl; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        log_lines(&state).await?,
+    )
+        .into_response())
+}
+
+/// `GET /transparency/head`
+pub async fn head_route(State(state): State<AppState>) -> Result<Response, AppError> {
+    let head = head(&state).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        serde_json::to_string_pretty(&head).unwrap_or_default(),
+    )
+        .into_response())
+}
+
+struct Row {
+    seq: u64,
+    time: String,
+    kind: String,
+    detail: String,
+    sealed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "transparency.html")]
+struct Page {
+    layout: crate::views::Layout,
+    rows: Vec<Row>,
+    size: u64,
+    sealed: usize,
+    key: String,
+    base: String,
+}
+
+/// `GET /transparency`: the newest entries and how to check the log.
+pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
+    let mut rows = Vec::new();
+    let mut sealed = 0;
+    let mut after = 0;
+    loop {
+        let chunk = state.store.transparency_entries(after, 1000).await?;
+        let Some(last) = chunk.last() else { break };
+        after = i64::try_from(last.entry.seq).unwrap_or(i64::MAX);
+        for r in chunk {
+            let served = r.served();
+            if r.sealed {
+                sealed += 1;
+            }
+            let (kind, detail) = match &served.content {
+                None => (
+                    "sealed".to_owned(),
+                    format!("commitment {}", served.commitment),
+                ),
+                Some(c) => {
+                    let mut fields = c.clone();
+                    let kind = fields["type"].as_str().unwrap_or("?").to_owned();
+                    if let Some(map) = fields.as_object_mut() {
+                        map.remove("type");
+                    }
+                    let detail = fields
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| {
+                                    format!(
+                                        "{k}: {}",
+                                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    (kind, detail)
+                }
+            };
+            rows.push(Row {
+                seq: served.seq,
+                time: served.time.clone(),
+                kind,
+                detail,
+                sealed: r.sealed,
+            });
+        }
+    }
+    let size = rows.last().map_or(0, |r| r.seq);
+    rows.reverse();
+    rows.truncate(200);
+    let mut layout =
+        crate::views::Layout::anonymous(&state.config.cna_name, "Transparency log", "");
+    layout.meta = Some(crate::views::PageMeta {
+        url: state.url("/transparency"),
+        description: "The CNA's public, hash-chained and signed log of its decisions.".into(),
+        kind: "website",
+        feed: None,
+    });
+    let page = Page {
+        layout,
+        rows,
+        size,
+        sealed,
+        key: state.log_key.public_hex(),
+        base: state.url(""),
+    };
+    Ok(crate::views::render(StatusCode::OK, &page))
+}
