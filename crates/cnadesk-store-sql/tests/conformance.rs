@@ -169,7 +169,7 @@ async fn postgres_requires_explicit_migration() {
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
     assert_eq!(
         cnadesk_store_sql::migrate(&url).await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
@@ -272,4 +272,22 @@ async fn postgres_concurrent_invitation_accepts() {
     };
     conformance::concurrent_invitation_accepts_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
         .await;
+}
+
+#[tokio::test]
+async fn sqlite_transparency() {
+    let (_dir, store) = sqlite().await;
+    conformance::transparency_story(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_transparency() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    conformance::transparency_story(&store).await;
 }

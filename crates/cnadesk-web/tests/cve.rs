@@ -10,78 +10,7 @@ use axum::http::StatusCode;
 use cnadesk_core::{CaseId, ReportId, Role};
 use cnadesk_cve_services::double::Fault;
 use cnadesk_store::{CveIdFilter, CveIdState, Store};
-use support::{carbons_case, Browser, TestApp};
-
-/// A complete record form for `cve`, fixed in `fixed`.
-fn record_fields(cve: &str, fixed: &str) -> Vec<(&'static str, String)> {
-    [
-        ("cve_id", cve),
-        ("title", "Message carbons spoofing in Prosody"),
-        (
-            "description",
-            "Prosody before 0.12.4 accepts message carbons from any sender, which allows remote \
-             attackers to inject messages into a conversation.",
-        ),
-        ("cwe_id", "CWE-346"),
-        ("cwe_name", "Origin Validation Error"),
-        (
-            "cvss_vector",
-            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N",
-        ),
-        ("a0_vendor", "Prosody"),
-        ("a0_product", "Prosody"),
-        ("a0_introduced", "0.12.0"),
-        ("a0_fixed", fixed),
-        ("a0_vtype", "semver"),
-        ("r0_url", "https://prosody.im/security/advisory_20261120/"),
-        ("r0_tags", "vendor-advisory"),
-        ("c0_name", "Rita Reporter"),
-        ("c0_type", "finder"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k, v.to_owned()))
-    .collect()
-}
-
-async fn save_record(
-    member: &mut Browser<'_>,
-    case: i64,
-    based_on: i64,
-    fields: &[(&'static str, String)],
-) {
-    let editor = format!("/desk/cases/{case}/record");
-    let based = based_on.to_string();
-    let mut all: Vec<(&str, &str)> = vec![("action", "save"), ("based_on", &based)];
-    all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
-    let r = member.submit(&editor, &editor, &all).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-}
-
-async fn reserve(member: &mut Browser<'_>, case: i64, amount: &str) -> support::Reply {
-    let page = format!("/desk/cases/{case}/cve");
-    member
-        .submit(
-            &page,
-            &format!("{page}/reserve"),
-            &[
-                ("amount", amount),
-                ("year", "2026"),
-                ("batch", "sequential"),
-            ],
-        )
-        .await
-}
-
-async fn case_cve_id(app: &TestApp, case: i64) -> String {
-    app.store
-        .case(CaseId(case))
-        .await
-        .unwrap()
-        .unwrap()
-        .cve_id
-        .expect("the case has an ID")
-        .to_string()
-}
+use support::{carbons_case, case_cve_id, record_fields, reserve, save_record, TestApp};
 
 #[tokio::test]
 async fn reserve_author_approve_publish_and_read_back() {

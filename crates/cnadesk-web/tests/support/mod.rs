@@ -406,3 +406,74 @@ pub async fn carbons_case(app: &TestApp, member: &mut Browser<'_>, title: &str) 
     .await;
     accept_as_case(app, member, id, title).await
 }
+
+/// A complete record form for `cve`, fixed in `fixed`.
+pub fn record_fields(cve: &str, fixed: &str) -> Vec<(&'static str, String)> {
+    [
+        ("cve_id", cve),
+        ("title", "Message carbons spoofing in Prosody"),
+        (
+            "description",
+            "Prosody before 0.12.4 accepts message carbons from any sender, which allows remote \
+             attackers to inject messages into a conversation.",
+        ),
+        ("cwe_id", "CWE-346"),
+        ("cwe_name", "Origin Validation Error"),
+        (
+            "cvss_vector",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N",
+        ),
+        ("a0_vendor", "Prosody"),
+        ("a0_product", "Prosody"),
+        ("a0_introduced", "0.12.0"),
+        ("a0_fixed", fixed),
+        ("a0_vtype", "semver"),
+        ("r0_url", "https://prosody.im/security/advisory_20261120/"),
+        ("r0_tags", "vendor-advisory"),
+        ("c0_name", "Rita Reporter"),
+        ("c0_type", "finder"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
+pub async fn save_record(
+    member: &mut Browser<'_>,
+    case: i64,
+    based_on: i64,
+    fields: &[(&'static str, String)],
+) {
+    let editor = format!("/desk/cases/{case}/record");
+    let based = based_on.to_string();
+    let mut all: Vec<(&str, &str)> = vec![("action", "save"), ("based_on", &based)];
+    all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+    let r = member.submit(&editor, &editor, &all).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+pub async fn reserve(member: &mut Browser<'_>, case: i64, amount: &str) -> Reply {
+    let page = format!("/desk/cases/{case}/cve");
+    member
+        .submit(
+            &page,
+            &format!("{page}/reserve"),
+            &[
+                ("amount", amount),
+                ("year", "2026"),
+                ("batch", "sequential"),
+            ],
+        )
+        .await
+}
+
+pub async fn case_cve_id(app: &TestApp, case: i64) -> String {
+    app.store
+        .case(cnadesk_core::CaseId(case))
+        .await
+        .unwrap()
+        .unwrap()
+        .cve_id
+        .expect("the case has an ID")
+        .to_string()
+}
