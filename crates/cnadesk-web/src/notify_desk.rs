@@ -416,7 +416,8 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                     template: "advisory_published",
                     context: json!({
                         "cve_id": id,
-                        "advisory_url": format!("https://www.cve.org/CVERecord?id={id}"),
+                        // The desk's own advisory page (stable per CVE ID).
+                        "advisory_url": format!("{url}/advisories/{id}"),
                         "credit": facts.credit,
                     }),
                 });

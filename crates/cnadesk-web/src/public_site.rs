@@ -405,12 +405,15 @@ fn assemble(
         .flat_map(|c| c.timeline.iter().flatten())
         .map(|t| (t.time.chars().take(10).collect(), t.value.clone()))
         .collect();
+    // By date; on one day the record's own events come first, then the
+    // publication of the advisory.
+    timeline.sort();
+    timeline.dedup();
     timeline.push((
         rfc3339(published_at_ms).chars().take(10).collect(),
         "Advisory published".into(),
     ));
-    timeline.sort();
-    timeline.dedup();
+    timeline.sort_by(|a, b| a.0.cmp(&b.0));
     let weaknesses = containers
         .iter()
         .flat_map(|c| c.problem_types.iter().flatten())

@@ -4,8 +4,10 @@
 //! as a case → replies → the reporter sees the reply on the tracking page →
 //! the member reserves a CVE ID (demo CVE Services) and writes the record →
 //! a second member approves it and publishes it → what CVE Services returns
-//! equals the approved version. Then `cnadesk audit verify` passes on that database and fails after a
-//! direct tamper.
+//! equals the approved version. Anyone then finds the advisory on the public
+//! site (index, page, download, feed, transparency log), while a second case
+//! under embargo shows nowhere. Then `cnadesk audit verify` passes on that
+//! database and fails after a direct tamper.
 //!
 //! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
 //! `chromium-driver`; `.ci/run` installs them). Without them the test says it
@@ -495,6 +497,141 @@ async fn first_day_flow_in_chromium() {
     click(&bob, "drift-link").await;
     wait_for_text(&bob, "No drift").await;
     shot(&bob, "10-published-no-drift").await;
+
+    // A second report becomes a case under embargo (set on its coordination
+    // page): nothing of it may show on the public site.
+    let second: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/reports"))
+        .json(&serde_json::json!({
+            "title": "Embargoed occupant spoofing",
+            "product": "Prosody",
+            "description": "A MUC occupant can spoof another occupant's messages before the fix.",
+            "reporter_email": "eve@example.org",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = second["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("REP-")
+        .to_owned();
+    member
+        .goto(&format!("{base}/desk/reports/{second}"))
+        .await
+        .unwrap();
+    click(&member, "accept").await;
+    assert_eq!(text(&member, "case-state").await, "Accepted");
+    member
+        .goto(&format!("{base}/desk/cases/2/coordination"))
+        .await
+        .unwrap();
+    // The field is a date-time picker; a UTC time is typed as text.
+    member
+        .execute(
+            "const f = document.getElementById('ends_at'); f.type = 'text'; f.value = arguments[0];",
+            vec![serde_json::json!("2099-01-01T12:00:00Z")],
+        )
+        .await
+        .unwrap();
+    fill(&member, "reason", "Coordinated release with all clients").await;
+    click(&member, "set-embargo").await;
+    wait_for_text(&member, "Embargo date set.").await;
+    assert!(text(&member, "embargo-end").await.contains("2099-01-01"));
+
+    // The public site, as anyone sees it: the published advisory in the
+    // index, its page, the feed; the embargoed case nowhere.
+    let public = &reporter;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        public.goto(&format!("{base}/advisories")).await.unwrap();
+        if public.source().await.unwrap().contains(&cve_id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the advisory never appeared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let index = text(public, "advisories").await;
+    assert!(
+        index.contains("Message carbons spoofing in Prosody"),
+        "{index}"
+    );
+    assert!(index.contains("Medium"), "{index}");
+    assert!(!public
+        .source()
+        .await
+        .unwrap()
+        .contains("Embargoed occupant"));
+    shot(public, "11-advisories").await;
+    public
+        .find(Locator::LinkText(&cve_id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_path(public, "/advisories/CVE-").await,
+        format!("/advisories/{cve_id}")
+    );
+    assert!(text(public, "summary")
+        .await
+        .contains("Prosody before 0.12.4"));
+    assert!(text(public, "severity").await.contains("MEDIUM"));
+    assert!(text(public, "cvss").await.contains("Attack vector"));
+    assert!(text(public, "downloads").await.contains("OSV"));
+    let source = public.source().await.unwrap();
+    assert!(
+        source.contains("application/atom+xml"),
+        "the feed is linked"
+    );
+    assert!(source.contains("og:title"));
+    shot(public, "12-advisory").await;
+    // The record download is the published CVE record.
+    public
+        .goto(&format!("{base}/advisories/{cve_id}.json"))
+        .await
+        .unwrap();
+    assert!(public.source().await.unwrap().contains("\"PUBLISHED\""));
+    // The feed, from the index's link.
+    public.goto(&format!("{base}/advisories")).await.unwrap();
+    public
+        .find(Locator::LinkText("Atom feed"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(public, "/advisories.atom").await;
+    let feed = public.source().await.unwrap();
+    assert!(feed.contains(&cve_id), "{feed}");
+    assert!(!feed.contains("Embargoed occupant"));
+    // The scope page, and the transparency log without the embargoed case.
+    public.goto(&format!("{base}/scope")).await.unwrap();
+    assert_eq!(text(public, "policy-version").await, "2026.1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        public.goto(&format!("{base}/transparency")).await.unwrap();
+        if public.source().await.unwrap().contains(&cve_id) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the publication never reached the log"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let log = text(public, "entries").await;
+    assert!(log.contains("cve.published"), "{log}");
+    assert!(
+        log.contains("sealed"),
+        "the embargoed case's entries are sealed: {log}"
+    );
+    assert!(!log.contains("CASE-2"), "{log}");
+    shot(public, "13-transparency").await;
 
     bob.close().await.unwrap();
     reporter.close().await.unwrap();

@@ -552,3 +552,90 @@ fn openpgp_key_and_mail_work_end_to_end_from_the_configuration() {
     assert!(ack.contains("Report #1 received"), "{ack}");
     server.stop();
 }
+
+/// `cnadesk transparency verify` passes against a running desk and fails
+/// against a tampered, truncated or wrongly signed copy, naming the problem.
+#[test]
+fn transparency_verify_against_the_server_and_tampered_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let base = server.base_url.clone();
+    // The adoption of the scope policy at start is the first decision; the
+    // worker puts it into the log within a few seconds.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let head: serde_json::Value = rt.block_on(async {
+        for _ in 0..100 {
+            let head: serde_json::Value = reqwest::get(format!("{base}/transparency/head"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if head["size"].as_u64() > Some(0) {
+                return head;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("the log stayed empty");
+    });
+    let key = head["key"].as_str().unwrap().to_owned();
+    let saved = dir.path().join("copy");
+    let s = saved.to_str().unwrap();
+    let o = run(&[
+        "transparency",
+        "verify",
+        "--url",
+        &base,
+        "--key",
+        &key,
+        "--save",
+        s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("OK: "), "{}", stdout(&o));
+    server.stop();
+
+    let log = saved.join("log.jsonl");
+    let head_file = saved.join("head.json");
+    let (l, h) = (log.to_str().unwrap(), head_file.to_str().unwrap());
+    let o = run(&["transparency", "verify", "--file", l, "--head", h]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let original = std::fs::read_to_string(&log).unwrap();
+    assert!(original.contains("policy.adopted"), "{original}");
+
+    // A changed entry.
+    std::fs::write(
+        &log,
+        original.replacen("policy.adopted", "policy.adoptex", 1),
+    )
+    .unwrap();
+    let o = run(&["transparency", "verify", "--file", l, "--head", h]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 1 (entry 1)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("commitment"), "{}", stderr(&o));
+    // A truncated copy.
+    std::fs::write(&log, "").unwrap();
+    let o = run(&["transparency", "verify", "--file", l, "--head", h]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    // Another key than the CNA's.
+    std::fs::write(&log, &original).unwrap();
+    let zeros = "00".repeat(32);
+    let o = run(&[
+        "transparency",
+        "verify",
+        "--file",
+        l,
+        "--head",
+        h,
+        "--key",
+        &zeros,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("trusted key"), "{}", stderr(&o));
+    // A head that is not one.
+    std::fs::write(&head_file, "{}").unwrap();
+    let o = run(&["transparency", "verify", "--file", l, "--head", h]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a signed head"), "{}", stderr(&o));
+}
