@@ -34,6 +34,7 @@ pub const ACTIONS: &[&str] = &[
     "scope.policy_adopted",
     "case.opened",
     "case.recused",
+    "case.state_changed",
     "cve.reserved",
     "cve.published",
     "cve.updated",
@@ -122,6 +123,28 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
             json!({ "type": "cve.rejected", "cve_id": p["cve_id"], "reason": p["reason"] }),
             Subject::Public,
         ),
+        // Disputes of a published record (rule 4.6): when one is opened
+        // and how it ended. The member's reason stays internal.
+        "case.state_changed" => {
+            let (from, to) = (
+                p["from"].as_str().unwrap_or_default(),
+                p["to"].as_str().unwrap_or_default(),
+            );
+            let content = if to == "disputed" {
+                json!({ "type": "dispute.opened", "case": case_ref(event) })
+            } else if from == "disputed" {
+                let outcome = match to {
+                    "published" => "record upheld",
+                    "rejected" => "record rejected",
+                    "closed" => "closed",
+                    other => other,
+                };
+                json!({ "type": "dispute.resolved", "case": case_ref(event), "outcome": outcome })
+            } else {
+                return None;
+            };
+            (content, case_subject(event))
+        }
         "embargo.set" | "embargo.changed" => (
             json!({
                 "type": event.action,
@@ -220,10 +243,25 @@ mod tests {
             assert!(project(&event(action, json!({}))).is_none(), "{action}");
         }
         for action in ACTIONS {
-            assert!(
-                project(&event(action, json!({"ids": []}))).is_some(),
-                "{action}"
-            );
+            let payload = json!({"ids": [], "from": "published", "to": "disputed"});
+            assert!(project(&event(action, payload)).is_some(), "{action}");
         }
+        // Other state changes are internal.
+        let triage = json!({"from": "accepted", "to": "in_progress", "reason": "x"});
+        assert!(project(&event("case.state_changed", triage)).is_none());
+    }
+
+    #[test]
+    fn disputes_and_their_outcome_without_the_reason() {
+        let opened = json!({"from": "published", "to": "disputed", "reason": "vendor says no"});
+        let p = project(&event("case.state_changed", opened)).unwrap();
+        assert_eq!(
+            p.content,
+            json!({"type": "dispute.opened", "case": "CASE-4"})
+        );
+        let ended = json!({"from": "disputed", "to": "rejected", "reason": "not a vuln"});
+        let p = project(&event("case.state_changed", ended)).unwrap();
+        assert_eq!(p.content["outcome"], "record rejected");
+        assert!(p.content.get("reason").is_none());
     }
 }

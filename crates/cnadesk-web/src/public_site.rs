@@ -509,18 +509,29 @@ impl Cached {
     }
 }
 
+#[derive(Clone)]
 struct Snapshot {
     head: i64,
     checked: Instant,
     advisories: Arc<Vec<Advisory>>,
 }
 
+/// Rendered pages of one snapshot (the audit head they were built at).
+#[derive(Default)]
+struct Rendered {
+    head: i64,
+    pages: HashMap<String, Arc<Cached>>,
+}
+
 /// The public pages, rendered once per change.
 #[derive(Default)]
 pub struct PublicSite {
-    snapshot: tokio::sync::Mutex<Option<Snapshot>>,
-    // Rendered pages are read under a plain mutex (never held across await).
-    rendered: Mutex<HashMap<String, Arc<Cached>>>,
+    /// The fast path reads this without waiting.
+    current: std::sync::RwLock<Option<Snapshot>>,
+    /// One request at a time looks for changes and rebuilds.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Never held across an await.
+    rendered: Mutex<Rendered>,
 }
 
 impl std::fmt::Debug for PublicSite {
@@ -529,41 +540,60 @@ impl std::fmt::Debug for PublicSite {
     }
 }
 
-/// At most this many rendered pages are kept (query strings are free-form).
+/// At most this many rendered pages are kept (query strings are free-form:
+/// when full, the cache starts again).
 const MAX_CACHED: usize = 512;
 
+fn fresh(s: &Snapshot, refresh: Duration) -> bool {
+    !refresh.is_zero() && s.checked.elapsed() < refresh
+}
+
 impl PublicSite {
-    /// The public advisories as of the latest change.
-    pub async fn advisories(&self, state: &AppState) -> StoreResult<Arc<Vec<Advisory>>> {
-        let mut guard = self.snapshot.lock().await;
-        let refresh = state.config.public.refresh;
-        if let Some(s) = guard.as_mut() {
-            if s.checked.elapsed() < refresh && !refresh.is_zero() {
-                return Ok(s.advisories.clone());
-            }
-            let head = state.store.audit_head().await?;
-            s.checked = Instant::now();
-            if head == s.head {
-                return Ok(s.advisories.clone());
-            }
-        }
-        let head = state.store.audit_head().await?;
-        let advisories = Arc::new(load(state).await?);
-        *guard = Some(Snapshot {
-            head,
-            checked: Instant::now(),
-            advisories: advisories.clone(),
-        });
-        self.rendered
-            .lock()
+    fn current(&self) -> Option<Snapshot> {
+        self.current
+            .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-        Ok(advisories)
+            .clone()
     }
 
-    /// Forgets everything (the next request reads the store again).
-    pub async fn invalidate(&self) {
-        *self.snapshot.lock().await = None;
+    fn set_current(&self, s: Snapshot) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(s);
+    }
+
+    /// The public advisories as of the latest change, and the audit head
+    /// they were read at.
+    async fn snapshot(&self, state: &AppState) -> StoreResult<Snapshot> {
+        let refresh = state.config.public.refresh;
+        if let Some(s) = self.current().filter(|s| fresh(s, refresh)) {
+            return Ok(s);
+        }
+        let _one = self.refreshing.lock().await;
+        let current = self.current();
+        if let Some(s) = current.as_ref().filter(|s| fresh(s, refresh)) {
+            return Ok(s.clone());
+        }
+        let head = state.store.audit_head().await?;
+        let snapshot = match current {
+            Some(s) if s.head == head => Snapshot {
+                checked: Instant::now(),
+                ..s
+            },
+            _ => Snapshot {
+                head,
+                checked: Instant::now(),
+                advisories: Arc::new(load(state).await?),
+            },
+        };
+        self.set_current(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// The public advisories as of the latest change.
+    pub async fn advisories(&self, state: &AppState) -> StoreResult<Arc<Vec<Advisory>>> {
+        Ok(self.snapshot(state).await?.advisories)
     }
 
     async fn page(
@@ -572,22 +602,35 @@ impl PublicSite {
         key: &str,
         build: impl FnOnce(&[Advisory]) -> Result<Cached, AppError>,
     ) -> Result<Arc<Cached>, AppError> {
-        let advisories = self.advisories(state).await?;
-        if let Some(hit) = self
-            .rendered
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
+        let snapshot = self.snapshot(state).await?;
         {
-            return Ok(hit.clone());
+            let mut rendered = self
+                .rendered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if rendered.head != snapshot.head {
+                // Pages of an older state are never served again.
+                if rendered.head < snapshot.head {
+                    *rendered = Rendered {
+                        head: snapshot.head,
+                        pages: HashMap::new(),
+                    };
+                }
+            } else if let Some(hit) = rendered.pages.get(key) {
+                return Ok(hit.clone());
+            }
         }
-        let page = Arc::new(build(&advisories)?);
+        let page = Arc::new(build(&snapshot.advisories)?);
         let mut rendered = self
             .rendered
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if rendered.len() < MAX_CACHED {
-            rendered.insert(key.to_owned(), page.clone());
+        // Kept only if it was built from the state the cache is at.
+        if rendered.head == snapshot.head {
+            if rendered.pages.len() >= MAX_CACHED {
+                rendered.pages.clear();
+            }
+            rendered.pages.insert(key.to_owned(), page.clone());
         }
         Ok(page)
     }

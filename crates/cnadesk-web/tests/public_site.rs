@@ -330,6 +330,39 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
     // A tampered copy fails.
     let tampered = log.replacen(&cve, "CVE-2026-0000", 1);
     assert!(verify(&tampered, &head, Some(&key)).is_err());
+
+    // A dispute of the published record and its outcome are logged, the
+    // member's reasons are not.
+    let report_page = format!("/desk/reports/{n}");
+    let transition = format!("/desk/cases/{n}/transition");
+    // (The case's own state follows by hand: accepted, CVE reserved, published.)
+    for (to, reason) in [
+        ("cve_reserved", ""),
+        ("published", ""),
+        (
+            "disputed",
+            "DISPUTE-REASON-1: the vendor says it is a feature",
+        ),
+        ("published", "DISPUTE-REASON-2: reproduced again"),
+    ] {
+        let r = ada
+            .submit(&report_page, &transition, &[("to", to), ("reason", reason)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{to}: {}", r.body);
+    }
+    transparency_desk::sweep(&app.state).await.unwrap();
+    let (log, head) = log_and_head(&app).await;
+    verify(&log, &head, Some(&key)).unwrap();
+    let case_ref = format!("\"case\":\"CASE-{n}\"");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("dispute.opened") && l.contains(&case_ref)),
+        "{log}"
+    );
+    assert!(log
+        .lines()
+        .any(|l| l.contains("dispute.resolved") && l.contains("record upheld")));
+    assert!(!log.contains("DISPUTE-REASON"));
 }
 
 #[tokio::test]
