@@ -71,16 +71,16 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
                 "decision": decision,
                 "rule": p["rule"],
                 "policy_version": p["policy_version"],
-                "product": p["product"],
                 "overridden": p["overridden"].as_bool().unwrap_or(false),
             });
-            if let Some(cna) = p["referral"].as_str() {
-                c["referral"] = json!(cna);
-            }
             // In scope: the report becomes a case, and the product is an
-            // embargoed detail until it is disclosed. Referrals and
-            // out-of-scope decisions end here and are public at once.
+            // embargoed detail until the case is disclosed, so the entry is
+            // sealed with it. A referral or an out-of-scope decision ends
+            // here: it is public at once, but without the product or the
+            // CNA referred to, which would tell of a vulnerability that may
+            // still be undisclosed elsewhere.
             let subject = if decision == "in_scope" {
+                c["product"] = p["product"].clone();
                 case_subject(event)
             } else {
                 Subject::Public
@@ -119,9 +119,15 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
             }),
             Subject::Public,
         ),
+        // The reason is what CVE Services publishes for a rejected record;
+        // an ID reserved for a case is told of only once the case is public.
         "cve.rejected" => (
             json!({ "type": "cve.rejected", "cve_id": p["cve_id"], "reason": p["reason"] }),
-            Subject::Public,
+            if event.case_id.is_some() {
+                case_subject(event)
+            } else {
+                Subject::Public
+            },
         ),
         // Disputes of a published record (rule 4.6): when one is opened
         // and how it ended. The member's reason stays internal.
@@ -210,9 +216,32 @@ mod tests {
         assert_eq!(inside.content["product"], "prosody");
         // The member's free-text reason is never public.
         assert!(inside.content.get("reason").is_none());
-        let referred = project(&event("scope.decided", payload("refer"))).unwrap();
+        let payload_referred = json!({"decision": "refer", "rule": "vendor-cna",
+            "policy_version": "2026.1", "product": "libexpat", "referral": "Example CNA",
+            "overridden": false});
+        let referred = project(&event("scope.decided", payload_referred)).unwrap();
         assert_eq!(referred.subject, Subject::Public);
+        assert_eq!(referred.content["rule"], "vendor-cna");
+        // Neither the product nor the CNA referred to: the vulnerability may
+        // still be undisclosed there.
         assert!(referred.content.get("referral").is_none());
+        assert!(referred.content.get("product").is_none());
+    }
+
+    #[test]
+    fn a_rejection_waits_for_its_case_but_not_without_one() {
+        let payload = json!({"job": 3, "cve_id": "CVE-2026-1000", "reason": "duplicate"});
+        let of_case = project(&event("cve.rejected", payload.clone())).unwrap();
+        assert!(matches!(
+            of_case.subject,
+            Subject::Case { case: Some(4), .. }
+        ));
+        let mut unlinked = event("cve.rejected", payload);
+        unlinked.case_id = None;
+        unlinked.report_id = None;
+        let p = project(&unlinked).unwrap();
+        assert_eq!(p.subject, Subject::Public);
+        assert_eq!(p.content["reason"], "duplicate");
     }
 
     #[test]

@@ -195,21 +195,14 @@ pub async fn under_embargo(state: &AppState, case: CaseId) -> StoreResult<bool> 
         .is_some_and(|e| e.lifted_at_ms.is_none() && e.broken_at_ms.is_none()))
 }
 
-/// Whether anything of `case` may be public: its embargo (if any) is over
-/// and its advisory or a record of it was published.
+/// Whether anything of `case` may be public: the same rule as [`load`]:
+/// its embargo (if any) is over, and its advisory was published (the lift,
+/// also after a broken embargo) or a record of it was.
 pub async fn is_public(state: &AppState, case: CaseId) -> StoreResult<bool> {
     if under_embargo(state, case).await? {
         return Ok(false);
     }
     if state.store.advisory(case).await?.is_some() {
-        return Ok(true);
-    }
-    if state
-        .store
-        .embargo(case)
-        .await?
-        .is_some_and(|e| e.broken_at_ms.is_some())
-    {
         return Ok(true);
     }
     Ok(state
@@ -493,7 +486,8 @@ pub struct Cached {
 impl Cached {
     fn new(body: impl Into<Bytes>, content_type: &'static str, last_modified_ms: i64) -> Self {
         let body = body.into();
-        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+        // Weak: the same page compressed is another representation of it.
+        let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
         Self {
             body,
             content_type,
@@ -602,7 +596,20 @@ impl PublicSite {
         key: &str,
         build: impl FnOnce(&[Advisory]) -> Result<Cached, AppError>,
     ) -> Result<Arc<Cached>, AppError> {
-        let snapshot = self.snapshot(state).await?;
+        let mut snapshot = self.snapshot(state).await?;
+        let newer = self
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .head
+            > snapshot.head;
+        if newer {
+            // Another request saw a newer state meanwhile: never serve an
+            // older one after it.
+            if let Some(current) = self.current().filter(|c| c.head > snapshot.head) {
+                snapshot = current;
+            }
+        }
         {
             let mut rendered = self
                 .rendered
@@ -643,23 +650,16 @@ fn http_date(ms: i64) -> String {
 
 /// Serves a cached page with validators; answers 304 when the client has it.
 fn respond(page: &Cached, headers: &HeaderMap) -> Response {
-    let not_modified = match headers.get(header::IF_NONE_MATCH) {
-        Some(tags) => tags
-            .to_str()
-            .map(|t| {
-                t.split(',')
-                    .any(|t| t.trim() == page.etag || t.trim() == "*")
+    // Only the ETag decides (RFC 9110 13.1.2, weak comparison): pages
+    // combine many advisories, so a date cannot tell whether one left.
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',').map(str::trim).any(|t| {
+                t == "*" || t.trim_start_matches("W/") == page.etag.trim_start_matches("W/")
             })
-            .unwrap_or(false),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .is_some_and(|since| {
-                i64::try_from(since.as_secs()).unwrap_or(0) >= page.last_modified_ms / 1000
-            }),
-    };
+        });
     let mut res = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -673,8 +673,10 @@ fn respond(page: &Cached, headers: &HeaderMap) -> Response {
     if let Ok(v) = HeaderValue::from_str(&page.etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&http_date(page.last_modified_ms)) {
-        h.insert(header::LAST_MODIFIED, v);
+    if page.last_modified_ms > 0 {
+        if let Ok(v) = HeaderValue::from_str(&http_date(page.last_modified_ms)) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
     }
     // Short: a correction or a rejection shows within a minute.
     h.insert(
@@ -752,14 +754,21 @@ pub struct IndexQuery {
 }
 
 impl IndexQuery {
+    /// The cache key: the values as typed (the page shows them back).
     fn key(&self) -> String {
         format!(
             "q={}&product={}&year={}&severity={}",
-            self.q.trim().to_lowercase(),
-            self.product.trim().to_lowercase(),
+            self.q.trim(),
+            self.product.trim(),
             self.year.trim(),
-            self.severity.trim().to_lowercase()
+            self.severity.trim()
         )
+    }
+
+    fn is_filtered(&self) -> bool {
+        [&self.q, &self.product, &self.year, &self.severity]
+            .iter()
+            .any(|v| !v.trim().is_empty())
     }
 
     fn matches(&self, a: &Advisory) -> bool {
@@ -858,8 +867,7 @@ pub async fn index(
                 .collect();
             let products: BTreeSet<String> = all.iter().flat_map(Advisory::product_names).collect();
             let years: BTreeSet<String> = all.iter().map(|a| a.year().to_string()).collect();
-            let filtered = !query.key().ends_with("q=&product=&year=&severity=")
-                || !query.q.trim().is_empty();
+            let filtered = query.is_filtered();
             let feed = if query.product.trim().is_empty() {
                 state.url("/advisories.atom")
             } else {
@@ -1073,6 +1081,7 @@ fn xml_escape(s: &str) -> String {
             '\'' => out.push_str("&apos;"),
             // Characters XML 1.0 cannot carry at all.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -1168,7 +1177,7 @@ pub async fn feed(
     Query(query): Query<IndexQuery>,
 ) -> Result<Response, AppError> {
     let product = query.product.trim().to_owned();
-    let key = format!("feed?{}", product.to_lowercase());
+    let key = format!("feed?{product}");
     let page = state
         .public_site
         .page(&state, &key, |all| {

@@ -131,8 +131,9 @@ pub async fn head(state: &AppState) -> Result<Head, StoreError> {
         .sign_head(size, &hash, &rfc3339(state.now_ms())))
 }
 
-/// The whole log as served (sealed entries as their commitment).
-pub async fn log_lines(state: &AppState) -> Result<String, StoreError> {
+/// The log as served (sealed entries as their commitment), up to entry
+/// `size` when given.
+pub async fn log_lines(state: &AppState, size: Option<u64>) -> Result<String, StoreError> {
     let mut out = String::new();
     let mut after = 0;
     loop {
@@ -142,20 +143,35 @@ pub async fn log_lines(state: &AppState) -> Result<String, StoreError> {
         };
         after = i64::try_from(last.entry.seq).unwrap_or(i64::MAX);
         for row in &page {
+            if size.is_some_and(|n| row.entry.seq > n) {
+                return Ok(out);
+            }
             out.push_str(&row.served().to_line());
             out.push('\n');
         }
     }
 }
 
-/// `GET /transparency/log.jsonl`
-pub async fn log_route(State(state): State<AppState>) -> Result<Response, AppError> {
+/// `?size=N`: the log as a head of that size covers it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LogQuery {
+    /// Entries 1 to `size` only.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+/// `GET /transparency/log.jsonl` (`?size=N` for the first N entries, as a
+/// head of that size signs them).
+pub async fn log_route(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LogQuery>,
+) -> Result<Response, AppError> {
     Ok((
         [
             (header::CONTENT_TYPE, "application/jsonl; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        log_lines(&state).await?,
+        log_lines(&state, q.size).await?,
     )
         .into_response())
 }
