@@ -301,6 +301,9 @@ pub fn router(state: AppState) -> Router {
         .route("/transparency", get(transparency_desk::page))
         .route("/transparency/log.jsonl", get(transparency_desk::log_route))
         .route("/transparency/head", get(transparency_desk::head_route))
+        .route("/scope", get(public::scope_page))
+        .route("/stats", get(ui::stats))
+        .layer(axum::middleware::from_fn(public_site::validators))
         .layer(CompressionLayer::new());
     let desk = Router::new()
         .route("/", get(public::home))
@@ -389,8 +392,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/desk/ecosystem/xeps/{number}", get(ui::ecosystem_xep))
         .route("/desk/reports/{id}/scope", post(ui::decide_scope))
-        .route("/scope", get(public::scope_page))
-        .route("/stats", get(ui::stats))
         .route("/desk/dashboard", get(ui::dashboard))
         .route(
             "/desk/forecast",

@@ -454,7 +454,6 @@ pub struct ScopeQuery {
 /// (what we publish is what we apply), with a product check.
 pub async fn scope_page(
     State(state): State<AppState>,
-    csrf: Csrf,
     Query(q): Query<ScopeQuery>,
 ) -> Result<Response, AppError> {
     let in_force = state.scope.policy();
@@ -496,7 +495,8 @@ pub async fn scope_page(
         ))
     });
     let page = ScopePage {
-        layout: public_layout(&state, "Scope", &csrf.token),
+        // A public page without forms that need a token: no cookie.
+        layout: public_layout(&state, "Scope", ""),
         name: policy.name.clone(),
         version: policy.version.clone(),
         effective: policy.effective.clone(),

@@ -693,6 +693,44 @@ fn respond(page: &Cached, headers: &HeaderMap) -> Response {
     res
 }
 
+/// The largest page [`validators`] will hash.
+const MAX_VALIDATED: usize = 8 * 1024 * 1024;
+
+/// For public pages rendered per request (`/scope`, `/stats`,
+/// `/transparency`…): a weak ETag from the body and a 304 when the client
+/// has it, and a short public `Cache-Control` unless the page set its own.
+/// Pages from the render cache already carry theirs.
+pub async fn validators(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if res.status() != StatusCode::OK || !is_html || res.headers().contains_key(header::ETAG) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_VALIDATED).await else {
+        tracing::error!("a public page was larger than {MAX_VALIDATED} bytes");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let page = Cached::new(bytes, "text/html; charset=utf-8", 0);
+    let mut headers = HeaderMap::new();
+    if let Some(v) = if_none_match {
+        headers.insert(header::IF_NONE_MATCH, v);
+    }
+    let mut out = respond(&page, &headers);
+    // The handler's own headers (its cache policy, say) win over respond's.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
+}
+
 fn html<T: Template>(page: &T, last_modified_ms: i64) -> Result<Cached, AppError> {
     let body = page.render().map_err(|e| {
         tracing::error!(error = %e, "template rendering failed");

@@ -511,6 +511,22 @@ async fn policy_contact_and_security_txt() {
     let contact = get(&app, "/contact").await;
     assert_eq!(contact.status, StatusCode::OK);
     assert!(contact.body.contains("/.well-known/security.txt"));
+    // Pages rendered per request get validators too, and no cookie.
+    for path in ["/scope", "/stats", "/transparency", "/policy"] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(!r.headers.contains_key(header::SET_COOKIE), "{path}");
+        assert!(
+            r.headers[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .starts_with("public"),
+            "{path}"
+        );
+        let etag = r.headers[header::ETAG].to_str().unwrap().to_owned();
+        let again = get_with(&app, path, header::IF_NONE_MATCH, &etag).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+    }
     // An empty log still has a signed head that verifies.
     let (log, head) = log_and_head(&app).await;
     assert_eq!(head.size, 0);

@@ -633,6 +633,26 @@ fn transparency_verify_against_the_server_and_tampered_copies() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("trusted key"), "{}", stderr(&o));
+    // An entry appended after the signed head chains correctly but is not
+    // covered by the signature.
+    let last: cnadesk_transparency::Entry =
+        serde_json::from_str(original.lines().last().unwrap()).unwrap();
+    let extra = cnadesk_transparency::next_entry(
+        Some(&last),
+        "2026-12-01T00:00:00Z",
+        serde_json::json!({"type": "cve.published", "cve_id": "CVE-2026-9999"}),
+        "00112233445566778899aabbccddeeff",
+    )
+    .unwrap();
+    std::fs::write(&log, format!("{original}{}\n", extra.to_line())).unwrap();
+    let o = run(&["transparency", "verify", "--file", l, "--head", h]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not covered by its signature"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&log, &original).unwrap();
     // A head that is not one.
     std::fs::write(&head_file, "{}").unwrap();
     let o = run(&["transparency", "verify", "--file", l, "--head", h]);
