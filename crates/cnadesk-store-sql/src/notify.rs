@@ -99,6 +99,26 @@ async fn fetch_outbox(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<O
         .transpose()
 }
 
+/// Moves the fan-out cursor `name` to `seq`, never backwards: two fan-outs
+/// racing cannot replay the log.
+pub(crate) async fn advance_cursor(
+    conn: &mut AnyConnection,
+    name: &str,
+    seq: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO notify_cursors (name, last_seq) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq \
+         WHERE notify_cursors.last_seq < excluded.last_seq",
+    )
+    .bind(name)
+    .bind(seq)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl SqlStore {
     pub(crate) async fn notify_enqueue(
         &self,
@@ -114,17 +134,7 @@ impl SqlStore {
             }
         }
         if let Some((name, seq)) = cursor {
-            // Never backwards: two fan-outs racing cannot replay the log.
-            sqlx::query(
-                "INSERT INTO notify_cursors (name, last_seq) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq \
-                 WHERE notify_cursors.last_seq < excluded.last_seq",
-            )
-            .bind(name)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            advance_cursor(&mut tx, name, seq).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(new)

@@ -9,6 +9,7 @@ use cnadesk_store::{
 use cnadesk_transparency::{commitment, entry_hash, GENESIS};
 use sqlx::any::AnyRow;
 
+use crate::notify::advance_cursor;
 use crate::rows::{db_err, flag, get};
 use crate::store::SqlStore;
 
@@ -100,16 +101,7 @@ impl SqlStore {
             appended += 1;
         }
         if let Some((name, at)) = cursor {
-            sqlx::query(
-                "INSERT INTO notify_cursors (name, last_seq) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq \
-                 WHERE notify_cursors.last_seq < excluded.last_seq",
-            )
-            .bind(name)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            advance_cursor(&mut tx, name, at).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(appended)

@@ -13,7 +13,7 @@ use cnadesk_store::{JobFilter, Store};
 use cnadesk_web::coordination_desk::{sweep, CoordinationSettings, Sweep};
 use cnadesk_web::{AppState, WebConfig};
 use jiff::SignedDuration;
-use support::{carbons_case, Browser, TestApp, PASSWORD};
+use support::{carbons_case, set_embargo_in, Browser, TestApp, PASSWORD};
 
 /// `YYYY-MM-DDTHH:MM` (UTC) `days` from the app's now.
 fn in_days(app: &TestApp, days: i64) -> String {
@@ -465,18 +465,7 @@ async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // The embargo ends in an hour.
-    let page = format!("/desk/cases/{n}/coordination");
-    let end = (app.state.clock.now() + SignedDuration::from_hours(1))
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let r = ada
-        .submit(
-            &page,
-            &format!("/desk/cases/{n}/embargo"),
-            &[("ends_at", &end), ("reason", "Coordinated release")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    set_embargo_in(&app, &mut ada, n, 1).await;
 
     // While the embargo runs, the record cannot be published by hand.
     let r = bob

@@ -14,7 +14,8 @@ use cnadesk_web::coordination_desk::sweep as coordination_sweep;
 use cnadesk_web::transparency_desk;
 use jiff::SignedDuration;
 use support::{
-    carbons_case, case_cve_id, record_fields, reserve, save_record, Browser, Reply, TestApp,
+    carbons_case, case_cve_id, record_fields, reserve, save_record, set_embargo_in, Browser, Reply,
+    TestApp,
 };
 
 /// A case with a reserved ID and a record that a second member approved.
@@ -384,18 +385,7 @@ async fn an_embargoed_case_appears_nowhere_publicly_before_its_end() {
     let mut bob = app.signed_in("bob", Role::Member).await;
     let title = "Embargoed carbons flaw in Prosody";
     let (n, cve) = approved_case(&app, &mut ada, &mut bob, title).await;
-    let page = format!("/desk/cases/{n}/coordination");
-    let end = (app.state.clock.now() + SignedDuration::from_hours(2))
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let r = ada
-        .submit(
-            &page,
-            &format!("/desk/cases/{n}/embargo"),
-            &[("ends_at", &end), ("reason", "Coordinated release")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    set_embargo_in(&app, &mut ada, n, 2).await;
     transparency_desk::sweep(&app.state).await.unwrap();
     let (sealed_log, head) = log_and_head(&app).await;
     let key = app.state.log_key.public_hex();

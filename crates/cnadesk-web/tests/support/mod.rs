@@ -477,3 +477,19 @@ pub async fn case_cve_id(app: &TestApp, case: i64) -> String {
         .expect("the case has an ID")
         .to_string()
 }
+
+/// Sets case `case`'s embargo to end `hours` from the app's clock, from the
+/// coordination page (reason "Coordinated release").
+pub async fn set_embargo_in(app: &TestApp, member: &mut Browser<'_>, case: i64, hours: i64) {
+    let end = (app.state.clock.now() + jiff::SignedDuration::from_hours(hours))
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let r = member
+        .submit(
+            &format!("/desk/cases/{case}/coordination"),
+            &format!("/desk/cases/{case}/embargo"),
+            &[("ends_at", &end), ("reason", "Coordinated release")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
