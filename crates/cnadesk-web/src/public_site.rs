@@ -481,6 +481,9 @@ pub struct Cached {
     etag: String,
     last_modified_ms: i64,
     disposition: Option<String>,
+    /// Seconds a client may reuse it without asking (0: always ask, and
+    /// get a 304 while the ETag matches).
+    max_age: u32,
 }
 
 impl Cached {
@@ -494,12 +497,20 @@ impl Cached {
             etag,
             last_modified_ms,
             disposition: None,
+            max_age: 0,
         }
+    }
+
+    /// One advisory's page or download: changes rarely (a correction, a
+    /// rejection), so a client may reuse it for a minute.
+    fn stable(mut self) -> Self {
+        self.max_age = 60;
+        self
     }
 
     fn download(mut self, filename: &str) -> Self {
         self.disposition = Some(format!("inline; filename=\"{filename}\""));
-        self
+        self.stable()
     }
 }
 
@@ -678,10 +689,15 @@ fn respond(page: &Cached, headers: &HeaderMap) -> Response {
             h.insert(header::LAST_MODIFIED, v);
         }
     }
-    // Short: a correction or a rejection shows within a minute.
+    // Lists, feeds and the log change whenever something is published:
+    // revalidated on every use (a 304 while unchanged).
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
+        if page.max_age == 0 {
+            HeaderValue::from_static("public, no-cache")
+        } else {
+            HeaderValue::from_static("public, max-age=60")
+        },
     );
     if let Some(d) = page
         .disposition
@@ -1066,6 +1082,7 @@ pub async fn advisory(
                         },
                         a.updated_at_ms,
                     )
+                    .map(Cached::stable)
                 }
                 Format::CveJson => {
                     let r = record.ok_or(AppError::NotFound)?;

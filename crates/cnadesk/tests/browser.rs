@@ -612,15 +612,18 @@ async fn first_day_flow_in_chromium() {
     // The scope page, and the transparency log without the embargoed case.
     public.goto(&format!("{base}/scope")).await.unwrap();
     assert_eq!(text(public, "policy-version").await, "2026.1");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The worker projects decisions every few seconds: wait until both the
+    // publication and the embargoed case's (sealed) entries are in.
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         public.goto(&format!("{base}/transparency")).await.unwrap();
-        if public.source().await.unwrap().contains(&cve_id) {
+        let source = public.source().await.unwrap();
+        if source.contains(&cve_id) && source.contains(">sealed<") {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the publication never reached the log"
+            "the publication and the sealed entries never reached the log: {source}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
