@@ -352,7 +352,6 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
     assert!(log.contains("\"type\":\"cve.reserved\""));
     assert!(log.contains(&format!("\"cve_id\":\"{cve}\"")), "{log}");
     assert!(log.contains("\"type\":\"cve.published\""));
-    assert!(log.contains("\"type\":\"policy.adopted\""));
     // Nothing personal: no member or reporter names, no free text. (Only
     // the words of the entries: hashes are hex and may spell "ada".)
     let words = words_of(&log);
