@@ -38,13 +38,6 @@ fn row(r: &AnyRow) -> StoreResult<TransparencyRow> {
     })
 }
 
-/// RFC 3339 (UTC) of a time in milliseconds.
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
-}
-
 impl SqlStore {
     pub(crate) async fn tlog_append(
         &self,
@@ -76,7 +69,8 @@ impl SqlStore {
             let committed = commitment(&e.salt, &e.content)
                 .ok_or_else(|| StoreError::Rejected("the salt is not hex".into()))?;
             seq += 1;
-            let time = rfc3339(e.time_ms);
+            // RFC 3339 UTC, to the millisecond (the order within a second shows).
+            let time = cnadesk_core::sla::timestamp(e.time_ms).to_string();
             let hash = entry_hash(u64::try_from(seq).unwrap_or(0), &time, &committed, &prev);
             sqlx::query(
                 "INSERT INTO transparency_log (seq, time, commitment, prev_hash, hash, content, \

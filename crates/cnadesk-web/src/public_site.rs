@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::views::{fmt_time, PageMeta};
+use crate::views::{fmt_time, rfc3339, PageMeta};
 use crate::{AppError, AppState};
 
 /// Settings of the public pages.
@@ -162,13 +162,6 @@ impl Advisory {
     fn product_names(&self) -> BTreeSet<String> {
         self.products.iter().map(|p| p.product.clone()).collect()
     }
-}
-
-/// RFC 3339 (UTC, seconds).
-pub fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 fn versions_text(versions: &[Version], status: &str) -> String {

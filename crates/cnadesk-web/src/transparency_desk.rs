@@ -8,11 +8,12 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cnadesk_core::{CaseId, ReportId};
-use cnadesk_store::{NewTransparencyEntry, StoreError};
+use cnadesk_store::{NewTransparencyEntry, StoreError, TransparencyRow};
 use cnadesk_transparency::project::{project as project_event, Subject};
 use cnadesk_transparency::{Head, LogKey, GENESIS};
 
-use crate::public_site::{is_public, rfc3339};
+use crate::public_site::is_public;
+use crate::views::rfc3339;
 use crate::{AppError, AppState, ServerKey};
 
 /// The fan-out cursor of the projection.
@@ -131,25 +132,35 @@ pub async fn head(state: &AppState) -> Result<Head, StoreError> {
         .sign_head(size, &hash, &rfc3339(state.now_ms())))
 }
 
-/// The log as served (sealed entries as their commitment), up to entry
-/// `size` when given.
-pub async fn log_lines(state: &AppState, size: Option<u64>) -> Result<String, StoreError> {
-    let mut out = String::new();
-    let mut after = 0;
+/// The stored entries in order, up to entry `size` when given, read a
+/// thousand at a time.
+async fn rows(state: &AppState, size: Option<u64>) -> Result<Vec<TransparencyRow>, StoreError> {
+    let mut out = Vec::new();
     loop {
+        let after = out.last().map_or(0, |r: &TransparencyRow| {
+            i64::try_from(r.entry.seq).unwrap_or(i64::MAX)
+        });
         let page = state.store.transparency_entries(after, 1000).await?;
-        let Some(last) = page.last() else {
+        if page.is_empty() {
             return Ok(out);
-        };
-        after = i64::try_from(last.entry.seq).unwrap_or(i64::MAX);
-        for row in &page {
+        }
+        for row in page {
             if size.is_some_and(|n| row.entry.seq > n) {
                 return Ok(out);
             }
-            out.push_str(&row.served().to_line());
-            out.push('\n');
+            out.push(row);
         }
     }
+}
+
+/// The log as served (sealed entries as their commitment), up to entry
+/// `size` when given.
+pub async fn log_lines(state: &AppState, size: Option<u64>) -> Result<String, StoreError> {
+    Ok(rows(state, size)
+        .await?
+        .iter()
+        .map(|r| r.served().to_line() + "\n")
+        .collect())
 }
 
 /// `?size=N`: the log as a head of that size covers it.
@@ -210,58 +221,47 @@ struct Page {
 
 /// `GET /transparency`: the newest entries and how to check the log.
 pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
-    let mut rows = Vec::new();
-    let mut sealed = 0;
-    let mut after = 0;
-    loop {
-        let chunk = state.store.transparency_entries(after, 1000).await?;
-        let Some(last) = chunk.last() else { break };
-        after = i64::try_from(last.entry.seq).unwrap_or(i64::MAX);
-        for r in chunk {
+    let stored = rows(&state, None).await?;
+    let sealed = stored.iter().filter(|r| r.sealed).count();
+    let size = stored.last().map_or(0, |r| r.entry.seq);
+    // The newest 200, newest first; sealed ones as their commitment.
+    let rows = stored
+        .iter()
+        .rev()
+        .take(200)
+        .map(|r| {
             let served = r.served();
-            if r.sealed {
-                sealed += 1;
-            }
             let (kind, detail) = match &served.content {
                 None => (
                     "sealed".to_owned(),
                     format!("commitment {}", served.commitment),
                 ),
                 Some(c) => {
-                    let mut fields = c.clone();
-                    let kind = fields["type"].as_str().unwrap_or("?").to_owned();
-                    if let Some(map) = fields.as_object_mut() {
-                        map.remove("type");
-                    }
-                    let detail = fields
+                    let detail = c
                         .as_object()
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| {
-                                    format!(
-                                        "{k}: {}",
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, _)| k.as_str() != "type")
+                        .map(|(k, v)| {
+                            format!(
+                                "{k}: {}",
+                                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                            )
                         })
-                        .unwrap_or_default();
-                    (kind, detail)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (c["type"].as_str().unwrap_or("?").to_owned(), detail)
                 }
             };
-            rows.push(Row {
+            Row {
                 seq: served.seq,
-                time: served.time.clone(),
+                time: served.time,
                 kind,
                 detail,
                 sealed: r.sealed,
-            });
-        }
-    }
-    let size = rows.last().map_or(0, |r| r.seq);
-    rows.reverse();
-    rows.truncate(200);
+            }
+        })
+        .collect();
     let mut layout =
         crate::views::Layout::anonymous(&state.config.cna_name, "Transparency log", "");
     layout.meta = Some(crate::views::PageMeta {

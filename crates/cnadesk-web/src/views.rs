@@ -69,6 +69,14 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
+/// RFC 3339 UTC to the second with `Z`, as CVE records, feeds and
+/// security.txt want it.
+pub fn rfc3339(ms: i64) -> String {
+    cnadesk_core::sla::timestamp(ms)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// `2026-11-24 21:37 UTC`.
 pub fn fmt_time(ms: i64) -> String {
     Timestamp::from_millisecond(ms)

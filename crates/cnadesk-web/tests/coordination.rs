@@ -13,7 +13,9 @@ use cnadesk_store::{JobFilter, Store};
 use cnadesk_web::coordination_desk::{sweep, CoordinationSettings, Sweep};
 use cnadesk_web::{AppState, WebConfig};
 use jiff::SignedDuration;
-use support::{carbons_case, set_embargo_in, Browser, TestApp, PASSWORD};
+use support::{
+    carbons_case, record_fields, save_record, set_embargo_in, Browser, TestApp, PASSWORD,
+};
 
 /// `YYYY-MM-DDTHH:MM` (UTC) `days` from the app's now.
 fn in_days(app: &TestApp, days: i64) -> String {
@@ -422,40 +424,7 @@ async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_
         .cve_id
         .unwrap()
         .to_string();
-    let editor = format!("/desk/cases/{n}/record");
-    let r = ada
-        .submit(
-            &editor,
-            &editor,
-            &[
-                ("action", "save"),
-                ("based_on", "0"),
-                ("cve_id", &cve),
-                ("title", "Message carbons spoofing"),
-                (
-                    "description",
-                    "Clients accept message carbons from any sender, which allows remote \
-                     attackers to inject messages into a conversation.",
-                ),
-                ("cwe_id", "CWE-346"),
-                ("cwe_name", "Origin Validation Error"),
-                (
-                    "cvss_vector",
-                    "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N",
-                ),
-                ("a0_vendor", "Prosody"),
-                ("a0_product", "Prosody"),
-                ("a0_introduced", "0.12.0"),
-                ("a0_fixed", "0.12.4"),
-                ("a0_vtype", "semver"),
-                ("r0_url", "https://prosody.im/security/advisory_20261120/"),
-                ("r0_tags", "vendor-advisory"),
-                ("c0_name", "Rita Reporter"),
-                ("c0_type", "finder"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    save_record(&mut ada, n, 0, &record_fields(&cve, "0.12.4")).await;
     let r = bob
         .submit(
             &cve_page,

@@ -207,7 +207,10 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
     );
     assert!(b.contains("<td>User interaction</td><td>Required</td>"));
     assert!(b.contains("0.12.0 to before 0.12.4"), "affected versions");
-    assert!(b.contains("0.12.4"), "fixed version");
+    assert!(
+        b.contains("<td>0.12.0 to before 0.12.4</td><td>0.12.4</td>"),
+        "affected and fixed versions side by side"
+    );
     assert!(b.contains("Rita Reporter"), "credits");
     assert!(
         b.contains("https://prosody.im/security/advisory_20261120/"),

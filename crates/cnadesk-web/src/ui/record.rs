@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::DiffLine;
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
-use crate::views::{fmt_time, render, Layout};
+use crate::views::{fmt_time, render, rfc3339, Layout};
 use crate::{AppError, AppState};
 
 // ---- shared ----------------------------------------------------------------------------
@@ -129,13 +129,6 @@ fn evaluate(state: &AppState, record: &Value, map: Option<&FieldMap>) -> Finding
         );
     }
     out
-}
-
-/// RFC 3339 UTC with `Z`, as CVE records want it.
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 /// A case, its report, and every version of its record (newest first).
