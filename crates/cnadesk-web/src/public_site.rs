@@ -78,8 +78,6 @@ pub struct PublishedRecord {
     pub record: Value,
     /// The record, typed (`None` if it does not read as one).
     pub typed: Option<CveRecord>,
-    /// First published.
-    pub published_at_ms: i64,
     /// Last updated.
     pub updated_at_ms: i64,
 }
@@ -149,9 +147,7 @@ impl Advisory {
 
     /// The year it was published.
     pub fn year(&self) -> i16 {
-        jiff::Timestamp::from_millisecond(self.published_at_ms)
-            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).year())
-            .unwrap_or(1970)
+        cnadesk_core::sla::utc_date_ms(self.published_at_ms).year()
     }
 
     /// The record of `id`, if this advisory has it.
@@ -255,7 +251,6 @@ pub async fn load(state: &AppState) -> StoreResult<Vec<Advisory>> {
                     cve_id: e.cve_id.clone(),
                     typed: serde_json::from_value(record.clone()).ok(),
                     record,
-                    published_at_ms: first,
                     updated_at_ms: e.updated_at_ms,
                 })
             })
@@ -587,11 +582,6 @@ impl PublicSite {
         };
         self.set_current(snapshot.clone());
         Ok(snapshot)
-    }
-
-    /// The public advisories as of the latest change.
-    pub async fn advisories(&self, state: &AppState) -> StoreResult<Arc<Vec<Advisory>>> {
-        Ok(self.snapshot(state).await?.advisories)
     }
 
     async fn page(

@@ -603,6 +603,34 @@ fn transparency_verify_against_the_server_and_tampered_copies() {
     let original = std::fs::read_to_string(&log).unwrap();
     assert!(original.contains("policy.adopted"), "{original}");
 
+    // An earlier copy is kept by this one; a copy that differs is not.
+    let earlier = saved.join("earlier.jsonl");
+    let e = earlier.to_str().unwrap();
+    std::fs::write(&earlier, &original).unwrap();
+    let o = run(&[
+        "transparency",
+        "verify",
+        "--file",
+        l,
+        "--head",
+        h,
+        "--previous",
+        e,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(&earlier, original.replacen("\"seq\":1", "\"seq\":7", 1)).unwrap();
+    let o = run(&[
+        "transparency",
+        "verify",
+        "--file",
+        l,
+        "--head",
+        h,
+        "--previous",
+        e,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does not extend"), "{}", stderr(&o));
     // A changed entry.
     std::fs::write(
         &log,
