@@ -50,6 +50,20 @@ impl EventDraft {
         self.payload = payload;
         self
     }
+
+    /// Commits the event to the content it describes: the payload gets a
+    /// [`DIGEST_KEY`] entry naming `subject` and its digest (one of
+    /// [`report_digest`], [`message_digest`], [`case_message_digest`],
+    /// [`record_version_digest`]). Set the payload first.
+    pub fn digest(mut self, subject: ContentSubject, sha256: String) -> Self {
+        if !self.payload.is_object() {
+            self.payload = Value::Object(Default::default());
+        }
+        if let Value::Object(map) = &mut self.payload {
+            map.insert(DIGEST_KEY.to_owned(), subject.to_json(sha256));
+        }
+        self
+    }
 }
 
 /// An event as it is stored: the content plus its place in the chain.
@@ -186,6 +200,32 @@ pub enum ChainError {
         /// The edited event.
         seq: i64,
     },
+    /// What an event describes (a report's fields, a message, a record
+    /// version) was changed or removed after the event committed to it.
+    #[error("{}", describe_digest_error(.subject, *.seq, .action, *.missing))]
+    Digest {
+        /// The latest event that committed to the content.
+        seq: i64,
+        /// Its action.
+        action: String,
+        /// The content.
+        subject: ContentSubject,
+        /// The content is gone (rather than changed).
+        missing: bool,
+    },
+}
+
+fn describe_digest_error(
+    subject: &ContentSubject,
+    seq: i64,
+    action: &str,
+    missing: bool,
+) -> String {
+    if missing {
+        format!("{subject} is missing, but event {seq} ({action}) holds the digest of its content (it was deleted)")
+    } else {
+        format!("{subject}'s content does not match the digest in event {seq} ({action}) (it was edited)")
+    }
 }
 
 impl ChainError {
@@ -193,7 +233,9 @@ impl ChainError {
     pub fn seq(&self) -> i64 {
         match self {
             ChainError::Sequence { found, .. } => *found,
-            ChainError::PrevHash { seq, .. } | ChainError::Content { seq } => *seq,
+            ChainError::PrevHash { seq, .. }
+            | ChainError::Content { seq }
+            | ChainError::Digest { seq, .. } => *seq,
         }
     }
 }
@@ -241,6 +283,363 @@ impl ChainVerifier {
     pub fn verified(&self) -> i64 {
         self.expected_seq - 1
     }
+}
+
+// ---- content digests ----------------------------------------------------------
+
+/// The payload key under which an event commits to the content it describes
+/// (`{"of": "report", "id": 12, "sha256": "…"}`).
+pub const DIGEST_KEY: &str = "digest";
+
+/// Content an audit event can commit to by digest.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContentSubject {
+    /// What the reporter submitted in a report.
+    Report(i64),
+    /// A message or internal note on a report's thread.
+    Message(i64),
+    /// A message of a case's coordination thread.
+    CaseMessage(i64),
+    /// One saved version of a case's CVE record.
+    RecordVersion {
+        /// The case.
+        case: i64,
+        /// The version number.
+        version: i64,
+    },
+}
+
+impl std::fmt::Display for ContentSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContentSubject::Report(id) => write!(f, "report {id}"),
+            ContentSubject::Message(id) => write!(f, "message {id}"),
+            ContentSubject::CaseMessage(id) => write!(f, "coordination message {id}"),
+            ContentSubject::RecordVersion { case, version } => {
+                write!(f, "record version {version} of case {case}")
+            }
+        }
+    }
+}
+
+impl ContentSubject {
+    /// The payload entry of an event committing to this content.
+    pub fn to_json(&self, sha256: String) -> Value {
+        match self {
+            ContentSubject::Report(id) => {
+                serde_json::json!({"of": "report", "id": id, "sha256": sha256})
+            }
+            ContentSubject::Message(id) => {
+                serde_json::json!({"of": "message", "id": id, "sha256": sha256})
+            }
+            ContentSubject::CaseMessage(id) => {
+                serde_json::json!({"of": "case_message", "id": id, "sha256": sha256})
+            }
+            ContentSubject::RecordVersion { case, version } => serde_json::json!({
+                "of": "record_version", "case": case, "version": version, "sha256": sha256
+            }),
+        }
+    }
+
+    fn from_json(value: &Value) -> Option<(Self, String)> {
+        let sha256 = value.get("sha256")?.as_str()?.to_owned();
+        let id = || value.get("id").and_then(Value::as_i64);
+        let subject = match value.get("of")?.as_str()? {
+            "report" => ContentSubject::Report(id()?),
+            "message" => ContentSubject::Message(id()?),
+            "case_message" => ContentSubject::CaseMessage(id()?),
+            "record_version" => ContentSubject::RecordVersion {
+                case: value.get("case")?.as_i64()?,
+                version: value.get("version")?.as_i64()?,
+            },
+            _ => return None,
+        };
+        Some((subject, sha256))
+    }
+}
+
+/// How the digest in an event was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DigestScheme {
+    /// The canonical digest of the whole content ([`report_digest`] and
+    /// friends), under [`DIGEST_KEY`].
+    Canonical,
+    /// Events written before content digests existed: SHA-256 of the text
+    /// alone ([`text_sha256`] of a message body or a record's document), as
+    /// `body_sha256` or `sha256` in the payload.
+    TextSha256,
+}
+
+/// An event's commitment to the content it describes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentClaim {
+    /// The content.
+    pub subject: ContentSubject,
+    /// The digest it had (hex).
+    pub sha256: String,
+    /// How `sha256` was computed.
+    pub scheme: DigestScheme,
+    /// The event.
+    pub seq: i64,
+    /// Its action.
+    pub action: String,
+    /// The event's report (holds a message).
+    pub report_id: Option<i64>,
+    /// The event's case (holds a coordination message or a record version).
+    pub case_id: Option<i64>,
+}
+
+impl ContentClaim {
+    /// The content `event` commits to, if any: its [`DIGEST_KEY`] entry or,
+    /// for events written before that existed, the text digests they held.
+    /// Events committing to nothing (older `report.created`, everything
+    /// else) give `None`.
+    pub fn of(event: &AuditEvent) -> Option<ContentClaim> {
+        let p = &event.payload;
+        let claim = |subject, sha256: String, scheme| ContentClaim {
+            subject,
+            sha256,
+            scheme,
+            seq: event.seq,
+            action: event.action.clone(),
+            report_id: event.report_id,
+            case_id: event.case_id,
+        };
+        if let Some((subject, sha256)) = p.get(DIGEST_KEY).and_then(ContentSubject::from_json) {
+            return Some(claim(subject, sha256, DigestScheme::Canonical));
+        }
+        let text = |key: &str| p.get(key).and_then(Value::as_str).map(str::to_owned);
+        let int = |key: &str| p.get(key).and_then(Value::as_i64);
+        let (subject, sha256) = match event.action.as_str() {
+            "message.shared" | "note.added" => (
+                ContentSubject::Message(int("message_id")?),
+                text("body_sha256")?,
+            ),
+            "coordination.message" => (
+                ContentSubject::CaseMessage(int("message")?),
+                text("sha256")?,
+            ),
+            "record.version_saved" => (
+                ContentSubject::RecordVersion {
+                    case: event.case_id?,
+                    version: int("version")?,
+                },
+                text("sha256")?,
+            ),
+            _ => return None,
+        };
+        Some(claim(subject, sha256, DigestScheme::TextSha256))
+    }
+
+    /// Compares the digest of the content as it is now (`None`: gone) with
+    /// the claim.
+    pub fn check(&self, found: Option<&str>) -> Result<(), ChainError> {
+        match found {
+            Some(digest) if digest == self.sha256 => Ok(()),
+            found => Err(ChainError::Digest {
+                seq: self.seq,
+                action: self.action.clone(),
+                subject: self.subject.clone(),
+                missing: found.is_none(),
+            }),
+        }
+    }
+}
+
+/// The latest claim per content along a chain: a later event about the same
+/// content (an edit) replaces the earlier one.
+#[derive(Clone, Debug, Default)]
+pub struct ContentClaims {
+    latest: std::collections::BTreeMap<ContentSubject, ContentClaim>,
+}
+
+impl ContentClaims {
+    /// Takes note of what `event` commits to.
+    pub fn push(&mut self, event: &AuditEvent) {
+        if let Some(claim) = ContentClaim::of(event) {
+            self.latest.insert(claim.subject.clone(), claim);
+        }
+    }
+
+    /// The latest claims, by event.
+    pub fn into_claims(self) -> Vec<ContentClaim> {
+        let mut claims: Vec<ContentClaim> = self.latest.into_values().collect();
+        claims.sort_by_key(|c| c.seq);
+        claims
+    }
+}
+
+/// SHA-256 (hex) of a text: the legacy [`DigestScheme::TextSha256`].
+pub fn text_sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The canonical digest: SHA-256 of a tag naming the kind of content and the
+/// version of its field list, a newline, and the fields as canonical JSON.
+/// Changing what a kind covers means a new tag, never a changed one, so
+/// events written earlier keep verifying. Outside cnadesk the same digest is
+/// `sha256(tag + "\n" + json.dumps(fields, sort_keys=True,
+/// separators=(",", ":"), ensure_ascii=False))` in Python.
+fn content_digest(tag: &str, fields: Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(tag.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical_json(&fields).as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// The digest of what a reporter submitted: every field of the report.
+pub fn report_digest(id: crate::ReportId, report: &crate::ValidReport) -> String {
+    // No `..`: a new field must be added here (under a new tag) consciously.
+    let crate::ValidReport {
+        title,
+        reporter_name,
+        reporter_email,
+        anonymous,
+        product,
+        versions,
+        description,
+        impact,
+        reproduction,
+        already_public,
+        public_where,
+        asked_other_cna,
+        other_cna,
+        credit,
+        pgp_key,
+    } = report;
+    content_digest(
+        "cnadesk.report.v1",
+        serde_json::json!({
+            "id": id.0,
+            "title": title,
+            "reporter_name": reporter_name,
+            "reporter_email": reporter_email,
+            "anonymous": anonymous,
+            "product": product,
+            "versions": versions,
+            "description": description,
+            "impact": impact,
+            "reproduction": reproduction,
+            "already_public": already_public,
+            "public_where": public_where,
+            "asked_other_cna": asked_other_cna,
+            "other_cna": other_cna,
+            "credit": credit,
+            "pgp_key": pgp_key,
+        }),
+    )
+}
+
+/// A message (or internal note) on a report's thread, as digested.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageContent<'a> {
+    /// Id.
+    pub id: i64,
+    /// The report.
+    pub report_id: i64,
+    /// The member who wrote it (`None`: the reporter).
+    pub author: Option<(i64, &'a str)>,
+    /// `reporter` or `internal`.
+    pub visibility: &'a str,
+    /// Text.
+    pub body: &'a str,
+    /// Written at.
+    pub created_at_ms: i64,
+}
+
+/// The digest of a message on a report's thread.
+pub fn message_digest(m: &MessageContent<'_>) -> String {
+    content_digest(
+        "cnadesk.message.v1",
+        serde_json::json!({
+            "id": m.id,
+            "report_id": m.report_id,
+            "author_user_id": m.author.map(|a| a.0),
+            "author_name": m.author.map(|a| a.1),
+            "visibility": m.visibility,
+            "body": m.body,
+            "created_at_ms": m.created_at_ms,
+        }),
+    )
+}
+
+/// A message of a coordination thread, as digested.
+#[derive(Clone, Copy, Debug)]
+pub struct CaseMessageContent<'a> {
+    /// Id.
+    pub id: i64,
+    /// The case.
+    pub case_id: i64,
+    /// The thread (`None`: shared).
+    pub participant_id: Option<i64>,
+    /// Author's name as shown.
+    pub author: &'a str,
+    /// Author (actor key).
+    pub actor: &'a str,
+    /// Text.
+    pub body: &'a str,
+    /// Written at.
+    pub created_at_ms: i64,
+}
+
+/// The digest of a coordination message.
+pub fn case_message_digest(m: &CaseMessageContent<'_>) -> String {
+    content_digest(
+        "cnadesk.case_message.v1",
+        serde_json::json!({
+            "id": m.id,
+            "case_id": m.case_id,
+            "participant_id": m.participant_id,
+            "author": m.author,
+            "actor": m.actor,
+            "body": m.body,
+            "created_at_ms": m.created_at_ms,
+        }),
+    )
+}
+
+/// A saved version of a CVE record, as digested.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordVersionContent<'a> {
+    /// The case.
+    pub case_id: i64,
+    /// Version number.
+    pub version: i64,
+    /// The CVE ID.
+    pub cve_id: &'a str,
+    /// The record (CNA container) as saved, JSON text.
+    pub document: &'a str,
+    /// SHA-256 of `document` as stored beside it.
+    pub sha256: &'a str,
+    /// Schema errors, lint errors and lint warnings at the time.
+    pub counts: (i64, i64, i64),
+    /// The author's note.
+    pub note: &'a str,
+    /// Who saved it.
+    pub author_id: i64,
+    /// When.
+    pub created_at_ms: i64,
+}
+
+/// The digest of a saved record version.
+pub fn record_version_digest(v: &RecordVersionContent<'_>) -> String {
+    content_digest(
+        "cnadesk.record_version.v1",
+        serde_json::json!({
+            "case_id": v.case_id,
+            "version": v.version,
+            "cve_id": v.cve_id,
+            "document": v.document,
+            "sha256": v.sha256,
+            "schema_errors": v.counts.0,
+            "lint_errors": v.counts.1,
+            "lint_warnings": v.counts.2,
+            "note": v.note,
+            "author_id": v.author_id,
+            "created_at_ms": v.created_at_ms,
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -324,5 +723,207 @@ mod tests {
         let mut events = chain(3);
         events.swap(0, 1);
         assert_eq!(verify(&events).map_err(|e| e.seq()), Err(2));
+    }
+    fn sample_report() -> crate::ValidReport {
+        crate::ValidReport {
+            title: "XSS in the MUC subject".into(),
+            reporter_name: Some("Ada".into()),
+            reporter_email: Some("ada@example.org".into()),
+            anonymous: false,
+            product: "Prosody".into(),
+            versions: Some("0.12".into()),
+            description: "A subject with <script> runs in the web client.".into(),
+            impact: None,
+            reproduction: Some("Set the subject.".into()),
+            already_public: false,
+            public_where: None,
+            asked_other_cna: false,
+            other_cna: None,
+            credit: None,
+            pgp_key: None,
+        }
+    }
+
+    fn sealed(seq: i64, draft: EventDraft) -> AuditEvent {
+        AuditEvent::seal(
+            draft,
+            seq,
+            1_700_000_000_000,
+            &Actor::system("test"),
+            GENESIS_HASH,
+        )
+    }
+
+    #[test]
+    fn report_digest_is_stable_and_covers_every_field() {
+        let report = sample_report();
+        let digest = report_digest(ReportId(12), &report);
+        // A known answer: the encoding must never change for existing events.
+        assert_eq!(
+            digest,
+            "4ec6ffa56983dda64e64e53b22cfe47f4879e8b7372a9f8623f963240f4cca77"
+        );
+        assert_ne!(report_digest(ReportId(13), &report), digest);
+        let edits: [fn(&mut crate::ValidReport); 6] = [
+            |r| r.title.push('!'),
+            |r| r.reporter_email = None,
+            |r| r.anonymous = true,
+            |r| r.versions = Some("0.12 ".into()),
+            |r| r.description = r.description.replace("<script>", "<b>"),
+            |r| r.pgp_key = Some(String::new()),
+        ];
+        for edit in edits {
+            let mut changed = report.clone();
+            edit(&mut changed);
+            assert_ne!(report_digest(ReportId(12), &changed), digest, "{changed:?}");
+        }
+        // Field boundaries are part of the encoding.
+        let (mut a, mut b) = (report.clone(), report);
+        a.title = "ab".into();
+        a.versions = Some("c".into());
+        b.title = "a".into();
+        b.versions = Some("bc".into());
+        assert_ne!(
+            report_digest(ReportId(1), &a),
+            report_digest(ReportId(1), &b)
+        );
+    }
+
+    #[test]
+    fn kinds_of_content_never_share_a_digest() {
+        let m = MessageContent {
+            id: 1,
+            report_id: 1,
+            author: None,
+            visibility: "reporter",
+            body: "hello",
+            created_at_ms: 5,
+        };
+        let c = CaseMessageContent {
+            id: 1,
+            case_id: 1,
+            participant_id: None,
+            author: "Ada",
+            actor: "member:1:ada",
+            body: "hello",
+            created_at_ms: 5,
+        };
+        assert_ne!(message_digest(&m), case_message_digest(&c));
+        let internal = MessageContent {
+            visibility: "internal",
+            ..m
+        };
+        assert_ne!(message_digest(&m), message_digest(&internal));
+        let v = RecordVersionContent {
+            case_id: 1,
+            version: 1,
+            cve_id: "CVE-2026-0001",
+            document: "{}",
+            sha256: &text_sha256("{}"),
+            counts: (0, 0, 0),
+            note: "",
+            author_id: 1,
+            created_at_ms: 5,
+        };
+        let edited = RecordVersionContent {
+            document: "{ }",
+            ..v
+        };
+        assert_ne!(record_version_digest(&v), record_version_digest(&edited));
+    }
+
+    #[test]
+    fn claims_are_read_from_digests_and_from_older_events() {
+        let report = sample_report();
+        let digest = report_digest(ReportId(3), &report);
+        let created = sealed(
+            1,
+            EventDraft::new("report.created")
+                .report(ReportId(3))
+                .payload(serde_json::json!({"channel": "web"}))
+                .digest(ContentSubject::Report(3), digest.clone()),
+        );
+        let claim = ContentClaim::of(&created).unwrap();
+        assert_eq!(claim.subject, ContentSubject::Report(3));
+        assert_eq!(claim.scheme, DigestScheme::Canonical);
+        assert_eq!(created.payload["channel"], "web", "the payload is kept");
+        assert_eq!(claim.check(Some(&digest)), Ok(()));
+        let edited = claim.check(Some("00")).unwrap_err();
+        assert_eq!(edited.seq(), 1);
+        assert_eq!(
+            edited.to_string(),
+            "report 3's content does not match the digest in event 1 (report.created) (it was edited)"
+        );
+        assert!(claim
+            .check(None)
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
+
+        // Written before digests: a report commits to nothing, messages and
+        // record versions to their text.
+        let old_report = sealed(
+            2,
+            EventDraft::new("report.created").payload(serde_json::json!({"product": "x"})),
+        );
+        assert_eq!(ContentClaim::of(&old_report), None);
+        let old_message = sealed(
+            3,
+            EventDraft::new("message.shared")
+                .payload(serde_json::json!({"message_id": 9, "body_sha256": text_sha256("hi")})),
+        );
+        let claim = ContentClaim::of(&old_message).unwrap();
+        assert_eq!(
+            (claim.subject.clone(), claim.scheme),
+            (ContentSubject::Message(9), DigestScheme::TextSha256)
+        );
+        assert_eq!(claim.check(Some(&text_sha256("hi"))), Ok(()));
+        let mut old_version = sealed(
+            4,
+            EventDraft::new("record.version_saved")
+                .payload(serde_json::json!({"version": 2, "sha256": text_sha256("{}")})),
+        );
+        assert_eq!(ContentClaim::of(&old_version), None, "no case, no claim");
+        old_version.case_id = Some(7);
+        assert_eq!(
+            ContentClaim::of(&old_version).unwrap().subject,
+            ContentSubject::RecordVersion {
+                case: 7,
+                version: 2
+            }
+        );
+    }
+
+    #[test]
+    fn the_latest_claim_about_a_content_counts() {
+        let mut claims = ContentClaims::default();
+        for (seq, sha) in [(1, "aa"), (2, "bb")] {
+            claims.push(&sealed(
+                seq,
+                EventDraft::new(if seq == 1 {
+                    "report.created"
+                } else {
+                    "report.edited"
+                })
+                .digest(ContentSubject::Report(1), sha.into()),
+            ));
+        }
+        claims.push(&sealed(
+            3,
+            EventDraft::new("coordination.message")
+                .digest(ContentSubject::CaseMessage(4), "cc".into()),
+        ));
+        claims.push(&sealed(4, EventDraft::new("case.assigned")));
+        let claims = claims.into_claims();
+        assert_eq!(claims.len(), 2);
+        assert_eq!(
+            (
+                claims[0].seq,
+                claims[0].action.as_str(),
+                claims[0].sha256.as_str()
+            ),
+            (2, "report.edited", "bb")
+        );
+        assert_eq!(claims[1].subject, ContentSubject::CaseMessage(4));
     }
 }

@@ -142,7 +142,23 @@ pub fn looks_like_email(s: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// What is wrong with an e-mail address someone typed (already trimmed),
+/// said as a form says it after the field's name; `None`: it looks like one.
+/// Control characters (NUL, SOH, ESC, …) get their own words: nobody sees
+/// them, and a stored one would make every mail to the address fail.
+pub fn email_problem(s: &str) -> Option<&'static str> {
+    if s.chars().any(char::is_control) {
+        Some("contains control characters (invisible ones such as NUL or ESC, often from a copy and paste); type the address again")
+    } else if !looks_like_email(s) {
+        Some("is not an e-mail address (expected name@example.org)")
+    } else {
+        None
+    }
 }
 
 impl ReportInput {
@@ -201,11 +217,8 @@ impl ReportInput {
         }
         let email = self.reporter_email.trim();
         check_len(&mut errors, "reporter_email", email, limits::CONTACT);
-        if !email.is_empty() && !looks_like_email(email) {
-            errors.push(FieldError::new(
-                "reporter_email",
-                "is not an e-mail address (expected name@example.org)",
-            ));
+        if let Some(problem) = email_problem(email).filter(|_| !email.is_empty()) {
+            errors.push(FieldError::new("reporter_email", problem));
         }
         if self.already_public && self.public_where.trim().is_empty() {
             errors.push(FieldError::new(
@@ -453,6 +466,33 @@ mod tests {
         assert!(!looks_like_email("a b@example.org"));
         assert!(!looks_like_email("@example.org"));
         assert!(!looks_like_email("a@@example.org"));
+        for bad in [
+            "a\0b@example.org",
+            "a@exa\u{1}mple.org",
+            "a@example.org\u{1b}",
+        ] {
+            assert!(!looks_like_email(bad), "{bad:?}");
+            assert!(email_problem(bad).unwrap().contains("control characters"));
+        }
+        assert_eq!(email_problem("a@example.org"), None);
+        assert!(email_problem("a@b")
+            .unwrap()
+            .starts_with("is not an e-mail"));
+        for bad in [
+            "rita\0@example.org",
+            "\u{1}rita@example.org",
+            "rita@example.org\u{1b}",
+        ] {
+            let mut input = valid();
+            input.reporter_email = bad.into();
+            let errors = input.validate().unwrap_err();
+            assert!(
+                errors.iter().any(
+                    |e| e.field == "reporter_email" && e.message.contains("control characters")
+                ),
+                "{bad:?}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! and its report set, and a payload without secrets, e-mail addresses,
 //! statements or message bodies (bodies and files by SHA-256).
 
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{ContentSubject, EventDraft};
 use cnadesk_core::{Actor, CaseId, ReportId, VendorId};
 use cnadesk_store::{
     Advisory, AffectedProduct, CaseFile, CaseMessage, CountChoice, Embargo, EmbargoOutcome,
@@ -244,7 +244,7 @@ impl SqlStore {
         if title.is_empty() {
             return Err(StoreError::Rejected("a vulnerability needs a title".into()));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, v.case_id).await?;
         let sql = format!(
             "INSERT INTO vulnerabilities (case_id, title, summary, xeps, rfcs, created_at, updated_at) \
@@ -307,7 +307,7 @@ impl SqlStore {
                 "the number of CVE IDs cannot be negative".into(),
             ));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         let n = sqlx::query(
             "UPDATE vulnerabilities SET secure_way_exists = $1, cve_count = $2, count_reason = $3, \
@@ -351,7 +351,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<usize> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         let found = sqlx::query("SELECT id FROM vulnerabilities WHERE id = $1 AND case_id = $2")
             .bind(vulnerability_id)
@@ -438,7 +438,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<AffectedProduct> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         // Read and lock the row: the dates are stamped by comparing with
         // what is stored, so a concurrent update must wait.
@@ -538,7 +538,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         let key: String = sqlx::query(
             "UPDATE affected_products SET shared = $1 WHERE id = $2 AND case_id = $3 \
@@ -582,7 +582,7 @@ impl SqlStore {
                 "an invitation needs an e-mail address".into(),
             ));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         // An address already invited to the case: lock its row and merge.
         let sql = format!(
@@ -729,7 +729,7 @@ impl SqlStore {
         vendor: VendorId,
         now_ms: i64,
     ) -> StoreResult<Participant> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         // Conditional: of two accepts racing, the second finds no row with
         // this hash (PostgreSQL re-checks the condition after the first
         // commits; SQLite has one writer).
@@ -768,7 +768,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let (case, report) = participant_case(&mut tx, participant_id).await?;
         let n = sqlx::query(
             "UPDATE case_participants SET acknowledged_at = $1 \
@@ -802,7 +802,7 @@ impl SqlStore {
         outbox: Option<NewOutboxMessage>,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let sql = format!(
             "UPDATE case_participants SET reminders_sent = reminders_sent + 1, last_reminded_at = $1 \
              WHERE id = $2 RETURNING {PARTICIPANT_COLUMNS}"
@@ -988,7 +988,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         let current = lock_embargo(&mut tx, case).await?;
         if current.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()) {
@@ -1068,7 +1068,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<EmbargoOutcome> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let (case, report) = participant_case(&mut tx, participant_id).await?;
         let Some((current, pending)) = lock_embargo(&mut tx, case)
             .await?
@@ -1151,7 +1151,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         let current = lock_embargo(&mut tx, case)
             .await?
@@ -1200,7 +1200,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         // Conditional: of two lifts racing, one does it.
         let lifted = sqlx::query(
             "UPDATE embargoes SET lifted_at = $1, pending_ends_at = NULL, pending_reason = NULL, \
@@ -1317,7 +1317,7 @@ impl SqlStore {
         if body.trim().is_empty() {
             return Err(StoreError::Rejected("a message cannot be empty".into()));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         check_thread(&mut tx, case, participant_id).await?;
         let sql = format!(
@@ -1337,11 +1337,16 @@ impl SqlStore {
         let stored = case_message(&row)?;
         append_audit(
             &mut tx,
-            case_event("coordination.message", case, report).payload(json!({
-                "message": stored.id,
-                "participant": participant_id,
-                "sha256": sha256_hex(body.as_bytes()),
-            })),
+            case_event("coordination.message", case, report)
+                .payload(json!({
+                    "message": stored.id,
+                    "participant": participant_id,
+                    "sha256": sha256_hex(body.as_bytes()),
+                }))
+                .digest(
+                    ContentSubject::CaseMessage(stored.id),
+                    stored.content_digest(),
+                ),
             actor,
             now_ms,
         )
@@ -1390,7 +1395,7 @@ impl SqlStore {
         now_ms: i64,
     ) -> StoreResult<CaseFile> {
         let case = file.case_id;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = case_report(&mut tx, case).await?;
         check_thread(&mut tx, case, file.participant_id).await?;
         let sha = sha256_hex(&file.bytes);

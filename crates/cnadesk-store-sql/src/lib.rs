@@ -8,11 +8,15 @@
 //! migrations (one directory per dialect, kept in lockstep by a test) and the
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
 
+pub mod backup;
 mod coordination;
+mod leases;
+mod maintenance;
 mod notify;
 mod rows;
 mod store;
 mod team;
+mod tx;
 mod transparency;
 
 use std::path::Path;
@@ -94,6 +98,119 @@ pub enum OpenError {
     /// The database has migrations this binary does not know, or is behind.
     #[error("{0}")]
     Schema(String),
+    /// The SQLite file is damaged or cannot be used.
+    #[error("the database {path} cannot be used: {problem}")]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What is wrong, in words.
+        problem: String,
+    },
+}
+
+/// How long start-up may spend checking an SQLite file before it goes on
+/// (the check then continues to be the sweeps' and `/readyz`'s job).
+const INTEGRITY_CHECK_BUDGET: Duration = Duration::from_secs(4);
+
+/// Checks an SQLite file before the pools open it, so that a damaged file is
+/// named with its problem at once (instead of pool time-outs): its header,
+/// a first connection, and `PRAGMA quick_check` within a time budget.
+async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(), OpenError> {
+    let damaged = |problem: String| OpenError::Damaged {
+        path: path.to_owned(),
+        problem,
+    };
+    // SQLite writes its journal beside the file: a directory it cannot
+    // write to fails every write later, so say it now.
+    let dir = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".cnadesk-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => {
+            return Err(damaged(format!(
+                "its directory {} is read-only or cannot be written ({e})",
+                dir.display()
+            )))
+        }
+    }
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(damaged(format!("cannot read it: {e}"))),
+    };
+    if len > 0 {
+        let mut header = [0u8; 16];
+        let read = std::fs::File::open(path).and_then(|mut f| {
+            use std::io::Read;
+            f.read_exact(&mut header)
+        });
+        if len < 100 || read.is_err() {
+            return Err(damaged(format!(
+                "it is truncated ({len} bytes; an SQLite database has at least a 100-byte header)"
+            )));
+        }
+        if &header != b"SQLite format 3\0" {
+            return Err(damaged(
+                "it is not an SQLite database (its first bytes are not the SQLite header)".into(),
+            ));
+        }
+    }
+    let in_words = |e: sqlx::Error| damaged(rows::unavailable_reason(&e).unwrap_or(e.to_string()));
+    let check = async {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect_with(options)
+            .await
+            .map_err(in_words)?;
+        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+            .await
+            .map_err(in_words)?;
+        if len > 0 {
+            let rows = tokio::time::timeout(
+                INTEGRITY_CHECK_BUDGET,
+                sqlx::query("PRAGMA quick_check(20)").fetch_all(&mut conn),
+            )
+            .await;
+            match rows {
+                Ok(Ok(rows)) => {
+                    let lines: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| sqlx::Row::try_get::<String, _>(r, 0).ok())
+                        .collect();
+                    if lines != ["ok"] {
+                        return Err(damaged(format!(
+                            "the integrity check failed: {}",
+                            lines.join("; ")
+                        )));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let reason = rows::unavailable_reason(&e).unwrap_or(e.to_string());
+                    return Err(damaged(format!("the integrity check failed: {reason}")));
+                }
+                Err(_) => tracing::warn!(
+                    path,
+                    "the integrity check did not finish within {} s; going on",
+                    INTEGRITY_CHECK_BUDGET.as_secs()
+                ),
+            }
+        }
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(())
+    };
+    match tokio::time::timeout(INTEGRITY_CHECK_BUDGET + Duration::from_secs(1), check).await {
+        Ok(result) => result,
+        Err(_) => Err(damaged(
+            "it did not answer within 5 s (is another process holding it locked?)".into(),
+        )),
+    }
 }
 
 /// Creates the data directory readable by its owner only (it holds the
@@ -184,6 +301,7 @@ pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
                         create_private_dir(dir)?;
                     }
                 }
+                preflight_sqlite(&path, &options).await?;
             }
             let setup = sqlite_connection_setup;
             // SQLite has one writer at a time: a single write connection
@@ -217,7 +335,7 @@ pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
         Migrate::Apply => backend.migrator().run(&writer).await?,
         Migrate::Require => check_schema(backend, &writer).await?,
     }
-    Ok(SqlStore::new(backend, reader, writer))
+    Ok(SqlStore::new(backend, reader, writer).with_file(sqlite_path(url).map(Into::into)))
 }
 
 /// Applies pending migrations (what `cnadesk migrate` does); returns the
@@ -294,7 +412,9 @@ type SetupFuture<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// Per-connection SQLite settings: WAL (readers never block the writer),
-/// foreign keys enforced, and waiting up to 5 s for a lock instead of failing.
+/// foreign keys enforced, waiting up to 5 s for a lock instead of failing,
+/// and `synchronous = FULL`: a commit returns only once the WAL is on disk,
+/// so an acknowledged report survives a power cut, not only a crash.
 fn sqlite_connection_setup(
     conn: &mut sqlx::AnyConnection,
     _meta: sqlx::pool::PoolConnectionMetadata,
@@ -302,14 +422,15 @@ fn sqlite_connection_setup(
     Box::pin(async move {
         conn.execute(
             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+             PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
         )
         .await?;
         Ok(())
     })
 }
 
-fn sqlite_path(url: &str) -> Option<String> {
+/// The file of an `sqlite:` URL (`None` for other URLs and in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -126,7 +126,7 @@ impl SqlStore {
         cursor: Option<(&str, i64)>,
         now_ms: i64,
     ) -> StoreResult<usize> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let mut new = 0;
         for m in &messages {
             if insert_outbox(&mut tx, m, now_ms).await? {
@@ -221,7 +221,7 @@ impl SqlStore {
         outcome: DeliveryOutcome,
         now_ms: i64,
     ) -> StoreResult<OutboxMessage> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let (state, next_at, error, sent_at) = match &outcome {
             DeliveryOutcome::Sent => (JobState::Done, None, String::new(), Some(now_ms)),
             DeliveryOutcome::Retry { error, at_ms } => {
@@ -276,7 +276,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE outbox SET state = 'queued', next_attempt_at = $1, last_error = '', updated_at = $1 \
              WHERE id = $2 AND state = 'failed'",
@@ -323,7 +323,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         if fetch_user(&mut tx, contact.user).await?.is_none() {
             return Err(StoreError::NotFound(contact.user.to_string()));
         }
@@ -384,7 +384,7 @@ impl SqlStore {
                 "choices can only be saved for one member at a time".into(),
             ));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         sqlx::query("DELETE FROM notification_prefs WHERE user_id = $1")
             .bind(user.0)
             .execute(&mut *tx)
@@ -435,7 +435,7 @@ impl SqlStore {
         filing: InboundFiling,
         now_ms: i64,
     ) -> StoreResult<(ReportId, bool)> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let seen: Option<i64> =
             sqlx::query("SELECT report_id FROM inbound_mail WHERE message_id_hash = $1")
                 .bind(hash)
@@ -501,7 +501,7 @@ impl SqlStore {
         mail: NewQuarantined,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let row = sqlx::query(
             "INSERT INTO mail_quarantine (reason, mail_from, rcpt_to, size, raw, received_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -569,7 +569,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE mail_quarantine SET released_at = $1 WHERE id = $2 AND released_at IS NULL",
         )

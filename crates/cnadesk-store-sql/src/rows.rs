@@ -15,7 +15,53 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
-    StoreError::Database(e.to_string())
+    match unavailable_reason(&e) {
+        Some(reason) => StoreError::Unavailable(reason),
+        None => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Why the database cannot take requests at all right now, when `e` says so
+/// (as opposed to a fault of one query): a full disk, a read-only, damaged or
+/// vanished file, I/O errors, a lock held too long, a lost server.
+pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some("no database connection became free in time".into()),
+        sqlx::Error::PoolClosed => Some("the database connection pool is closed".into()),
+        sqlx::Error::Io(io) => Some(format!("database I/O failed: {io}")),
+        sqlx::Error::WorkerCrashed => Some("the database worker stopped".into()),
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let message = db.message();
+            // SQLite reports its (extended) result code as a number; the
+            // primary code is the low byte.
+            if let Ok(n) = code.parse::<i64>() {
+                let reason = match n & 0xff {
+                    5 | 6 => "the database is locked by another process",
+                    8 => "the database file or its directory is read-only",
+                    10 => "the disk failed to read or write the database",
+                    11 | 26 => "the database file is damaged (not a database, or malformed)",
+                    13 => "the disk is full",
+                    14 => "the database file cannot be opened",
+                    _ => return None,
+                };
+                return Some(format!("{reason} (SQLite: {message})"));
+            }
+            // PostgreSQL: SQLSTATE classes 08 (connection), 53 (insufficient
+            // resources), 57 (operator intervention: shutdown), 58 (system
+            // error: I/O), and a read-only transaction (25006).
+            let reason = match code.get(..2) {
+                Some("08") => "the connection to PostgreSQL failed",
+                Some("53") => "PostgreSQL is out of resources (disk, memory or connections)",
+                Some("57") => "PostgreSQL is shutting down or refused the request",
+                Some("58") => "PostgreSQL hit a system or I/O error",
+                _ if code == "25006" => "PostgreSQL is read-only",
+                _ => return None,
+            };
+            Some(format!("{reason} (PostgreSQL {code}: {message})"))
+        }
+        _ => None,
+    }
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>

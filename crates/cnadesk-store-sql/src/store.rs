@@ -1,7 +1,7 @@
 //! [`Store`] over SQL.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{canonical_json, AuditEvent, EventDraft};
+use cnadesk_core::audit::{canonical_json, report_digest, AuditEvent, ContentSubject, EventDraft};
 use cnadesk_core::publication;
 use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
 use cnadesk_core::{
@@ -31,6 +31,11 @@ pub struct SqlStore {
     backend: Backend,
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
+    /// Why the last write could not be stored, until a full-size probe
+    /// succeeds again (see [`crate::tx::WriteHealth`]).
+    pub(crate) health: crate::tx::WriteHealth,
+    /// The SQLite file (for the free space beside it).
+    pub(crate) file: Option<std::path::PathBuf>,
 }
 
 impl SqlStore {
@@ -39,7 +44,15 @@ impl SqlStore {
             backend,
             reader,
             writer,
+            health: crate::tx::WriteHealth::default(),
+            file: None,
         }
+    }
+
+    /// The store of an SQLite file.
+    pub(crate) fn with_file(mut self, file: Option<std::path::PathBuf>) -> Self {
+        self.file = file;
+        self
     }
 
     /// The backend.
@@ -106,11 +119,14 @@ pub(crate) async fn insert_report(
     let files = insert_attachments(conn, id, &report.attachments, now_ms).await?;
     append_audit(
         conn,
-        EventDraft::new("report.created").report(id).payload(json!({
-            "channel": report.channel.as_str(),
-            "product": f.product,
-            "attachments": files,
-        })),
+        EventDraft::new("report.created")
+            .report(id)
+            .payload(json!({
+                "channel": report.channel.as_str(),
+                "product": f.product,
+                "attachments": files,
+            }))
+            .digest(ContentSubject::Report(id.0), report_digest(id, f)),
         &Actor::Reporter { report: id },
         now_ms,
     )
@@ -181,7 +197,11 @@ pub(crate) async fn insert_message(
         .payload(json!({
             "message_id": stored.id.0,
             "body_sha256": sha256_hex(message.body.as_bytes()),
-        }));
+        }))
+        .digest(
+            ContentSubject::Message(stored.id.0),
+            stored.content_digest(),
+        );
     draft.case_id = case_id;
     append_audit(&mut *conn, draft, actor, now_ms).await?;
     Ok(stored)
@@ -355,7 +375,7 @@ impl Store for SqlStore {
     }
 
     async fn create_user(&self, user: NewUser, actor: &Actor, now_ms: i64) -> StoreResult<User> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let created = insert_user(&mut tx, &user, now_ms).await?;
         append_audit(&mut tx, user_created_event(&created), actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
@@ -413,7 +433,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let user = fetch_user(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -459,7 +479,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let enabled = totp_secret_enc.is_some();
         let n = sqlx::query(
             "UPDATE users SET totp_secret_enc = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3",
@@ -504,7 +524,7 @@ impl Store for SqlStore {
     }
 
     async fn put_setup_token(&self, token_hash: &str, expires_at_ms: i64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
             .execute(&mut *tx)
             .await
@@ -537,7 +557,7 @@ impl Store for SqlStore {
         admin: NewUser,
         now_ms: i64,
     ) -> StoreResult<User> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let used = sqlx::query(
             "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
         )
@@ -569,7 +589,7 @@ impl Store for SqlStore {
     }
 
     async fn create_session(&self, session: NewSession, actor: &Actor) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         // Expired sessions are swept whenever a new one starts.
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(session.created_at_ms)
@@ -635,7 +655,7 @@ impl Store for SqlStore {
         new_session: NewSession,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         // The pending session is replaced by a new one (new id), so a pending
         // cookie planted in a victim's browser never becomes a full session.
         let n = sqlx::query(
@@ -675,7 +695,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_session(&self, id_hash: &str, actor: &Actor, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let n = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&mut *tx)
@@ -695,7 +715,7 @@ impl Store for SqlStore {
     }
 
     async fn create_report(&self, report: NewReport, now_ms: i64) -> StoreResult<Report> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let id = insert_report(&mut tx, &report, now_ms).await?;
         let stored = fetch_report(&mut tx, id)
             .await?
@@ -773,7 +793,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Report> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = fetch_report(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -890,7 +910,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Message> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let stored = insert_message(&mut tx, &message, actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(stored)
@@ -927,7 +947,7 @@ impl Store for SqlStore {
         if title.is_empty() {
             return Err(StoreError::Rejected("a case needs a title".into()));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let existing = fetch_report(&mut tx, report)
             .await?
             .ok_or_else(|| StoreError::NotFound(report.to_string()))?;
@@ -1034,7 +1054,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Case> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -1084,7 +1104,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Case> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -1170,7 +1190,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Case> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -1228,7 +1248,7 @@ impl Store for SqlStore {
         if serde_json::from_str::<serde_json::Value>(&new.document).is_err() {
             return Err(StoreError::Rejected("a record version must be JSON".into()));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, case_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
@@ -1289,7 +1309,14 @@ impl Store for SqlStore {
                     "schema_errors": stored.schema_errors,
                     "lint_errors": stored.lint_errors,
                     "lint_warnings": stored.lint_warnings,
-                })),
+                }))
+                .digest(
+                    ContentSubject::RecordVersion {
+                        case: case_id.0,
+                        version: stored.version,
+                    },
+                    stored.content_digest(),
+                ),
             actor,
             now_ms,
         )
@@ -1330,7 +1357,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Approval> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, case_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
@@ -1438,7 +1465,7 @@ impl Store for SqlStore {
             _ => None,
         };
         let text = canonical_json(&annotation);
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let sql = format!(
             "SELECT {} FROM product_annotations WHERE product_key = $1",
             rows::ANNOTATION_COLUMNS
@@ -1514,7 +1541,7 @@ impl Store for SqlStore {
                 "overriding the proposal needs a reason".into(),
             ));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let report = fetch_report(&mut tx, d.report)
             .await?
             .ok_or_else(|| StoreError::NotFound(d.report.to_string()))?;
@@ -1612,7 +1639,7 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let sha256 = sha256_hex(document.as_bytes());
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT sha256 FROM scope_policies WHERE version = $1")
                 .bind(version)
@@ -1699,7 +1726,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Vec<CveIdEntry>> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let out = upsert_cve_ids_in(&mut tx, ids, case, actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
@@ -1735,7 +1762,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<CveIdEntry> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, case_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
@@ -1786,7 +1813,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<CveIdEntry> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let entry = fetch_cve_id(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
@@ -1817,7 +1844,7 @@ impl Store for SqlStore {
     }
 
     async fn enqueue_job(&self, job: NewJob, actor: &Actor, now_ms: i64) -> StoreResult<Job> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let job = insert_job(&mut tx, job, actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(job)
@@ -1830,7 +1857,7 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<Job> {
         let case_id = request.case_id;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, case_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(case_id.to_string()))?;
@@ -2032,7 +2059,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Job> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let job = fetch_job(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
@@ -2494,7 +2521,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<AuditEvent> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let event = append_audit(&mut tx, draft, actor, now_ms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(event)
@@ -2656,6 +2683,28 @@ impl Store for SqlStore {
         revealed_at: &str,
     ) -> StoreResult<usize> {
         self.tlog_reveal(case, report, revealed_at).await
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.lease_take(name, holder, until, now).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.lease_release(name, holder).await
+    }
+
+    async fn leases(&self) -> StoreResult<Vec<cnadesk_store::Lease>> {
+        self.lease_list().await
+    }
+
+    async fn renew_job_lease(&self, id: i64, attempt: i64, until: i64) -> StoreResult<bool> {
+        self.job_lease_renew(id, attempt, until).await
     }
 
     async fn audit_events_for_report(&self, report: ReportId) -> StoreResult<Vec<AuditEvent>> {

@@ -88,7 +88,7 @@ impl SqlStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         p.validate().map_err(|(_, m)| StoreError::Rejected(m))?;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         fetch_user(&mut tx, p.user)
             .await?
             .ok_or_else(|| StoreError::NotFound(p.user.to_string()))?;
@@ -145,7 +145,7 @@ impl SqlStore {
     ) -> StoreResult<Absence> {
         cnadesk_core::team::check_absence(a.starts_on, a.ends_on)
             .map_err(|(_, m)| StoreError::Rejected(m))?;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         fetch_user(&mut tx, a.user)
             .await?
             .ok_or_else(|| StoreError::NotFound(a.user.to_string()))?;
@@ -227,7 +227,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<Affiliation> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         fetch_user(&mut tx, a.user)
             .await?
             .ok_or_else(|| StoreError::NotFound(a.user.to_string()))?;
@@ -309,7 +309,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let sql = format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2 RETURNING {columns}");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -347,7 +347,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, r.case)
             .await?
             .ok_or_else(|| StoreError::NotFound(r.case.to_string()))?;
@@ -462,7 +462,7 @@ impl SqlStore {
         if sorted.windows(2).any(|w| w[1].0 < w[0].1) {
             return Err(StoreError::Rejected("the planned shifts overlap".into()));
         }
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         for (u, _, _) in &shifts {
             let user = fetch_user(&mut tx, *u)
                 .await?
@@ -519,7 +519,7 @@ impl SqlStore {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let sql = format!(
             "UPDATE rota_shifts SET handover_note = $1, handed_over_at = $2 WHERE id = $3 RETURNING {SHIFT_COLUMNS}"
         );

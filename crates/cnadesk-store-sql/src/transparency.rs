@@ -44,7 +44,7 @@ impl SqlStore {
         entries: Vec<NewTransparencyEntry>,
         cursor: Option<(&str, i64)>,
     ) -> StoreResult<usize> {
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.write_tx().await.map_err(db_err)?;
         let last = sqlx::query("SELECT seq, hash FROM transparency_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await

@@ -167,10 +167,14 @@ async fn postgres_requires_explicit_migration() {
     let url = format!("{prefix}/{name}");
     let err = open(&url, Migrate::Require).await.unwrap_err();
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
-    assert_eq!(
-        cnadesk_store_sql::migrate(&url).await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8]
-    );
+    // Every migration this binary knows, in order.
+    let known: Vec<i64> = cnadesk_store_sql::Backend::Postgres
+        .migrator()
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert!(known.starts_with(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), "{known:?}");
+    assert_eq!(cnadesk_store_sql::migrate(&url).await.unwrap(), known);
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
         .await
@@ -290,4 +294,103 @@ async fn postgres_transparency() {
         return;
     };
     conformance::transparency_story(&store).await;
+}
+
+/// Editing what an audit event committed to (a report's fields, a message,
+/// a note's visibility, a record version, a coordination message) with raw
+/// SQL fails verification, naming the content and the event; undoing the
+/// edit makes the chain verify again.
+async fn content_tampering_is_detected(store: &SqlStore) {
+    let s = conformance::content_story(store).await;
+    let (r, m, n, c) = (s.report.0, s.message, s.note, s.case.0);
+    let (v, cm) = (s.record_version, s.case_message);
+    let drop_trigger = match store.kind() {
+        cnadesk_store_sql::Backend::Sqlite => "DROP TRIGGER record_versions_no_update",
+        cnadesk_store_sql::Backend::Postgres => {
+            "DROP TRIGGER record_versions_no_change ON record_versions"
+        }
+    };
+    store.execute_raw_for_tests(drop_trigger).await.unwrap();
+    let edits = [
+        (
+            format!("UPDATE reports SET title = title || 'X' WHERE id = {r}"),
+            format!("UPDATE reports SET title = substr(title, 1, length(title) - 1) WHERE id = {r}"),
+            format!("report {r}'s content does not match the digest in event"),
+            "(report.created)",
+        ),
+        (
+            format!("UPDATE reports SET reporter_email = 'eve@example.org' WHERE id = {r}"),
+            format!("UPDATE reports SET reporter_email = 'rita@example.org' WHERE id = {r}"),
+            format!("report {r}'s content"),
+            "(report.created)",
+        ),
+        (
+            format!("UPDATE messages SET body = body || 'X' WHERE id = {m}"),
+            format!("UPDATE messages SET body = substr(body, 1, length(body) - 1) WHERE id = {m}"),
+            format!("message {m}'s content does not match the digest in event"),
+            "(message.shared)",
+        ),
+        (
+            format!("UPDATE messages SET visibility = 'reporter' WHERE id = {n}"),
+            format!("UPDATE messages SET visibility = 'internal' WHERE id = {n}"),
+            format!("message {n}'s content"),
+            "(note.added)",
+        ),
+        (
+            format!("UPDATE record_versions SET document = document || ' ' WHERE case_id = {c} AND version = {v}"),
+            format!("UPDATE record_versions SET document = substr(document, 1, length(document) - 1) WHERE case_id = {c} AND version = {v}"),
+            format!("record version {v} of case {c}'s content does not match the digest in event"),
+            "(record.version_saved)",
+        ),
+        (
+            format!("UPDATE case_messages SET body = body || 'X' WHERE id = {cm}"),
+            format!("UPDATE case_messages SET body = substr(body, 1, length(body) - 1) WHERE id = {cm}"),
+            format!("coordination message {cm}'s content does not match the digest in event"),
+            "(coordination.message)",
+        ),
+    ];
+    for (tamper, undo, what, action) in edits {
+        assert_eq!(
+            store.execute_raw_for_tests(&tamper).await.unwrap(),
+            1,
+            "{tamper}"
+        );
+        let err = conformance::verify_chain(store).await.unwrap_err();
+        assert!(
+            err.contains(&what) && err.contains(action),
+            "{tamper}: {err}"
+        );
+        store.execute_raw_for_tests(&undo).await.unwrap();
+        conformance::verify_chain(store)
+            .await
+            .unwrap_or_else(|e| panic!("after undoing {tamper}: {e}"));
+    }
+    // A deleted message is named as missing.
+    store
+        .execute_raw_for_tests(&format!("DELETE FROM case_messages WHERE id = {cm}"))
+        .await
+        .unwrap();
+    let err = conformance::verify_chain(store).await.unwrap_err();
+    assert!(
+        err.contains(&format!("coordination message {cm} is missing")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_content_tampering() {
+    let (_dir, store) = sqlite().await;
+    content_tampering_is_detected(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_content_tampering() {
+    let Some(store) = postgres().await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set CNADESK_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    content_tampering_is_detected(&store).await;
 }

@@ -7,7 +7,11 @@
 //! encrypted.
 
 pub mod conformance;
+mod content;
 mod coordination;
+pub mod lease_conformance;
+mod leases;
+mod maintenance;
 mod notify;
 mod transparency;
 mod types;
@@ -20,6 +24,8 @@ use cnadesk_core::{
 };
 
 pub use coordination::*;
+pub use leases::Lease;
+pub use maintenance::{Footprint, Maintenance};
 pub use notify::*;
 pub use transparency::*;
 pub use types::*;
@@ -42,6 +48,12 @@ pub enum StoreError {
     /// The database failed. The message is for logs, not for users.
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot take the request now (a full disk, a read-only
+    /// or damaged file, a lost connection): nothing was stored, and the same
+    /// request may succeed once the cause is gone. The reason is for the
+    /// operator (logs, `/readyz`), never for reporters.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Result alias.
@@ -49,7 +61,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything cnadesk persists.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Maintenance + Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 
@@ -901,6 +913,38 @@ pub trait Store: Send + Sync + 'static {
         report: Option<ReportId>,
         revealed_at: &str,
     ) -> StoreResult<usize>;
+
+    // ---- leases (several nodes on one database) -------------------------------------
+
+    /// Takes the lease `name` for `holder` until `until_ms`, or extends it:
+    /// granted when nobody holds it, when `holder` already does, or when the
+    /// lease ended before `now_ms` (its holder is gone). One conditional
+    /// statement, so of several nodes asking at once exactly one gets it.
+    /// `Ok(false)`: another holder's lease runs.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Gives up a lease `holder` holds, so another node may take it at once
+    /// (a graceful stop). Nothing changes when someone else holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    /// Every lease, by name.
+    async fn leases(&self) -> StoreResult<Vec<Lease>>;
+
+    /// Extends the lease of attempt `attempt` of a running job to
+    /// `lease_until_ms` (the heartbeat of a running attempt). `Ok(false)`:
+    /// that attempt no longer holds the job (finished, or taken over).
+    async fn renew_job_lease(
+        &self,
+        id: i64,
+        attempt: i64,
+        lease_until_ms: i64,
+    ) -> StoreResult<bool>;
 }
 
 /// Why the audit chain could not be confirmed.
@@ -916,19 +960,28 @@ pub enum VerifyError {
 
 /// Walks the whole audit chain page by page; returns the number of events,
 /// or the first inconsistency.
+///
+/// Then re-reads every content an event commits to by digest (a report's
+/// fields, a message, a record version; the latest event per content) and
+/// recomputes the digest: a broken chain is reported first, then the
+/// earliest event whose content changed.
 pub async fn verify_audit_chain(store: &dyn Store) -> Result<i64, VerifyError> {
     let mut verifier = cnadesk_core::audit::ChainVerifier::default();
+    let mut claims = cnadesk_core::audit::ContentClaims::default();
     let mut after = 0;
     loop {
         let page = store.audit_events(after, 1000).await?;
         if page.is_empty() {
-            return Ok(verifier.verified());
+            break;
         }
         for event in &page {
             verifier.push(event)?;
+            claims.push(event);
             after = event.seq;
         }
     }
+    content::check_claims(store, claims.into_claims()).await??;
+    Ok(verifier.verified())
 }
 
 /// A close decision as the triage form submits it.

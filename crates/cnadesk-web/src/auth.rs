@@ -143,19 +143,66 @@ pub fn cookie_hash(jar: &CookieJar, name: &str) -> Option<String> {
         .map(sha256_hex)
 }
 
-/// The sign-in rate limits, per address and per account (`kind` names the
-/// account table, `name` the account). `Some(key)`: go ahead, and reset
-/// `key` after a good password; `None`: too many attempts.
-pub fn login_allowed(state: &AppState, ip: &ClientIp, kind: &str, name: &str) -> Option<String> {
-    let ip_key = format!("login-ip:{}", ip.limit_key());
-    // Keyed by a hash: a huge name cannot make the limiter hold it.
-    let user_key = format!("{kind}:{}", sha256_hex(name));
-    if state.login_ip_limiter.check(&ip_key) && state.login_limiter.check(&user_key) {
-        Some(user_key)
-    } else {
-        tracing::warn!(client = %ip.limit_key(), kind, "sign-in rate limit reached");
-        None
+/// A password attempt the sign-in throttle let through: tell it how it went.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    throttle: std::sync::Arc<crate::LoginThrottle>,
+    account: String,
+    address: String,
+    now_ms: i64,
+}
+
+impl LoginAttempt {
+    /// The password was wrong (or the account unknown).
+    pub fn failed(&self) {
+        self.throttle
+            .failed(&self.account, &self.address, self.now_ms);
     }
+
+    /// The password was right: this address starts afresh for the account.
+    pub fn succeeded(&self) {
+        self.throttle.succeeded(&self.account, &self.address);
+    }
+}
+
+/// The sign-in limits (see [`crate::LoginThrottle`]): per address, per
+/// account and address, and a slow-down per account that only ever holds
+/// back addresses that failed themselves. `kind` names the account table,
+/// `name` the account. `Ok`: go ahead and report the outcome;
+/// `Err(seconds)`: refused, retry after that many seconds.
+pub fn login_allowed(
+    state: &AppState,
+    ip: &ClientIp,
+    kind: &str,
+    name: &str,
+) -> Result<LoginAttempt, u64> {
+    let address = ip.limit_key();
+    // Keyed by a hash: a huge name cannot make the limiter hold it.
+    let account = format!("{kind}:{}", sha256_hex(name));
+    let now_ms = state.now_ms();
+    match state.login_throttle.admit(&account, &address, now_ms) {
+        Ok(()) => Ok(LoginAttempt {
+            throttle: state.login_throttle.clone(),
+            account,
+            address,
+            now_ms,
+        }),
+        Err(wait) => {
+            tracing::warn!(client = %address, kind, "sign-in rate limit reached");
+            Err(crate::ratelimit::retry_after_secs(wait))
+        }
+    }
+}
+
+/// What a sign-in page says when it refuses an attempt for `secs` seconds.
+pub fn too_many_attempts(secs: u64) -> String {
+    let wait = if secs < 60 {
+        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
+    } else {
+        let minutes = secs.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    };
+    format!("Too many sign-in attempts. Try again in {wait}.")
 }
 
 /// A signed-in member with both factors done.

@@ -33,13 +33,21 @@ pub enum AppError {
     /// 410.
     #[error("{0}")]
     Gone(String),
-    /// 429.
+    /// 429, with the seconds until a retry can succeed (sent as `Retry-After`).
     #[error("Too many attempts. Wait a few minutes and try again.")]
-    TooManyRequests,
+    TooManyRequests(u64),
     /// 500: logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503: the database cannot store anything now (the reason is logged,
+    /// not shown); nothing of the request was kept, and it may be sent again.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) when the desk cannot
+/// store anything for now.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
 
 impl AppError {
     /// The HTTP status.
@@ -50,8 +58,9 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
-            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -64,6 +73,7 @@ impl From<StoreError> for AppError {
             StoreError::Rejected(m) => AppError::Invalid(m),
             StoreError::SetupTokenInvalid => AppError::Gone(e.to_string()),
             StoreError::Database(m) => AppError::Internal(m),
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
         }
     }
 }
@@ -85,6 +95,10 @@ impl IntoResponse for AppError {
                 "Something went wrong on our side. It has been logged; please try again later."
                     .to_owned()
             }
+            AppError::Unavailable(reason) => {
+                tracing::error!(%reason, "the database cannot store anything; answered 503");
+                "The desk cannot store anything right now, so nothing you sent has been kept. Please try again in a minute.".to_owned()
+            }
             other => other.to_string(),
         };
         let page = ErrorPage {
@@ -92,8 +106,30 @@ impl IntoResponse for AppError {
             status: status.as_u16(),
             message,
         };
-        render(status, &page)
+        let mut response = render(status, &page);
+        if let AppError::TooManyRequests(secs) = self {
+            response = with_retry_after(response, secs);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
+}
+
+/// What a `429` says when its cause cannot tell a better time: one minute.
+pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
+
+/// `response` with a `Retry-After` header of `secs` seconds (at least one).
+pub fn with_retry_after(mut response: Response, secs: u64) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(secs.max(1)),
+    );
+    response
 }
 
 /// The JSON error envelope of the API.
@@ -133,6 +169,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     fields: Vec<ApiFieldError>,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -143,7 +180,15 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            retry_after_secs: None,
         }
+    }
+
+    /// Tells the client to retry after `secs` seconds (`Retry-After`). A
+    /// `429` without it says [`DEFAULT_RETRY_AFTER_SECS`].
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// 422 with field errors.
@@ -164,6 +209,7 @@ impl ApiError {
                     message: e.message,
                 })
                 .collect(),
+            retry_after_secs: None,
         }
     }
 
@@ -184,6 +230,14 @@ impl From<StoreError> for ApiError {
                     "internal error; it has been logged",
                 )
             }
+            StoreError::Unavailable(reason) => {
+                tracing::error!(%reason, "the database cannot store anything; answered 503");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the desk cannot store anything right now; nothing of this request was kept; retry later",
+                )
+            }
             StoreError::NotFound(m) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{m} not found"))
             }
@@ -199,8 +253,20 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self
+            .retry_after_secs
+            .or((self.status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_RETRY_AFTER_SECS))
+            .or((self.status == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(UNAVAILABLE_RETRY_AFTER_SECS))
+            .map(|secs| {
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(secs.max(1)),
+                )]
+            });
         (
             self.status,
+            retry_after,
             Json(ApiErrorBody {
                 error: ApiErrorDetail {
                     status: self.status.as_u16(),
@@ -211,5 +277,34 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    fn retry_after(response: &Response) -> Option<&str> {
+        response
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn every_429_says_when_to_retry() {
+        let page = AppError::TooManyRequests(42).into_response();
+        assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after(&page), Some("42"));
+        let api = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "slow down")
+            .retry_after(7)
+            .into_response();
+        assert_eq!(retry_after(&api), Some("7"));
+        let bare = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "slow down")
+            .into_response();
+        assert_eq!(retry_after(&bare), Some("60"), "a sensible bound");
+        let other = ApiError::new(StatusCode::NOT_FOUND, "not_found", "no").into_response();
+        assert_eq!(retry_after(&other), None);
+        assert_eq!(retry_after(&AppError::NotFound.into_response()), None);
     }
 }

@@ -45,7 +45,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, AppError};
-pub use ratelimit::RateLimiter;
+pub use ratelimit::{LoginThrottle, RateLimiter};
 pub use security::ServerKey;
 
 /// Settings of the web layer (a part of the binary's configuration).
@@ -61,7 +61,10 @@ pub struct WebConfig {
     pub require_totp_for_admins: bool,
     /// Session lifetime.
     pub session_ttl: Duration,
-    /// Sign-in attempts allowed per account in 15 minutes (per address: five times this).
+    /// Wrong passwords allowed per account from one address in 15 minutes
+    /// (per address, whatever the account: five times this many attempts;
+    /// past this many per account from all addresses, each failing address
+    /// is slowed down). 0: no limit.
     pub login_attempts_per_15min: u32,
     /// Reports accepted per address per hour.
     pub reports_per_ip_per_hour: u32,
@@ -157,11 +160,12 @@ pub struct AppState {
     pub key: Arc<ServerKey>,
     /// How cases are assigned.
     pub assignment: Arc<dyn AssignmentPolicy>,
-    /// Sign-in attempts per account.
+    /// Second-factor attempts per account (the password was right).
     pub login_limiter: Arc<RateLimiter>,
-    /// Sign-in attempts per address (a team behind one NAT shares it, so it
-    /// allows five times the per-account budget).
-    pub login_ip_limiter: Arc<RateLimiter>,
+    /// Password attempts: per address, per account and address, and a
+    /// slow-down per account that never refuses an address that has not
+    /// failed itself (see [`LoginThrottle`]).
+    pub login_throttle: Arc<LoginThrottle>,
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
     /// The CVE JSON schema records are validated against.
@@ -192,8 +196,8 @@ impl AppState {
             config.login_attempts_per_15min,
             Duration::from_secs(15 * 60),
         ));
-        let login_ip_limiter = Arc::new(RateLimiter::new(
-            config.login_attempts_per_15min.saturating_mul(5),
+        let login_throttle = Arc::new(LoginThrottle::new(
+            config.login_attempts_per_15min,
             Duration::from_secs(15 * 60),
         ));
         let intake_limiter = Arc::new(RateLimiter::new(
@@ -219,7 +223,7 @@ impl AppState {
             config: Arc::new(config),
             assignment: Arc::new(BalancedAssignment),
             login_limiter,
-            login_ip_limiter,
+            login_throttle,
             intake_limiter,
             cve: None,
             scope: Arc::new(scope_desk::ScopeDesk::bundled()),

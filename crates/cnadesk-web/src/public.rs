@@ -19,8 +19,8 @@ use crate::{AppError, AppState};
 pub(crate) enum IntakeError {
     /// Field problems.
     Invalid(Vec<FieldError>),
-    /// Too many reports from this address.
-    RateLimited,
+    /// Too many reports from this address: retry after this many seconds.
+    RateLimited(u64),
     /// The store failed.
     Store(cnadesk_store::StoreError),
 }
@@ -48,8 +48,10 @@ pub(crate) async fn intake(
             )]));
         }
     }
-    if !state.intake_limiter.check(&ip.limit_key()) {
-        return Err(IntakeError::RateLimited);
+    if let Err(wait) = state.intake_limiter.try_now(&ip.limit_key()) {
+        return Err(IntakeError::RateLimited(
+            crate::ratelimit::retry_after_secs(wait),
+        ));
     }
     let token = random_token();
     // The acknowledgement is queued in the report's own transaction.
@@ -136,6 +138,27 @@ struct ReportFormPage {
 }
 
 impl ReportFormPage {
+    /// A field as the form labels it (for the list of problems).
+    fn label<'a>(&self, field: &'a str) -> &'a str {
+        match field {
+            "title" => "Title",
+            "product" => "Affected product",
+            "versions" => "Affected versions",
+            "description" => "Description",
+            "impact" => "Impact",
+            "reproduction" => "Steps to reproduce",
+            "public_where" => "Where it was disclosed",
+            "other_cna" => "Which CNA",
+            "reporter_name" => "Name",
+            "reporter_email" => "E-mail address",
+            "credit" => "Credit",
+            "pgp_key" => "OpenPGP public key",
+            "attachments" => "Files",
+            "form" => "The form:",
+            other => other,
+        }
+    }
+
     /// The error message for a field, for the template.
     fn error_for(&self, field: &str) -> String {
         self.errors
@@ -150,9 +173,11 @@ impl ReportFormPage {
 fn form_page(
     state: &AppState,
     csrf: &str,
-    input: ReportInput,
+    mut input: ReportInput,
     errors: Vec<FieldError>,
 ) -> ReportFormPage {
+    // Invisible characters in the address are refused, and not shown back.
+    input.reporter_email.retain(|c| !c.is_control());
     ReportFormPage {
         layout: public_layout(state, "Report a vulnerability", csrf),
         input,
@@ -218,18 +243,44 @@ pub async fn submit_report(
             StatusCode::UNPROCESSABLE_ENTITY,
             &form_page(&state, &csrf.token, form.input, errors),
         ),
-        Err(IntakeError::RateLimited) => render(
-            StatusCode::TOO_MANY_REQUESTS,
-            &form_page(
-                &state,
-                &csrf.token,
-                form.input,
-                vec![FieldError::new(
-                    "form",
-                    "too many reports from your address in the last hour; please wait and send again (your text is kept below)",
-                )],
+        Err(IntakeError::RateLimited(secs)) => crate::error::with_retry_after(
+            render(
+                StatusCode::TOO_MANY_REQUESTS,
+                &form_page(
+                    &state,
+                    &csrf.token,
+                    form.input,
+                    vec![FieldError::new(
+                        "form",
+                        format!(
+                            "too many reports from your address in the last hour; please send again in {} minutes (your text is kept below)",
+                            secs.div_ceil(60)
+                        ),
+                    )],
+                ),
             ),
+            secs,
         ),
+        Err(IntakeError::Store(cnadesk_store::StoreError::Unavailable(reason))) => {
+            tracing::error!(%reason, "a report could not be stored; answered 503");
+            let mut response = render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &form_page(
+                    &state,
+                    &csrf.token,
+                    form.input,
+                    vec![FieldError::new(
+                        "form",
+                        "the desk cannot store reports right now, so this one has NOT been received; your text is kept below: please send it again in a minute (attach your files again)",
+                    )],
+                ),
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+            response
+        }
         Err(IntakeError::Store(e)) => AppError::from(e).into_response(),
     }
 }

@@ -67,6 +67,16 @@ impl ServerKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// A public name of this key: 32 hex digits of an HMAC under a sub-key
+    /// of its own, which tells keys apart without revealing anything of
+    /// them. The database records the fingerprint of the key it was created
+    /// with, so a node with another key refuses to start.
+    pub fn fingerprint(&self) -> String {
+        let mut full = self.sign("key-fingerprint", b"cnadesk");
+        full.truncate(32);
+        full
+    }
+
     /// HMAC-SHA-256 of `data` under the `purpose` sub-key, hex.
     pub fn sign(&self, purpose: &str, data: &[u8]) -> String {
         let mut mac = hmac_with(&self.derive(purpose));

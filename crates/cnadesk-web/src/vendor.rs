@@ -205,19 +205,46 @@ pub struct LoginForm {
     next: String,
 }
 
+/// Why a vendor's password was not accepted.
+#[derive(Debug)]
+enum PasswordRefusal {
+    /// Wrong e-mail or password.
+    Wrong,
+    /// Too many attempts: retry after this many seconds.
+    TooMany(u64),
+}
+
+impl PasswordRefusal {
+    /// The sentence for the form.
+    fn message(&self) -> String {
+        match self {
+            PasswordRefusal::Wrong => "Wrong e-mail or password.".to_owned(),
+            PasswordRefusal::TooMany(secs) => crate::auth::too_many_attempts(*secs),
+        }
+    }
+
+    /// `page` rendered with the status of this refusal (and `Retry-After`).
+    fn respond(&self, page: impl FnOnce(StatusCode) -> Response) -> Response {
+        match self {
+            PasswordRefusal::Wrong => page(StatusCode::UNAUTHORIZED),
+            PasswordRefusal::TooMany(secs) => {
+                crate::error::with_retry_after(page(StatusCode::TOO_MANY_REQUESTS), *secs)
+            }
+        }
+    }
+}
+
 /// Checks a vendor's e-mail and password against the rate limits.
 async fn check_vendor_password(
     state: &AppState,
     ip: &ClientIp,
     email: &str,
     password: &str,
-) -> Result<Result<VendorAccount, (StatusCode, &'static str)>, AppError> {
+) -> Result<Result<VendorAccount, PasswordRefusal>, AppError> {
     let email = email.trim().to_lowercase();
-    let Some(user_key) = login_allowed(state, ip, "vendor-login", &email) else {
-        return Ok(Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts. Wait 15 minutes and try again.",
-        )));
+    let attempt = match login_allowed(state, ip, "vendor-login", &email) {
+        Ok(attempt) => attempt,
+        Err(secs) => return Ok(Err(PasswordRefusal::TooMany(secs))),
     };
     let plausible = email.len() <= 254 && !email.chars().any(char::is_control);
     let creds = if plausible {
@@ -228,10 +255,13 @@ async fn check_vendor_password(
     let ok = verify_password(password.to_owned(), creds.as_ref().map(|c| c.1.clone())).await;
     match creds.filter(|_| ok) {
         Some((account, _)) => {
-            state.login_limiter.reset(&user_key);
+            attempt.succeeded();
             Ok(Ok(account))
         }
-        None => Ok(Err((StatusCode::UNAUTHORIZED, "Wrong e-mail or password."))),
+        None => {
+            attempt.failed();
+            Ok(Err(PasswordRefusal::Wrong))
+        }
     }
 }
 
@@ -265,7 +295,7 @@ pub async fn login_submit(
             let cookie = start_vendor_session(&state, account.id).await?;
             Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
         }
-        Err((status, message)) => Ok(again(status, message)),
+        Err(refusal) => Ok(refusal.respond(|status| again(status, &refusal.message()))),
     }
 }
 
@@ -438,8 +468,14 @@ pub async fn accept_invitation(
         (None, Some(_)) => {
             match check_vendor_password(&state, &ip, &participant.email, &form.password).await? {
                 Ok(account) => account,
-                Err((_, message)) => {
-                    return again(vec![("password".into(), message.into())]).await;
+                Err(refusal) => {
+                    let mut page = again(vec![("password".into(), refusal.message())]).await?;
+                    // Refused for now: the same page, as a 429 that says when.
+                    if let PasswordRefusal::TooMany(secs) = refusal {
+                        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                        page = crate::error::with_retry_after(page, secs);
+                    }
+                    return Ok(page);
                 }
             }
         }

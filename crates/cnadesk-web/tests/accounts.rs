@@ -149,7 +149,17 @@ async fn wrong_passwords_and_unknown_users_look_the_same_and_are_rate_limited() 
     assert_eq!(
         limited.status,
         StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits"
+        "even the right password waits (from this address)"
+    );
+    assert_eq!(
+        retry_after(&limited),
+        15 * 60,
+        "the first failure leaves the window"
+    );
+    assert!(
+        limited.body.contains("Try again in 15 minutes"),
+        "{}",
+        limited.body
     );
     // One address trying many accounts is limited too (at five times the budget).
     // Five attempts so far; the address allows 15.
@@ -171,6 +181,180 @@ async fn wrong_passwords_and_unknown_users_look_the_same_and_are_rate_limited() 
         )
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 15 * 60);
+}
+
+/// The `Retry-After` of a reply, in seconds.
+fn retry_after(r: &support::Reply) -> u64 {
+    r.headers
+        .get(header::RETRY_AFTER)
+        .unwrap_or_else(|| panic!("a {} without Retry-After", r.status))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// An app that takes the client's address from `X-Forwarded-For` (as behind
+/// a proxy), with a budget of 3 wrong passwords per account and address.
+async fn app_behind_a_proxy() -> TestApp {
+    TestApp::with_config(WebConfig {
+        login_attempts_per_15min: 3,
+        trusted_proxies: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        ..Default::default()
+    })
+    .await
+}
+
+async fn sign_in_from(app: &TestApp, ip: &str, username: &str, password: &str) -> support::Reply {
+    app.browser()
+        .at(ip)
+        .submit(
+            "/login",
+            "/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_never_lock_a_member_out() {
+    let app = app_behind_a_proxy().await;
+    app.user("mia", Role::Member).await;
+    // Five addresses guess Mia's password until each is refused: the first
+    // by the limit per account and address, the others sooner, as the
+    // account is now under attack.
+    for host in 1..=5 {
+        let ip = format!("203.0.113.{host}");
+        let first = sign_in_from(&app, &ip, "mia", "wrong password!").await;
+        assert_eq!(first.status, StatusCode::UNAUTHORIZED, "{ip}");
+        let mut refused = None;
+        for _ in 0..3 {
+            let r = sign_in_from(&app, &ip, "mia", "wrong password!").await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                refused = Some(r);
+                break;
+            }
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{ip}");
+        }
+        let r = refused.unwrap_or_else(|| panic!("{ip} is held back"));
+        assert!(retry_after(&r) > 0);
+    }
+    // Mia, from her own address: in at once.
+    let r = sign_in_from(&app, "192.0.2.7", "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // While the account is under attack, an address that fails once waits a
+    // while (bounded), then gets in.
+    let r = sign_in_from(&app, "192.0.2.8", "mia", "a typo here!").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = sign_in_from(&app, "192.0.2.8", "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&r);
+    assert!(wait > 0 && wait <= 5 * 60, "{wait}");
+    app.clock
+        .advance(jiff::SignedDuration::from_secs(wait as i64));
+    let r = sign_in_from(&app, "192.0.2.8", "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The attackers are still held back.
+    let r = sign_in_from(&app, "203.0.113.1", "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn one_address_is_limited_per_account_and_overall() {
+    let app = app_behind_a_proxy().await;
+    app.user("mia", Role::Member).await;
+    app.user("bob", Role::Member).await;
+    let a = "198.51.100.1";
+    // Account and address: three wrong passwords for Mia from A…
+    for _ in 0..3 {
+        let r = sign_in_from(&app, a, "mia", "wrong password!").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // …and A waits for Mia, even with the right password,
+    let r = sign_in_from(&app, a, "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 15 * 60);
+    // but not for Bob, and Mia still gets in from elsewhere.
+    let r = sign_in_from(&app, a, "bob", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = sign_in_from(&app, "198.51.100.2", "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Ten minutes later A still waits, five more.
+    app.clock.advance(jiff::SignedDuration::from_mins(10));
+    let r = sign_in_from(&app, a, "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 5 * 60);
+    app.clock.advance(jiff::SignedDuration::from_mins(5));
+    let r = sign_in_from(&app, a, "mia", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // The address: 15 attempts (five times the budget) in 15 minutes,
+    // whatever the accounts.
+    let c = "198.51.100.3";
+    for i in 0..15 {
+        let r = sign_in_from(&app, c, &format!("guess{i}"), "wrong password!").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        app.clock.advance(jiff::SignedDuration::from_secs(1));
+    }
+    let r = sign_in_from(&app, c, "bob", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        retry_after(&r),
+        15 * 60 - 15,
+        "the first attempt leaves the window"
+    );
+    let r = sign_in_from(&app, "198.51.100.4", "bob", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+async fn vendor_sign_in(app: &TestApp, ip: &str, password: &str) -> support::Reply {
+    app.browser()
+        .at(ip)
+        .submit(
+            "/vendor/login",
+            "/vendor/login",
+            &[("email", "sec@vendor.example"), ("password", password)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn vendor_sign_in_cannot_be_locked_from_elsewhere() {
+    let app = app_behind_a_proxy().await;
+    let hash = cnadesk_web::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    app.store
+        .create_vendor_account(
+            cnadesk_store::NewVendorAccount {
+                email: "sec@vendor.example".into(),
+                display_name: "Kim".into(),
+                password_hash: hash,
+                time_zone: "UTC".into(),
+            },
+            app.state.now_ms(),
+        )
+        .await
+        .unwrap();
+    // From A: three wrong passwords, then A waits, even with the right one.
+    for _ in 0..3 {
+        let r = vendor_sign_in(&app, "203.0.113.1", "wrong password!").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = vendor_sign_in(&app, "203.0.113.1", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 15 * 60);
+    assert!(r.body.contains("Too many sign-in attempts"), "{}", r.body);
+    // The account is under attack: another address that fails is slowed down.
+    let r = vendor_sign_in(&app, "203.0.113.2", "wrong password!").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = vendor_sign_in(&app, "203.0.113.2", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 1);
+    // The vendor, from an address that has not failed: in at once.
+    let r = vendor_sign_in(&app, "192.0.2.7", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
 #[tokio::test]
@@ -327,6 +511,32 @@ async fn admins_create_members_and_deactivation_ends_sessions() {
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(dup.body.contains("is already taken"));
     assert!(dup.body.contains("value=\"Bob 2\""), "input kept");
+    // Control characters in the address are refused in words; the rest is kept.
+    for bad in [
+        "carl\0@example.org",
+        "carl@\u{1}example.org",
+        "\u{1b}carl@example.org",
+    ] {
+        let r = admin
+            .submit(
+                "/admin/users",
+                "/admin/users",
+                &[
+                    ("username", "carl"),
+                    ("display_name", "Carl Kept"),
+                    ("email", bad),
+                    ("role", "member"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert!(r.body.contains("contains control characters"), "{}", r.body);
+        assert!(r.body.contains("value=\"Carl Kept\""), "input kept");
+        assert!(!r.body.contains(['\0', '\u{1}', '\u{1b}']));
+    }
+    assert!(app.store.user_credentials("carl").await.unwrap().is_none());
 
     let mut bob = app.browser();
     bob.submit(

@@ -828,3 +828,39 @@ async fn vendor_routes_admit_only_the_invited_vendor() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_invitation_address_with_control_characters_is_refused_in_words() {
+    let app = TestApp::new().await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let s = xep_case(&app, &mut ada, "Carbons spoofing").await;
+    let n = s.case;
+    let page = format!("/desk/cases/{n}/coordination");
+    for bad in [
+        "sec\0@one.example",
+        "sec@one.\u{1}example",
+        "\u{1b}sec@one.example",
+    ] {
+        let r = ada
+            .submit(
+                &page,
+                &format!("/desk/cases/{n}/vendors"),
+                &[
+                    ("email", bad),
+                    ("contact_name", "Kim Kept"),
+                    ("product", &s.products[0]),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert!(
+            r.body
+                .contains("<a href=\"#email\">E-mail address</a> contains control characters"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("Kim Kept"), "the other fields are kept");
+        assert!(!r.body.contains(['\0', '\u{1}', '\u{1b}']));
+    }
+    assert!(app.store.participants(CaseId(n)).await.unwrap().is_empty());
+}

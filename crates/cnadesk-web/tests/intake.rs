@@ -168,6 +168,102 @@ async fn intake_is_rate_limited_per_address() {
     let r = post_json(&app, "application/json", body.to_string()).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.json()["error"]["code"], "rate_limited");
+    // When the oldest of the two leaves the hour.
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3600).contains(&wait), "{wait}");
+    // The form says so too, and keeps the text.
+    let mut b = app.browser();
+    let token = b.csrf().await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &token)
+        .text("title", "Kept while waiting")
+        .text("product", "Prosody")
+        .text("description", DESCRIPTION)
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Kept while waiting"));
+    assert!(
+        r.body.contains("please send again in 60 minutes"),
+        "{}",
+        r.body
+    );
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3600).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn control_characters_in_the_reporter_email_are_refused() {
+    let app = TestApp::new().await;
+    for bad in [
+        "rita\0@example.org",
+        "rita@exa\u{1}mple.org",
+        "\u{1b}[31mrita@example.org",
+    ] {
+        // The API names the field and stores nothing.
+        let body = serde_json::json!({
+            "title": "Carbons spoofing",
+            "product": "Prosody",
+            "description": DESCRIPTION,
+            "reporter_email": bad,
+        });
+        let r = post_json(&app, "application/json", body.to_string()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {}",
+            r.body
+        );
+        let fields = &r.json()["error"]["fields"];
+        assert_eq!(fields.as_array().unwrap().len(), 1, "{fields}");
+        assert_eq!(fields[0]["field"], "reporter_email");
+        assert!(fields[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("contains control characters"));
+        // The form says so in its words, and keeps the rest.
+        let mut b = app.browser();
+        let token = b.csrf().await;
+        let (ct, body) = Multipart::new()
+            .text("csrf", &token)
+            .text("title", "Kept title")
+            .text("product", "Kept product")
+            .text("description", DESCRIPTION)
+            .text("reporter_name", "Rita Reporter")
+            .text("reporter_email", bad)
+            .finish();
+        let r = b.request("POST", "/report", Some(&ct), body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert!(
+            r.body.contains(
+                "<a href=\"#reporter_email\">E-mail address</a> contains control characters"
+            ),
+            "{}",
+            r.body
+        );
+        for kept in ["Kept title", "Kept product", "Rita Reporter"] {
+            assert!(r.body.contains(kept), "{kept}");
+        }
+        assert!(
+            !r.body.contains(['\0', '\u{1}', '\u{1b}']),
+            "the invisible characters are not shown back"
+        );
+        assert!(r.body.contains("example.org"));
+    }
+    assert!(app
+        .store
+        .list_reports(Default::default())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

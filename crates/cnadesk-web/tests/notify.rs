@@ -704,6 +704,23 @@ async fn members_choose_channels_and_bad_keys_are_refused_with_the_input_kept() 
         app.store.member_contacts().await.unwrap().is_empty(),
         "nothing saved"
     );
+    // Invisible characters in the address are refused like everywhere else.
+    for bad in [
+        "mia\0@xmpp.example",
+        "mia@xmpp.\u{1}example",
+        "\u{1b}mia@xmpp.example",
+    ] {
+        let r = mia
+            .submit(
+                "/desk/settings/notifications",
+                "/desk/settings/notifications",
+                &[("jid", bad), ("xmpp_assigned", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert!(r.body.contains("contains control characters"), "{}", r.body);
+    }
+    assert!(app.store.member_contacts().await.unwrap().is_empty());
 
     let key = SecretCert::generate("Mia <mia@example.org>").unwrap();
     let r = mia

@@ -51,6 +51,8 @@ pub struct Config {
     pub coordination: CoordinationConfig,
     /// The public pages: security.txt, how fresh the advisory pages are.
     pub public: PublicConfig,
+    /// Several `serve` processes on one database: leases of the periodic jobs.
+    pub nodes: crate::jobs::NodesConfig,
 }
 
 /// The public pages.
@@ -331,7 +333,9 @@ pub struct SecurityConfig {
     pub require_totp_for_admins: bool,
     /// Session lifetime in hours.
     pub session_hours: u64,
-    /// Sign-in attempts per account per 15 minutes (per address: five times this).
+    /// Wrong passwords per account from one address per 15 minutes (per address:
+    /// five times this many attempts; an account failing from many addresses
+    /// slows each failing address down, never one that has not failed).
     pub login_attempts_per_15min: u32,
     /// Reverse proxies (addresses) whose `X-Forwarded-For` header names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -372,6 +376,7 @@ impl Default for Config {
             openpgp: OpenPgpConfig::default(),
             coordination: CoordinationConfig::default(),
             public: PublicConfig::default(),
+            nodes: crate::jobs::NodesConfig::default(),
         }
     }
 }
@@ -575,6 +580,7 @@ impl Config {
         self.cve_services()?;
         self.scope_policy()?;
         self.sla_policy()?;
+        self.nodes.check()?;
         if !(1..=24 * 365).contains(&self.security.session_hours) {
             bail!("invalid configuration: security.session_hours must be between 1 and 8760");
         }
@@ -741,21 +747,33 @@ impl Config {
         }
     }
 
-    /// The server key: configured, or read from (or created in) `data_dir`
-    /// (created readable by its owner only).
-    pub fn server_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
+    /// Where the secret key is kept when it is not configured.
+    pub fn key_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    /// The server key as configured or as found in `data_dir`, never
+    /// created here (see [`Config::create_server_key`]).
+    pub fn existing_server_key(&self) -> anyhow::Result<Option<cnadesk_web::ServerKey>> {
         if let Some(key) = &self.secret_key {
-            return Ok(cnadesk_web::ServerKey::from_hex(key.expose_secret())?);
+            return Ok(Some(cnadesk_web::ServerKey::from_hex(key.expose_secret())?));
         }
-        let path = self.data_dir.join("secret.key");
-        if path.exists() {
-            let hex = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            return cnadesk_web::ServerKey::from_hex(&hex)
-                .with_context(|| format!("{} is not a valid key", path.display()));
+        let path = self.key_path();
+        match std::fs::read_to_string(&path) {
+            Ok(hex) => cnadesk_web::ServerKey::from_hex(&hex)
+                .map(Some)
+                .with_context(|| format!("{} is not a valid key", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
+    }
+
+    /// Creates a new server key in `data_dir` (readable by its owner only);
+    /// refuses to replace an existing file.
+    pub fn create_server_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+        let path = self.key_path();
         let key = cnadesk_web::ServerKey::generate();
         write_private(&path, &key.to_hex())?;
         tracing::info!(path = %path.display(), "generated a new secret key");
@@ -774,6 +792,14 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
+    // A key that a crash could lose after the database recorded it would
+    // lock the desk out of its own data: on disk before anything uses it.
+    f.sync_all()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    }
     Ok(())
 }
 

@@ -1,12 +1,15 @@
 //! `cnadesk`: the one binary of the desk.
 #![allow(clippy::print_stdout)]
 
+mod backup;
 mod config;
 mod cve;
 mod ecosystem;
 mod forecast;
+mod jobs;
 mod notify;
 mod record;
+mod startup;
 mod transparency;
 
 use std::io::{BufRead, Write};
@@ -40,11 +43,23 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations (required for PostgreSQL before `serve`).
     Migrate(DbArgs),
+    /// Start a new desk explicitly: create (or take the configured) secret
+    /// key, create the database, and record which key it belongs to.
+    Init(DbArgs),
     /// Manage team accounts from the terminal.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Copy the SQLite database to a new file, consistently even while the
+    /// desk serves, and check the copy (integrity, audit chain). PostgreSQL:
+    /// use pg_dump. Exit 1 when the copy fails its checks, 2 when refused.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the SQLite database after checking it
+    /// (integrity, audit chain); the desk must be stopped. Refuses to replace
+    /// a database that holds data unless --force. Exit 1 when the backup
+    /// fails its checks, 2 when refused.
+    Restore(backup::RestoreArgs),
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -145,6 +160,15 @@ enum AdminCommand {
     },
     /// List team accounts.
     ListUsers(DbArgs),
+    /// Turn off a member's second factor (TOTP) so they can enrol again,
+    /// e.g. after a lost phone or a restored secret key. Audited.
+    ResetTotp {
+        /// The member's sign-in name.
+        #[arg(value_name = "USER")]
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,10 +256,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     std::fs::remove_dir_all(&dir)
                         .with_context(|| format!("cannot reset {}", dir.display()))?;
                 }
+                if let Some(url) = config.database_url.take() {
+                    println!("{}", demo_ignores_database(&url, &config.data_dir));
+                }
                 config.data_dir = dir;
-                config.database_url = None;
             }
             serve(config, args.demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init(db) => {
+            let config = Config::load(file, &db.overrides())?;
+            init_tracing(&config);
+            let (store, key) = startup::open_desk(&config, startup::Intent::Init).await?;
+            store.close().await;
+            println!(
+                "initialised a new desk: database {}, secret key {} (fingerprint {})",
+                cnadesk_store_sql::redact_url(&config.database_url()),
+                if config.secret_key.is_some() {
+                    "configured".to_owned()
+                } else {
+                    config.key_path().display().to_string()
+                },
+                key.fingerprint()
+            );
+            println!(
+                "keep a copy of the secret key with your backups: the desk cannot run without it"
+            );
+            println!("next: `cnadesk serve`, which prints the link that creates the first admin");
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(db) => {
@@ -292,6 +339,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Backup(args) => backup::run_backup(file, args).await,
+        Command::Restore(args) => backup::run_restore(file, args).await,
         Command::Admin { command } => admin(file, command).await,
         Command::Record { command } => record::run(command),
         Command::Cve(args) => cve::run(file, args).await,
@@ -310,6 +359,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => dev_cve_services(bind, &org, quota, &user).await,
     }
+}
+
+/// What `serve --demo` says when a database URL is configured: the demo
+/// never touches it.
+fn demo_ignores_database(url: &secrecy::SecretString, data_dir: &std::path::Path) -> String {
+    use secrecy::ExposeSecret;
+    let from = if std::env::var_os("CNADESK_DATABASE_URL").is_some() {
+        "CNADESK_DATABASE_URL"
+    } else {
+        "the configured database_url"
+    };
+    format!(
+        "demo mode: {from} ({}) is not used: the demo desk runs on its own SQLite database in {}, \
+         reset at every start; nothing is read from or written to that database.",
+        cnadesk_store_sql::redact_url(url.expose_secret()),
+        data_dir.join("demo").display()
+    )
 }
 
 /// `cnadesk dev cve-services`: the double, until interrupted. The key is new
@@ -397,6 +463,43 @@ async fn admin(file: Option<&std::path::Path>, command: AdminCommand) -> anyhow:
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::ResetTotp { username, db } => {
+            let config = Config::load(file, &db.overrides())?;
+            init_tracing(&config);
+            let store = open_store(&config, Migrate::Require).await?;
+            let name = username.trim().to_lowercase();
+            let Some(creds) = store.user_credentials(&name).await? else {
+                store.close().await;
+                eprintln!(
+                    "there is no team account {name:?}; nothing changed (`cnadesk admin list-users` lists them)"
+                );
+                return Ok(ExitCode::from(2));
+            };
+            let user = creds.user;
+            if creds.totp_secret_enc.is_none() {
+                store.close().await;
+                println!(
+                    "{} ({}) has no second factor; nothing changed",
+                    user.username, user.id
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            store
+                .set_user_totp(
+                    user.id,
+                    None,
+                    &Actor::system("cli"),
+                    SystemClock.now().as_millisecond(),
+                )
+                .await?;
+            store.close().await;
+            println!(
+                "turned off the second factor of {} ({}); audited as user.totp_removed. \
+                 They sign in with their password and enrol again at /account/totp.",
+                user.username, user.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -460,7 +563,10 @@ async fn cve_desk(
             },
         )?;
         tracing::warn!(%base, "demo mode: CVE Services is an in-memory double; nothing reaches the CVE Program");
-        return Ok(Some(CveDesk::new(store, client, clock, Environment::Demo)));
+        return Ok(Some(
+            CveDesk::new(store, client, clock, Environment::Demo)
+                .with_lease(config.nodes.cve_lease()),
+        ));
     }
     let Some(settings) = config.cve_services()? else {
         return Ok(None);
@@ -470,17 +576,20 @@ async fn cve_desk(
         3,
         std::time::Duration::from_millis(500),
     )?;
-    Ok(Some(CveDesk::new(
-        store,
-        client,
-        clock,
-        settings.environment,
-    )))
+    Ok(Some(
+        CveDesk::new(store, client, clock, settings.environment)
+            .with_lease(config.nodes.cve_lease()),
+    ))
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let store = open_store(&config, Migrate::Apply).await?;
-    let key = config.server_key()?;
+    // The demo desk is new at every start (its data dir was just reset).
+    let intent = if demo {
+        startup::Intent::Init
+    } else {
+        startup::Intent::Serve
+    };
+    let (store, key) = startup::open_desk(&config, intent).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -510,7 +619,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     };
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = desk.clone().map(|d| {
-        tokio::spawn(d.worker(std::time::Duration::from_secs(15), async {
+        let every = d.poll_every();
+        tokio::spawn(d.worker(every, async {
             let _ = worker_stopped.await;
         }))
     });
@@ -597,75 +707,19 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     tracing::info!(%addr, backend, "serving");
-    // Response-time clocks (warn, hand on, offer) and embargoes, every minute.
-    let sweeper = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match cnadesk_web::team_desk::sweep(&state).await {
-                    Ok(s) if s != cnadesk_web::team_desk::Sweep::default() => {
-                        tracing::info!(
-                            warnings = s.warnings,
-                            escalations = s.escalations,
-                            breaches = s.breaches,
-                            offered = s.offered,
-                            "response-time sweep"
-                        )
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "response-time sweep failed"),
-                }
-                // Embargoes: lift at the end (also catching up after a
-                // restart), publish, remind vendors who have not answered.
-                match cnadesk_web::coordination_desk::sweep(&state).await {
-                    Ok(s) if s != cnadesk_web::coordination_desk::Sweep::default() => {
-                        tracing::info!(
-                            lifted = s.lifted,
-                            publications = s.publications,
-                            reminders = s.reminders,
-                            "coordination sweep"
-                        )
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "coordination sweep failed"),
-                }
-            }
-        })
-    };
-    // Messages: the audit log fanned out to the outbox, then delivered.
+    // Messages start at the end of the log on a desk that never sent any.
     cnadesk_web::notify_desk::start_cursor_at_head(&state).await?;
-    let messenger = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(notify::TICK);
-            loop {
-                tick.tick().await;
-                if let Err(e) = cnadesk_web::notify_desk::fan_out(&state).await {
-                    tracing::error!(error = %e, "notification fan-out failed");
-                }
-                // Decisions into the public log; what may now be read, revealed.
-                match cnadesk_web::transparency_desk::sweep(&state).await {
-                    Ok((0, 0)) => {}
-                    Ok((appended, revealed)) => {
-                        tracing::info!(appended, revealed, "transparency log updated");
-                    }
-                    Err(e) => tracing::error!(error = %e, "transparency log update failed"),
-                }
-                match cnadesk_web::notify_desk::deliver_due(&state).await {
-                    Ok(d) if d.sent + d.retried + d.failed > 0 => tracing::info!(
-                        sent = d.sent,
-                        retried = d.retried,
-                        failed = d.failed,
-                        "messages delivered"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "message delivery failed"),
-                }
-            }
-        })
-    };
+    // The periodic jobs (response-time and coordination sweeps every minute;
+    // fan-out, transparency log and delivery every tick), each run by the
+    // node that holds its lease, so several nodes can share the database.
+    let jobs = jobs::Runner::new(
+        store.clone(),
+        clock.clone(),
+        config.nodes.holder(),
+        config.nodes.lease(),
+    )
+    .with_desk_jobs(&state)
+    .start();
     let app = cnadesk_web::router(state);
     axum::serve(
         listener,
@@ -673,8 +727,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
-    sweeper.abort();
-    messenger.abort();
+    // Running jobs finish; the leases go to the other nodes at once.
+    jobs.shutdown().await;
     if let Some((_, task)) = inbound {
         task.abort();
     }

@@ -126,6 +126,101 @@ fn migrate_then_admin_create_user_and_list() {
     assert!(stdout(&o).contains("intact: 1 events"), "{}", stdout(&o));
 }
 
+#[tokio::test]
+async fn admin_reset_totp_turns_off_the_second_factor_and_is_audited() {
+    use cnadesk_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let o = run(&["migrate", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = cnadesk(&[
+        "admin",
+        "create-user",
+        "--username",
+        "mia",
+        "--email",
+        "mia@example.org",
+        "--data-dir",
+        d,
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough passphrase\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Mia enrolled a second factor (its secret sealed with the server key).
+    let url = cnadesk_store_sql::sqlite_url_in(&data);
+    let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Require)
+        .await
+        .unwrap();
+    let mia = store.user_credentials("mia").await.unwrap().unwrap().user;
+    store
+        .set_user_totp(
+            mia.id,
+            Some(vec![7; 48]),
+            &cnadesk_core::Actor::Member {
+                id: mia.id,
+                username: "mia".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    let o = run(&["admin", "list-users", "--data-dir", d]);
+    assert!(stdout(&o).contains("totp=on"), "{}", stdout(&o));
+
+    let o = run(&["admin", "reset-totp", "mia", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("turned off the second factor of mia"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["admin", "list-users", "--data-dir", d]);
+    assert!(stdout(&o).contains("totp=off"), "{}", stdout(&o));
+    let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Require)
+        .await
+        .unwrap();
+    let creds = store.user_credentials("mia").await.unwrap().unwrap();
+    assert!(creds.totp_secret_enc.is_none());
+    let events = store.audit_events(0, 100).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.action, "user.totp_removed");
+    assert_eq!(last.actor, "system:cli");
+    assert_eq!(last.payload["user_id"], mia.id.0);
+    store.close().await;
+
+    // Again: nothing to do, nothing audited.
+    let o = run(&["admin", "reset-totp", "mia", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("has no second factor"),
+        "{}",
+        stdout(&o)
+    );
+    // An unknown account: exit 2, in words.
+    let o = run(&["admin", "reset-totp", "nobody", "--data-dir", d]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("there is no team account \"nobody\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("intact: 3 events"), "{}", stdout(&o));
+}
+
 #[test]
 fn audit_verify_without_a_database_says_so() {
     let dir = tempfile::tempdir().unwrap();

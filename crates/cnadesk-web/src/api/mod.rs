@@ -320,11 +320,12 @@ pub async fn create_report(
         )
             .into_response()),
         Err(IntakeError::Invalid(errors)) => Err(ApiError::fields(errors)),
-        Err(IntakeError::RateLimited) => Err(ApiError::new(
+        Err(IntakeError::RateLimited(secs)) => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many reports from this address in the last hour",
-        )),
+        )
+        .retry_after(secs)),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
 }

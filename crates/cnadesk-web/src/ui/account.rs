@@ -124,7 +124,8 @@ pub async fn setup_submit(
                 token,
                 username: form.username,
                 display_name: form.display_name,
-                email: form.email,
+                // Invisible characters are refused, and not shown back.
+                email: form.email.chars().filter(|c| !c.is_control()).collect(),
                 errors,
             },
         ));
@@ -224,11 +225,17 @@ pub async fn login_submit(
         ));
     }
     let username = form.username.trim().to_lowercase();
-    let Some(user_key) = crate::auth::login_allowed(&state, &ip, "login-user", &username) else {
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts. Wait 15 minutes and try again.",
-        ));
+    let attempt = match crate::auth::login_allowed(&state, &ip, "login-user", &username) {
+        Ok(attempt) => attempt,
+        Err(secs) => {
+            return Ok(crate::error::with_retry_after(
+                again(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &crate::auth::too_many_attempts(secs),
+                ),
+                secs,
+            ));
+        }
     };
     // Usernames are short and printable: anything else cannot exist, and is
     // never sent to the database.
@@ -244,12 +251,13 @@ pub async fn login_submit(
     )
     .await;
     let Some(creds) = creds.filter(|c| ok && c.user.active) else {
+        attempt.failed();
         return Ok(again(
             StatusCode::UNAUTHORIZED,
             "Wrong username or password, or the account is deactivated.",
         ));
     };
-    state.login_limiter.reset(&user_key);
+    attempt.succeeded();
     let pending = creds.totp_secret_enc.is_some();
     let cookie = start_session(&state, &creds.user, pending).await?;
     let target = if pending {
@@ -333,13 +341,20 @@ pub async fn totp_submit(
             "The form expired. Enter the code again.",
         ));
     }
-    if !state
+    if let Err(wait) = state
         .login_limiter
-        .check(&format!("totp-user:{}", pending.user.id.0))
+        .try_now(&format!("totp-user:{}", pending.user.id.0))
     {
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts. Wait 15 minutes and try again.",
+        let secs = crate::ratelimit::retry_after_secs(wait);
+        return Ok(crate::error::with_retry_after(
+            again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many attempts. Try again in {} minutes.",
+                    secs.div_ceil(60)
+                ),
+            ),
+            secs,
         ));
     }
     let creds = state
@@ -597,7 +612,10 @@ async fn users_page(
         users,
         username: form.map(|f| f.username.clone()).unwrap_or_default(),
         display_name: form.map(|f| f.display_name.clone()).unwrap_or_default(),
-        email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        // Invisible characters are refused, and not shown back.
+        email: form
+            .map(|f| f.email.chars().filter(|c| !c.is_control()).collect())
+            .unwrap_or_default(),
         role: form
             .and_then(|f| f.role.clone())
             .unwrap_or_else(|| "member".into()),

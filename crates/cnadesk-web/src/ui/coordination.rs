@@ -13,7 +13,7 @@ use cnadesk_core::coordination::{
     in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
     Checklist,
 };
-use cnadesk_core::report::looks_like_email;
+use cnadesk_core::report::email_problem;
 use cnadesk_core::CaseId;
 use cnadesk_store::{Case, CountChoice, EmbargoOutcome, NewVulnerability, StoreError};
 use serde::Deserialize;
@@ -126,6 +126,17 @@ pub struct Drafts {
     embargo_end: String,
     embargo_reason: String,
     body: String,
+}
+
+impl Page {
+    /// A field as its form labels it, where that differs from its name
+    /// (for the list of problems).
+    fn label<'a>(&self, field: &'a str) -> &'a str {
+        match field {
+            "email" => "E-mail address",
+            other => other,
+        }
+    }
 }
 
 async fn time_zone_of(state: &AppState, member: &Member) -> Result<String, AppError> {
@@ -660,10 +671,12 @@ pub async fn invite_vendor(
         .map(|(_, v)| v.clone())
         .collect();
     let mut errors = Vec::new();
-    if !looks_like_email(&email) || email.len() > 254 {
+    if let Some(problem) = email_problem(&email) {
+        errors.push(("email".into(), problem.into()));
+    } else if email.len() > 254 {
         errors.push((
             "email".into(),
-            "is not an e-mail address (expected name@example.org)".into(),
+            "is too long for an e-mail address (at most 254 characters)".into(),
         ));
     }
     if let Some(e) = text_ok("contact_name", &contact_name, 100, false) {
@@ -677,7 +690,8 @@ pub async fn invite_vendor(
     }
     if !errors.is_empty() {
         let drafts = Drafts {
-            email,
+            // Invisible characters are refused, and not shown back.
+            email: email.chars().filter(|c| !c.is_control()).collect(),
             contact_name,
             ..Drafts::default()
         };

@@ -423,7 +423,7 @@ fn notice_text(done: &str) -> &'static str {
         "published-differs" => "Published to CVE Services, but the record the service returned differs from the approved version; compare them before anything else.",
         "updated" => "The published record was updated; the record read back from the service matches the approved version.",
         "queued" => "CVE Services did not answer clearly. The desk will read back and finish (or retry) on its own; this page shows the state.",
-        "running" => "This call is in progress (the desk's worker took it up); this page shows the state.",
+        "running" => "This call is in progress: a worker (on this node or another) holds it and renews its lease while it runs. If that worker stopped, its lease runs out within a minute; then the desk's worker, or Try now, takes the call over and reads back first.",
         "linked" => "Linked to this case.",
         "disclosed" => "Saved. The publication clock runs from the disclosure time.",
         "failed" => "The operation failed; see the error in the list below.",
@@ -495,6 +495,9 @@ async fn refused(
         }
         WorkflowError::Store(cnadesk_store::StoreError::Database(m)) => {
             return Err(AppError::Internal(m.clone()))
+        }
+        WorkflowError::Store(cnadesk_store::StoreError::Unavailable(m)) => {
+            return Err(AppError::Unavailable(m.clone()))
         }
         WorkflowError::Service(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -1073,6 +1076,9 @@ pub async fn cve_reject(
         }
         Err(WorkflowError::Store(cnadesk_store::StoreError::Database(m))) => {
             Err(AppError::Internal(m))
+        }
+        Err(WorkflowError::Store(cnadesk_store::StoreError::Unavailable(m))) => {
+            Err(AppError::Unavailable(m))
         }
         Err(WorkflowError::Service(s)) => {
             again(cnadesk_cve_workflow::describe(&s), StatusCode::BAD_GATEWAY).await

@@ -20,7 +20,7 @@ pub use notify::*;
 pub use record::*;
 pub use team::*;
 
-use cnadesk_core::report::looks_like_email;
+use cnadesk_core::report::email_problem;
 use cnadesk_core::FieldError;
 
 /// Checks the fields of a new account (also used by `cnadesk admin create-user`).
@@ -44,9 +44,6 @@ pub fn validate_new_account(
             "must be 2 to 40 characters: lowercase letters, digits, dot, dash or underscore",
         ));
     }
-    if email.chars().any(char::is_control) {
-        errors.push(FieldError::new("email", "contains control characters"));
-    }
     let d = display_name.trim();
     if d.is_empty() || d.chars().count() > 100 || d.chars().any(char::is_control) {
         errors.push(FieldError::new(
@@ -54,11 +51,8 @@ pub fn validate_new_account(
             "is required (at most 100 characters, one line)",
         ));
     }
-    if !looks_like_email(email.trim()) {
-        errors.push(FieldError::new(
-            "email",
-            "is not an e-mail address (expected name@example.org)",
-        ));
+    if let Some(problem) = email_problem(email.trim()) {
+        errors.push(FieldError::new("email", problem));
     }
     if let Err(m) = crate::auth::check_password_policy(password, confirm) {
         errors.push(FieldError::new("password", format!("The password {m}")));
@@ -166,6 +160,17 @@ mod tests {
         let errors = validate_new_account("A B", "", "x", "short", "short");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["username", "display_name", "email", "password"]);
+        for bad in [
+            "ada\0@example.org",
+            "ada@\u{1}example.org",
+            "\u{1b}ada@example.org",
+        ] {
+            let errors =
+                validate_new_account("ada", "Ada", bad, "a long passphrase", "a long passphrase");
+            assert_eq!(errors.len(), 1, "{bad:?}: {errors:?}");
+            assert_eq!(errors[0].field, "email");
+            assert!(errors[0].message.contains("control characters"));
+        }
         assert!(validate_new_account(
             "ada",
             "Ada L.",

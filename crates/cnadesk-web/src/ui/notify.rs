@@ -140,7 +140,7 @@ fn looks_like_jid(s: &str) -> bool {
         && !domain.contains('@')
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\''))
         && s.len() <= 3071
 }
 
@@ -175,7 +175,13 @@ pub async fn notify_settings_save(
         })
         .collect();
     let mut errors = Vec::new();
-    if !contact.jid.is_empty() && !looks_like_jid(&contact.jid) {
+    if contact.jid.chars().any(char::is_control) {
+        errors.push((
+            "jid".to_owned(),
+            "contains control characters (invisible ones such as NUL or ESC); type the address again"
+                .to_owned(),
+        ));
+    } else if !contact.jid.is_empty() && !looks_like_jid(&contact.jid) {
         errors.push((
             "jid".to_owned(),
             "is not an XMPP address (expected name@example.org)".to_owned(),

@@ -150,6 +150,7 @@ impl TestApp {
         Browser {
             app: self,
             cookies: HashMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -178,6 +179,9 @@ impl TestApp {
 pub struct Browser<'a> {
     pub app: &'a TestApp,
     pub cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For` (the client's address when the app trusts
+    /// 127.0.0.1 as its proxy).
+    pub forwarded_for: Option<String>,
 }
 
 pub fn csrf_from(html: &str) -> String {
@@ -201,6 +205,12 @@ pub fn encode(fields: &[(&str, &str)]) -> String {
 }
 
 impl Browser<'_> {
+    /// This browser as a client at `ip` (see [`Browser::forwarded_for`]).
+    pub fn at(mut self, ip: &str) -> Self {
+        self.forwarded_for = Some(ip.to_owned());
+        self
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()
@@ -236,6 +246,9 @@ impl Browser<'_> {
         }
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(ip) = &self.forwarded_for {
+            req = req.header("x-forwarded-for", ip);
         }
         let reply = self.app.send(req.body(Body::from(body)).unwrap()).await;
         self.remember(&reply);

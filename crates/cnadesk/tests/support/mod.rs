@@ -48,6 +48,11 @@ impl Server {
 
     /// [`Server::start`] with more arguments (e.g. `--demo`).
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// [`Server::start_with`] with `CNADESK_*` environment variables.
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args = vec![
             "serve",
             "--bind",
@@ -56,7 +61,9 @@ impl Server {
             data_dir.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let mut child = cnadesk(&args)
+        let mut cmd = cnadesk(&args);
+        cmd.envs(env.iter().copied());
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -118,4 +125,35 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl Server {
+    /// Kills the server at once (SIGKILL: no shutdown, no flushing).
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether this process runs as root (mounting a small filesystem needs it).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// For a test that needs root: `true` to go on. Under `CI=true` a missing
+/// privilege fails the test; elsewhere the test says loudly that it did not run.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} needs root (it mounts a small filesystem) and CI runs as root"
+    );
+    eprintln!("SKIPPED {test}: needs root to mount a small filesystem");
+    false
 }

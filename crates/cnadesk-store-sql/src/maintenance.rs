@@ -1,0 +1,127 @@
+//! [`Maintenance`] over SQL: the write probe, the key fingerprint, the
+//! footprint.
+
+use async_trait::async_trait;
+use cnadesk_store::{Footprint, Maintenance, StoreError, StoreResult};
+use sqlx::Row;
+
+use crate::rows::db_err;
+use crate::store::SqlStore;
+
+const KEY_FINGERPRINT: &str = "key_fingerprint";
+const WRITE_PROBE: &str = "write_probe";
+/// Free space beside the SQLite file that counts as room again after a
+/// full disk (4 MiB: a large report with its attachments and the journal).
+const RECOVERY_FREE_BYTES: u64 = 4 << 20;
+
+impl SqlStore {
+    /// Bytes free for this process on the SQLite file's filesystem.
+    fn free_bytes(&self) -> Option<u64> {
+        let dir = self.file.as_deref()?.parent()?;
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    /// Sets a `desk_meta` value in its own transaction.
+    async fn put_meta(&self, name: &str, value: &str, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO desk_meta (name, value, updated_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+             updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl Maintenance for SqlStore {
+    async fn write_probe(&self, now_ms: i64) -> StoreResult<()> {
+        let failing = self.health.failing();
+        self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
+            .await?;
+        if let Some(reason) = failing {
+            // A small write can fit where a report no longer does: after a
+            // full disk, writes count as working again only once there is
+            // room for a large report beside the SQLite file.
+            if let Some(free) = self.free_bytes() {
+                if free < RECOVERY_FREE_BYTES {
+                    return Err(StoreError::Unavailable(format!(
+                        "{reason}; {free} bytes free, waiting for at least {RECOVERY_FREE_BYTES}"
+                    )));
+                }
+            }
+            self.health.recovered();
+        }
+        Ok(())
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        self.health.failing()
+    }
+
+    async fn key_fingerprint(&self) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM desk_meta WHERE name = $1")
+            .bind(KEY_FINGERPRINT)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get("value").map_err(db_err)).transpose()
+    }
+
+    async fn bind_key_fingerprint(&self, fingerprint: &str, now_ms: i64) -> StoreResult<String> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO desk_meta (name, value, updated_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(KEY_FINGERPRINT)
+        .bind(fingerprint)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let row = sqlx::query("SELECT value FROM desk_meta WHERE name = $1")
+            .bind(KEY_FINGERPRINT)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let recorded: String = row.try_get("value").map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(recorded)
+    }
+
+    async fn footprint(&self) -> StoreResult<Footprint> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM users) AS users, \
+               (SELECT COUNT(*) FROM reports) AS reports, \
+               (SELECT COUNT(*) FROM audit_events) AS audit_events, \
+               (SELECT COUNT(*) FROM sessions) \
+               + (SELECT COUNT(*) FROM vendor_sessions) \
+               + (SELECT COUNT(*) FROM users WHERE totp_secret_enc IS NOT NULL) \
+               + (SELECT COUNT(*) FROM outbox) \
+               + (SELECT COUNT(*) FROM transparency_log) AS key_bound",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(Footprint {
+            users: row.try_get("users").map_err(db_err)?,
+            reports: row.try_get("reports").map_err(db_err)?,
+            audit_events: row.try_get("audit_events").map_err(db_err)?,
+            key_bound: row.try_get("key_bound").map_err(db_err)?,
+        })
+    }
+}

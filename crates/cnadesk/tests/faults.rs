@@ -1,0 +1,497 @@
+//! Faults injected for real into a running `cnadesk`: a filesystem that
+//! fills up, `kill -9`, a lost key, a lost or damaged database, a read-only
+//! data directory, a node with another key. The promise under test: a report
+//! that was acknowledged is never lost, and a desk that cannot be trusted
+//! refuses to start, fast and in words.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{cnadesk, require_root, run, stderr, stdout, Server};
+
+/// No intake rate limit: these tests post many reports from one address.
+const UNLIMITED: (&str, &str) = ("CNADESK_INTAKE__REPORTS_PER_IP_PER_HOUR", "1000000");
+
+/// A filesystem mounted for one test, unmounted when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Mount {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount a {size} tmpfs on {}", dir.display());
+        Mount(dir.to_owned())
+    }
+
+    /// `source` again at `dir`, read-only.
+    fn read_only_view(source: &Path, dir: &Path) -> Mount {
+        std::fs::create_dir_all(dir).unwrap();
+        let bind = Command::new("mount")
+            .arg("--bind")
+            .arg(source)
+            .arg(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(bind, "bind mount");
+        let m = Mount(dir.to_owned());
+        let ro = Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ro, "remount read-only");
+        m
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn report_json(i: usize, padding: usize) -> serde_json::Value {
+    serde_json::json!({
+        "title": format!("Report {i}"),
+        "product": "Prosody",
+        "reporter_email": "reporter@example.org",
+        "description": format!("A stanza makes the server crash, case {i}. {}", "x".repeat(padding)),
+    })
+}
+
+/// What a POST of a report got.
+enum Posted {
+    /// 201 with the reporter's tracking token.
+    Acknowledged(String),
+    /// 503 (with Retry-After checked).
+    Unavailable,
+    /// Anything else: status and body.
+    Other(u16, String),
+}
+
+async fn post_report(client: &reqwest::Client, base: &str, i: usize, padding: usize) -> Posted {
+    let response = match client
+        .post(format!("{base}/api/v1/reports"))
+        .json(&report_json(i, padding))
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Posted::Other(0, e.to_string()),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    match status {
+        201 => {
+            let url = body["tracking_url"].as_str().unwrap_or_default().to_owned();
+            let token = url.rsplit('/').next().unwrap_or_default().to_owned();
+            assert!(!token.is_empty(), "a 201 names its tracking link: {body}");
+            Posted::Acknowledged(token)
+        }
+        503 => {
+            assert!(retry_after.is_some(), "a 503 says when to retry");
+            Posted::Unavailable
+        }
+        _ => Posted::Other(status, body.to_string()),
+    }
+}
+
+/// Every token's tracking page answers 200: the report is stored.
+async fn missing_reports(base: &str, tokens: &[String]) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut missing = Vec::new();
+    for t in tokens {
+        let status = client
+            .get(format!("{base}/track/{t}"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        if status != 200 {
+            missing.push(format!("{t}: {status}"));
+        }
+    }
+    missing
+}
+
+async fn readyz(client: &reqwest::Client, base: &str) -> (u16, serde_json::Value) {
+    let r = client.get(format!("{base}/readyz")).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+/// Fills the filesystem of `dir` with a file until it refuses more.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+#[test]
+fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
+    if !require_root("a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _mount = Mount::tmpfs(&data, "8m");
+    // Ballast, freed later to give the desk room again.
+    std::fs::write(data.join("ballast"), vec![0u8; 5 << 20]).unwrap();
+    let server = Server::start_env(&data, &[], &[UNLIMITED]);
+    let base = server.base_url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut acknowledged = Vec::new();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let (mut unavailable, mut after_first_failure) = (0, 0);
+        let mut others = Vec::new();
+        // Reports of ~12 kB until the disk is full, then more on a full disk.
+        for i in 0..2_000 {
+            match post_report(&client, &base, i, 12_000).await {
+                Posted::Acknowledged(t) => acknowledged.push(t),
+                Posted::Unavailable => unavailable += 1,
+                Posted::Other(status, body) => others.push(format!("{status} {body}")),
+            }
+            if unavailable > 0 {
+                if after_first_failure == 0 {
+                    // Leave no byte free at all.
+                    fill(&data);
+                }
+                after_first_failure += 1;
+                if after_first_failure > 40 {
+                    break;
+                }
+            }
+        }
+        assert!(others.is_empty(), "only 201 or 503: {others:?}");
+        assert!(
+            unavailable > 0,
+            "the disk filled up ({} acknowledged)",
+            acknowledged.len()
+        );
+        let (status, body) = readyz(&client, &base).await;
+        assert_eq!(status, 503, "not ready on a full disk: {body}");
+        assert!(
+            body["reason"].as_str().unwrap_or_default().contains("disk is full"),
+            "{body}"
+        );
+        // Space comes back: the desk recovers by itself.
+        std::fs::remove_file(data.join("filler")).unwrap();
+        std::fs::remove_file(data.join("ballast")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while readyz(&client, &base).await.0 != 200 {
+            assert!(Instant::now() < deadline, "ready again once space is back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match post_report(&client, &base, 9_999, 100).await {
+            Posted::Acknowledged(t) => acknowledged.push(t),
+            _ => panic!("a report is taken again once space is back"),
+        }
+        let missing = missing_reports(&base, &acknowledged).await;
+        assert!(missing.is_empty(), "acknowledged but not stored: {missing:?}");
+        eprintln!(
+            "full disk: {} acknowledged, {unavailable} refused with 503, 0 lost",
+            acknowledged.len()
+        );
+    });
+    // A crash now, and a restart on the same files: still all there.
+    server.kill9();
+    let server = Server::start_env(&data, &[], &[UNLIMITED]);
+    rt.block_on(async {
+        let missing = missing_reports(&server.base_url, &acknowledged).await;
+        assert!(missing.is_empty(), "lost across a restart: {missing:?}");
+    });
+    server.stop();
+    let o = run(&["audit", "verify", "--data-dir", data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn kill_9_under_load_loses_no_acknowledged_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_env(&data, &[], &[UNLIMITED]);
+    let base = server.base_url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let (client, base, tx) = (client.clone(), base.clone(), tx.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10_000 {
+                    match post_report(&client, &base, worker * 100_000 + i, 500).await {
+                        Posted::Acknowledged(t) => {
+                            if tx.send(t).is_err() {
+                                return;
+                            }
+                        }
+                        // The server is gone: stop.
+                        Posted::Other(0, _) => return,
+                        Posted::Unavailable => {}
+                        Posted::Other(status, body) => panic!("{status} {body}"),
+                    }
+                }
+            }));
+        }
+        drop(tx);
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        // SIGKILL in the middle of the load.
+        let pid = server.child.id();
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut tokens = Vec::new();
+        while let Some(t) = rx.recv().await {
+            tokens.push(t);
+        }
+        tokens
+    });
+    server.kill9();
+    assert!(acknowledged.len() > 10, "load ran: {}", acknowledged.len());
+    let server = Server::start_env(&data, &[], &[UNLIMITED]);
+    rt.block_on(async {
+        let missing = missing_reports(&server.base_url, &acknowledged).await;
+        assert!(
+            missing.is_empty(),
+            "{} of {} lost: {missing:?}",
+            missing.len(),
+            acknowledged.len()
+        );
+    });
+    server.stop();
+    let o = run(&["audit", "verify", "--data-dir", data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+/// Runs `cnadesk serve` expecting it to refuse to start: returns how long it
+/// took and what it said. Fails if it is still running after 10 s.
+fn refused(data: &Path, env: &[(&str, &str)]) -> (Duration, String) {
+    let started = Instant::now();
+    let mut child = cnadesk(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .envs(env.iter().copied())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            let said = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!status.success(), "serve refused: {said}");
+            assert!(
+                !said.contains("/setup/"),
+                "never a setup link for a new desk: {said}"
+            );
+            return (started.elapsed(), said);
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "serve did not refuse within 10 s: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A desk with some reports in `data`, stopped, its WAL folded into the file.
+fn desk_with_reports(data: &Path, n: usize) -> Vec<String> {
+    let server = Server::start_env(data, &[], &[UNLIMITED]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tokens = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut tokens = Vec::new();
+        for i in 0..n {
+            if let Posted::Acknowledged(t) = post_report(&client, &server.base_url, i, 2_000).await
+            {
+                tokens.push(t);
+            }
+        }
+        tokens
+    });
+    server.stop();
+    rt.block_on(async {
+        let store = cnadesk_store_sql::open(
+            &cnadesk_store_sql::sqlite_url_in(data),
+            cnadesk_store_sql::Migrate::Require,
+        )
+        .await
+        .unwrap();
+        store
+            .execute_raw_for_tests("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    assert_eq!(tokens.len(), n);
+    tokens
+}
+
+fn db(data: &Path) -> PathBuf {
+    data.join("cnadesk.sqlite3")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_lost_database_or_key_is_never_replaced_by_a_new_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original");
+    let tokens = desk_with_reports(&original, 5);
+
+    // The database deleted while secret.key stays.
+    let data = dir.path().join("deleted");
+    copy_dir(&original, &data);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db(&data).display()));
+    }
+    let (took, said) = refused(&data, &[]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        said.contains("missing") && said.contains("cnadesk init") && said.contains("Restore"),
+        "{said}"
+    );
+    assert!(!db(&data).exists(), "no new database was created");
+
+    // The database emptied.
+    std::fs::write(db(&data), b"").unwrap();
+    let (took, said) = refused(&data, &[]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(said.contains("empty"), "{said}");
+
+    // `init` starts a new desk on purpose, and only on an empty one.
+    let o = run(&["init", "--data-dir", data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("fingerprint"), "{}", stdout(&o));
+    let o = run(&["init", "--data-dir", original.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already holds a desk"), "{}", stderr(&o));
+
+    // secret.key lost: never regenerated next to a database with data.
+    let data = dir.path().join("keyless");
+    copy_dir(&original, &data);
+    std::fs::remove_file(data.join("secret.key")).unwrap();
+    let (took, said) = refused(&data, &[]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        said.contains("secret.key") && said.contains("fingerprint") && said.contains("Restore"),
+        "{said}"
+    );
+    assert!(!data.join("secret.key").exists(), "no new key was written");
+
+    // Another key (a second node set up with its own): refused.
+    let other_key = "cd".repeat(32);
+    let (took, said) = refused(&original, &[("CNADESK_SECRET_KEY", &other_key)]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(said.contains("not the key of this desk"), "{said}");
+
+    // The desk itself still starts, with every report.
+    let server = Server::start(&original);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let missing = rt.block_on(missing_reports(&server.base_url, &tokens));
+    assert!(missing.is_empty(), "{missing:?}");
+    server.stop();
+}
+
+#[test]
+fn a_damaged_database_is_named_within_5_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original");
+    desk_with_reports(&original, 40);
+    let len = std::fs::metadata(db(&original)).unwrap().len() as usize;
+    let bytes = std::fs::read(db(&original)).unwrap();
+    let page = 4096;
+    assert!(len > 8 * page, "the database has pages to damage: {len}");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", bytes[..50].to_vec(), "truncated"),
+        (
+            "zeroed header",
+            [vec![0u8; 100], bytes[100..].to_vec()].concat(),
+            "not an SQLite database",
+        ),
+        (
+            "random bytes",
+            (0..len).map(|i| (i * 7919 % 251) as u8).collect(),
+            "not an SQLite database",
+        ),
+        (
+            "one damaged page",
+            {
+                let mut b = bytes.clone();
+                let at = (len / page - 3) * page;
+                for (i, x) in b[at..at + page].iter_mut().enumerate() {
+                    *x = (i * 31 % 256) as u8;
+                }
+                b
+            },
+            "integrity check failed",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let data = dir.path().join(name.replace(' ', "-"));
+        copy_dir(&original, &data);
+        std::fs::write(db(&data), &content).unwrap();
+        let (took, said) = refused(&data, &[]);
+        assert!(took < Duration::from_secs(5), "{name}: {took:?}");
+        assert!(
+            said.contains(expected) && said.contains(&db(&data).display().to_string()),
+            "{name}: {said}"
+        );
+        assert_eq!(
+            std::fs::read(db(&data)).unwrap(),
+            content,
+            "{name}: the damaged file is left as it was, for recovery"
+        );
+    }
+}
+
+#[test]
+fn a_read_only_data_dir_is_refused_at_start() {
+    if !require_root("a_read_only_data_dir_is_refused_at_start") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original");
+    desk_with_reports(&original, 3);
+    let view = dir.path().join("ro");
+    let _mount = Mount::read_only_view(&original, &view);
+    let (took, said) = refused(&view, &[]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(said.contains("read-only"), "{said}");
+}
