@@ -51,14 +51,21 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Copy the SQLite database to a new file, consistently even while the
-    /// desk serves, and check the copy (integrity, audit chain). PostgreSQL:
-    /// use pg_dump. Exit 1 when the copy fails its checks, 2 when refused.
+    /// Copy the SQLite database to a new file while the desk serves, and check the copy.
+    ///
+    /// The copy is consistent (`VACUUM INTO`), readable by its owner only and
+    /// never overwrites a file; it is checked with `PRAGMA integrity_check` and
+    /// the audit chain (with the content its events commit to). PostgreSQL:
+    /// use pg_dump (see README.md). Exit 1 when the copy fails its checks, 2
+    /// when refused.
     Backup(backup::BackupArgs),
-    /// Put a backup in place of the SQLite database after checking it
-    /// (integrity, audit chain); the desk must be stopped. Refuses to replace
-    /// a database that holds data unless --force. Exit 1 when the backup
-    /// fails its checks, 2 when refused.
+    /// Check a backup and put it in place of the SQLite database (the desk stopped).
+    ///
+    /// The backup is checked (integrity, audit chain) before anything changes;
+    /// restore refuses while a desk has the database open, replaces a database
+    /// that holds data only with --force, and refuses a data directory whose
+    /// secret key is not the backup's. Exit 1 when the backup fails its
+    /// checks, 2 when refused.
     Restore(backup::RestoreArgs),
     /// Check the audit log.
     Audit {

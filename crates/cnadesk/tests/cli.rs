@@ -782,3 +782,109 @@ fn transparency_verify_against_the_server_and_tampered_copies() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not a signed head"), "{}", stderr(&o));
 }
+
+/// Audit events commit to the content they describe: a report's title, a
+/// message and a record version edited with plain SQL in the database fail
+/// `audit verify`, which names the content and the event; undone, the chain
+/// verifies again.
+#[test]
+fn audit_verify_names_the_event_whose_content_was_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let title = "Remote crash through a crafted MUC subject";
+    let id: String = rt.block_on(async {
+        let created: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/reports", server.base_url))
+            .json(&serde_json::json!({"title": title, "product": "Prosody",
+                "description": "A subject with a NUL crashes the server."}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    });
+    server.stop();
+    let report: i64 = id.trim_start_matches("REP-").parse().unwrap();
+    let d = data.to_str().unwrap();
+    let url = cnadesk_store_sql::sqlite_url_in(&data);
+    let sql = |statements: Vec<String>| {
+        rt.block_on(async {
+            let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Require)
+                .await
+                .unwrap();
+            for s in statements {
+                store.execute_raw_for_tests(&s).await.unwrap();
+            }
+            store.close().await;
+        })
+    };
+    // A reporter's message and a saved record version, written through the
+    // store as the desk writes them.
+    let (story, events) = rt.block_on(async {
+        let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Require)
+            .await
+            .unwrap();
+        let story = cnadesk_store::conformance::content_story(&store).await;
+        let events = cnadesk_store::Store::audit_events(&store, 0, 10_000)
+            .await
+            .unwrap();
+        store.close().await;
+        (story, events)
+    });
+    let seq = |action: &str, matches: &dyn Fn(&cnadesk_core::audit::AuditEvent) -> bool| {
+        events
+            .iter()
+            .find(|e| e.action == action && matches(e))
+            .unwrap_or_else(|| panic!("no {action} event"))
+            .seq
+    };
+    let created = seq("report.created", &|e| e.report_id == Some(report));
+    let shared = seq("message.shared", &|e| {
+        e.payload["message_id"] == serde_json::json!(story.message)
+    });
+    let saved = seq("record.version_saved", &|e| e.case_id == Some(story.case.0));
+    let (m, c, v) = (story.message, story.case.0, story.record_version);
+    let verify = || run(&["audit", "verify", "--data-dir", d]);
+    let o = verify();
+    assert!(o.status.success(), "{}", stdout(&o));
+
+    let tampering = [
+        (
+            vec![format!(
+                "UPDATE reports SET title = 'Nothing to see here' WHERE id = {report}"
+            )],
+            format!("report {report}'s content does not match the digest in event {created} (report.created)"),
+            vec![format!("UPDATE reports SET title = '{title}' WHERE id = {report}")],
+        ),
+        (
+            vec![format!("UPDATE messages SET body = body || ' (edited)' WHERE id = {m}")],
+            format!("message {m}'s content does not match the digest in event {shared} (message.shared)"),
+            vec![format!(
+                "UPDATE messages SET body = substr(body, 1, length(body) - 9) WHERE id = {m}"
+            )],
+        ),
+        (
+            // Versions are immutable by trigger; someone with the file can drop it.
+            vec![
+                "DROP TRIGGER record_versions_no_update".to_owned(),
+                format!("UPDATE record_versions SET document = '{{\"title\": \"forged\"}}' WHERE case_id = {c} AND version = {v}"),
+            ],
+            format!("record version {v} of case {c}'s content does not match the digest in event {saved} (record.version_saved)"),
+            vec![format!("UPDATE record_versions SET document = '{{\"title\": \"digest\"}}' WHERE case_id = {c} AND version = {v}")],
+        ),
+    ];
+    for (tamper, named, undo) in tampering {
+        sql(tamper);
+        let o = verify();
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains("audit chain BROKEN"), "{}", stdout(&o));
+        assert!(stdout(&o).contains(&named), "{}", stdout(&o));
+        sql(undo);
+        let o = verify();
+        assert!(o.status.success(), "after undoing: {}", stdout(&o));
+    }
+}

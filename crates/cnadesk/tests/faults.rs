@@ -131,6 +131,45 @@ async fn readyz(client: &reqwest::Client, base: &str) -> (u16, serde_json::Value
     (status, r.json().await.unwrap_or_default())
 }
 
+/// Sends the report form as a browser would: returns the status, whether
+/// `Retry-After` was set, and the page.
+async fn post_form(client: &reqwest::Client, base: &str) -> (u16, bool, String) {
+    let form = client.get(format!("{base}/report")).send().await.unwrap();
+    let cookies: Vec<String> = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    let html = form.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form has a CSRF token")
+        .to_owned();
+    let parts = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("title", "Typed on a full disk")
+        .text("product", "Prosody")
+        .text("reporter_email", "reporter@example.org")
+        .text(
+            "description",
+            "A stanza makes the server crash while the disk is full.",
+        );
+    let r = client
+        .post(format!("{base}/report"))
+        .header("cookie", cookies.join("; "))
+        .multipart(parts)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r.headers().contains_key("retry-after");
+    (status, retry_after, r.text().await.unwrap())
+}
+
 /// Fills the filesystem of `dir` with a file until it refuses more.
 fn fill(dir: &Path) -> PathBuf {
     use std::io::Write;
@@ -186,6 +225,14 @@ fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
         );
         let (status, body) = readyz(&client, &base).await;
         assert_eq!(status, 503, "not ready on a full disk: {body}");
+        // The report form says the report was not received and keeps the text.
+        let (status, retry_after, page) = post_form(&client, &base).await;
+        assert_eq!(status, 503, "{page}");
+        assert!(retry_after, "the form's 503 says when to retry");
+        assert!(
+            page.contains("NOT been received") && page.contains("Typed on a full disk"),
+            "{page}"
+        );
         assert!(
             body["reason"].as_str().unwrap_or_default().contains("disk is full"),
             "{body}"

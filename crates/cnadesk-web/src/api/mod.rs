@@ -237,7 +237,8 @@ fn join_path(parent: &str, name: &str) -> String {
         (status = 413, description = "The body is too large", body = ApiErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ApiErrorBody),
         (status = 422, description = "Fields are missing or invalid; each is named", body = ApiErrorBody),
-        (status = 429, description = "Too many reports from this address", body = ApiErrorBody),
+        (status = 429, description = "Too many reports from this address; `Retry-After` says when to send again", body = ApiErrorBody),
+        (status = 503, description = "The desk cannot store reports right now (e.g. its disk is full): the report was NOT received; send it again after `Retry-After` seconds", body = ApiErrorBody),
     )
 )]
 pub async fn create_report(

@@ -157,3 +157,42 @@ pub fn require_root(test: &str) -> bool {
     eprintln!("SKIPPED {test}: needs root to mount a small filesystem");
     false
 }
+
+/// The newest PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin`
+/// with `initdb`, `pg_ctl` and `postgres`), if installed.
+pub fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    let mut found: Vec<(Vec<u64>, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry
+                .file_name()
+                .to_str()?
+                .split('.')
+                .map(|part| part.parse::<u64>().ok())
+                .collect::<Option<Vec<u64>>>()?;
+            let bin = entry.path().join("bin");
+            ["initdb", "pg_ctl", "postgres"]
+                .iter()
+                .all(|tool| bin.join(tool).is_file())
+                .then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// For a test that runs its own PostgreSQL server: the binaries' directory
+/// to go on. Under `CI=true` missing binaries fail the test (CI installs
+/// them); elsewhere the test says loudly that it did not run.
+pub fn require_postgres_binaries(test: &str) -> Option<std::path::PathBuf> {
+    if let Some(bin) = postgres_bin_dir() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} needs PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and CI installs them"
+    );
+    eprintln!("SKIPPED {test}: needs PostgreSQL server binaries (apt-get install postgresql)");
+    None
+}
