@@ -34,8 +34,10 @@ pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message();
             // SQLite reports its (extended) result code as a number; the
-            // primary code is the low byte.
-            if let Ok(n) = code.parse::<i64>() {
+            // primary code is the low byte. (Many PostgreSQL SQLSTATEs are
+            // all digits too, e.g. 53100 for a full disk: ask the driver.)
+            let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+            if let (true, Ok(n)) = (sqlite, code.parse::<i64>()) {
                 let reason = match n & 0xff {
                     5 | 6 => "the database is locked by another process",
                     8 => "the database file or its directory is read-only",
