@@ -16,8 +16,8 @@ mod notify;
 mod rows;
 mod store;
 mod team;
-mod tx;
 mod transparency;
+mod tx;
 
 use std::path::Path;
 use std::str::FromStr;

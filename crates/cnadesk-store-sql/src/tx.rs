@@ -71,7 +71,11 @@ impl SqlStore {
     /// lock is taken up front and a second process waits instead of failing
     /// half-way).
     pub(crate) async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
-        let mut conn = self.writer.acquire().await.inspect_err(|e| self.health.note(e))?;
+        let mut conn = self
+            .writer
+            .acquire()
+            .await
+            .inspect_err(|e| self.health.note(e))?;
         let begin = match self.kind() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",

@@ -654,16 +654,23 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // The policy version in force is recorded (and its text kept) the first
     // time the desk runs under it; changed text under an adopted version is refused.
     let (policy, document) = config.scope_policy_document()?;
-    match store
-        .adopt_scope_policy(
+    let adopter = Actor::system("serve");
+    let adopt = || {
+        store.adopt_scope_policy(
             &policy.version,
             &policy.effective,
             &document,
-            &Actor::system("serve"),
+            &adopter,
             clock.now().as_millisecond(),
         )
-        .await
-    {
+    };
+    // Two nodes starting at once may both try to adopt the version: the one
+    // that loses the insert looks again (and then finds it adopted).
+    let adopted = match adopt().await {
+        Err(cnadesk_store::StoreError::Conflict(_)) => adopt().await,
+        other => other,
+    };
+    match adopted {
         Ok(true) => tracing::info!(version = %policy.version, "scope policy version adopted"),
         Ok(false) => {}
         Err(cnadesk_store::StoreError::Conflict(m)) => bail!("{m}"),

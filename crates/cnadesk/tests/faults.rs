@@ -22,7 +22,13 @@ impl Mount {
     fn tmpfs(dir: &Path, size: &str) -> Mount {
         std::fs::create_dir_all(dir).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .unwrap()
@@ -234,7 +240,10 @@ fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
             "{page}"
         );
         assert!(
-            body["reason"].as_str().unwrap_or_default().contains("disk is full"),
+            body["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("disk is full"),
             "{body}"
         );
         // Space comes back: the desk recovers by itself.
@@ -250,7 +259,10 @@ fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
             _ => panic!("a report is taken again once space is back"),
         }
         let missing = missing_reports(&base, &acknowledged).await;
-        assert!(missing.is_empty(), "acknowledged but not stored: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "acknowledged but not stored: {missing:?}"
+        );
         eprintln!(
             "full disk: {} acknowledged, {unavailable} refused with 503, 0 lost",
             acknowledged.len()
@@ -448,7 +460,11 @@ fn a_lost_database_or_key_is_never_replaced_by_a_new_desk() {
     assert!(stdout(&o).contains("fingerprint"), "{}", stdout(&o));
     let o = run(&["init", "--data-dir", original.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("already holds a desk"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already holds a desk"),
+        "{}",
+        stderr(&o)
+    );
 
     // secret.key lost: never regenerated next to a database with data.
     let data = dir.path().join("keyless");
