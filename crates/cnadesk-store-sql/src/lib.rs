@@ -324,7 +324,8 @@ pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
         Backend::Postgres => {
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                // A server that is down answers 503 after this, not later.
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await
                 .map_err(connect_err)?;

@@ -14,6 +14,26 @@ const WRITE_PROBE: &str = "write_probe";
 /// full disk (4 MiB: a large report with its attachments and the journal).
 const RECOVERY_FREE_BYTES: u64 = 4 << 20;
 
+/// The size of the probe that shows a large report fits again (PostgreSQL).
+const RECOVERY_PROBE_BYTES: usize = 1 << 20;
+
+/// [`RECOVERY_PROBE_BYTES`] of hex from SHA-256 in counter mode: nothing a
+/// compressor can shrink much.
+fn large_probe_value(seed: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut out = String::with_capacity(RECOVERY_PROBE_BYTES);
+    let mut i: u64 = 0;
+    while out.len() < RECOVERY_PROBE_BYTES {
+        let block = Sha256::new()
+            .chain_update(seed.to_le_bytes())
+            .chain_update(i.to_le_bytes())
+            .finalize();
+        out.push_str(&hex::encode(block));
+        i += 1;
+    }
+    out
+}
+
 impl SqlStore {
     /// Bytes free for this process on the SQLite file's filesystem.
     fn free_bytes(&self) -> Option<u64> {
@@ -52,14 +72,23 @@ impl Maintenance for SqlStore {
         self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
             .await?;
         if let Some(reason) = failing {
-            // A small write can fit where a report no longer does: after a
-            // full disk, writes count as working again only once there is
-            // room for a large report beside the SQLite file.
-            if let Some(free) = self.free_bytes() {
-                if free < RECOVERY_FREE_BYTES {
+            // A small write can fit where a report no longer does. After a
+            // failure, writes count as working again only once a report
+            // fits: SQLite, room beside the file (a probe would stay in the
+            // file); PostgreSQL, a committed probe as large as a report
+            // (incompressible, so TOAST cannot shrink it), then cleared.
+            match self.free_bytes() {
+                Some(free) if free < RECOVERY_FREE_BYTES => {
                     return Err(StoreError::Unavailable(format!(
                         "{reason}; {free} bytes free, waiting for at least {RECOVERY_FREE_BYTES}"
                     )));
+                }
+                Some(_) => {}
+                None => {
+                    let large = large_probe_value(now_ms);
+                    self.put_meta(WRITE_PROBE, &large, now_ms).await?;
+                    self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
+                        .await?;
                 }
             }
             self.health.recovered();

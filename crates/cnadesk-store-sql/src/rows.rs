@@ -16,7 +16,10 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         }
     }
     match unavailable_reason(&e) {
-        Some(reason) => StoreError::Unavailable(reason),
+        Some(reason) => {
+            crate::tx::WriteHealth::observed(&reason);
+            StoreError::Unavailable(reason)
+        }
         None => StoreError::Database(e.to_string()),
     }
 }

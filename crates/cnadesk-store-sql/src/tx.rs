@@ -38,10 +38,22 @@ pub(crate) struct WriteTx {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct WriteHealth(Arc<Mutex<Option<String>>>);
 
+/// The last failure of a database as a whole seen by any statement of this
+/// process (a statement inside a transaction, a read), until a probe clears
+/// it. Statements report through `db_err`, which knows no store; a process
+/// serves one database, so one slot suffices.
+static OBSERVED: Mutex<Option<String>> = Mutex::new(None);
+
 impl WriteHealth {
     /// The reason writes are failing, if they are.
     pub(crate) fn failing(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let own = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        own.or_else(|| OBSERVED.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Notes a failure of the database as a whole seen by any statement.
+    pub(crate) fn observed(reason: &str) {
+        *OBSERVED.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.to_owned());
     }
 
     /// Notes a failed write (only failures of the database as a whole).
@@ -54,13 +66,9 @@ impl WriteHealth {
 
     /// Writes work again.
     pub(crate) fn recovered(&self) {
-        if self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .is_some()
-        {
+        let own = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let seen = OBSERVED.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if own.is_some() || seen.is_some() {
             tracing::info!("writes are stored again");
         }
     }

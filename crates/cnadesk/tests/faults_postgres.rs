@@ -111,16 +111,22 @@ impl Cluster {
             port: free_port(),
             postmaster: None,
         };
-        let o = as_postgres(bin, "pg_ctl", log_dir)
+        cluster.pg_ctl_start();
+        cluster
+    }
+
+    /// `pg_ctl start` on the cluster's port, waiting until it takes connections.
+    fn pg_ctl_start(&mut self) {
+        let o = as_postgres(&self.bin, "pg_ctl", Path::new("/"))
             .arg("-D")
-            .arg(data)
+            .arg(&self.data)
             .arg("-l")
-            .arg(&cluster.log)
+            .arg(&self.log)
             .arg("-o")
             .arg(format!(
                 "-h 127.0.0.1 -p {} -k {}",
-                cluster.port,
-                data.display()
+                self.port,
+                self.data.display()
             ))
             .args(["-w", "-t", "60", "start"])
             .output()
@@ -130,12 +136,24 @@ impl Cluster {
             "pg_ctl start: {}{}\n{}",
             stdout(&o),
             stderr(&o),
-            cluster.log_text()
+            self.log_text()
         );
-        cluster.postmaster = std::fs::read_to_string(data.join("postmaster.pid"))
+        self.postmaster = std::fs::read_to_string(self.data.join("postmaster.pid"))
             .ok()
             .and_then(|s| s.lines().next()?.trim().parse().ok());
-        cluster
+    }
+
+    /// Whether the server runs (`pg_ctl status`).
+    fn running(&self) -> bool {
+        as_postgres(&self.bin, "pg_ctl", Path::new("/"))
+            .arg("-D")
+            .arg(&self.data)
+            .arg("status")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
     }
 
     fn url(&self) -> String {
@@ -157,7 +175,11 @@ impl Drop for Cluster {
             .stderr(Stdio::null())
             .status();
         // Should `pg_ctl` have failed, never leave a server behind.
-        if let Some(pid) = self.postmaster {
+        let ours = |pid: u32| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("postgres"))
+        };
+        if let Some(pid) = self.postmaster.filter(|&pid| ours(pid)) {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .stderr(Stdio::null())
@@ -356,7 +378,7 @@ fn full_disk(test: &str, wal_apart: bool) {
         chown_postgres(&wal_disk);
         m
     });
-    let cluster = Cluster::start(
+    let mut cluster = Cluster::start(
         &bin,
         &disk.join("pg"),
         wal_apart.then(|| wal_disk.join("pg_wal")).as_deref(),
@@ -387,7 +409,8 @@ fn full_disk(test: &str, wal_apart: bool) {
     let mut acknowledged = Vec::new();
     rt.block_on(async {
         let client = reqwest::Client::new();
-        let (mut unavailable, mut after_first_failure) = (0, 0);
+        let mut unavailable = 0;
+        let mut first_failure = None;
         let mut others = Vec::new();
         // Reports of ~40 kB until the disk is full, then more on a full disk.
         for i in 0..2_000 {
@@ -396,9 +419,12 @@ fn full_disk(test: &str, wal_apart: bool) {
                 Posted::Unavailable => unavailable += 1,
                 Posted::Other(status, body) => others.push(format!("#{i}: {status} {body}")),
             }
+            // A while on the full disk: 40 more reports, or 20 s (while
+            // PostgreSQL is down, each refusal waits for a connection).
             if unavailable > 0 {
-                after_first_failure += 1;
-                if after_first_failure > 40 {
+                let (since, n) = first_failure.get_or_insert((Instant::now(), 0));
+                *n += 1;
+                if *n > 40 || since.elapsed() > Duration::from_secs(20) {
                     break;
                 }
             }
@@ -415,11 +441,22 @@ fn full_disk(test: &str, wal_apart: bool) {
         );
         let (status, body) = readyz(&client, &base).await;
         eprintln!("{what} (PostgreSQL): /readyz on the full disk: {status} {body}");
+        assert_eq!(status, 503, "not ready while reports are refused: {body}");
+        assert!(
+            body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{body}"
+        );
 
-        // Space comes back: the desk recovers by itself (PostgreSQL too,
-        // should it have restarted after a failed WAL write).
+        // Space comes back. When PostgreSQL could not write its WAL it
+        // crash-restarts, and when even its recovery cannot write it shuts
+        // down: it is started again, as its service manager would. The desk
+        // recovers by itself.
         std::fs::remove_file(&ballast_file).unwrap();
         let freed = Instant::now();
+        let postgres_was_down = !cluster.running();
+        if postgres_was_down {
+            cluster.pg_ctl_start();
+        }
         let deadline = freed + Duration::from_secs(60);
         loop {
             let (status, body) = readyz(&client, &base).await;
@@ -450,13 +487,18 @@ fn full_disk(test: &str, wal_apart: bool) {
         let log = cluster.log_text();
         eprintln!(
             "{what} (PostgreSQL): {} acknowledged, {unavailable} refused with 503, 0 lost; \
-             ready again {} ms after space came back; PostgreSQL log: {} PANIC, {} \
-             crash restarts",
+             ready again {} ms after space came back; PostgreSQL: {} PANIC, {} crash \
+             restarts, {}",
             acknowledged.len(),
             recovery.as_millis(),
             log.matches("PANIC:").count(),
             log.matches("all server processes terminated; reinitializing")
                 .count(),
+            if postgres_was_down {
+                "had shut down (restarted by the test)"
+            } else {
+                "kept running"
+            },
         );
     });
 
