@@ -135,6 +135,9 @@ struct ReportFormPage {
     errors: Vec<FieldError>,
     max_attachments: usize,
     max_attachment_mb: usize,
+    /// The desk could not store the report (a fault on its side): say it
+    /// was not received, without blaming the form.
+    unavailable: bool,
 }
 
 impl ReportFormPage {
@@ -184,6 +187,7 @@ fn form_page(
         errors,
         max_attachments: state.config.max_attachments,
         max_attachment_mb: state.config.max_attachment_bytes / (1024 * 1024),
+        unavailable: false,
     }
 }
 
@@ -263,18 +267,9 @@ pub async fn submit_report(
         ),
         Err(IntakeError::Store(cnadesk_store::StoreError::Unavailable(reason))) => {
             tracing::error!(%reason, "a report could not be stored; answered 503");
-            let mut response = render(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &form_page(
-                    &state,
-                    &csrf.token,
-                    form.input,
-                    vec![FieldError::new(
-                        "form",
-                        "the desk cannot store reports right now, so this one has NOT been received; your text is kept below: please send it again in a minute (attach your files again)",
-                    )],
-                ),
-            );
+            let mut page = form_page(&state, &csrf.token, form.input, Vec::new());
+            page.unavailable = true;
+            let mut response = render(StatusCode::SERVICE_UNAVAILABLE, &page);
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),

@@ -236,7 +236,9 @@ fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
         assert_eq!(status, 503, "{page}");
         assert!(retry_after, "the form's 503 says when to retry");
         assert!(
-            page.contains("NOT been received") && page.contains("Typed on a full disk"),
+            page.contains("Your report has NOT been received")
+                && page.contains("Typed on a full disk")
+                && !page.contains("Please check the form"),
             "{page}"
         );
         assert!(
