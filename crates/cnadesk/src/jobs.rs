@@ -434,6 +434,15 @@ mod tests {
         )
     }
 
+    /// Polls `done` until it holds (at most 20 s).
+    async fn wait_for(done: impl Fn() -> bool, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: not within 20 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn ran_by(log: &Log, who: &str, after: Instant) -> usize {
         let runs = log.runs.lock().unwrap();
         runs.iter().filter(|r| r.0 == who && r.1 >= after).count()
@@ -447,13 +456,15 @@ mod tests {
         let (sa, sb) = (store(dir.path()).await, store(dir.path()).await);
         let log = Arc::new(Log::default());
         let t0 = Instant::now();
-        let lease = Duration::from_millis(600);
+        // Leases long enough that a loaded machine still renews in time
+        // (every second); every wait below polls up to a deadline.
+        let lease = Duration::from_secs(3);
         let work = Duration::from_millis(30);
         let a = runner(sa.clone(), "a", log.clone(), lease, work).start();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let b = runner(sb.clone(), "b", log.clone(), lease, work).start();
+        wait_for(|| ran_by(&log, "a", t0) >= 5, "a runs the job").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(ran_by(&log, "a", t0) >= 10);
         assert_eq!(
             ran_by(&log, "b", t0),
             0,
@@ -462,17 +473,38 @@ mod tests {
         // A graceful stop releases the lease: the other node takes over at its next tick.
         let stopped = Instant::now();
         a.shutdown().await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(ran_by(&log, "b", stopped) >= 2, "taken over at once");
+        wait_for(|| ran_by(&log, "b", stopped) >= 2, "b takes over").await;
+        assert!(
+            stopped.elapsed() < lease,
+            "taken over at once, not after the lease"
+        );
         // A third node starts; the second dies holding the lease.
         let c = runner(sa.clone(), "c", log.clone(), lease, work).start();
         tokio::time::sleep(Duration::from_millis(300)).await;
         let died = Instant::now();
         b.kill();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         assert_eq!(ran_by(&log, "c", died), 0, "not before the lease runs out");
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        assert!(ran_by(&log, "c", died) >= 2, "taken over after the lease");
+        wait_for(
+            || ran_by(&log, "c", died) >= 2,
+            "c takes over after the lease",
+        )
+        .await;
+        let first = log
+            .runs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.0 == "c" && r.1 >= died)
+            .map(|r| r.1)
+            .min()
+            .unwrap();
+        // The lease was renewed at most a third of it before the kill.
+        assert!(
+            first.duration_since(died) >= lease * 2 / 3 - Duration::from_millis(100),
+            "taken over only once the lease ran out: {:?}",
+            first.duration_since(died)
+        );
         c.shutdown().await;
         assert_eq!(log.most.load(Ordering::SeqCst), 1, "never two runs at once");
         // And the runs of different nodes never overlap.
@@ -504,12 +536,11 @@ mod tests {
             Duration::from_millis(400),
         )
         .start();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(
-            log.in_flight.load(Ordering::SeqCst),
-            1,
-            "the first run started"
-        );
+        wait_for(
+            || log.in_flight.load(Ordering::SeqCst) == 1,
+            "the first run started",
+        )
+        .await;
         running.shutdown().await;
         assert_eq!(log.in_flight.load(Ordering::SeqCst), 0);
         assert_eq!(
