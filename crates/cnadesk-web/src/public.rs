@@ -304,6 +304,8 @@ struct TrackingPage {
     thread: Vec<ThreadItem>,
     can_reply: bool,
     error: String,
+    /// What the reporter typed, shown again when it could not be sent.
+    draft: String,
 }
 
 async fn tracking_response(
@@ -312,6 +314,7 @@ async fn tracking_response(
     csrf: &str,
     just_received: bool,
     error: String,
+    draft: &str,
     status_code: StatusCode,
 ) -> Result<Response, AppError> {
     let report = state
@@ -367,6 +370,7 @@ async fn tracking_response(
         thread,
         can_reply: true,
         error,
+        draft: draft.to_owned(),
     };
     let mut res = render(status_code, &page);
     // The token is in the URL: never leak it through the Referer header, and
@@ -399,6 +403,7 @@ pub async fn tracking_page(
         &csrf.token,
         q.received.is_some(),
         String::new(),
+        "",
         StatusCode::OK,
     )
     .await
@@ -434,11 +439,12 @@ pub async fn tracking_reply(
             &csrf.token,
             false,
             m,
+            &form.body,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
-    state
+    let sent = state
         .store
         .add_message(
             NewMessage {
@@ -450,8 +456,29 @@ pub async fn tracking_reply(
             &Actor::Reporter { report: report.id },
             state.now_ms(),
         )
-        .await?;
-    Ok(Redirect::to(&format!("/track/{token}#thread")).into_response())
+        .await;
+    match sent {
+        Ok(_) => Ok(Redirect::to(&format!("/track/{token}#thread")).into_response()),
+        Err(cnadesk_store::StoreError::Unavailable(reason)) => {
+            tracing::error!(%reason, "a reporter's message could not be stored; answered 503");
+            let mut response = tracking_response(
+                &state,
+                &token,
+                &csrf.token,
+                false,
+                "Your message has NOT been sent: the desk cannot store anything right now (the fault is on our side). Your text is kept below; please send it again in a minute.".to_owned(),
+                &form.body,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await?;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One rule on the public scope page.

@@ -176,6 +176,42 @@ async fn post_form(client: &reqwest::Client, base: &str) -> (u16, bool, String) 
     (status, retry_after, r.text().await.unwrap())
 }
 
+/// Sends a reply from the tracking page: status, `Retry-After`, page.
+async fn post_reply(client: &reqwest::Client, base: &str, token: &str) -> (u16, bool, String) {
+    let page = client
+        .get(format!("{base}/track/{token}"))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the reply form has a CSRF token")
+        .to_owned();
+    let r = client
+        .post(format!("{base}/track/{token}/messages"))
+        .header("cookie", cookies.join("; "))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&body=A+reply+typed+on+a+full+disk%2C+with+more+detail."
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r.headers().contains_key("retry-after");
+    (status, retry_after, r.text().await.unwrap())
+}
+
 /// Fills the filesystem of `dir` with a file until it refuses more.
 fn fill(dir: &Path) -> PathBuf {
     use std::io::Write;
@@ -239,6 +275,14 @@ fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
             page.contains("Your report has NOT been received")
                 && page.contains("Typed on a full disk")
                 && !page.contains("Please check the form"),
+            "{page}"
+        );
+        // So does the reporter's reply on the tracking page.
+        let (status, retry_after, page) = post_reply(&client, &base, &acknowledged[0]).await;
+        assert_eq!(status, 503, "{page}");
+        assert!(retry_after);
+        assert!(
+            page.contains("NOT been sent") && page.contains("A reply typed on a full disk"),
             "{page}"
         );
         assert!(
