@@ -47,6 +47,23 @@ impl SqlStore {
         Some(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
+    /// What `PRAGMA quick_check` finds wrong with the SQLite file (within
+    /// 4 s; `None` when it passes or takes longer).
+    async fn integrity_problem(&self) -> Option<String> {
+        let check = sqlx::query("PRAGMA quick_check(5)").fetch_all(&self.reader);
+        match tokio::time::timeout(std::time::Duration::from_secs(4), check).await {
+            Ok(Ok(rows)) => {
+                let lines: Vec<String> = rows
+                    .iter()
+                    .filter_map(|r| r.try_get::<String, _>(0).ok())
+                    .collect();
+                (lines != ["ok"]).then(|| lines.join("; "))
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => None,
+        }
+    }
+
     /// Sets a `desk_meta` value in its own transaction.
     async fn put_meta(&self, name: &str, value: &str, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
@@ -72,6 +89,16 @@ impl Maintenance for SqlStore {
         self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
             .await?;
         if let Some(reason) = failing {
+            // A page found damaged while serving stays a failure until the
+            // file passes a check again (it will not heal by itself).
+            if reason.contains(crate::rows::DAMAGED) && self.file.is_some() {
+                if let Some(problem) = self.integrity_problem().await {
+                    return Err(StoreError::Unavailable(format!(
+                        "{}: {problem}; restore it from a backup",
+                        crate::rows::DAMAGED
+                    )));
+                }
+            }
             // A small write can fit where a report no longer does. After a
             // failure, writes count as working again only once a report
             // fits: SQLite, room beside the file (a probe would stay in the

@@ -27,6 +27,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
 /// Why the database cannot take requests at all right now, when `e` says so
 /// (as opposed to a fault of one query): a full disk, a read-only, damaged or
 /// vanished file, I/O errors, a lock held too long, a lost server.
+/// How a damaged SQLite file is named (and recognised again by `/readyz`).
+pub(crate) const DAMAGED: &str = "the database file is damaged (not a database, or malformed)";
+
 pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
     match e {
         sqlx::Error::PoolTimedOut => Some("no database connection became free in time".into()),
@@ -45,7 +48,7 @@ pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
                     5 | 6 => "the database is locked by another process",
                     8 => "the database file or its directory is read-only",
                     10 => "the disk failed to read or write the database",
-                    11 | 26 => "the database file is damaged (not a database, or malformed)",
+                    11 | 26 => DAMAGED,
                     13 => "the disk is full",
                     14 => "the database file cannot be opened",
                     _ => return None,
