@@ -1,6 +1,10 @@
-//! The conformance story against SQLite (always) and PostgreSQL (when
-//! `CNADESK_TEST_POSTGRES_URL` is set; then an unreachable server fails the
-//! test instead of skipping it).
+//! The conformance stories against SQLite (always) and PostgreSQL. The
+//! PostgreSQL tests are `#[ignore]`d unless asked for (`--include-ignored`,
+//! as CI does); run, they need `CNADESK_TEST_POSTGRES_URL` and fail without it.
+//!
+//! One test per story per backend (`sqlite::records_story`,
+//! `postgres::records_story`, …): a failure names its story and backend and
+//! does not hide the others.
 
 use std::sync::Arc;
 
@@ -18,10 +22,11 @@ async fn sqlite() -> (tempfile::TempDir, SqlStore) {
     (dir, store)
 }
 
-/// A fresh database on the test PostgreSQL server, or `None` when no server is
-/// configured. Each test gets its own database.
-async fn postgres() -> Option<SqlStore> {
-    let base = std::env::var("CNADESK_TEST_POSTGRES_URL").ok()?;
+/// A fresh database on the test PostgreSQL server (each test its own); a
+/// missing or unreachable server fails the test.
+async fn postgres() -> SqlStore {
+    let base = std::env::var("CNADESK_TEST_POSTGRES_URL")
+        .expect("this test needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)");
     let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
     sqlx::any::install_default_drivers();
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
@@ -34,31 +39,66 @@ async fn postgres() -> Option<SqlStore> {
     let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
     let url = format!("{prefix}/{name}");
     cnadesk_store_sql::migrate(&url).await.expect("migrate");
-    Some(open(&url, Migrate::Require).await.expect("open postgres"))
+    open(&url, Migrate::Require).await.expect("open postgres")
 }
 
-fn announce(backend: &str) {
-    eprintln!("conformance story: running against {backend}");
+/// One test per story and backend: `sqlite::<story>` and `postgres::<story>`,
+/// each on a fresh database. `$s` is the store, an `Arc<SqlStore>`.
+macro_rules! stories {
+    ($($story:ident: |$s:ident| $body:expr;)*) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    let (_dir, $s) = sqlite().await;
+                    let $s = Arc::new($s);
+                    $body;
+                }
+            )*
+        }
+
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL"]
+                async fn $story() {
+                    let $s = Arc::new(super::postgres().await);
+                    $body;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn sqlite_conformance() {
-    let (_dir, store) = sqlite().await;
-    announce("sqlite");
-    conformance::run(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_concurrent_appends() {
-    let (_dir, store) = sqlite().await;
-    conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_concurrent_triage_decisions() {
-    let (_dir, store) = sqlite().await;
-    conformance::concurrent_triage_decisions_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
+stories! {
+    run: |s| conformance::run(&*s).await;
+    concurrent_appends: |s| conformance::concurrent_appends_keep_the_chain(s).await;
+    concurrent_triage_decisions: |s| {
+        conformance::concurrent_triage_decisions_exclude_each_other(s).await
+    };
+    tampering_is_detected: |s| super::tampering_is_detected(&s).await;
+    records_story: |s| conformance::records_story(&*s).await;
+    concurrent_record_saves: |s| {
+        conformance::concurrent_record_saves_exclude_each_other(s).await
+    };
+    cve_program_story: |s| conformance::cve_program_story(&*s).await;
+    scope_story: |s| conformance::scope_story(&*s).await;
+    scope_policy_story: |s| conformance::scope_policy_story(&*s).await;
+    team_story: |s| conformance::team_story(&*s).await;
+    notify_story: |s| conformance::notify_story(&*s).await;
+    records_are_immutable: |s| super::records_are_immutable(&s).await;
+    coordination_story: |s| conformance::coordination_story(&*s).await;
+    concurrent_invitation_accepts: |s| {
+        conformance::concurrent_invitation_accepts_exclude_each_other(s).await
+    };
+    transparency_story: |s| conformance::transparency_story(&*s).await;
+    content_story: |s| {
+        conformance::content_story(&*s).await;
+    };
+    content_tampering: |s| content_tampering_is_detected(&s).await;
+    chains_from_before_digests: |s| chains_from_before_digests_still_verify(&s).await;
 }
 
 #[tokio::test]
@@ -93,67 +133,10 @@ async fn sqlite_creates_data_dir_and_uses_wal() {
 }
 
 #[tokio::test]
-async fn sqlite_tampering_is_detected() {
-    let (_dir, store) = sqlite().await;
-    conformance::run(&store).await;
-    store
-        .execute_raw_for_tests(
-            "UPDATE audit_events SET payload = '{\"forged\":true}' WHERE seq = 5",
-        )
-        .await
-        .unwrap();
-    let err = conformance::verify_chain(&store).await.unwrap_err();
-    assert!(err.starts_with("event 5:"), "{err}");
-}
-
-#[tokio::test]
-async fn postgres_conformance() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL: the PostgreSQL story may not be skipped there"
-        );
-        eprintln!("conformance story: PostgreSQL skipped (CNADESK_TEST_POSTGRES_URL not set)");
-        return;
-    };
-    announce("postgres");
-    conformance::run(&store).await;
-}
-
-#[tokio::test]
-async fn postgres_concurrent_appends() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::concurrent_appends_keep_the_chain(Arc::new(store) as Arc<dyn Store>).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_concurrent_triage_decisions() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::concurrent_triage_decisions_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
-}
-
-#[tokio::test]
+#[ignore = "needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL"]
 async fn postgres_requires_explicit_migration() {
-    let Ok(base) = std::env::var("CNADESK_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
+    let base = std::env::var("CNADESK_TEST_POSTGRES_URL")
+        .expect("this test needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL");
     sqlx::any::install_default_drivers();
     let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
@@ -181,14 +164,25 @@ async fn postgres_requires_explicit_migration() {
         .expect("opens once migrated");
 }
 
-/// Record versions cannot be changed or deleted, even with raw SQL.
+/// Editing an audit event with raw SQL breaks the chain at that event.
+async fn tampering_is_detected(store: &SqlStore) {
+    conformance::run(store).await;
+    store
+        .execute_raw_for_tests(
+            "UPDATE audit_events SET payload = '{\"forged\":true}' WHERE seq = 5",
+        )
+        .await
+        .unwrap();
+    let err = conformance::verify_chain(store).await.unwrap_err();
+    assert!(err.starts_with("event 5:"), "{err}");
+}
+
+/// Record versions, approvals and scope decisions cannot be changed or
+/// deleted, even with raw SQL (after the stories that write them).
 async fn records_are_immutable(store: &SqlStore) {
     conformance::records_story(store).await;
     conformance::cve_program_story(store).await;
     conformance::scope_story(store).await;
-    conformance::scope_policy_story(store).await;
-    conformance::team_story(store).await;
-    conformance::notify_story(store).await;
     for sql in [
         "UPDATE scope_decisions SET decision = 'refer'",
         "DELETE FROM scope_decisions",
@@ -200,100 +194,6 @@ async fn records_are_immutable(store: &SqlStore) {
         let err = store.execute_raw_for_tests(sql).await.unwrap_err();
         assert!(err.to_string().contains("immutable"), "{sql}: {err}");
     }
-}
-
-#[tokio::test]
-async fn sqlite_records() {
-    let (_dir, store) = sqlite().await;
-    records_are_immutable(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_concurrent_record_saves() {
-    let (_dir, store) = sqlite().await;
-    conformance::concurrent_record_saves_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
-}
-
-#[tokio::test]
-async fn postgres_records() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    records_are_immutable(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_concurrent_record_saves() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::concurrent_record_saves_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
-}
-
-#[tokio::test]
-async fn sqlite_coordination() {
-    let (_dir, store) = sqlite().await;
-    conformance::coordination_story(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_concurrent_invitation_accepts() {
-    let (_dir, store) = sqlite().await;
-    conformance::concurrent_invitation_accepts_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
-}
-
-#[tokio::test]
-async fn postgres_coordination() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::coordination_story(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_concurrent_invitation_accepts() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::concurrent_invitation_accepts_exclude_each_other(Arc::new(store) as Arc<dyn Store>)
-        .await;
-}
-
-#[tokio::test]
-async fn sqlite_transparency() {
-    let (_dir, store) = sqlite().await;
-    conformance::transparency_story(&store).await;
-}
-
-#[tokio::test]
-async fn postgres_transparency() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    conformance::transparency_story(&store).await;
 }
 
 /// Editing what an audit event committed to (a report's fields, a message,
@@ -377,24 +277,6 @@ async fn content_tampering_is_detected(store: &SqlStore) {
     );
 }
 
-#[tokio::test]
-async fn sqlite_content_tampering() {
-    let (_dir, store) = sqlite().await;
-    content_tampering_is_detected(&store).await;
-}
-
-#[tokio::test]
-async fn postgres_content_tampering() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    content_tampering_is_detected(&store).await;
-}
-
 /// A database written before events carried content digests: the chain is
 /// rewritten without them (as it was then). It still verifies; a report's
 /// fields were never committed to, while message and record text are checked
@@ -453,22 +335,4 @@ async fn chains_from_before_digests_still_verify(store: &SqlStore) {
             && err.contains("(message.shared)"),
         "{err}"
     );
-}
-
-#[tokio::test]
-async fn sqlite_chains_from_before_digests() {
-    let (_dir, store) = sqlite().await;
-    chains_from_before_digests_still_verify(&store).await;
-}
-
-#[tokio::test]
-async fn postgres_chains_from_before_digests() {
-    let Some(store) = postgres().await else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set CNADESK_TEST_POSTGRES_URL"
-        );
-        return;
-    };
-    chains_from_before_digests_still_verify(&store).await;
 }

@@ -6,9 +6,11 @@
 //! tokens) only ever reach a store already hashed; TOTP secrets arrive
 //! encrypted.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod content;
 mod coordination;
+#[cfg(feature = "conformance")]
 pub mod lease_conformance;
 mod leases;
 mod maintenance;

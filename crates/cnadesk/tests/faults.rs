@@ -3,6 +3,10 @@
 //! data directory, a node with another key. The promise under test: a report
 //! that was acknowledged is never lost, and a desk that cannot be trusted
 //! refuses to start, fast and in words.
+//!
+//! The full-disk and read-only tests mount filesystems, so they need root:
+//! they are `#[ignore]`d (a plain `cargo test` lists them as ignored) and run
+//! with `-- --include-ignored`, as `.ci/run` does; not as root, they fail.
 
 mod support;
 
@@ -224,10 +228,9 @@ fn fill(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root (mounts a tmpfs)"]
 fn a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers() {
-    if !require_root("a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers") {
-        return;
-    }
+    require_root("a_full_disk_under_sqlite_loses_no_acknowledged_report_and_recovers");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let _mount = Mount::tmpfs(&data, "8m");
@@ -591,10 +594,9 @@ fn a_damaged_database_is_named_within_5_seconds() {
 }
 
 #[test]
+#[ignore = "needs root (mounts a read-only bind mount)"]
 fn a_read_only_data_dir_is_refused_at_start() {
-    if !require_root("a_read_only_data_dir_is_refused_at_start") {
-        return;
-    }
+    require_root("a_read_only_data_dir_is_refused_at_start");
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original");
     desk_with_reports(&original, 3);
@@ -603,4 +605,58 @@ fn a_read_only_data_dir_is_refused_at_start() {
     let (took, said) = refused(&view, &[]);
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(said.contains("read-only"), "{said}");
+}
+
+#[test]
+fn a_page_damaged_while_serving_makes_the_desk_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = desk_with_reports(&data, 40);
+    let server = Server::start(&data);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Serving (start-up done: it stops on a damaged file itself).
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        while readyz(&client, &server.base_url).await.0 != 200 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    // Damage the last pages of the file under the running desk.
+    let mut bytes = std::fs::read(db(&data)).unwrap();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    for p in pages.saturating_sub(6)..pages - 1 {
+        for (i, x) in bytes[p * page..(p + 1) * page].iter_mut().enumerate() {
+            *x = (i * 31 % 256) as u8;
+        }
+    }
+    std::fs::write(db(&data), &bytes).unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        // Reading the reports meets the damage: 503, never a 500.
+        let mut statuses = Vec::new();
+        for t in &tokens {
+            let r = client
+                .get(format!("{}/track/{t}", server.base_url))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert!(
+            statuses.iter().all(|s| [200, 503].contains(s)),
+            "{statuses:?}"
+        );
+        assert!(statuses.contains(&503), "the damage was met: {statuses:?}");
+        let (status, body) = readyz(&client, &server.base_url).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("damaged"),
+            "{body}"
+        );
+    });
+    server.stop();
 }

@@ -144,18 +144,13 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// For a test that needs root: `true` to go on. Under `CI=true` a missing
-/// privilege fails the test; elsewhere the test says loudly that it did not run.
-pub fn require_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
+/// For a test that needs root (it is `#[ignore]`d, so it runs only when asked
+/// for with `--include-ignored`): fails it, in words, when not root.
+pub fn require_root(test: &str) {
     assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (it mounts a small filesystem) and CI runs as root"
+        is_root(),
+        "{test} needs root (it mounts a small filesystem): run it as root, as `.ci/run` does"
     );
-    eprintln!("SKIPPED {test}: needs root to mount a small filesystem");
-    false
 }
 
 /// The newest PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin`
@@ -182,17 +177,24 @@ pub fn postgres_bin_dir() -> Option<std::path::PathBuf> {
     found.pop().map(|(_, bin)| bin)
 }
 
-/// For a test that runs its own PostgreSQL server: the binaries' directory
-/// to go on. Under `CI=true` missing binaries fail the test (CI installs
-/// them); elsewhere the test says loudly that it did not run.
-pub fn require_postgres_binaries(test: &str) -> Option<std::path::PathBuf> {
-    if let Some(bin) = postgres_bin_dir() {
-        return Some(bin);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and CI installs them"
-    );
-    eprintln!("SKIPPED {test}: needs PostgreSQL server binaries (apt-get install postgresql)");
-    None
+/// For a test that runs its own PostgreSQL server (it is `#[ignore]`d): the
+/// binaries' directory, or the test fails, in words.
+pub fn require_postgres_binaries(test: &str) -> std::path::PathBuf {
+    postgres_bin_dir().unwrap_or_else(|| {
+        panic!(
+            "{test} needs PostgreSQL server binaries in /usr/lib/postgresql/*/bin \
+             (apt-get install postgresql; `.ci/run` installs them)"
+        )
+    })
+}
+
+/// For a test that needs the PostgreSQL server of the test run (it is
+/// `#[ignore]`d): `CNADESK_TEST_POSTGRES_URL`, or the test fails, in words.
+pub fn require_postgres_url(test: &str) -> String {
+    std::env::var("CNADESK_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "{test} needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL \
+             (e.g. postgres://postgres@127.0.0.1:5432/postgres; `.ci/run` starts one)"
+        )
+    })
 }
