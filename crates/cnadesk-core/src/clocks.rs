@@ -222,13 +222,11 @@ pub fn derive(events: &[AuditEvent]) -> Vec<TrackedClock> {
                 r.start(report, TargetKey::Acknowledge, at);
                 r.start(report, TargetKey::Triage, at);
             }
-            "message.shared" => {
-                if e.actor.starts_with("member:") {
-                    r.meet(TargetKey::Acknowledge, at);
-                } else if e.actor.starts_with("reporter:") {
-                    r.resume_all(at);
-                }
-            }
+            "message.shared" => match e.actor.parse() {
+                Ok(crate::Actor::Member { .. }) => r.meet(TargetKey::Acknowledge, at),
+                Ok(crate::Actor::Reporter { .. }) => r.resume_all(at),
+                _ => {}
+            },
             "sla.paused" => r.pause_all(at),
             "sla.resumed" => r.resume_all(at),
             "case.opened" => {

@@ -242,9 +242,15 @@ pub struct Facts {
 }
 
 fn actor_member(actor: &str) -> Option<UserId> {
-    let rest = actor.strip_prefix("member:")?;
-    let (id, _) = rest.split_once(':')?;
-    id.parse().ok().map(UserId)
+    match actor.parse() {
+        Ok(cnadesk_core::Actor::Member { id, .. }) => Some(id),
+        _ => None,
+    }
+}
+
+/// Whether a vendor contact caused the event.
+fn by_vendor(event: &AuditEvent) -> bool {
+    matches!(event.actor.parse(), Ok(cnadesk_core::Actor::Vendor { .. }))
 }
 
 fn user_field(payload: &Value, key: &str) -> Option<UserId> {
@@ -385,7 +391,10 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                         }),
                     });
                 }
-            } else if event.actor.starts_with("reporter:") {
+            } else if matches!(
+                event.actor.parse(),
+                Ok(cnadesk_core::Actor::Reporter { .. })
+            ) {
                 let headline = format!("The reporter of report #{r} wrote");
                 match facts.assignee {
                     Some(a) => out.push(member_event(a, "reporter_replied", headline)),
@@ -511,7 +520,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                     "New message from the coordinator".into(),
                     url,
                 ));
-            } else if event.actor.starts_with("vendor:") {
+            } else if by_vendor(event) {
                 let headline = format!("A vendor wrote on case #{c}");
                 match facts.assignee {
                     Some(a) => out.push(member_event(a, "vendor_activity", headline)),
@@ -520,7 +529,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
             }
         }
         "vendor.accepted" | "vendor.acknowledged" | "vulnerability.product_updated"
-            if event.actor.starts_with("vendor:") =>
+            if by_vendor(event) =>
         {
             let Some(c) = case else { return out };
             let what = match event.action.as_str() {

@@ -737,7 +737,10 @@ async fn case_page(
                     id: f.id,
                     filename: f.filename,
                     size: f.size,
-                    by: if f.uploaded_by.starts_with("vendor:") {
+                    by: if matches!(
+                        f.uploaded_by.parse(),
+                        Ok(cnadesk_core::Actor::Vendor { .. })
+                    ) {
                         "you".into()
                     } else {
                         state.config.cna_name.clone()

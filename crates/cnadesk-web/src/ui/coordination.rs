@@ -149,10 +149,12 @@ async fn the_case(state: &AppState, id: &str) -> Result<Case, AppError> {
 }
 
 fn actor_name(key: &str, state: &AppState) -> String {
-    match key.split(':').collect::<Vec<_>>().as_slice() {
-        ["member", _, name] => (*name).to_owned(),
-        ["vendor", _] => "vendor".to_owned(),
-        ["system", c] => format!("{} ({c})", state.config.cna_name),
+    match key.parse() {
+        Ok(cnadesk_core::Actor::Member { username, .. }) => username,
+        Ok(cnadesk_core::Actor::Vendor { .. }) => "vendor".to_owned(),
+        Ok(cnadesk_core::Actor::System { component }) => {
+            format!("{} ({component})", state.config.cna_name)
+        }
         _ => key.to_owned(),
     }
 }
