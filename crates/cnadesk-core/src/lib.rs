@@ -3,6 +3,7 @@
 //! Everything here is pure: no database, no network, no clock reads except
 //! through the injected [`clock::Clock`]. The store and web crates depend on
 //! this crate, never the other way round.
+#![warn(clippy::unwrap_used)]
 
 pub mod actor;
 pub mod assignment;

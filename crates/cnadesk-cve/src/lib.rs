@@ -3,6 +3,7 @@
 //! CNA Operational Rules beyond what the schema can say.
 //!
 //! Pure: no I/O besides the embedded schema files.
+#![warn(clippy::unwrap_used)]
 
 pub mod builder;
 pub mod csaf;

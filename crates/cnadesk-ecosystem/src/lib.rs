@@ -9,6 +9,7 @@
 //! - `names`: the normalisation behind every lookup.
 //!
 //! No I/O: fetching and writing files lives in the binary.
+#![warn(clippy::unwrap_used)]
 
 pub mod changes;
 pub mod names;

@@ -114,6 +114,7 @@
 //! assert!((forecast.cases_per_member_per_month - 15.0 / 12.0 / 2.0).abs() < 1e-12);
 //! assert!(forecast.to_string().contains("Method and assumptions:"));
 //! ```
+#![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
 mod forecast;

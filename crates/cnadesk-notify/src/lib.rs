@@ -11,6 +11,7 @@
 //!
 //! Nothing here touches the database: the desk (`cnadesk-web`) decides what
 //! to send and files what arrives.
+#![warn(clippy::unwrap_used)]
 
 pub mod inbound;
 pub mod mail;

@@ -31,6 +31,10 @@ fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "OpenPGP signatures and key creation carry the real time; this crate has no Clock"
+)]
 fn now_secs() -> u64 {
     u64::from(Timestamp::now().as_secs())
 }

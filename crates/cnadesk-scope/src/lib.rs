@@ -8,6 +8,7 @@
 //!   policy version, a rationale and, for referrals, the CNA to refer to.
 //!   Ambiguity is an answer of its own (`needs_human`), never a guess.
 //!   `dry_run` re-applies a new policy version to past decisions.
+#![warn(clippy::unwrap_used)]
 
 pub mod engine;
 pub mod policy;

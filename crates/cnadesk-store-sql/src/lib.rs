@@ -7,6 +7,7 @@
 //! two backends cannot drift apart. What differs lives in [`Backend`]: the
 //! migrations (one directory per dialect, kept in lockstep by a test) and the
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
+#![warn(clippy::unwrap_used)]
 
 pub mod backup;
 mod coordination;

@@ -1,11 +1,15 @@
 //! The conformance stories: the behaviour every backend must show, one story
 //! per file under `conformance/` ([`run`] walks every store method; the
 //! others each cover one section). Backends call them from their tests, one
-//! test per story (SQLite always, PostgreSQL when a server is configured), so
+//! test per story (SQLite always, PostgreSQL when asked for), so
 //! a failure names its story and does not hide the others.
 //!
 //! A story panics with a message on the first deviation, like a test does.
 //! Compiled only with the `conformance` feature (it needs tokio).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support, compiled only for tests: a failed step is a failed story"
+)]
 
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{Actor, CaseState, CloseReason, ReportId, ReportInput, ReportState, Role};

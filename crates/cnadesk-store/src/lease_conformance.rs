@@ -2,6 +2,10 @@
 //! processes on one database run each periodic job on one node at a time and
 //! a running CVE job's heartbeat cannot outlive a takeover. Run by
 //! `cnadesk-store-sql/tests/leases.rs` on SQLite and PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support, compiled only for tests: a failed step is a failed story"
+)]
 
 use std::sync::Arc;
 

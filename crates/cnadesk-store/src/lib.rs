@@ -5,6 +5,7 @@
 //! transaction as the change. Secrets (password hashes, session and tracking
 //! tokens) only ever reach a store already hashed; TOTP secrets arrive
 //! encrypted.
+#![warn(clippy::unwrap_used)]
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

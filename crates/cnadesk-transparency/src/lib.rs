@@ -14,6 +14,7 @@
 //! entry, signed with the CNA's Ed25519 key. [`verify`] checks a log against
 //! a head and names the first inconsistency; [`check_extends`] checks that a
 //! newer copy of the log keeps every entry of an older one.
+#![warn(clippy::unwrap_used)]
 
 pub mod project;
 

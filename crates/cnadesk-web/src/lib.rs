@@ -7,6 +7,7 @@
 //! - `api`: the JSON API and its OpenAPI document.
 //!
 //! The web layer holds the store as `Arc<dyn Store>` and never sees SQL.
+#![warn(clippy::unwrap_used)]
 
 pub mod api;
 pub mod auth;

@@ -55,10 +55,7 @@ fn with_notify(app: &mut TestApp, desk: NotifyDesk) {
 }
 
 fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let n = cnadesk_core::Clock::now(&cnadesk_core::SystemClock).as_nanosecond();
     format!("{prefix}-{n}")
 }
 

@@ -177,7 +177,10 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
         ("?q=openfire", false),
         (&format!("?q={}", cve.to_lowercase()), true),
         (
-            &format!("?year={}", jiff::Timestamp::now().strftime("%Y")),
+            &format!(
+                "?year={}",
+                cnadesk_core::Clock::now(&cnadesk_core::SystemClock).strftime("%Y")
+            ),
             true,
         ),
         ("?year=1999", false),

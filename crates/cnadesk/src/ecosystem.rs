@@ -804,7 +804,7 @@ async fn sync(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let stamp = jiff::Timestamp::now().to_string();
+    let stamp = cnadesk_core::Clock::now(&cnadesk_core::SystemClock).to_string();
     let mut failures: Vec<String> = Vec::new();
 
     // First fetch and check every file; only then write, so that the list and

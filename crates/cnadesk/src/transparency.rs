@@ -64,8 +64,13 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
 /// Whether a head signed at `time` (RFC 3339) is within an hour of now: a
 /// desk signs its head when asked, so an older one was replayed.
 fn fresh(time: &str) -> bool {
-    time.parse::<jiff::Timestamp>()
-        .is_ok_and(|t| jiff::Timestamp::now().duration_since(t).abs().as_secs() < 3600)
+    time.parse::<jiff::Timestamp>().is_ok_and(|t| {
+        cnadesk_core::Clock::now(&cnadesk_core::SystemClock)
+            .duration_since(t)
+            .abs()
+            .as_secs()
+            < 3600
+    })
 }
 
 /// Runs the command.

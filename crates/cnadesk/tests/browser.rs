@@ -18,7 +18,7 @@ mod support;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::Write;
@@ -84,10 +84,8 @@ fn totp_now(secret_b32: &str) -> String {
     let secret = data_encoding::BASE32_NOPAD
         .decode(secret_b32.trim().as_bytes())
         .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now =
+        u64::try_from(cnadesk_core::Clock::now(&cnadesk_core::SystemClock).as_second()).unwrap();
     totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret)
         .unwrap()
         .generate(now)

@@ -318,7 +318,7 @@ fn publications(calls: &Mutex<Vec<(String, String)>>) -> Vec<String> {
 }
 
 fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    cnadesk_core::Clock::now(&cnadesk_core::SystemClock).as_millisecond()
 }
 
 async fn member(store: &dyn Store, name: &str) -> (UserId, Actor) {
@@ -422,7 +422,9 @@ async fn approved_case(store: Arc<dyn Store>, api_url: &str) -> CaseId {
         Arc::new(SystemClock),
         Environment::Custom,
     );
-    let year = jiff::Zoned::now().year() as i32;
+    let year = cnadesk_core::Clock::now(&cnadesk_core::SystemClock)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .year() as i32;
     let job = desk
         .reserve(
             ReserveRequest {
@@ -673,7 +675,7 @@ fn two_nodes_on_one_postgres_a_killed_publication_is_taken_over_once() {
     let (mut victim, survivor) = if caller == a.cve_user { (a, b) } else { (b, a) };
     victim.child.kill().unwrap(); // SIGKILL
     let killed_at = Instant::now();
-    let killed_ts = jiff::Timestamp::now();
+    let killed_ts = cnadesk_core::Clock::now(&cnadesk_core::SystemClock);
     victim.child.wait().unwrap();
     // (Node B's worker may, rarely, have taken the job in the instant
     // between A storing it and A running it; then B is the one killed.)

@@ -96,7 +96,9 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
-        let clock = Arc::new(FixedClock::new(jiff::Timestamp::now()));
+        let clock = Arc::new(FixedClock::new(cnadesk_core::Clock::now(
+            &cnadesk_core::SystemClock,
+        )));
         let state = AppState::new(
             store.clone() as Arc<dyn Store>,
             clock.clone(),
