@@ -16,41 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::faults::{missing_reports, post_report, readyz, Mount, Posted, UNLIMITED};
 use support::{
     cnadesk, require_postgres_binaries, require_postgres_url, require_root, stderr, stdout, Server,
 };
-
-/// No intake rate limit: these tests post many reports from one address.
-const UNLIMITED: (&str, &str) = ("CNADESK_INTAKE__REPORTS_PER_IP_PER_HOUR", "1000000");
-
-/// A filesystem mounted for one test, unmounted when dropped.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(dir: &Path, size: &str) -> Mount {
-        std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mount a {size} tmpfs on {}", dir.display());
-        Mount(dir.to_owned())
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 /// `program ARGS` as the `postgres` user (PostgreSQL refuses to run as root).
 fn as_postgres(bin: &Path, program: &str, cwd: &Path) -> Command {
@@ -193,97 +162,6 @@ impl Drop for Cluster {
 
 /// `n` characters that do not compress (PostgreSQL compresses long values):
 /// the disk fills with what the reports really weigh.
-fn incompressible(seed: usize, n: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
-    let mut x = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ALPHABET[(x >> 58) as usize] as char
-        })
-        .collect()
-}
-
-fn report_json(i: usize, padding: usize) -> serde_json::Value {
-    serde_json::json!({
-        "title": format!("Report {i}"),
-        "product": "Prosody",
-        "reporter_email": "reporter@example.org",
-        "description": format!(
-            "A stanza makes the server crash, case {i}. {}",
-            incompressible(i, padding)
-        ),
-    })
-}
-
-/// What a POST of a report got.
-enum Posted {
-    /// 201 with the reporter's tracking token.
-    Acknowledged(String),
-    /// 503 (with Retry-After checked).
-    Unavailable,
-    /// Anything else: status and body.
-    Other(u16, String),
-}
-
-async fn post_report(client: &reqwest::Client, base: &str, i: usize, padding: usize) -> Posted {
-    let response = match client
-        .post(format!("{base}/api/v1/reports"))
-        .json(&report_json(i, padding))
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return Posted::Other(0, e.to_string()),
-    };
-    let status = response.status().as_u16();
-    let retry_after = response.headers().get("retry-after").cloned();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    match status {
-        201 => {
-            let url = body["tracking_url"].as_str().unwrap_or_default().to_owned();
-            let token = url.rsplit('/').next().unwrap_or_default().to_owned();
-            assert!(!token.is_empty(), "a 201 names its tracking link: {body}");
-            Posted::Acknowledged(token)
-        }
-        503 => {
-            assert!(retry_after.is_some(), "a 503 says when to retry");
-            Posted::Unavailable
-        }
-        _ => Posted::Other(status, body.to_string()),
-    }
-}
-
-/// Every token's tracking page answers 200: the report is stored.
-async fn missing_reports(base: &str, tokens: &[String]) -> Vec<String> {
-    let client = reqwest::Client::new();
-    let mut missing = Vec::new();
-    for t in tokens {
-        let status = client
-            .get(format!("{base}/track/{t}"))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
-        if status != 200 {
-            missing.push(format!("{t}: {status}"));
-        }
-    }
-    missing
-}
-
-async fn readyz(client: &reqwest::Client, base: &str) -> (u16, serde_json::Value) {
-    match client.get(format!("{base}/readyz")).send().await {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (status, r.json().await.unwrap_or_default())
-        }
-        Err(e) => (0, serde_json::json!({ "error": e.to_string() })),
-    }
-}
-
 /// Writes zeros to `path` until `dir`'s filesystem has at most `leave`
 /// bytes free (or refuses more).
 fn ballast(path: &Path, leave: u64) {

@@ -1,6 +1,8 @@
 //! Runs the real `cnadesk` binary.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
