@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 pub mod limits {
     /// Short fields: name, product, versions, credit, title.
     pub const SHORT: usize = 200;
-    /// Contact address.
-    pub const CONTACT: usize = 320;
+    /// Contact (e-mail) address, in bytes: the longest address SMTP can
+    /// carry. Checked by [`super::email_problem`].
+    pub const CONTACT: usize = 254;
     /// Long fields: description, impact, reproduction steps.
     pub const LONG: usize = 50_000;
     /// Minimum length of the description.
@@ -150,15 +151,25 @@ pub fn looks_like_email(s: &str) -> bool {
 /// What is wrong with an e-mail address someone typed (already trimmed),
 /// said as a form says it after the field's name; `None`: it looks like one.
 /// Control characters (NUL, SOH, ESC, …) get their own words: nobody sees
-/// them, and a stored one would make every mail to the address fail.
+/// them, and a stored one would make every mail to the address fail. An
+/// address longer than [`limits::CONTACT`] (254) cannot be mailed either.
 pub fn email_problem(s: &str) -> Option<&'static str> {
     if s.chars().any(char::is_control) {
         Some("contains control characters (invisible ones such as NUL or ESC, often from a copy and paste); type the address again")
+    } else if s.len() > limits::CONTACT {
+        Some("is too long for an e-mail address (at most 254 characters)")
     } else if !looks_like_email(s) {
         Some("is not an e-mail address (expected name@example.org)")
     } else {
         None
     }
+}
+
+/// `s` without its control characters: how a refused e-mail address is
+/// shown back in its form (the invisible characters are refused, and never
+/// echoed).
+pub fn without_controls(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
 }
 
 impl ReportInput {
@@ -216,7 +227,6 @@ impl ReportInput {
             ));
         }
         let email = self.reporter_email.trim();
-        check_len(&mut errors, "reporter_email", email, limits::CONTACT);
         if let Some(problem) = email_problem(email).filter(|_| !email.is_empty()) {
             errors.push(FieldError::new("reporter_email", problem));
         }
@@ -475,6 +485,18 @@ mod tests {
             assert!(email_problem(bad).unwrap().contains("control characters"));
         }
         assert_eq!(email_problem("a@example.org"), None);
+        let longest = format!("{}@example.org", "a".repeat(limits::CONTACT - 12));
+        assert_eq!(longest.len(), limits::CONTACT);
+        assert_eq!(email_problem(&longest), None);
+        let too_long = format!("a{longest}");
+        assert!(email_problem(&too_long).unwrap().starts_with("is too long"));
+        let mut input = valid();
+        input.reporter_email = format!("{}@example.org", "a".repeat(400));
+        let errors = input.validate().unwrap_err();
+        assert_eq!(errors.len(), 1, "one problem, said once: {errors:?}");
+        assert_eq!(errors[0].field, "reporter_email");
+        assert!(errors[0].message.starts_with("is too long"));
+        assert_eq!(without_controls("\u{1b}a\0@b.org\n"), "a@b.org");
         assert!(email_problem("a@b")
             .unwrap()
             .starts_with("is not an e-mail"));

@@ -113,9 +113,13 @@ pub enum OpenError {
 /// (the check then continues to be the sweeps' and `/readyz`'s job).
 const INTEGRITY_CHECK_BUDGET: Duration = Duration::from_secs(4);
 
+/// How long start-up waits for a first connection to an SQLite file.
+const CONNECT_BUDGET: Duration = Duration::from_secs(5);
+
 /// Checks an SQLite file before the pools open it, so that a damaged file is
-/// named with its problem at once (instead of pool time-outs): its header,
-/// a first connection, and `PRAGMA quick_check` within a time budget.
+/// named with its problem at once (instead of pool time-outs): its
+/// directory, its header, a first connection (within [`CONNECT_BUDGET`]),
+/// and `PRAGMA quick_check` within [`INTEGRITY_CHECK_BUDGET`].
 async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(), OpenError> {
     let damaged = |problem: String| OpenError::Damaged {
         path: path.to_owned(),
@@ -123,25 +127,12 @@ async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(),
     };
     // SQLite writes its journal beside the file: a directory it cannot
     // write to fails every write later, so say it now.
-    let dir = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let probe = dir.join(format!(".cnadesk-write-check-{}", std::process::id()));
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-    {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-        }
-        Err(e) => {
-            return Err(damaged(format!(
-                "its directory {} is read-only or cannot be written ({e})",
-                dir.display()
-            )))
-        }
+    let dir = rows::dir_of(Path::new(path));
+    if let Err(e) = check_writable(dir) {
+        return Err(damaged(format!(
+            "its directory {} is read-only or cannot be written ({e})",
+            dir.display()
+        )));
     }
     let len = match std::fs::metadata(path) {
         Ok(m) => m.len(),
@@ -166,52 +157,80 @@ async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(),
         }
     }
     let in_words = |e: sqlx::Error| damaged(rows::unavailable_reason(&e).unwrap_or(e.to_string()));
-    let check = async {
+    let connect = async {
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect_with(options)
             .await
             .map_err(in_words)?;
         conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .await
             .map_err(in_words)?;
-        if len > 0 {
-            let rows = tokio::time::timeout(
-                INTEGRITY_CHECK_BUDGET,
-                sqlx::query("PRAGMA quick_check(20)").fetch_all(&mut conn),
-            )
-            .await;
-            match rows {
-                Ok(Ok(rows)) => {
-                    let lines: Vec<String> = rows
-                        .iter()
-                        .filter_map(|r| sqlx::Row::try_get::<String, _>(r, 0).ok())
-                        .collect();
-                    if lines != ["ok"] {
-                        return Err(damaged(format!(
-                            "the integrity check failed: {}",
-                            lines.join("; ")
-                        )));
-                    }
-                }
-                Ok(Err(e)) => {
-                    let reason = rows::unavailable_reason(&e).unwrap_or(e.to_string());
-                    return Err(damaged(format!("the integrity check failed: {reason}")));
-                }
-                Err(_) => tracing::warn!(
+        Ok::<_, OpenError>(conn)
+    };
+    let mut conn = match tokio::time::timeout(CONNECT_BUDGET, connect).await {
+        Ok(conn) => conn?,
+        Err(_) => {
+            return Err(damaged(format!(
+                "it did not answer within {} s (is another process holding it locked?)",
+                CONNECT_BUDGET.as_secs()
+            )))
+        }
+    };
+    if len > 0 {
+        // Only the check itself is timed: a check that runs out of time is
+        // still running on the connection, and closing it would wait for
+        // the check to finish. Such a connection is closed in the
+        // background instead.
+        let check = rows::check_pragma(&mut conn, "quick_check(20)");
+        match tokio::time::timeout(INTEGRITY_CHECK_BUDGET, check).await {
+            Ok(Ok(problems)) if problems.is_empty() => {}
+            Ok(Ok(problems)) => {
+                return Err(damaged(format!(
+                    "the integrity check failed: {}",
+                    problems.join("; ")
+                )));
+            }
+            Ok(Err(e)) => {
+                let reason = rows::unavailable_reason(&e).unwrap_or(e.to_string());
+                return Err(damaged(format!("the integrity check failed: {reason}")));
+            }
+            Err(_) => {
+                tracing::warn!(
                     path,
                     "the integrity check did not finish within {} s; going on",
                     INTEGRITY_CHECK_BUDGET.as_secs()
-                ),
+                );
+                tokio::spawn(async move {
+                    let _ = sqlx::Connection::close(conn).await;
+                });
+                return Ok(());
             }
         }
-        let _ = sqlx::Connection::close(conn).await;
-        Ok(())
-    };
-    match tokio::time::timeout(INTEGRITY_CHECK_BUDGET + Duration::from_secs(1), check).await {
-        Ok(result) => result,
-        Err(_) => Err(damaged(
-            "it did not answer within 5 s (is another process holding it locked?)".into(),
-        )),
     }
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(())
+}
+
+/// Creates and removes a file in `dir`. A file of that name left by a killed
+/// process (whose pid was reused) is removed first: removing it needs a
+/// writable directory as well, so it proves as much as a fresh file does.
+fn check_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".cnadesk-write-check-{}", std::process::id()));
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+    };
+    match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&probe)?;
+            create()?;
+        }
+        created => {
+            created?;
+        }
+    }
+    std::fs::remove_file(&probe)
 }
 
 /// Creates the data directory readable by its owner only (it holds the
@@ -297,11 +316,7 @@ pub async fn open(url: &str, migrate: Migrate) -> Result<SqlStore, OpenError> {
     let (reader, writer) = match backend {
         Backend::Sqlite => {
             if let Some(path) = sqlite_path(url) {
-                if let Some(dir) = Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        create_private_dir(dir)?;
-                    }
-                }
+                create_private_dir(rows::dir_of(Path::new(&path)))?;
                 preflight_sqlite(&path, &options).await?;
             }
             let setup = sqlite_connection_setup;
@@ -352,12 +367,8 @@ pub async fn migrate(url: &str) -> Result<Vec<i64>, OpenError> {
         })?
         .disable_statement_logging();
     if backend == Backend::Sqlite {
-        if let Some(dir) =
-            sqlite_path(url).and_then(|p| Path::new(&p).parent().map(Path::to_path_buf))
-        {
-            if !dir.as_os_str().is_empty() {
-                create_private_dir(&dir)?;
-            }
+        if let Some(path) = sqlite_path(url) {
+            create_private_dir(rows::dir_of(Path::new(&path)))?;
         }
     }
     let pool = AnyPoolOptions::new()

@@ -1,12 +1,15 @@
 //! [`Maintenance`] over SQL: the write probe, the key fingerprint, the
 //! footprint.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use cnadesk_store::{Footprint, Maintenance, StoreError, StoreResult};
 use sqlx::Row;
 
-use crate::rows::db_err;
+use crate::rows::{db_err, Failure};
 use crate::store::SqlStore;
+use crate::tx::WriteHealth;
 
 const KEY_FINGERPRINT: &str = "key_fingerprint";
 const WRITE_PROBE: &str = "write_probe";
@@ -34,40 +37,62 @@ fn large_probe_value(seed: i64) -> String {
     out
 }
 
+/// How recent a commit lets `/readyz` skip its own probe.
+const RECENT_COMMIT: Duration = Duration::from_secs(5);
+
+/// How long the probe's writes may wait (behind a long write, a busy
+/// server) before the database counts as not answering.
+const PROBE_BUDGET: Duration = Duration::from_secs(5);
+
+/// How long `/readyz` waits for `PRAGMA quick_check` (it goes on running,
+/// and clears the damage if it passes; meanwhile the file counts as
+/// damaged still).
+const CHECK_BUDGET: Duration = Duration::from_secs(4);
+
 impl SqlStore {
     /// Bytes free for this process on the SQLite file's filesystem.
     fn free_bytes(&self) -> Option<u64> {
-        let dir = self.file.as_deref()?.parent()?;
-        let dir = if dir.as_os_str().is_empty() {
-            std::path::Path::new(".")
-        } else {
-            dir
-        };
+        let dir = crate::rows::dir_of(self.file.as_deref()?);
         let stat = rustix::fs::statvfs(dir).ok()?;
         Some(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
-    /// What `PRAGMA quick_check` finds wrong with the SQLite file (within
-    /// 4 s; `None` when it passes or takes longer).
-    async fn integrity_problem(&self) -> Option<String> {
-        let check = sqlx::query("PRAGMA quick_check(5)").fetch_all(&self.reader);
-        match tokio::time::timeout(std::time::Duration::from_secs(4), check).await {
-            Ok(Ok(rows)) => {
-                let lines: Vec<String> = rows
-                    .iter()
-                    .filter_map(|r| r.try_get::<String, _>(0).ok())
-                    .collect();
-                (lines != ["ok"]).then(|| lines.join("; "))
+    /// Checks a file recorded as damaged (failure `generation`) with
+    /// `PRAGMA quick_check`: `Ok` when it passes (and the damage is then
+    /// cleared), otherwise why it still counts as damaged. At most one check
+    /// runs at a time; one that outlasts [`CHECK_BUDGET`] goes on in the
+    /// background and clears the damage itself if it passes.
+    async fn check_damage(&self, generation: u64) -> Result<(), String> {
+        let Some(running) = WriteHealth::PROCESS.start_check() else {
+            return Err("a check of the file is running".into());
+        };
+        let reader = self.reader.clone();
+        let health = WriteHealth::PROCESS;
+        let check = tokio::spawn(async move {
+            let _running = running;
+            let found = crate::rows::check_pragma(&reader, "quick_check(5)").await;
+            if matches!(&found, Ok(problems) if problems.is_empty()) {
+                health.clear(generation);
             }
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => None,
+            found
+        });
+        match tokio::time::timeout(CHECK_BUDGET, check).await {
+            Ok(Ok(Ok(problems))) if problems.is_empty() => Ok(()),
+            Ok(Ok(Ok(problems))) => {
+                Err(format!("{}; restore it from a backup", problems.join("; ")))
+            }
+            Ok(Ok(Err(e))) => Err(format!("the check of the file failed: {e}")),
+            Ok(Err(e)) => Err(format!("the check of the file stopped: {e}")),
+            Err(_) => Err(format!(
+                "the check of the file did not finish within {} s",
+                CHECK_BUDGET.as_secs()
+            )),
         }
     }
 
-    /// Sets a `desk_meta` value in its own transaction.
+    /// Sets a `desk_meta` value in one autocommit statement.
     async fn put_meta(&self, name: &str, value: &str, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        sqlx::query(
+        let put = sqlx::query(
             "INSERT INTO desk_meta (name, value, updated_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
              updated_at_ms = excluded.updated_at_ms",
@@ -75,30 +100,39 @@ impl SqlStore {
         .bind(name)
         .bind(value)
         .bind(now_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        .execute(&self.writer);
+        match tokio::time::timeout(PROBE_BUDGET, put).await {
+            Ok(Ok(_)) => {
+                WriteHealth::PROCESS.committed();
+                Ok(())
+            }
+            Ok(Err(e)) => Err(db_err(e)),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} s",
+                PROBE_BUDGET.as_secs()
+            ))),
+        }
     }
 }
 
 #[async_trait]
 impl Maintenance for SqlStore {
     async fn write_probe(&self, now_ms: i64) -> StoreResult<()> {
-        let failing = self.health.failing();
-        self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
-            .await?;
-        if let Some(reason) = failing {
+        let (failure, generation) = WriteHealth::PROCESS.failing();
+        match &failure {
+            None if WriteHealth::PROCESS.recently_committed(RECENT_COMMIT) => return Ok(()),
+            None | Some(Failure::Other(_)) => {}
             // A page found damaged while serving stays a failure until the
             // file passes a check again (it will not heal by itself).
-            if reason.contains(crate::rows::DAMAGED) && self.file.is_some() {
-                if let Some(problem) = self.integrity_problem().await {
-                    return Err(StoreError::Unavailable(format!(
-                        "{}: {problem}; restore it from a backup",
-                        crate::rows::DAMAGED
-                    )));
+            Some(Failure::Damaged(reason)) => {
+                if let Err(why) = self.check_damage(generation).await {
+                    return Err(StoreError::Unavailable(format!("{reason}: {why}")));
                 }
             }
+        }
+        self.put_meta(WRITE_PROBE, &now_ms.to_string(), now_ms)
+            .await?;
+        if let Some(Failure::Other(reason)) = failure {
             // A small write can fit where a report no longer does. After a
             // failure, writes count as working again only once a report
             // fits: SQLite, room beside the file (a probe would stay in the
@@ -118,13 +152,9 @@ impl Maintenance for SqlStore {
                         .await?;
                 }
             }
-            self.health.recovered();
+            WriteHealth::PROCESS.clear(generation);
         }
         Ok(())
-    }
-
-    fn write_failure(&self) -> Option<String> {
-        self.health.failing()
     }
 
     async fn key_fingerprint(&self) -> StoreResult<Option<String>> {
@@ -159,16 +189,22 @@ impl Maintenance for SqlStore {
     }
 
     async fn footprint(&self) -> StoreResult<Footprint> {
+        // Only "any at all?" matters: `EXISTS` stops at the first row
+        // instead of counting whole tables.
         let row = sqlx::query(
             "SELECT \
-               (SELECT COUNT(*) FROM users) AS users, \
-               (SELECT COUNT(*) FROM reports) AS reports, \
-               (SELECT COUNT(*) FROM audit_events) AS audit_events, \
-               (SELECT COUNT(*) FROM sessions) \
-               + (SELECT COUNT(*) FROM vendor_sessions) \
-               + (SELECT COUNT(*) FROM users WHERE totp_secret_enc IS NOT NULL) \
-               + (SELECT COUNT(*) FROM outbox) \
-               + (SELECT COUNT(*) FROM transparency_log) AS key_bound",
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END AS BIGINT) \
+                 AS users, \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM reports) THEN 1 ELSE 0 END AS BIGINT) \
+                 AS reports, \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM audit_events) THEN 1 ELSE 0 END AS BIGINT) \
+                 AS audit_events, \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions) \
+                 OR EXISTS (SELECT 1 FROM vendor_sessions) \
+                 OR EXISTS (SELECT 1 FROM users WHERE totp_secret_enc IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM outbox) \
+                 OR EXISTS (SELECT 1 FROM transparency_log) THEN 1 ELSE 0 END AS BIGINT) \
+                 AS key_bound",
         )
         .fetch_one(&self.reader)
         .await

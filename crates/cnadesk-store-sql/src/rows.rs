@@ -9,33 +9,43 @@ use cnadesk_store::{
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// A statement error as a store error. Every statement of the store ends
+/// here, so this is also where a failure of the database as a whole is
+/// recorded for `/readyz` (see [`crate::tx::WriteHealth`]).
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         if db.is_unique_violation() {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
-    match unavailable_reason(&e) {
-        Some(reason) => {
-            crate::tx::WriteHealth::observed(&reason);
+    match unavailable(&e) {
+        Some(failure) => {
+            let reason = failure.reason().to_owned();
+            crate::tx::WriteHealth::PROCESS.record(failure);
             StoreError::Unavailable(reason)
         }
         None => StoreError::Database(e.to_string()),
     }
 }
 
-/// Why the database cannot take requests at all right now, when `e` says so
-/// (as opposed to a fault of one query): a full disk, a read-only, damaged or
-/// vanished file, I/O errors, a lock held too long, a lost server.
 /// How a damaged SQLite file is named (and recognised again by `/readyz`).
 pub(crate) const DAMAGED: &str = "the database file is damaged (not a database, or malformed)";
 
+/// Why the database cannot take requests at all right now, when `e` says so
+/// (as opposed to a fault of one query): a full disk, a read-only, damaged or
+/// vanished file, I/O errors, a lock held too long, a lost server.
 pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
+    unavailable(e).map(Failure::into_reason)
+}
+
+/// [`unavailable_reason`], telling a damaged file from the other failures.
+pub(crate) fn unavailable(e: &sqlx::Error) -> Option<Failure> {
+    let other = |reason: String| Some(Failure::Other(reason));
     match e {
-        sqlx::Error::PoolTimedOut => Some("no database connection became free in time".into()),
-        sqlx::Error::PoolClosed => Some("the database connection pool is closed".into()),
-        sqlx::Error::Io(io) => Some(format!("database I/O failed: {io}")),
-        sqlx::Error::WorkerCrashed => Some("the database worker stopped".into()),
+        sqlx::Error::PoolTimedOut => other("no database connection became free in time".into()),
+        sqlx::Error::PoolClosed => other("the database connection pool is closed".into()),
+        sqlx::Error::Io(io) => other(format!("database I/O failed: {io}")),
+        sqlx::Error::WorkerCrashed => other("the database worker stopped".into()),
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message();
@@ -48,17 +58,22 @@ pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
                     5 | 6 => "the database is locked by another process",
                     8 => "the database file or its directory is read-only",
                     10 => "the disk failed to read or write the database",
-                    11 | 26 => DAMAGED,
+                    11 | 26 => {
+                        return Some(Failure::Damaged(format!("{DAMAGED} (SQLite: {message})")))
+                    }
                     13 => "the disk is full",
                     14 => "the database file cannot be opened",
                     _ => return None,
                 };
-                return Some(format!("{reason} (SQLite: {message})"));
+                return other(format!("{reason} (SQLite: {message})"));
             }
             // PostgreSQL: SQLSTATE classes 08 (connection), 53 (insufficient
-            // resources), 57 (operator intervention: shutdown), 58 (system
-            // error: I/O), and a read-only transaction (25006).
+            // resources), 57 (operator intervention: shutdown; but not
+            // 57014, a statement cancelled or timed out, which is a fault of
+            // that statement only), 58 (system error: I/O), and a read-only
+            // transaction (25006).
             let reason = match code.get(..2) {
+                Some("57") if code == "57014" => return None,
                 Some("08") => "the connection to PostgreSQL failed",
                 Some("53") => "PostgreSQL is out of resources (disk, memory or connections)",
                 Some("57") => "PostgreSQL is shutting down or refused the request",
@@ -66,10 +81,68 @@ pub(crate) fn unavailable_reason(e: &sqlx::Error) -> Option<String> {
                 _ if code == "25006" => "PostgreSQL is read-only",
                 _ => return None,
             };
-            Some(format!("{reason} (PostgreSQL {code}: {message})"))
+            other(format!("{reason} (PostgreSQL {code}: {message})"))
         }
         _ => None,
     }
+}
+
+/// A failure of the database as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The SQLite file is damaged. It does not heal by itself: only a
+    /// passing `PRAGMA quick_check` ends it, and no lesser failure replaces
+    /// it.
+    Damaged(String),
+    /// Anything else (a full disk, a read-only file, a lost server…): ends
+    /// once a write as large as a report commits again.
+    Other(String),
+}
+
+impl Failure {
+    /// The reason, in words.
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            Failure::Damaged(r) | Failure::Other(r) => r,
+        }
+    }
+
+    fn into_reason(self) -> String {
+        match self {
+            Failure::Damaged(r) | Failure::Other(r) => r,
+        }
+    }
+}
+
+/// Runs a checking PRAGMA (`quick_check(N)`, `integrity_check(N)`) and
+/// returns what it found wrong: empty when it passes (its only line is
+/// `ok`). Works on a pool or a connection of any driver.
+pub(crate) async fn check_pragma<'e, DB, E>(
+    executor: E,
+    pragma: &str,
+) -> Result<Vec<String>, sqlx::Error>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let sql = format!("PRAGMA {pragma}");
+    let rows = sqlx::query::<DB>(&sql).fetch_all(executor).await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .collect();
+    Ok(if lines == ["ok"] { Vec::new() } else { lines })
+}
+
+/// The directory of a file (`.` for a bare file name): where SQLite keeps
+/// its journal, and whose filesystem's free space counts.
+pub(crate) fn dir_of(path: &std::path::Path) -> &std::path::Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>

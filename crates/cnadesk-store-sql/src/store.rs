@@ -31,9 +31,6 @@ pub struct SqlStore {
     backend: Backend,
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
-    /// Why the last write could not be stored, until a full-size probe
-    /// succeeds again (see [`crate::tx::WriteHealth`]).
-    pub(crate) health: crate::tx::WriteHealth,
     /// The SQLite file (for the free space beside it).
     pub(crate) file: Option<std::path::PathBuf>,
 }
@@ -44,7 +41,6 @@ impl SqlStore {
             backend,
             reader,
             writer,
-            health: crate::tx::WriteHealth::default(),
             file: None,
         }
     }
@@ -1640,24 +1636,11 @@ impl Store for SqlStore {
     ) -> StoreResult<bool> {
         let sha256 = sha256_hex(document.as_bytes());
         let mut tx = self.write_tx().await.map_err(db_err)?;
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT sha256 FROM scope_policies WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        match existing {
-            Some((seen,)) if seen == sha256 => return Ok(false),
-            Some(_) => {
-                return Err(StoreError::Conflict(format!(
-                    "scope policy version {version} was adopted with different text; a changed policy needs a new version"
-                )))
-            }
-            None => {}
-        }
-        sqlx::query(
+        // One statement decides: of two nodes adopting at once, one inserts,
+        // the other (PostgreSQL: after waiting for it) finds the row.
+        let inserted = sqlx::query(
             "INSERT INTO scope_policies (version, effective, sha256, document, adopted_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO NOTHING",
         )
         .bind(version)
         .bind(effective)
@@ -1666,7 +1649,23 @@ impl Store for SqlStore {
         .bind(now_ms)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            let (seen,): (String,) =
+                sqlx::query_as("SELECT sha256 FROM scope_policies WHERE version = $1")
+                    .bind(version)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if seen == sha256 {
+                return Ok(false);
+            }
+            return Err(StoreError::Conflict(format!(
+                "scope policy version {version} was adopted with different text; a changed policy needs a new version"
+            )));
+        }
         append_audit(
             &mut tx,
             EventDraft::new("scope.policy_adopted").payload(json!({

@@ -6,41 +6,14 @@
 //! `postgres::records_story`, …): a failure names its story and backend and
 //! does not hide the others.
 
+mod common;
+
 use std::sync::Arc;
 
 use cnadesk_store::{conformance, Store};
-use cnadesk_store_sql::{open, sqlite_url_in, Migrate, SqlStore};
+use cnadesk_store_sql::{open, Migrate, SqlStore};
 
-async fn sqlite() -> (tempfile::TempDir, SqlStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(
-        &sqlite_url_in(&dir.path().join("nested/data")),
-        Migrate::Apply,
-    )
-    .await
-    .expect("open sqlite");
-    (dir, store)
-}
-
-/// A fresh database on the test PostgreSQL server (each test its own); a
-/// missing or unreachable server fails the test.
-async fn postgres() -> SqlStore {
-    let base = std::env::var("CNADESK_TEST_POSTGRES_URL")
-        .expect("this test needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)");
-    let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
-    sqlx::any::install_default_drivers();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("CNADESK_TEST_POSTGRES_URL is set but unreachable: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    let url = format!("{prefix}/{name}");
-    cnadesk_store_sql::migrate(&url).await.expect("migrate");
-    open(&url, Migrate::Require).await.expect("open postgres")
-}
+use common::{sqlite, TestDb};
 
 /// One test per story and backend: `sqlite::<story>` and `postgres::<story>`,
 /// each on a fresh database. `$s` is the store, an `Arc<SqlStore>`.
@@ -64,8 +37,11 @@ macro_rules! stories {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[ignore = "needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL"]
                 async fn $story() {
-                    let $s = Arc::new(super::postgres().await);
+                    let (db, store) = common::postgres().await;
+                    let $s = Arc::new(store.clone());
                     $body;
+                    store.close().await;
+                    db.drop().await;
                 }
             )*
         }
@@ -135,19 +111,8 @@ async fn sqlite_creates_data_dir_and_uses_wal() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL"]
 async fn postgres_requires_explicit_migration() {
-    let base = std::env::var("CNADESK_TEST_POSTGRES_URL")
-        .expect("this test needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL");
-    sqlx::any::install_default_drivers();
-    let name = format!("cnadesk_test_{:016x}", rand::random::<u64>());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-        .await
-        .expect("reach test postgres");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
+    let db = TestDb::create().await;
+    let url = db.url.clone();
     let err = open(&url, Migrate::Require).await.unwrap_err();
     assert!(err.to_string().contains("cnadesk migrate"), "{err}");
     // Every migration this binary knows, in order.
@@ -161,7 +126,10 @@ async fn postgres_requires_explicit_migration() {
     assert!(cnadesk_store_sql::migrate(&url).await.unwrap().is_empty());
     open(&url, Migrate::Require)
         .await
-        .expect("opens once migrated");
+        .expect("opens once migrated")
+        .close()
+        .await;
+    db.drop().await;
 }
 
 /// Editing an audit event with raw SQL breaks the chain at that event.

@@ -85,7 +85,8 @@ pub async fn leases_take_renew_expire_release(store: &dyn Store) {
 pub async fn concurrent_takers_get_one_lease(store: Arc<dyn Store>) {
     for round in 0..10_i64 {
         let name = format!("race-{}", round % 2);
-        // Odd rounds start from a lease that ran out; even ones from none.
+        // Rounds 0 and 1 start from no lease; every later round from the
+        // lease of the round before last, which ran out (it lasted 50 s).
         let now = T0 + round * 100_000;
         let mut tasks = Vec::new();
         for node in 0..8 {

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use crate::StoreResult;
 
 /// What a database already holds, to tell a new desk from one whose files
-/// were lost (see [`Maintenance::footprint`]).
+/// were lost (see [`Maintenance::footprint`]). Each count says only whether
+/// there is any: 0 (none) or 1 (at least one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Footprint {
     /// Team accounts.
@@ -30,15 +31,14 @@ impl Footprint {
 /// The store's health and identity.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
-    /// Commits one small write (a probe row): `Ok` only when the database
-    /// can durably store something right now. `/readyz` and start-up use it.
-    /// While writes are failing, the probe is as large as a big report, and
-    /// its success ends [`Maintenance::write_failure`].
+    /// Whether the database can durably store something right now: `Ok`
+    /// when a write committed moments ago and none failed since, otherwise
+    /// once a probe row commits (bounded in time). `/readyz` and start-up
+    /// use it. After writes failed for a reason of the database as a whole
+    /// (a full disk, a read-only or damaged file…), `Err` with that reason
+    /// until a report fits again (and a damaged file passes a check); its
+    /// success ends the failure.
     async fn write_probe(&self, now_ms: i64) -> StoreResult<()>;
-
-    /// Why writes are failing (a full disk, a read-only file…), from the
-    /// last failed write until a probe succeeds again.
-    fn write_failure(&self) -> Option<String>;
 
     /// The fingerprint of the secret key the desk's data was created with,
     /// once recorded.

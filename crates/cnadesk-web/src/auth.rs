@@ -195,14 +195,12 @@ pub fn login_allowed(
 }
 
 /// What a sign-in page says when it refuses an attempt for `secs` seconds.
+/// Passwords and second-factor codes alike.
 pub fn too_many_attempts(secs: u64) -> String {
-    let wait = if secs < 60 {
-        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
-    } else {
-        let minutes = secs.div_ceil(60);
-        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-    };
-    format!("Too many sign-in attempts. Try again in {wait}.")
+    format!(
+        "Too many sign-in attempts. Try again in {}.",
+        crate::ratelimit::wait_in_words(secs)
+    )
 }
 
 /// A signed-in member with both factors done.

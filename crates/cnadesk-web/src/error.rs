@@ -96,7 +96,7 @@ impl IntoResponse for AppError {
                     .to_owned()
             }
             AppError::Unavailable(reason) => {
-                tracing::error!(%reason, "the database cannot store anything; answered 503");
+                log_unavailable(reason);
                 "The desk cannot store anything right now, so nothing you sent has been kept. Please try again in a minute.".to_owned()
             }
             other => other.to_string(),
@@ -106,17 +106,12 @@ impl IntoResponse for AppError {
             status: status.as_u16(),
             message,
         };
-        let mut response = render(status, &page);
-        if let AppError::TooManyRequests(secs) = self {
-            response = with_retry_after(response, secs);
+        let response = render(status, &page);
+        match self {
+            AppError::TooManyRequests(secs) => with_retry_after(response, secs),
+            AppError::Unavailable(_) => unavailable(response),
+            _ => response,
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
-            );
-        }
-        response
     }
 }
 
@@ -130,6 +125,18 @@ pub fn with_retry_after(mut response: Response, secs: u64) -> Response {
         axum::http::HeaderValue::from(secs.max(1)),
     );
     response
+}
+
+/// `response` (a 503) with the `Retry-After` every 503 of the desk sends:
+/// [`UNAVAILABLE_RETRY_AFTER_SECS`].
+pub fn unavailable(response: Response) -> Response {
+    with_retry_after(response, UNAVAILABLE_RETRY_AFTER_SECS)
+}
+
+/// Logs why the desk answered 503 ([`cnadesk_store::StoreError::Unavailable`]):
+/// the one log line of every such answer, page, form or API.
+pub fn log_unavailable(reason: &str) {
+    tracing::error!(%reason, "the database cannot store anything; answered 503");
 }
 
 /// The JSON error envelope of the API.
@@ -231,7 +238,7 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Unavailable(reason) => {
-                tracing::error!(%reason, "the database cannot store anything; answered 503");
+                log_unavailable(&reason);
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -257,16 +264,9 @@ impl IntoResponse for ApiError {
             .retry_after_secs
             .or((self.status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_RETRY_AFTER_SECS))
             .or((self.status == StatusCode::SERVICE_UNAVAILABLE)
-                .then_some(UNAVAILABLE_RETRY_AFTER_SECS))
-            .map(|secs| {
-                [(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from(secs.max(1)),
-                )]
-            });
-        (
+                .then_some(UNAVAILABLE_RETRY_AFTER_SECS));
+        let response = (
             self.status,
-            retry_after,
             Json(ApiErrorBody {
                 error: ApiErrorDetail {
                     status: self.status.as_u16(),
@@ -276,7 +276,11 @@ impl IntoResponse for ApiError {
                 },
             }),
         )
-            .into_response()
+            .into_response();
+        match retry_after {
+            Some(secs) => with_retry_after(response, secs),
+            None => response,
+        }
     }
 }
 
@@ -306,5 +310,18 @@ mod retry_after_tests {
         let other = ApiError::new(StatusCode::NOT_FOUND, "not_found", "no").into_response();
         assert_eq!(retry_after(&other), None);
         assert_eq!(retry_after(&AppError::NotFound.into_response()), None);
+    }
+
+    #[test]
+    fn every_503_says_when_to_retry() {
+        let thirty = UNAVAILABLE_RETRY_AFTER_SECS.to_string();
+        let page = AppError::Unavailable("disk full".into()).into_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&page), Some(thirty.as_str()));
+        let api = ApiError::from(StoreError::Unavailable("disk full".into())).into_response();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&api), Some(thirty.as_str()));
+        let bare = unavailable(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        assert_eq!(retry_after(&bare), Some(thirty.as_str()));
     }
 }

@@ -21,6 +21,8 @@ pub async fn healthz() -> impl IntoResponse {
     (status = 200, description = "Ready to serve"),
     (status = 503, description = "The database does not answer or cannot take writes; `reason` says why")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    // `write_probe` commits a probe row only when no write committed in the
+    // last seconds (and none failed since), and waits for it at most 5 s.
     let checked = match state.store.ping().await {
         Ok(()) => state.store.write_probe(state.now_ms()).await,
         Err(e) => Err(e),
@@ -38,22 +40,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 _ => "the database failed a check (see the log)".to_owned(),
             };
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [
-                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
-                    (
-                        axum::http::header::RETRY_AFTER,
-                        crate::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
-                    ),
-                ],
-                Json(json!({
-                    "status": "unavailable",
-                    "database": state.store.backend(),
-                    "reason": reason,
-                })),
+            crate::error::unavailable(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::CACHE_CONTROL, "no-store")],
+                    Json(json!({
+                        "status": "unavailable",
+                        "database": state.store.backend(),
+                        "reason": reason,
+                    })),
+                )
+                    .into_response(),
             )
-                .into_response()
         }
     }
 }

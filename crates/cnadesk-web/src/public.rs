@@ -180,7 +180,7 @@ fn form_page(
     errors: Vec<FieldError>,
 ) -> ReportFormPage {
     // Invisible characters in the address are refused, and not shown back.
-    input.reporter_email.retain(|c| !c.is_control());
+    input.reporter_email = cnadesk_core::report::without_controls(&input.reporter_email);
     ReportFormPage {
         layout: public_layout(state, "Report a vulnerability", csrf),
         input,
@@ -257,8 +257,8 @@ pub async fn submit_report(
                     vec![FieldError::new(
                         "form",
                         format!(
-                            "too many reports from your address in the last hour; please send again in {} minutes (your text is kept below)",
-                            secs.div_ceil(60)
+                            "too many reports from your address in the last hour; please send again in {} (your text is kept below)",
+                            crate::ratelimit::wait_in_words(secs)
                         ),
                     )],
                 ),
@@ -266,15 +266,11 @@ pub async fn submit_report(
             secs,
         ),
         Err(IntakeError::Store(cnadesk_store::StoreError::Unavailable(reason))) => {
-            tracing::error!(%reason, "a report could not be stored; answered 503");
+            // The form again, typed text kept, saying it was NOT received.
+            crate::error::log_unavailable(&reason);
             let mut page = form_page(&state, &csrf.token, form.input, Vec::new());
             page.unavailable = true;
-            let mut response = render(StatusCode::SERVICE_UNAVAILABLE, &page);
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),
-            );
-            response
+            crate::error::unavailable(render(StatusCode::SERVICE_UNAVAILABLE, &page))
         }
         Err(IntakeError::Store(e)) => AppError::from(e).into_response(),
     }
@@ -460,8 +456,9 @@ pub async fn tracking_reply(
     match sent {
         Ok(_) => Ok(Redirect::to(&format!("/track/{token}#thread")).into_response()),
         Err(cnadesk_store::StoreError::Unavailable(reason)) => {
-            tracing::error!(%reason, "a reporter's message could not be stored; answered 503");
-            let mut response = tracking_response(
+            // The page again, typed text kept, saying it was NOT sent.
+            crate::error::log_unavailable(&reason);
+            let page = tracking_response(
                 &state,
                 &token,
                 &csrf.token,
@@ -471,11 +468,7 @@ pub async fn tracking_reply(
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await?;
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),
-            );
-            Ok(response)
+            Ok(crate::error::unavailable(page))
         }
         Err(e) => Err(e.into()),
     }

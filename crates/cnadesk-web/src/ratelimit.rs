@@ -10,7 +10,16 @@ use std::time::{Duration, Instant};
 pub struct RateLimiter {
     max: u32,
     window: Duration,
-    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+    hits: Mutex<Hits>,
+}
+
+/// The events of a [`RateLimiter`] per key, and when idle keys were last
+/// forgotten.
+#[derive(Debug, Default)]
+struct Hits {
+    keys: HashMap<String, VecDeque<Instant>>,
+    calls_since_sweep: u32,
+    last_sweep: Option<Instant>,
 }
 
 impl RateLimiter {
@@ -19,7 +28,7 @@ impl RateLimiter {
         Self {
             max,
             window,
-            hits: Mutex::new(HashMap::new()),
+            hits: Mutex::new(Hits::default()),
         }
     }
 
@@ -36,12 +45,23 @@ impl RateLimiter {
             return Ok(());
         }
         let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget idle keys now and then so memory stays bounded.
-        if hits.len() > 10_000 {
-            let window = self.window;
-            hits.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+        // Forget idle keys now and then (not on every call: the scan holds
+        // the lock) so memory stays bounded.
+        hits.calls_since_sweep = hits.calls_since_sweep.saturating_add(1);
+        let due = hits.calls_since_sweep >= SWEEP_EVERY_CALLS
+            || hits.last_sweep.is_none_or(|t| {
+                now.saturating_duration_since(t) >= Duration::from_millis(SWEEP_EVERY_MS as u64)
+            });
+        if due {
+            hits.calls_since_sweep = 0;
+            hits.last_sweep = Some(now);
+            if hits.keys.len() > SWEEP_ABOVE_KEYS {
+                let window = self.window;
+                hits.keys
+                    .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+            }
         }
-        let q = hits.entry(key.to_owned()).or_default();
+        let q = hits.keys.entry(key.to_owned()).or_default();
         while q
             .front()
             .is_some_and(|t| now.duration_since(*t) >= self.window)
@@ -72,6 +92,7 @@ impl RateLimiter {
         self.hits
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .keys
             .remove(key);
     }
 }
@@ -81,6 +102,17 @@ impl RateLimiter {
 pub fn retry_after_secs(wait: Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     secs.max(1)
+}
+
+/// A wait of `secs` seconds as a page says it: "1 second", "40 seconds"
+/// under a minute, else whole minutes rounded up ("1 minute", "15 minutes").
+pub fn wait_in_words(secs: u64) -> String {
+    let (n, unit) = if secs < 60 {
+        (secs, "second")
+    } else {
+        (secs.div_ceil(60), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The longest slow-down one failure can cost an address for an account
@@ -120,11 +152,59 @@ struct ThrottleState {
     account: HashMap<String, VecDeque<i64>>,
     /// Per account and address: no attempt before this time (the slow-down).
     slowed: HashMap<String, i64>,
+    /// Calls since idle keys were last forgotten.
+    calls_since_sweep: u32,
+    /// When idle keys were last forgotten.
+    last_sweep_ms: i64,
+}
+
+/// Above this many keys a map of a limiter or of the throttle forgets its
+/// idle ones, at most once per [`SWEEP_EVERY_CALLS`] calls or
+/// [`SWEEP_EVERY_MS`].
+const SWEEP_ABOVE_KEYS: usize = 10_000;
+/// Calls between two sweeps of idle keys, at most.
+const SWEEP_EVERY_CALLS: u32 = 1_000;
+/// Milliseconds between two sweeps of idle keys, at most.
+const SWEEP_EVERY_MS: i64 = 10_000;
+
+/// Failures of an account beyond the budget after which the slow-down has
+/// reached [`MAX_SLOWDOWN`] (1 s doubling: 2⁹ s > 5 min). Only this many
+/// failures past the budget are kept per account: more change nothing.
+const SLOWDOWN_SATURATES_AFTER: usize = 10;
+
+impl ThrottleState {
+    /// Forgets idle keys when a map has grown large, but not on every call:
+    /// the scan holds the one lock.
+    fn sweep_now_and_then(&mut self, now_ms: i64, window_ms: i64) {
+        self.calls_since_sweep = self.calls_since_sweep.saturating_add(1);
+        let due = self.calls_since_sweep >= SWEEP_EVERY_CALLS
+            || now_ms.saturating_sub(self.last_sweep_ms) >= SWEEP_EVERY_MS;
+        if !due {
+            return;
+        }
+        self.calls_since_sweep = 0;
+        self.last_sweep_ms = now_ms;
+        forget_idle(&mut self.address, now_ms, window_ms);
+        forget_idle(&mut self.pair, now_ms, window_ms);
+        forget_idle(&mut self.account, now_ms, window_ms);
+        if self.slowed.len() > SWEEP_ABOVE_KEYS {
+            self.slowed.retain(|_, until| *until > now_ms);
+        }
+    }
 }
 
 /// Keeps only the events of `q` inside the window ending at `now_ms`.
 fn slide(q: &mut VecDeque<i64>, now_ms: i64, window_ms: i64) {
     while q.front().is_some_and(|t| now_ms - *t >= window_ms) {
+        q.pop_front();
+    }
+}
+
+/// Appends `now_ms` to `q`, keeping only its newest `cap` events (older
+/// ones would leave the window first, and no count above `cap` matters).
+fn push_capped(q: &mut VecDeque<i64>, now_ms: i64, cap: usize) {
+    q.push_back(now_ms);
+    while q.len() > cap.max(1) {
         q.pop_front();
     }
 }
@@ -135,7 +215,7 @@ fn wait_for_room(q: &VecDeque<i64>, max: usize, now_ms: i64, window_ms: i64) -> 
 }
 
 fn forget_idle(map: &mut HashMap<String, VecDeque<i64>>, now_ms: i64, window_ms: i64) {
-    if map.len() > 10_000 {
+    if map.len() > SWEEP_ABOVE_KEYS {
         map.retain(|_, q| q.back().is_some_and(|t| now_ms - *t < window_ms));
     }
 }
@@ -172,7 +252,7 @@ impl LoginThrottle {
         }
         let window = self.window_ms;
         let mut s = self.lock();
-        forget_idle(&mut s.address, now_ms, window);
+        s.sweep_now_and_then(now_ms, window);
         let q = s.address.entry(address.to_owned()).or_default();
         slide(q, now_ms, window);
         let per_address = self.budget.saturating_mul(5) as usize;
@@ -201,18 +281,17 @@ impl LoginThrottle {
         }
         let window = self.window_ms;
         let mut s = self.lock();
-        forget_idle(&mut s.pair, now_ms, window);
-        forget_idle(&mut s.account, now_ms, window);
-        if s.slowed.len() > 10_000 {
-            s.slowed.retain(|_, until| *until > now_ms);
-        }
+        s.sweep_now_and_then(now_ms, window);
+        let budget = self.budget as usize;
         let key = pair_key(account, address);
         let q = s.pair.entry(key.clone()).or_default();
         slide(q, now_ms, window);
-        q.push_back(now_ms);
+        // Only the newest `budget` failures of a pair decide its wait.
+        push_capped(q, now_ms, budget);
         let q = s.account.entry(account.to_owned()).or_default();
         slide(q, now_ms, window);
-        q.push_back(now_ms);
+        // From any number of addresses: bounded all the same.
+        push_capped(q, now_ms, budget.saturating_add(SLOWDOWN_SATURATES_AFTER));
         let excess = q.len().saturating_sub(self.budget as usize);
         if excess > 0 {
             let doubling = u32::try_from(excess - 1).unwrap_or(u32::MAX).min(20);
@@ -256,6 +335,19 @@ mod tests {
     }
 
     #[test]
+    fn a_limiter_forgets_idle_keys_now_and_then() {
+        let l = RateLimiter::new(1, Duration::from_secs(60));
+        let t = Instant::now();
+        for i in 0..=SWEEP_ABOVE_KEYS {
+            assert!(l.check_at(&format!("a{i}"), t));
+        }
+        let keys = |l: &RateLimiter| l.hits.lock().unwrap().keys.len();
+        assert_eq!(keys(&l), SWEEP_ABOVE_KEYS + 1);
+        assert!(l.check_at("b", t + Duration::from_secs(60)));
+        assert_eq!(keys(&l), 1, "swept once the window passed");
+    }
+
+    #[test]
     fn zero_disables() {
         let l = RateLimiter::new(0, Duration::from_secs(1));
         assert!((0..100).all(|_| l.check("x")));
@@ -273,6 +365,22 @@ mod tests {
         );
         assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn waits_in_words_agree_in_number() {
+        for (secs, words) in [
+            (0, "0 seconds"),
+            (1, "1 second"),
+            (40, "40 seconds"),
+            (59, "59 seconds"),
+            (60, "1 minute"),
+            (61, "2 minutes"),
+            (15 * 60, "15 minutes"),
+            (3600, "60 minutes"),
+        ] {
+            assert_eq!(wait_in_words(secs), words, "{secs}");
+        }
     }
 
     const MIN: i64 = 60_000;
@@ -328,6 +436,49 @@ mod tests {
         t.succeeded("x", "a");
         t.failed("x", "a", 1);
         assert!(t.admit("x", "a", 2).is_ok());
+    }
+
+    #[test]
+    fn an_account_keeps_only_the_failures_that_matter() {
+        assert!(Duration::from_secs(1 << (SLOWDOWN_SATURATES_AFTER - 1)) >= MAX_SLOWDOWN);
+        assert!(Duration::from_secs(1 << (SLOWDOWN_SATURATES_AFTER - 2)) < MAX_SLOWDOWN);
+        let t = LoginThrottle::new(3, Duration::from_secs(15 * 60));
+        for i in 0..5_000 {
+            let a = format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256);
+            t.failed("x", &a, i);
+            t.failed("x", &a, i);
+        }
+        {
+            let s = t.lock();
+            assert_eq!(s.account["x"].len(), 3 + SLOWDOWN_SATURATES_AFTER);
+            assert!(s.pair.values().all(|q| q.len() <= 2));
+        }
+        // The last failing address waits the longest slow-down; a fresh one
+        // may try.
+        assert_eq!(
+            t.admit("x", "10.0.19.135", 5_000),
+            Err(MAX_SLOWDOWN - ms(1))
+        );
+        assert!(t.admit("x", "10.9.9.9", 5_000).is_ok());
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_now_and_then() {
+        let t = LoginThrottle::new(1, Duration::from_secs(60));
+        for i in 0..=SWEEP_ABOVE_KEYS {
+            assert!(t.admit("x", &format!("a{i}"), 0).is_ok());
+        }
+        // A sweep (due by time) while nothing is idle yet.
+        assert!(t.admit("x", "b", 59_999).is_ok());
+        assert_eq!(t.lock().address.len(), SWEEP_ABOVE_KEYS + 2);
+        // The `a…` keys are idle now, but the last sweep was 1 ms ago.
+        let _ = t.admit("x", "c", 60_000);
+        assert_eq!(t.lock().address.len(), SWEEP_ABOVE_KEYS + 3);
+        // Enough calls make the next sweep due all the same.
+        for _ in 1..SWEEP_EVERY_CALLS {
+            let _ = t.admit("y", "c", 60_000);
+        }
+        assert_eq!(t.lock().address.len(), 2, "b and c are kept");
     }
 
     #[test]

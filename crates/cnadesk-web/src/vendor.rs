@@ -246,7 +246,8 @@ async fn check_vendor_password(
         Ok(attempt) => attempt,
         Err(secs) => return Ok(Err(PasswordRefusal::TooMany(secs))),
     };
-    let plausible = email.len() <= 254 && !email.chars().any(char::is_control);
+    // Only an address an invitation could have gone to can have an account.
+    let plausible = cnadesk_core::report::email_problem(&email).is_none();
     let creds = if plausible {
         state.store.vendor_credentials(&email).await?
     } else {
@@ -469,13 +470,13 @@ pub async fn accept_invitation(
             match check_vendor_password(&state, &ip, &participant.email, &form.password).await? {
                 Ok(account) => account,
                 Err(refusal) => {
+                    // The same page, with the refusal's status (401, or a
+                    // 429 that says when).
                     let mut page = again(vec![("password".into(), refusal.message())]).await?;
-                    // Refused for now: the same page, as a 429 that says when.
-                    if let PasswordRefusal::TooMany(secs) = refusal {
-                        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                        page = crate::error::with_retry_after(page, secs);
-                    }
-                    return Ok(page);
+                    return Ok(refusal.respond(|status| {
+                        *page.status_mut() = status;
+                        page
+                    }));
                 }
             }
         }

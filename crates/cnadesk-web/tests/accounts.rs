@@ -222,8 +222,10 @@ async fn failures_from_elsewhere_never_lock_a_member_out() {
     let app = app_behind_a_proxy().await;
     app.user("mia", Role::Member).await;
     // Five addresses guess Mia's password until each is refused: the first
-    // by the limit per account and address, the others sooner, as the
-    // account is now under attack.
+    // by the limit per account and address (until its first failure leaves
+    // the 15-minute window), the others after one failure each, as the
+    // account is now under attack: 1 s for its 4th failure, doubling.
+    let mut waits = Vec::new();
     for host in 1..=5 {
         let ip = format!("203.0.113.{host}");
         let first = sign_in_from(&app, &ip, "mia", "wrong password!").await;
@@ -238,8 +240,10 @@ async fn failures_from_elsewhere_never_lock_a_member_out() {
             assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{ip}");
         }
         let r = refused.unwrap_or_else(|| panic!("{ip} is held back"));
-        assert!(retry_after(&r) > 0);
+        assert!(r.body.contains("Too many sign-in attempts"), "{}", r.body);
+        waits.push(retry_after(&r));
     }
+    assert_eq!(waits, [15 * 60, 1, 2, 4, 8]);
     // Mia, from her own address: in at once.
     let r = sign_in_from(&app, "192.0.2.7", "mia", PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -250,7 +254,7 @@ async fn failures_from_elsewhere_never_lock_a_member_out() {
     let r = sign_in_from(&app, "192.0.2.8", "mia", PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let wait = retry_after(&r);
-    assert!(wait > 0 && wait <= 5 * 60, "{wait}");
+    assert_eq!(wait, 16, "the account's 8th failure: 2⁴ s (at most 5 min)");
     app.clock
         .advance(jiff::SignedDuration::from_secs(wait as i64));
     let r = sign_in_from(&app, "192.0.2.8", "mia", PASSWORD).await;
@@ -352,6 +356,7 @@ async fn vendor_sign_in_cannot_be_locked_from_elsewhere() {
     let r = vendor_sign_in(&app, "203.0.113.2", PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(retry_after(&r), 1);
+    assert!(r.body.contains("Try again in 1 second."), "{}", r.body);
     // The vendor, from an address that has not failed: in at once.
     let r = vendor_sign_in(&app, "192.0.2.7", PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -453,6 +458,30 @@ async fn totp_enrolment_then_sign_in_needs_the_code_and_refuses_replay() {
         .submit("/login/totp", "/login/totp", &[("code", &code)])
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+
+    // Codes are limited per account (the sign-in budget per 15 minutes),
+    // and the refusal says so in the words of a password's.
+    let now = code_at(&secret, app.clock.now_secs());
+    let guess = if now == "000000" { "111111" } else { "000000" };
+    let mut refused = None;
+    for _ in 0..20 {
+        let r = other
+            .submit("/login/totp", "/login/totp", &[("code", guess)])
+            .await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = refused.expect("wrong codes are limited");
+    assert!((14 * 60..=15 * 60).contains(&retry_after(&r)));
+    assert!(
+        r.body
+            .contains("Too many sign-in attempts. Try again in 15 minutes."),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]

@@ -489,3 +489,116 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     );
     assert_eq!(send("198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// The seconds of a reply's `Retry-After`.
+fn retry_after(r: &support::Reply) -> u64 {
+    r.headers
+        .get(header::RETRY_AFTER)
+        .unwrap_or_else(|| panic!("a {} without Retry-After: {}", r.status, r.body))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// What every 503 of the desk asks a client to wait, in seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
+
+/// Makes the store's one writer connection refuse every write (SQLite
+/// answers code 8, read-only, as for a read-only file), and checks it does.
+async fn refuse_writes(app: &TestApp) {
+    app.store
+        .execute_raw_for_tests("PRAGMA query_only = ON")
+        .await
+        .unwrap();
+    let refused = app
+        .store
+        .execute_raw_for_tests("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ('x', 1)")
+        .await;
+    assert!(
+        matches!(&refused, Err(cnadesk_store::StoreError::Unavailable(reason)) if reason.contains("read-only")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn when_nothing_can_be_stored_the_form_and_the_reply_say_so_and_keep_the_text() {
+    let app = TestApp::new().await;
+    let (token, id) = api_report(&app, "Stored before", "A description that is long enough.").await;
+    let track = format!("/track/{token}");
+    let mut reporter = app.browser();
+    let reply_csrf = csrf_from(&reporter.get(&track).await.body);
+    let mut b = app.browser();
+    let form_csrf = b.csrf().await;
+
+    // The report form: a 503 that says when, NOT received, text kept.
+    refuse_writes(&app).await;
+    let (ct, body) = Multipart::new()
+        .text("csrf", &form_csrf)
+        .text("title", "Typed while the disk is full")
+        .text("product", "Prosody")
+        .text("description", DESCRIPTION)
+        .text("reporter_email", "rita@example.org")
+        .finish();
+    let r = b.request("POST", "/report", Some(&ct), body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(retry_after(&r), UNAVAILABLE_RETRY_AFTER_SECS);
+    assert!(
+        r.body.contains("Your report has NOT been received."),
+        "{}",
+        r.body
+    );
+    for kept in [
+        "Typed while the disk is full",
+        "Prosody",
+        "rita@example.org",
+    ] {
+        assert!(r.body.contains(kept), "{kept}: {}", r.body);
+    }
+
+    // The tracking page's reply: the same, NOT sent, text kept.
+    refuse_writes(&app).await;
+    let r = reporter
+        .post_form(
+            &format!("{track}/messages"),
+            &[("csrf", &reply_csrf), ("body", "My reply, typed once")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(retry_after(&r), UNAVAILABLE_RETRY_AFTER_SECS);
+    assert!(
+        r.body.contains("Your message has NOT been sent"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("My reply, typed once"), "{}", r.body);
+
+    // The API too.
+    refuse_writes(&app).await;
+    let body = serde_json::json!({"title": "T", "product": "p", "description": DESCRIPTION});
+    let r = post_json(&app, "application/json", body.to_string()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "unavailable");
+    assert_eq!(retry_after(&r), UNAVAILABLE_RETRY_AFTER_SECS);
+
+    // Nothing was kept; once writes work again, the same reply goes through.
+    app.store
+        .execute_raw_for_tests("PRAGMA query_only = OFF")
+        .await
+        .unwrap();
+    let reports = app.store.list_reports(Default::default()).await.unwrap();
+    assert_eq!(reports.len(), 1, "only the report stored before");
+    let messages = app.store.messages(ReportId(id), true).await.unwrap();
+    assert!(messages.is_empty(), "{messages:?}");
+    let r = reporter
+        .post_form(
+            &format!("{track}/messages"),
+            &[("csrf", &reply_csrf), ("body", "My reply, typed once")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        app.store.messages(ReportId(id), true).await.unwrap().len(),
+        1
+    );
+}

@@ -3,15 +3,17 @@
 //! PostgreSQL is backed up with `pg_dump` (see README.md).
 //!
 //! Exit codes: 0 done and verified; 1 a file failed its checks (integrity,
-//! audit chain); 2 refused (the output exists, the database is in use or
-//! holds data, another key, PostgreSQL).
+//! audit chain), or an I/O error (a full disk…) stopped it, which the message
+//! tells apart and never calls damage; 2 refused (the output exists, the
+//! database is in use or holds data, another key, a newer schema,
+//! PostgreSQL).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cnadesk_store_sql::backup::{self, BackupError, Contents, CopyAccess};
+use cnadesk_store_sql::backup::{self, BackupError, CopyAccess, Verified};
 use cnadesk_store_sql::Backend;
 
 use crate::config::Config;
@@ -42,6 +44,9 @@ pub(crate) struct RestoreArgs {
 
 const REFUSED: u8 = 2;
 const CHECK_FAILED: u8 = 1;
+/// An I/O error (a full disk…): the same code as a failed check, another
+/// message.
+const IO_FAILED: u8 = 1;
 
 /// What to do with PostgreSQL instead.
 fn postgres_advice(url: &str, what: &str) -> String {
@@ -69,7 +74,7 @@ fn sqlite_target(config: &Config) -> anyhow::Result<Result<PathBuf, String>> {
     })
 }
 
-fn describe(c: &Contents) -> String {
+fn describe(c: &Verified) -> String {
     format!(
         "{} audit events (chain verified), {} reports, {} team accounts",
         c.audit_events, c.reports, c.users
@@ -99,7 +104,10 @@ pub(crate) async fn run_backup(file: Option<&Path>, args: BackupArgs) -> anyhow:
             eprintln!("backup FAILED: {e}");
             return Ok(ExitCode::from(CHECK_FAILED));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("backup STOPPED: {e}\nNo backup was written (this is not a problem of the database).");
+            return Ok(ExitCode::from(IO_FAILED));
+        }
     }
     match backup::sqlite_check_copy(&out, CopyAccess::ReadOnly).await {
         Ok(contents) => {
@@ -128,31 +136,24 @@ pub(crate) async fn run_backup(file: Option<&Path>, args: BackupArgs) -> anyhow:
             );
             Ok(ExitCode::from(CHECK_FAILED))
         }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Removes `path` followed by each suffix (a file that is not there is fine).
-fn remove_files(path: &Path, suffixes: &[&str]) -> anyhow::Result<()> {
-    for suffix in suffixes {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot remove {}", Path::new(&p).display()))
-            }
+        Err(e @ BackupError::Schema { .. }) => {
+            eprintln!(
+                "backup NOT OK: the copy {} was written but this cnadesk cannot check it: {e}\n                 Check it with the cnadesk that serves the desk; the copy is kept.",
+                out.display()
+            );
+            Ok(ExitCode::from(CHECK_FAILED))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            eprintln!(
+                "backup STOPPED: the copy {} was written but could not be checked, and was \
+                 removed: {e}",
+                out.display()
+            );
+            Ok(ExitCode::from(IO_FAILED))
         }
     }
-    Ok(())
 }
-
-/// The files SQLite keeps beside a database.
-const SIDECARS: &[&str] = &["-wal", "-shm", "-journal"];
-
-/// A database file and the files SQLite keeps beside it.
-const WITH_SIDECARS: &[&str] = &["", "-wal", "-shm", "-journal"];
 
 /// Creates the data directory owner-only if it does not exist.
 fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -169,6 +170,78 @@ fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A database file and the files SQLite keeps beside it.
+const WITH_SIDECARS: &[&str] = &["", "-wal", "-shm", "-journal"];
+
+/// Restore's private copy `DIR/.NAME.restore-PID`: removed (with the files
+/// SQLite kept beside it) however restore ends, unless it was moved into
+/// place. One left by a killed restore is removed by the next one.
+struct TempCopy(PathBuf);
+
+impl TempCopy {
+    fn prefix(name: &str) -> String {
+        format!(".{name}.restore-")
+    }
+
+    /// Removes what earlier restores of `DIR/NAME` left behind.
+    fn remove_stale(dir: &Path, name: &str) {
+        let prefix = Self::prefix(name);
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn new(dir: &Path, name: &str) -> TempCopy {
+        let copy = TempCopy(dir.join(format!("{}{}", Self::prefix(name), std::process::id())));
+        copy.remove();
+        copy
+    }
+
+    fn remove(&self) {
+        let _ = backup::remove_files(&self.0, WITH_SIDECARS);
+    }
+}
+
+impl Drop for TempCopy {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// How restore ends when it does not restore.
+enum Stop {
+    /// Refused (exit 2).
+    Refused(String),
+    /// The backup failed its checks (exit 1).
+    Failed(BackupError),
+    /// An I/O error, not a verdict on the backup (exit 1).
+    Io(String),
+    /// The backup was moved into place, but the directory could not be
+    /// synced (exit 1).
+    Unsynced(BackupError),
+}
+
+impl From<BackupError> for Stop {
+    fn from(e: BackupError) -> Self {
+        match e {
+            e if e.is_check_failure() => Stop::Failed(e),
+            e @ BackupError::InUse { .. } => Stop::Refused(format!(
+                "{e}. Stop the desk (every `cnadesk serve` on this data directory) and run \
+                 restore again."
+            )),
+            e @ (BackupError::Schema { .. } | BackupError::Exists(_)) => {
+                Stop::Refused(e.to_string())
+            }
+            e => Stop::Io(e.to_string()),
+        }
+    }
+}
+
 /// `cnadesk restore --from FILE [--force]`.
 pub(crate) async fn run_restore(
     file: Option<&Path>,
@@ -183,108 +256,83 @@ pub(crate) async fn run_restore(
             return Ok(ExitCode::from(REFUSED));
         }
     };
-    let refuse = |message: String| -> anyhow::Result<ExitCode> {
-        eprintln!("refused: {message}");
-        Ok(ExitCode::from(REFUSED))
-    };
     let from = std::path::absolute(&args.from)?;
-    if !from.is_file() {
-        return refuse(format!("there is no backup file at {}", from.display()));
+    match restore(&config, &from, &target, args.force).await? {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(Stop::Refused(message)) => {
+            eprintln!("refused: {message}");
+            Ok(ExitCode::from(REFUSED))
+        }
+        Err(Stop::Failed(e)) => {
+            eprintln!(
+                "restore FAILED: {e}\nNothing was replaced: {} is as it was.",
+                target.display()
+            );
+            Ok(ExitCode::from(CHECK_FAILED))
+        }
+        Err(Stop::Io(e)) => {
+            eprintln!(
+                "restore STOPPED by an I/O error (a full disk, a read-only or failing disk…), \
+                 not by a problem found in the backup: {e}"
+            );
+            eprintln!("Nothing was replaced: {} is as it was.", target.display());
+            Ok(ExitCode::from(IO_FAILED))
+        }
+        Err(Stop::Unsynced(e)) => {
+            eprintln!(
+                "restore STOPPED by an I/O error after the backup was moved into place: {e}\n\
+                 Run `cnadesk audit verify` before serving from {}.",
+                target.display()
+            );
+            Ok(ExitCode::from(IO_FAILED))
+        }
     }
-    if std::fs::canonicalize(&from).ok() == std::fs::canonicalize(&target).ok() {
-        return refuse(format!(
+}
+
+async fn restore(
+    config: &Config,
+    from: &Path,
+    target: &Path,
+    force: bool,
+) -> anyhow::Result<Result<(), Stop>> {
+    if !from.is_file() {
+        return Ok(Err(Stop::Refused(format!(
+            "there is no backup file at {}",
+            from.display()
+        ))));
+    }
+    if std::fs::canonicalize(from).ok() == std::fs::canonicalize(target).ok() {
+        return Ok(Err(Stop::Refused(format!(
             "{} is the desk's own database: restore from a copy",
             from.display()
-        ));
+        ))));
     }
-
-    // 1. The backup must be sound before anything else is looked at.
-    if let Err(e) = backup::sqlite_integrity_check(&from).await {
-        eprintln!("restore FAILED: {e}");
-        return Ok(ExitCode::from(CHECK_FAILED));
-    }
-
-    // 2. The database it would replace: not in use, and empty unless --force.
-    match backup::sqlite_take_offline(&target).await {
-        Ok(None) => {}
-        Ok(Some(live)) if live.is_empty() || args.force => {}
-        Ok(Some(live)) => {
-            return refuse(format!(
-                "the database {} holds {} reports, {} audit events and {} team accounts. \
-                 Restoring replaces all of it: add --force if that is what you want \
-                 (back it up first with `cnadesk backup`).",
-                target.display(),
-                live.reports,
-                live.audit_events,
-                live.users
-            ))
-        }
-        Err(e @ BackupError::InUse { .. }) => {
-            return refuse(format!("{e}. Stop the desk (every `cnadesk serve` on this data directory) and run restore again."))
-        }
-        Err(e @ BackupError::Damaged { .. }) if !args.force => {
-            return refuse(format!(
-                "the current database cannot be read ({e}); add --force to replace it"
-            ))
-        }
-        Err(BackupError::Damaged { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
-
-    // 3. A private copy next to the database, checked (and brought up to this
-    //    cnadesk's schema) before it is put in place.
     let dir = target
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    ensure_private_dir(&dir)?;
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cnadesk.sqlite3".into());
-    let tmp = dir.join(format!(".{name}.restore-{}", std::process::id()));
-    remove_files(&tmp, WITH_SIDECARS)?;
-    let result = async {
-        std::fs::copy(&from, &tmp)
-            .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-        }
-        let checked = backup::sqlite_check_copy(&tmp, CopyAccess::Migrate).await;
-        remove_files(&tmp, SIDECARS)?;
-        anyhow::Ok(checked)
-    }
-    .await;
-    let contents = match result {
-        Ok(Ok(contents)) => contents,
-        Ok(Err(e)) => {
-            remove_files(&tmp, WITH_SIDECARS)?;
-            if e.is_check_failure() {
-                eprintln!("restore FAILED: {e}");
-                return Ok(ExitCode::from(CHECK_FAILED));
-            }
-            return Err(e.into());
-        }
-        Err(e) => {
-            remove_files(&tmp, WITH_SIDECARS)?;
-            return Err(e);
-        }
-    };
+    TempCopy::remove_stale(&dir, &name);
 
-    // 4. The key: the restored desk only starts with the key it was made with.
+    // 1. The key, read from the backup as it is (nothing copied yet): the
+    //    restored desk only starts with the key it was made with.
+    let recorded = match backup::sqlite_backup_key_fingerprint(from).await {
+        Ok(recorded) => recorded,
+        Err(e) => return Ok(Err(e.into())),
+    };
     let key = config.existing_server_key()?;
-    let key_note = match (&key, &contents.key_fingerprint) {
+    let key_note = match (&key, &recorded) {
         (Some(key), Some(recorded)) if key.fingerprint() != *recorded => {
-            remove_files(&tmp, WITH_SIDECARS)?;
-            return refuse(format!(
+            return Ok(Err(Stop::Refused(format!(
                 "the backup belongs to the desk whose secret key has fingerprint {recorded}, but \
                  the key here ({}) has fingerprint {}. Put that desk's secret.key in place (or \
                  remove this one and copy it after the restore) and run restore again.",
                 config.key_path().display(),
                 key.fingerprint()
-            ));
+            ))));
         }
         (Some(_), Some(recorded)) => format!("the secret key here matches (fingerprint {recorded})"),
         (Some(_), None) => "the backup records no key fingerprint; the secret key here will be adopted".to_owned(),
@@ -298,27 +346,98 @@ pub(crate) async fn run_restore(
         ),
     };
 
-    // 5. Into place, atomically: no desk may have started meanwhile; the old
-    //    database's WAL is emptied into it first, so removing the -wal/-shm
-    //    (which would otherwise be replayed onto the restored file) loses
-    //    nothing even if we stop half-way.
-    match backup::sqlite_take_offline(&target).await {
-        Ok(_) => {}
-        Err(e @ BackupError::InUse { .. }) => {
-            remove_files(&tmp, WITH_SIDECARS)?;
-            return refuse(format!("{e}. Stop the desk and run restore again."));
-        }
-        Err(BackupError::Damaged { .. }) => {}
-        Err(e) => {
-            remove_files(&tmp, WITH_SIDECARS)?;
-            return Err(e.into());
+    // 2. The database it would replace: not in use, and empty unless --force.
+    if backup::sqlite_file_has_content(target) {
+        match backup::sqlite_take_offline(target).await {
+            Ok(offline) => {
+                let holds = offline.holds.unwrap_or_default();
+                offline.release().await;
+                if !holds.is_empty() && !force {
+                    return Ok(Err(Stop::Refused(format!(
+                        "the database {} holds {} reports, {} audit events and {} team accounts. \
+                         Restoring replaces all of it: add --force if that is what you want \
+                         (back it up first with `cnadesk backup`).",
+                        target.display(),
+                        holds.reports,
+                        holds.audit_events,
+                        holds.users
+                    ))));
+                }
+            }
+            Err(e @ BackupError::Damaged { .. }) if !force => {
+                return Ok(Err(Stop::Refused(format!(
+                    "the current database cannot be read ({e}); add --force to replace it"
+                ))))
+            }
+            Err(BackupError::Damaged { .. }) => {}
+            Err(e) => return Ok(Err(e.into())),
         }
     }
-    backup::sync_file(&tmp)?;
-    remove_files(&target, SIDECARS)?;
-    std::fs::rename(&tmp, &target)
-        .with_context(|| format!("cannot move {} to {}", tmp.display(), target.display()))?;
-    backup::sync_dir_of(&target)?;
+
+    // 3. The backup must be sound: one full integrity check, of the file as
+    //    it is.
+    if let Err(e) = backup::sqlite_integrity_check(from).await {
+        return Ok(Err(e.into()));
+    }
+
+    // 4. A private copy next to the database, brought up to this cnadesk's
+    //    schema, its audit chain verified, synced, before the database is
+    //    taken offline.
+    ensure_private_dir(&dir)?;
+    let tmp = TempCopy::new(&dir, &name);
+    if let Err(e) = std::fs::copy(from, &tmp.0) {
+        return Ok(Err(Stop::Io(format!(
+            "cannot copy {} to {}: {e}",
+            from.display(),
+            tmp.0.display()
+        ))));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o600)) {
+            return Ok(Err(Stop::Io(format!(
+                "cannot restrict {}: {e}",
+                tmp.0.display()
+            ))));
+        }
+    }
+    let contents = match backup::sqlite_check_copy(&tmp.0, CopyAccess::Migrate).await {
+        Ok(contents) => contents,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if let Err(e) =
+        backup::remove_files(&tmp.0, backup::SIDECARS).and_then(|()| backup::sync_file(&tmp.0))
+    {
+        return Ok(Err(e.into()));
+    }
+
+    // 5. Into place, atomically, holding the database offline from before
+    //    its -wal/-shm are removed until the rename is on disk: no desk can
+    //    open it in between. Its WAL was emptied into it first, so removing
+    //    the -wal/-shm (which would otherwise be replayed onto the restored
+    //    file) loses nothing even if we stop half-way.
+    let replaced = match backup::sqlite_take_offline(target).await {
+        Ok(offline) => offline.replace_with(&tmp.0).await,
+        // It cannot be opened, so no desk can serve from it either.
+        Err(BackupError::Damaged { .. }) if force => {
+            backup::sqlite_replace_unlocked(target, &tmp.0)
+        }
+        Err(e @ BackupError::Damaged { .. }) => {
+            return Ok(Err(Stop::Refused(format!(
+                "the current database cannot be read ({e}); add --force to replace it"
+            ))))
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = replaced {
+        if !tmp.0.exists() && backup::sqlite_file_has_content(target) {
+            // Renamed, but the directory could not be synced.
+            return Ok(Err(Stop::Unsynced(e)));
+        }
+        return Ok(Err(e.into()));
+    }
+    drop(tmp);
     println!(
         "restored {} into {}: {}",
         from.display(),
@@ -326,5 +445,5 @@ pub(crate) async fn run_restore(
         describe(&contents)
     );
     println!("{key_note}");
-    Ok(ExitCode::SUCCESS)
+    Ok(Ok(()))
 }

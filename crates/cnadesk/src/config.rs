@@ -753,7 +753,7 @@ impl Config {
     }
 
     /// The server key as configured or as found in `data_dir`, never
-    /// created here (see [`Config::create_server_key`]).
+    /// created here (see [`Config::write_pending_key`]).
     pub fn existing_server_key(&self) -> anyhow::Result<Option<cnadesk_web::ServerKey>> {
         if let Some(key) = &self.secret_key {
             return Ok(Some(cnadesk_web::ServerKey::from_hex(key.expose_secret())?));
@@ -768,17 +768,74 @@ impl Config {
         }
     }
 
-    /// Creates a new server key in `data_dir` (readable by its owner only);
-    /// refuses to replace an existing file.
-    pub fn create_server_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
+    /// Where a new key waits until the database has recorded it.
+    fn pending_key_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key.new")
+    }
+
+    /// A new key left in `secret.key.new` by a start that stopped before
+    /// the database recorded it (`None` without one, or if it is unreadable).
+    pub fn pending_server_key(&self) -> Option<cnadesk_web::ServerKey> {
+        let hex = std::fs::read_to_string(self.pending_key_path()).ok()?;
+        cnadesk_web::ServerKey::from_hex(&hex).ok()
+    }
+
+    /// Writes a new key to `secret.key.new` (owner-only, synced). It becomes
+    /// the desk's `secret.key` only once the database recorded it
+    /// ([`Config::adopt_pending_key`]), so a start that fails half-way never
+    /// leaves a `secret.key` the database does not know.
+    pub fn write_pending_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
-        let path = self.key_path();
+        let path = self.pending_key_path();
+        // An unreadable leftover (a write cut short by a full disk).
+        let _ = std::fs::remove_file(&path);
         let key = cnadesk_web::ServerKey::generate();
         write_private(&path, &key.to_hex())?;
         tracing::info!(path = %path.display(), "generated a new secret key");
         Ok(key)
     }
+
+    /// Makes the pending key the desk's `secret.key`, never replacing an
+    /// existing one: if another process put the same key there meanwhile,
+    /// that is fine; a different one is an error.
+    pub fn adopt_pending_key(&self, key: &cnadesk_web::ServerKey) -> anyhow::Result<()> {
+        let (pending, path) = (self.pending_key_path(), self.key_path());
+        match std::fs::hard_link(&pending, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let existing = self.existing_server_key()?;
+                if existing.map(|k| k.fingerprint()) != Some(key.fingerprint()) {
+                    bail!(
+                        "{} appeared while the desk started, with another key",
+                        path.display()
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", path.display()));
+            }
+        }
+        sync_dir(&path)?;
+        let _ = std::fs::remove_file(&pending);
+        Ok(())
+    }
+
+    /// Removes a pending key that will not become the desk's.
+    pub fn discard_pending_key(&self) {
+        let _ = std::fs::remove_file(self.pending_key_path());
+    }
+}
+
+/// Syncs the directory holding `path`, so a created or renamed entry
+/// survives a crash.
+fn sync_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -791,16 +848,14 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    // A key that a crash could lose after the database recorded it would
-    // lock the desk out of its own data: on disk before anything uses it.
-    f.sync_all()?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    // On disk before anything uses it; a write cut short (a full disk)
+    // leaves no partial file behind.
+    if let Err(e) = f.write_all(contents.as_bytes()).and_then(|()| f.sync_all()) {
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
-    Ok(())
+    sync_dir(path)
 }
 
 #[cfg(not(unix))]

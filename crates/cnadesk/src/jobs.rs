@@ -556,7 +556,7 @@ mod tests {
         let n = NodesConfig::default();
         let longest_interval = Duration::from_secs(60);
         assert!(n.lease() + longest_interval <= Duration::from_secs(90));
-        let worker_poll = (n.cve_lease() / 4).min(cnadesk_cve_workflow::MAX_POLL);
+        let worker_poll = cnadesk_cve_workflow::poll_interval(n.cve_lease());
         assert!(n.cve_lease() + worker_poll <= Duration::from_secs(75));
         assert!(
             n.holder() != n.holder(),

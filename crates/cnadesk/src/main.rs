@@ -274,7 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(db) => {
             let config = Config::load(file, &db.overrides())?;
             init_tracing(&config);
-            let (store, key) = startup::open_desk(&config, startup::Intent::Init).await?;
+            let (store, key, _) = startup::open_desk(&config, startup::Intent::Init).await?;
             store.close().await;
             println!(
                 "initialised a new desk: database {}, secret key {} (fingerprint {})",
@@ -596,7 +596,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     } else {
         startup::Intent::Serve
     };
-    let (store, key) = startup::open_desk(&config, intent).await?;
+    let (store, key, new_desk) = startup::open_desk(&config, intent).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -654,22 +654,15 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // The policy version in force is recorded (and its text kept) the first
     // time the desk runs under it; changed text under an adopted version is refused.
     let (policy, document) = config.scope_policy_document()?;
-    let adopter = Actor::system("serve");
-    let adopt = || {
-        store.adopt_scope_policy(
+    let adopted = store
+        .adopt_scope_policy(
             &policy.version,
             &policy.effective,
             &document,
-            &adopter,
+            &Actor::system("serve"),
             clock.now().as_millisecond(),
         )
-    };
-    // Two nodes starting at once may both try to adopt the version: the one
-    // that loses the insert looks again (and then finds it adopted).
-    let adopted = match adopt().await {
-        Err(cnadesk_store::StoreError::Conflict(_)) => adopt().await,
-        other => other,
-    };
+        .await;
     match adopted {
         Ok(true) => tracing::info!(version = %policy.version, "scope policy version adopted"),
         Ok(false) => {}
@@ -721,8 +714,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     tracing::info!(%addr, backend, "serving");
-    // Messages start at the end of the log on a desk that never sent any.
-    cnadesk_web::notify_desk::start_cursor_at_head(&state).await?;
+    // A new desk's messages start at the end of the log (a desk prepared
+    // with `admin create-user` tells nobody of that). Only at the start that
+    // created the desk: done later, by a second node, it could skip events
+    // the first one has not told yet.
+    if new_desk {
+        cnadesk_web::notify_desk::start_cursor_at_head(&state).await?;
+    }
     // The periodic jobs (response-time and coordination sweeps every minute;
     // fan-out, transparency log and delivery every tick), each run by the
     // node that holds its lease, so several nodes can share the database.
@@ -735,14 +733,21 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     .with_desk_jobs(&state)
     .start();
     let app = cnadesk_web::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    // Running jobs finish; the leases go to the other nodes at once.
-    jobs.shutdown().await;
+    .await;
+    // Running jobs finish (whatever ended the server); the leases go to the
+    // other nodes at once. A job stuck longer than its lease is left behind:
+    // its lease runs out and another node takes it over.
+    if tokio::time::timeout(config.nodes.lease(), jobs.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a periodic job did not finish within its lease; stopping without it");
+    }
     if let Some((_, task)) = inbound {
         task.abort();
     }
@@ -750,6 +755,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if let Some(w) = worker {
         let _ = w.await;
     }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -37,30 +37,30 @@ fn sqlite_file(config: &Config) -> Option<std::path::PathBuf> {
     cnadesk_store_sql::sqlite_path(&config.database_url()).map(Into::into)
 }
 
-/// Opens the desk's database and its key, or says why not.
+/// Opens the desk's database and its key, or says why not; `true` when this
+/// start created the desk.
+///
+/// A new key is written to `secret.key.new` and becomes `secret.key` only
+/// after the database recorded its fingerprint, so a start that stops
+/// half-way (killed, full disk, another node first) never leaves a key the
+/// database does not know; the next start picks the pending key up.
 pub(crate) async fn open_desk(
     config: &Config,
     intent: Intent,
-) -> anyhow::Result<(SqlStore, ServerKey)> {
-    let key = config.existing_server_key()?;
+) -> anyhow::Result<(SqlStore, ServerKey, bool)> {
+    let mut key = config.existing_server_key()?;
+    let pending = if key.is_none() {
+        config.pending_server_key()
+    } else {
+        None
+    };
     let db_name = cnadesk_store_sql::redact_url(&config.database_url());
     // A key without its database is a desk whose database was lost: never
     // start it again as a new desk (that would look like a working desk
-    // with every report gone).
+    // with every report gone). Checked before the file is created.
     if let (Some(file), Some(_), Intent::Serve) = (sqlite_file(config), &key, intent) {
-        let empty = std::fs::metadata(&file)
-            .map(|m| m.len() == 0)
-            .unwrap_or(true);
-        if empty {
-            bail!(
-                "{} exists, but the database {} is {}.\n\
-                 This desk has run before: starting it as a new desk would lose every report.\n\
-                 Restore the database from a backup (`cnadesk restore --from FILE`), or, to start \
-                 a new desk with this key on purpose, run `cnadesk init`.",
-                key_origin(config),
-                file.display(),
-                if file.exists() { "empty" } else { "missing" }
-            );
+        if !cnadesk_store_sql::backup::sqlite_file_has_content(&file) {
+            bail!("{}", Refusal::DatabaseLost.explain(config, &db_name, None));
         }
     }
     let store = crate::open_store(config, Migrate::Apply)
@@ -81,10 +81,31 @@ pub(crate) async fn open_desk(
         );
     }
     let recorded = store.key_fingerprint().await?;
-    let footprint = store.footprint().await?;
+    // A key the database recorded while its start stopped before
+    // `secret.key` was written: it is the desk's key.
+    if let (None, Some(p)) = (&key, &pending) {
+        if recorded.as_deref() == Some(p.fingerprint().as_str()) {
+            config.adopt_pending_key(p)?;
+            tracing::info!("the desk's secret key was completed from secret.key.new");
+            key = pending.clone();
+        }
+    }
+    // What the database holds matters only while no key is recorded.
+    let footprint = match recorded {
+        Some(_) => Footprint::default(),
+        None => store.footprint().await?,
+    };
+    let mut created = false;
     let key = match decide(intent, key.is_some(), recorded.as_deref(), footprint) {
         Ok(Action::UseExisting) => key.context("no key")?,
-        Ok(Action::Create) => config.create_server_key()?,
+        Ok(Action::Create) => {
+            created = true;
+            match pending {
+                // Left by a start that stopped before recording it.
+                Some(p) => p,
+                None => config.write_pending_key()?,
+            }
+        }
         Err(refusal) => {
             store.close().await;
             bail!("{}", refusal.explain(config, &db_name, recorded.as_deref()));
@@ -104,18 +125,31 @@ pub(crate) async fn open_desk(
         }
         Some(_) => {}
         None => {
-            let bound = store.bind_key_fingerprint(&fingerprint, now).await?;
+            let bound = match store.bind_key_fingerprint(&fingerprint, now).await {
+                Ok(bound) => bound,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e.into());
+                }
+            };
             if bound != fingerprint {
+                if created {
+                    config.discard_pending_key();
+                }
                 store.close().await;
                 bail!(
                     "another node recorded a different key (fingerprint {bound}) for the database \
-                     {db_name} while this one started: every node must use the same secret key"
+                     {db_name} while this one started: every node must use the same secret key \
+                     (copy that node's secret.key here, or set CNADESK_SECRET_KEY_FILE)"
                 );
             }
             tracing::info!(fingerprint, "the database records this desk's secret key");
         }
     }
-    Ok((store, key))
+    if created {
+        config.adopt_pending_key(&key)?;
+    }
+    Ok((store, key, created))
 }
 
 /// What start-up does about the key.
@@ -161,9 +195,9 @@ impl Refusal {
                 key.display()
             ),
             Refusal::DatabaseLost => format!(
-                "{} exists, but the database {db} is empty.\n\
+                "{} exists, but the database {db} is missing or empty.\n\
                  This desk has run before: starting it as a new desk would lose every report.\n\
-                 Restore the database from a backup, or, to start a new desk with this key on \
+                 Restore the database from a backup (`cnadesk restore --from FILE`), or, to start a new desk with this key on \
                  purpose, run `cnadesk init`.",
                 key_origin(config)
             ),

@@ -124,6 +124,11 @@ fn backup_under_load_restores_every_acknowledged_report() {
         finished - started,
         acked.len()
     );
+    assert!(
+        during > 0,
+        "no report was acknowledged while `cnadesk backup` ran ({:?}): the backup did not overlap the load",
+        finished - started
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -178,7 +183,6 @@ fn backup_under_load_restores_every_acknowledged_report() {
         missing.is_empty(),
         "acknowledged before the backup started but not in it: {missing:?}"
     );
-    assert!(restored.len() >= before.len());
     eprintln!(
         "restored {} reports; all {} acknowledged before the backup are there",
         restored.len(),
@@ -267,4 +271,104 @@ fn postgres_backups_point_to_pg_dump() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("pg_restore"), "{}", stderr(&o));
     assert!(stderr(&o).contains("audit verify"), "{}", stderr(&o));
+}
+
+/// Fills the filesystem holding `file` (writes until it is full); returns
+/// how much was written.
+fn fill(file: &Path) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::File::create(file).unwrap();
+    let mut written = 0u64;
+    for chunk in [65536usize, 4096, 512] {
+        let buf = vec![0x5au8; chunk];
+        while f.write_all(&buf).is_ok() {
+            written += chunk as u64;
+        }
+    }
+    let _ = f.sync_all();
+    written
+}
+
+#[test]
+#[ignore = "needs root (mounts a tmpfs)"]
+fn restore_onto_a_full_disk_stops_without_calling_the_backup_damaged() {
+    let test = "restore_onto_a_full_disk_stops_without_calling_the_backup_damaged";
+    support::require_root(test);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // A desk with reports, backed up.
+    let live = dir.path().join("live");
+    let server = Server::start_env(&live, &[], &[support::faults::UNLIMITED]);
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        for i in 0..20 {
+            let posted = support::faults::post_report(&client, &server.base_url, i, 2000).await;
+            assert!(matches!(posted, support::faults::Posted::Acknowledged(_)));
+        }
+    });
+    server.stop();
+    let backup = dir.path().join("backup.sqlite3");
+    let out = backup.to_str().unwrap();
+    let o = run(&["backup", "--out", out, "--data-dir", live.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Restored onto a small filesystem, which then fills up.
+    let mnt = dir.path().join("mnt");
+    let _mount = support::faults::Mount::tmpfs(&mnt, "8m");
+    let data = mnt.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(live.join("secret.key"), data.join("secret.key")).unwrap();
+    let d = data.to_str().unwrap();
+    let o = run(&["restore", "--from", out, "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let restored = rt.block_on(report_ids(&data));
+    assert_eq!(restored.len(), 20);
+    let db = data.join("cnadesk.sqlite3");
+    let live_bytes = std::fs::read(&db).unwrap();
+    let stale = data.join(".cnadesk.sqlite3.restore-4194305");
+    std::fs::write(&stale, b"left by a killed restore").unwrap();
+    let filler = mnt.join("filler");
+    let full = fill(&filler);
+    let page = 4096;
+    let backup_len = std::fs::metadata(&backup).unwrap().len().div_ceil(page) * page;
+
+    // No room for the copy; then room for the copy but not for opening it.
+    for (what, free) in [("copying", 0), ("opening the copy", backup_len)] {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .unwrap()
+            .set_len(full - free)
+            .unwrap();
+        let o = run(&["restore", "--from", out, "--force", "--data-dir", d]);
+        let said = stderr(&o);
+        eprintln!("{what}: {said}");
+        assert_eq!(o.status.code(), Some(1), "{what}: {said}");
+        assert!(
+            said.contains("restore STOPPED by an I/O error") && !said.contains("damaged"),
+            "{what}: a full disk is not a damaged backup: {said}"
+        );
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            live_bytes,
+            "{what}: the live database is as it was"
+        );
+        let left: Vec<String> = std::fs::read_dir(&data)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".restore-"))
+            .collect();
+        assert!(left.is_empty(), "{what}: temporary copies left: {left:?}");
+    }
+
+    // With room again, the same restore goes through.
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(rt.block_on(report_ids(&data)), restored);
+    let o = run(&["restore", "--from", out, "--force", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(rt.block_on(report_ids(&data)), restored);
 }

@@ -536,3 +536,34 @@ fn a_page_damaged_while_serving_makes_the_desk_not_ready() {
     });
     server.stop();
 }
+
+/// A start killed between recording the key in the database and writing
+/// `secret.key` leaves `secret.key.new`: the next start completes it. A
+/// pending key the database does not know is never taken for the desk's.
+#[test]
+fn a_key_whose_start_was_cut_short_is_completed_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = desk_with_reports(&data, 2);
+    let key = std::fs::read_to_string(data.join("secret.key")).unwrap();
+    std::fs::rename(data.join("secret.key"), data.join("secret.key.new")).unwrap();
+    let server = Server::start(&data);
+    assert_eq!(
+        std::fs::read_to_string(data.join("secret.key")).unwrap(),
+        key,
+        "the recorded key became secret.key"
+    );
+    assert!(!data.join("secret.key.new").exists());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let missing = rt.block_on(missing_reports(&server.base_url, &tokens));
+    assert!(missing.is_empty(), "{missing:?}");
+    server.stop();
+
+    // A pending key of another desk next to this database: refused, kept.
+    std::fs::remove_file(data.join("secret.key")).unwrap();
+    std::fs::write(data.join("secret.key.new"), "cd".repeat(32)).unwrap();
+    let (took, said) = refused(&data, &[]);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(said.contains("fingerprint"), "{said}");
+    assert!(!data.join("secret.key").exists(), "no key was made up");
+}

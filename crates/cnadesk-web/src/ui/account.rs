@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
+use cnadesk_core::report::without_controls;
 use cnadesk_core::{Actor, FieldError, Role, UserId};
 use cnadesk_store::{NewUser, User};
 use rand::RngCore;
@@ -125,7 +126,7 @@ pub async fn setup_submit(
                 username: form.username,
                 display_name: form.display_name,
                 // Invisible characters are refused, and not shown back.
-                email: form.email.chars().filter(|c| !c.is_control()).collect(),
+                email: without_controls(&form.email),
                 errors,
             },
         ));
@@ -349,10 +350,7 @@ pub async fn totp_submit(
         return Ok(crate::error::with_retry_after(
             again(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "Too many attempts. Try again in {} minutes.",
-                    secs.div_ceil(60)
-                ),
+                &crate::auth::too_many_attempts(secs),
             ),
             secs,
         ));
@@ -613,9 +611,7 @@ async fn users_page(
         username: form.map(|f| f.username.clone()).unwrap_or_default(),
         display_name: form.map(|f| f.display_name.clone()).unwrap_or_default(),
         // Invisible characters are refused, and not shown back.
-        email: form
-            .map(|f| f.email.chars().filter(|c| !c.is_control()).collect())
-            .unwrap_or_default(),
+        email: form.map(|f| without_controls(&f.email)).unwrap_or_default(),
         role: form
             .and_then(|f| f.role.clone())
             .unwrap_or_else(|| "member".into()),

@@ -13,7 +13,7 @@ use cnadesk_core::coordination::{
     in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
     Checklist,
 };
-use cnadesk_core::report::email_problem;
+use cnadesk_core::report::{email_problem, without_controls};
 use cnadesk_core::CaseId;
 use cnadesk_store::{Case, CountChoice, EmbargoOutcome, NewVulnerability, StoreError};
 use serde::Deserialize;
@@ -675,11 +675,6 @@ pub async fn invite_vendor(
     let mut errors = Vec::new();
     if let Some(problem) = email_problem(&email) {
         errors.push(("email".into(), problem.into()));
-    } else if email.len() > 254 {
-        errors.push((
-            "email".into(),
-            "is too long for an e-mail address (at most 254 characters)".into(),
-        ));
     }
     if let Some(e) = text_ok("contact_name", &contact_name, 100, false) {
         errors.push(e);
@@ -693,7 +688,7 @@ pub async fn invite_vendor(
     if !errors.is_empty() {
         let drafts = Drafts {
             // Invisible characters are refused, and not shown back.
-            email: email.chars().filter(|c| !c.is_control()).collect(),
+            email: without_controls(&email),
             contact_name,
             ..Drafts::default()
         };
