@@ -9,6 +9,7 @@
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
 #![warn(clippy::unwrap_used)]
 
+mod api_tokens;
 pub mod backup;
 mod coordination;
 mod leases;

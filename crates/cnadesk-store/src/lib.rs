@@ -7,6 +7,7 @@
 //! encrypted.
 #![warn(clippy::unwrap_used)]
 
+mod api_tokens;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod content;
@@ -26,6 +27,7 @@ use cnadesk_core::{
     Actor, AttachmentId, CaseId, CaseState, CloseReason, CveId, ReportId, UserId, VendorId,
 };
 
+pub use api_tokens::{ApiToken, ApiTokens, NewApiToken};
 pub use coordination::*;
 pub use leases::Lease;
 pub use maintenance::{Footprint, Maintenance};
@@ -64,7 +66,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything cnadesk persists.
 #[async_trait]
-pub trait Store: Maintenance + Send + Sync + 'static {
+pub trait Store: Maintenance + ApiTokens + Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

@@ -1,11 +1,6 @@
 //! Passwords, sessions, the second factor, and the extractors that guard the
 //! team's pages.
 
-use std::sync::OnceLock;
-
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,64 +16,9 @@ use crate::{AppError, AppState};
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "cnadesk_session";
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// Hashes a password with Argon2id, off the async executor.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-}
-
-/// Checks a password against a PHC hash, off the async executor. With no
-/// hash (unknown account) a dummy hash is checked, so timing does not reveal
-/// which usernames exist.
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        static DUMMY: OnceLock<String> = OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| {
-            Argon2::default()
-                .hash_password(b"not a real password", &SaltString::generate(&mut OsRng))
-                .map(|h| h.to_string())
-                .unwrap_or_default()
-        });
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| dummy.clone());
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            && known
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// The password rules, as a sentence when broken.
-pub fn check_password_policy(password: &str, confirm: &str) -> Result<(), String> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "must be at least {MIN_PASSWORD_CHARS} characters (a few words make a good one)"
-        ));
-    }
-    if n > 1000 {
-        return Err("must be at most 1000 characters".into());
-    }
-    if password != confirm {
-        return Err("and its confirmation differ".into());
-    }
-    Ok(())
-}
+pub use cnadesk_app::accounts::{
+    check_password_policy, hash_password, verify_password, MIN_PASSWORD_CHARS,
+};
 
 /// A fresh session id: the row to store (hashed id) and the cookie to set.
 pub fn new_session(
@@ -224,7 +164,7 @@ impl Member {
     /// The layout for a page this member sees.
     pub fn layout(&self, state: &AppState, title: &str, csrf: &str) -> Layout {
         Layout {
-            cna_name: state.config.cna_name.clone(),
+            cna_name: state.settings.cna_name.clone(),
             title: title.to_owned(),
             member: Some(NavMember {
                 display_name: self.user.display_name.clone(),

@@ -65,6 +65,12 @@ impl AppError {
     }
 }
 
+impl From<cnadesk_app::accounts::HashFailed> for AppError {
+    fn from(e: cnadesk_app::accounts::HashFailed) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -265,7 +271,8 @@ impl IntoResponse for ApiError {
             .or((self.status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_RETRY_AFTER_SECS))
             .or((self.status == StatusCode::SERVICE_UNAVAILABLE)
                 .then_some(UNAVAILABLE_RETRY_AFTER_SECS));
-        let response = (
+        let status = self.status;
+        let mut response = (
             self.status,
             Json(ApiErrorBody {
                 error: ApiErrorDetail {
@@ -277,6 +284,13 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme the API takes.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"cnadesk\""),
+            );
+        }
         match retry_after {
             Some(secs) => with_retry_after(response, secs),
             None => response,

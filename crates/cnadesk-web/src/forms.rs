@@ -20,37 +20,7 @@ pub struct ReportForm {
     pub errors: Vec<FieldError>,
 }
 
-/// Keeps the last path component and a safe set of characters.
-pub fn sanitize_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '+'))
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() {
-        "attachment".into()
-    } else {
-        cleaned
-    }
-}
-
-/// A declared content type if it looks like one, else octet-stream.
-pub fn sanitize_content_type(ct: Option<&str>) -> String {
-    match ct {
-        Some(ct)
-            if ct.len() <= 100
-                && ct.contains('/')
-                && ct
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c)) =>
-        {
-            ct.to_ascii_lowercase()
-        }
-        _ => "application/octet-stream".into(),
-    }
-}
+pub use cnadesk_app::text::{sanitize_content_type, sanitize_filename};
 
 fn set_text(input: &mut ReportInput, name: &str, value: String) -> bool {
     let checked = matches!(value.as_str(), "yes" | "on" | "true" | "1");

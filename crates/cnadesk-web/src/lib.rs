@@ -12,23 +12,18 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
-pub mod coordination_desk;
 mod error;
 mod forms;
 mod health;
-pub mod notify_desk;
 pub mod public;
 pub mod public_site;
 mod ratelimit;
-pub mod scope_desk;
 mod scope_view;
 pub mod security;
-pub mod team_desk;
 pub mod transparency_desk;
 pub mod ui;
 pub mod vendor;
 mod views;
-pub mod workload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +32,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
 use axum::Router;
-use cnadesk_core::assignment::{AssignmentPolicy, BalancedAssignment};
 use cnadesk_core::Clock;
 use cnadesk_store::Store;
 use tower_http::compression::CompressionLayer;
@@ -45,17 +39,16 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use cnadesk_app::{App, RecordSettings, ServerKey, Settings, PLACEHOLDER_ORG_ID};
 pub use error::{ApiError, AppError};
 pub use ratelimit::{LoginThrottle, RateLimiter};
-pub use security::ServerKey;
 
 /// Settings of the web layer (a part of the binary's configuration).
 #[derive(Clone, Debug)]
 pub struct WebConfig {
-    /// The URL under which people reach the desk (used in links).
-    pub public_url: String,
-    /// The name of the CNA shown on pages.
-    pub cna_name: String,
+    /// What the use cases read (public URL, CNA name, records, coordination,
+    /// public pages).
+    pub settings: Settings,
     /// Mark cookies `Secure` (served over TLS).
     pub cookie_secure: bool,
     /// Admins must enrol a TOTP second factor before using the desk.
@@ -77,61 +70,12 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// CVE record settings.
-    pub records: RecordSettings,
-    /// Coordination rules (embargo consent, reminders, invitations).
-    pub coordination: coordination_desk::CoordinationSettings,
-    /// The public pages (security.txt contacts, refresh).
-    pub public: public_site::PublicSettings,
-}
-
-/// Who the CNA is in CVE records, and how records are checked.
-#[derive(Clone, Debug)]
-pub struct RecordSettings {
-    /// The CNA's organization UUID at the CVE Program; `None` until the CNA
-    /// is onboarded (records then carry a placeholder and the editor says so).
-    pub org_id: Option<String>,
-    /// The CNA's short name.
-    pub short_name: Option<String>,
-    /// Namespace URL of the CSAF publisher (the CNA's web site).
-    pub advisory_namespace: String,
-    /// CVE JSON schema version to validate against; `None`: the default.
-    pub schema_version: Option<String>,
-}
-
-/// The organization UUID used while none is configured. Schema-valid, and
-/// obviously not a real one.
-pub const PLACEHOLDER_ORG_ID: &str = "00000000-0000-4000-8000-000000000000";
-
-impl Default for RecordSettings {
-    fn default() -> Self {
-        Self {
-            org_id: None,
-            short_name: Some("XSF".into()),
-            advisory_namespace: "https://xmpp.org".into(),
-            schema_version: None,
-        }
-    }
-}
-
-impl RecordSettings {
-    /// The provider metadata of records.
-    pub fn provider(&self) -> cnadesk_cve::editor::Provider {
-        cnadesk_cve::editor::Provider {
-            org_id: self
-                .org_id
-                .clone()
-                .unwrap_or_else(|| PLACEHOLDER_ORG_ID.to_owned()),
-            short_name: self.short_name.clone(),
-        }
-    }
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
-            public_url: "http://127.0.0.1:8080".into(),
-            cna_name: "XMPP Standards Foundation".into(),
+            settings: Settings::default(),
             cookie_secure: false,
             require_totp_for_admins: false,
             session_ttl: Duration::from_secs(12 * 3600),
@@ -141,26 +85,18 @@ impl Default for WebConfig {
             max_attachments: 5,
             max_body_bytes: 32 * 1024 * 1024,
             trusted_proxies: Vec::new(),
-            records: RecordSettings::default(),
-            coordination: coordination_desk::CoordinationSettings::default(),
-            public: public_site::PublicSettings::default(),
         }
     }
 }
 
-/// Everything a handler needs.
+/// Everything a handler needs: the application (use cases reach it through
+/// `Deref`, so `state.store` is `state.app.store`) and what only HTTP needs.
 #[derive(Clone)]
 pub struct AppState {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Settings.
+    /// The application.
+    pub app: App,
+    /// Settings of the web layer.
     pub config: Arc<WebConfig>,
-    /// The server key (CSRF tokens, TOTP secret encryption).
-    pub key: Arc<ServerKey>,
-    /// How cases are assigned.
-    pub assignment: Arc<dyn AssignmentPolicy>,
     /// Second-factor attempts per account (the password was right).
     pub login_limiter: Arc<RateLimiter>,
     /// Password attempts: per address, per account and address, and a
@@ -169,20 +105,16 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
-    /// The CVE JSON schema records are validated against.
-    pub schemas: &'static cnadesk_cve::SchemaSet,
-    /// CVE Services, when configured (`None`: the CVE pages say how to set it up).
-    pub cve: Option<Arc<cnadesk_cve_workflow::CveDesk>>,
-    /// The scope policy and the ecosystem registry.
-    pub scope: Arc<scope_desk::ScopeDesk>,
-    /// The response-time commitments (SLA policy).
-    pub team: Arc<team_desk::TeamDesk>,
-    /// E-mail and XMPP (nothing configured: nothing sent).
-    pub notify: Arc<notify_desk::NotifyDesk>,
     /// The public pages, rendered once per change.
     pub public_site: Arc<public_site::PublicSite>,
-    /// The key that signs the transparency log's head.
-    pub log_key: Arc<cnadesk_transparency::LogKey>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {
@@ -193,6 +125,11 @@ impl AppState {
         config: WebConfig,
         key: ServerKey,
     ) -> Self {
+        Self::with_app(App::new(store, clock, config.settings.clone(), key), config)
+    }
+
+    /// A state around an application built by the caller.
+    pub fn with_app(app: App, config: WebConfig) -> Self {
         let login_limiter = Arc::new(RateLimiter::new(
             config.login_attempts_per_15min,
             Duration::from_secs(15 * 60),
@@ -205,69 +142,38 @@ impl AppState {
             config.reports_per_ip_per_hour,
             Duration::from_secs(3600),
         ));
-        let schemas = match config.records.schema_version.as_deref() {
-            None => cnadesk_cve::SchemaSet::default_set(),
-            // Loaded once per server; the configuration check has already
-            // confirmed that the version exists.
-            Some(v) => match cnadesk_cve::SchemaSet::load(Some(v)) {
-                Ok(set) => Box::leak(Box::new(set)),
-                Err(e) => {
-                    tracing::error!(error = %e, "unknown CVE schema version; using the default");
-                    cnadesk_cve::SchemaSet::default_set()
-                }
-            },
-        };
         Self {
-            schemas,
-            store,
-            clock,
+            app,
             config: Arc::new(config),
-            assignment: Arc::new(BalancedAssignment),
             login_limiter,
             login_throttle,
             intake_limiter,
-            cve: None,
-            scope: Arc::new(scope_desk::ScopeDesk::bundled()),
-            team: Arc::new(team_desk::TeamDesk::bundled()),
-            notify: Arc::new(notify_desk::NotifyDesk::new()),
             public_site: Arc::new(public_site::PublicSite::default()),
-            log_key: Arc::new(transparency_desk::log_key(&key)),
-            key: Arc::new(key),
         }
     }
 
     /// The same state talking to CVE Services through `desk`.
     pub fn with_cve(mut self, desk: cnadesk_cve_workflow::CveDesk) -> Self {
-        self.cve = Some(Arc::new(desk));
+        self.app = self.app.with_cve(desk);
         self
     }
 
     /// Uses this scope policy and ecosystem data instead of the shipped ones.
-    pub fn with_scope(mut self, desk: scope_desk::ScopeDesk) -> Self {
-        self.scope = Arc::new(desk);
+    pub fn with_scope(mut self, desk: cnadesk_app::scope::ScopeDesk) -> Self {
+        self.app = self.app.with_scope(desk);
         self
     }
 
     /// Uses this SLA policy instead of the shipped one.
-    pub fn with_team(mut self, desk: team_desk::TeamDesk) -> Self {
-        self.team = Arc::new(desk);
+    pub fn with_team(mut self, desk: cnadesk_app::team::TeamDesk) -> Self {
+        self.app = self.app.with_team(desk);
         self
     }
 
     /// Reaches people with these channels.
-    pub fn with_notify(mut self, desk: notify_desk::NotifyDesk) -> Self {
-        self.notify = Arc::new(desk);
+    pub fn with_notify(mut self, desk: cnadesk_app::notify::NotifyDesk) -> Self {
+        self.app = self.app.with_notify(desk);
         self
-    }
-
-    /// Now, in milliseconds since the epoch.
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now().as_millisecond()
-    }
-
-    /// An absolute URL for a path.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.public_url.trim_end_matches('/'), path)
     }
 }
 
@@ -310,6 +216,44 @@ pub fn router(state: AppState) -> Router {
         .route("/stats", get(ui::stats))
         .layer(axum::middleware::from_fn(public_site::validators))
         .layer(CompressionLayer::new());
+    // The team's JSON API: personal API tokens, never cookies (so no
+    // anti-forgery token), JSON in and out.
+    let team_api = Router::new()
+        .route("/api/v1/me", get(api::me))
+        .route(
+            "/api/v1/reports",
+            // Reports take attachments inline (base64): the configured limit.
+            post(api::create_report)
+                .layer(DefaultBodyLimit::max(body_limit))
+                .get(api::list_reports),
+        )
+        .route("/api/v1/reports/{id}", get(api::get_report))
+        .route("/api/v1/reports/{id}/accept", post(api::accept_report))
+        .route("/api/v1/reports/{id}/close", post(api::close_report))
+        .route("/api/v1/reports/{id}/scope", post(api::decide_scope))
+        .route("/api/v1/cases", get(api::list_cases))
+        .route("/api/v1/cases/{id}", get(api::get_case))
+        .route(
+            "/api/v1/cases/{id}/record/versions",
+            get(api::record_versions).post(api::save_record),
+        )
+        .route("/api/v1/cases/{id}/record/check", post(api::check_record))
+        .route(
+            "/api/v1/cases/{id}/record/versions/{version}/approve",
+            post(api::approve_version),
+        )
+        .route(
+            "/api/v1/cases/{id}/record/versions/{version}/publish",
+            post(api::publish_version),
+        )
+        .route("/api/v1/cases/{id}/cve", get(api::case_cve))
+        .route("/api/v1/cases/{id}/cve/reserve", post(api::reserve_ids))
+        .route(
+            "/api/v1/cases/{id}/coordination",
+            get(api::case_coordination),
+        )
+        .route("/api/v1/cases/{id}/embargo", post(api::set_embargo))
+        .route("/api/v1/cases/{id}/vendors", post(api::invite_vendor));
     let desk = Router::new()
         .route("/", get(public::home))
         .route("/healthz", get(health::healthz))
@@ -328,11 +272,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/track/{token}", get(public::tracking_page))
         .route("/track/{token}/messages", post(public::tracking_reply))
-        .route(
-            "/api/v1/reports",
-            // The API takes attachments inline (base64): the configured limit.
-            post(api::create_report).layer(DefaultBodyLimit::max(body_limit)),
-        )
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/setup/{token}", get(ui::setup_form).post(ui::setup_submit))
         .route("/login", get(ui::login_form).post(ui::login_submit))
@@ -501,6 +440,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/vendor/cases/{id}/files/{file}", get(vendor::download))
         .route("/pgp-key.asc", get(ui::cna_public_key))
+        .route(
+            "/account/tokens",
+            get(ui::api_tokens).post(ui::create_api_token),
+        )
+        .route("/account/tokens/{id}/revoke", post(ui::revoke_api_token))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}/active", post(ui::set_user_active))
         .fallback(public::not_found)
@@ -509,6 +453,7 @@ pub fn router(state: AppState) -> Router {
             security::csrf_cookie,
         ));
     public_site
+        .merge(team_api)
         .merge(desk)
         // Every other form is text: 1 MiB is far above the longest field.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))

@@ -6,11 +6,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use cnadesk_core::{Actor, FieldError, ReportInput, ReportState};
-use cnadesk_store::{Author, Channel, NewAttachment, NewMessage, NewReport, Report, Visibility};
+use cnadesk_store::{Author, Channel, NewAttachment, NewMessage, Report, Visibility};
 use serde::Deserialize;
 
+use cnadesk_app::intake;
+
 use crate::forms::read_report_form;
-use crate::security::{random_token, sha256_hex, ClientIp, Csrf};
+use crate::security::{sha256_hex, ClientIp, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 
@@ -25,8 +27,8 @@ pub(crate) enum IntakeError {
     Store(cnadesk_store::StoreError),
 }
 
-/// Validates and stores a report from any channel; returns it with the
-/// tracking token (shown once, stored only hashed).
+/// Takes a report from the form or the API: the intake use case, with the
+/// address's rate limit (an HTTP matter) between checking and storing.
 pub(crate) async fn intake(
     state: &AppState,
     input: &ReportInput,
@@ -34,51 +36,22 @@ pub(crate) async fn intake(
     channel: Channel,
     ip: ClientIp,
 ) -> Result<(Report, String), IntakeError> {
-    let fields = input.validate().map_err(IntakeError::Invalid)?;
-    // A key we cannot encrypt to would only fail later, silently for the reporter.
-    if let Some(key) = &fields.pgp_key {
-        let problem = match cnadesk_notify::openpgp::PublicCert::parse_armored(key) {
-            Ok(cert) if cert.can_encrypt() => None,
-            Ok(_) => Some("has no key that can encrypt (add an encryption subkey)".to_owned()),
-            Err(e) => Some(e),
-        };
-        if let Some(message) = problem {
-            return Err(IntakeError::Invalid(vec![FieldError::new(
-                "pgp_key", message,
-            )]));
-        }
-    }
+    // Checked first, so a refused form does not use up the allowance.
+    let prepared =
+        intake::prepare(state, input, attachments, channel).map_err(IntakeError::Invalid)?;
     if let Err(wait) = state.intake_limiter.try_now(&ip.limit_key()) {
         return Err(IntakeError::RateLimited(
             crate::ratelimit::retry_after_secs(wait),
         ));
     }
-    let token = random_token();
-    // The acknowledgement is queued in the report's own transaction.
-    let outbox = crate::notify_desk::acknowledgement(state, &fields, &token)
-        .into_iter()
-        .collect();
-    let report = state
-        .store
-        .create_report(
-            NewReport {
-                fields,
-                tracking_hash: sha256_hex(&token),
-                channel,
-                attachments,
-                outbox,
-            },
-            state.now_ms(),
-        )
+    intake::store(state, prepared)
         .await
-        .map_err(IntakeError::Store)?;
-    tracing::info!(report = %report.id, channel = channel.as_str(), "report received");
-    Ok((report, token))
+        .map_err(IntakeError::Store)
 }
 
 /// The layout of a page for someone not signed in.
 pub(crate) fn public_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
-    Layout::anonymous(&state.config.cna_name, title, csrf)
+    Layout::anonymous(&state.settings.cna_name, title, csrf)
 }
 
 #[derive(Template)]
@@ -345,7 +318,7 @@ async fn tracking_response(
         .map(|m| ThreadItem {
             from_team: matches!(m.author, Author::Member { .. }),
             author: match m.author {
-                Author::Member { .. } => format!("{} team", state.config.cna_name),
+                Author::Member { .. } => format!("{} team", state.settings.cna_name),
                 Author::Reporter => "You".to_owned(),
             },
             when: fmt_time(m.created_at_ms),

@@ -9,7 +9,7 @@
 //! audit log (every change the public could see writes an audit event) and
 //! served from memory with an ETag and Last-Modified.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cnadesk_core::{CaseId, CveId};
-use cnadesk_cve::model::{CveRecord, Version};
-use cnadesk_store::{AffectedProduct, CveIdFilter, CveIdState, StoreResult, Vulnerability};
+use cnadesk_store::StoreResult;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -28,436 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::views::{fmt_time, rfc3339, PageMeta};
 use crate::{AppError, AppState};
 
-/// Settings of the public pages.
-#[derive(Clone, Debug)]
-pub struct PublicSettings {
-    /// `Contact:` lines of `security.txt` (URIs: `mailto:`, `https:`);
-    /// empty: the security address when mail is configured, and the report form.
-    pub contacts: Vec<String>,
-    /// How long `security.txt` stays valid from the day it is served.
-    pub security_txt_days: i64,
-    /// How often the public pages look for changes (0: on every request).
-    pub refresh: Duration,
-}
-
-impl Default for PublicSettings {
-    fn default() -> Self {
-        Self {
-            contacts: Vec::new(),
-            security_txt_days: 180,
-            refresh: Duration::ZERO,
-        }
-    }
-}
-
-// ---- what is public -------------------------------------------------------------
-
-/// One product row of an advisory.
-#[derive(Clone, Debug)]
-pub struct ProductRow {
-    /// Vendor (from the record) or empty.
-    pub vendor: String,
-    /// Product name.
-    pub product: String,
-    /// `affected`, `not affected`, `fixed` … in words.
-    pub status: String,
-    /// Affected versions in words.
-    pub affected: String,
-    /// Fixed versions in words.
-    pub fixed: String,
-    /// The vendor's statement (coordination).
-    pub statement: String,
-}
-
-/// One published CVE record of an advisory.
-#[derive(Clone, Debug)]
-pub struct PublishedRecord {
-    /// The ID.
-    pub cve_id: CveId,
-    /// The whole record (CVE JSON 5.x).
-    pub record: Value,
-    /// The record, typed (`None` if it does not read as one).
-    pub typed: Option<CveRecord>,
-    /// Last updated.
-    pub updated_at_ms: i64,
-}
-
-/// A CVSS score of an advisory.
-#[derive(Clone, Debug)]
-pub struct Score {
-    /// `3.1`, `4.0` …
-    pub version: String,
-    /// The base score.
-    pub score: f64,
-    /// `CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `NONE`.
-    pub severity: String,
-    /// The vector.
-    pub vector: String,
-    /// The vector in words.
-    pub explained: Vec<(String, String)>,
-}
-
-/// A published advisory: one case.
-#[derive(Clone, Debug)]
-pub struct Advisory {
-    /// The case.
-    pub case_id: CaseId,
-    /// Its stable name: the first CVE ID, or `CASE-n`.
-    pub name: String,
-    /// The title.
-    pub title: String,
-    /// The summary (the record's English description).
-    pub summary: String,
-    /// When it became public.
-    pub published_at_ms: i64,
-    /// Last change.
-    pub updated_at_ms: i64,
-    /// The published records (one per CVE ID).
-    pub records: Vec<PublishedRecord>,
-    /// The coordinated vulnerabilities with their products.
-    pub vulnerabilities: Vec<(Vulnerability, Vec<AffectedProduct>)>,
-    /// Per product: status, versions, statement.
-    pub products: Vec<ProductRow>,
-    /// Registry keys of the products (for per-product feeds).
-    pub product_keys: BTreeSet<String>,
-    /// The highest score.
-    pub score: Option<Score>,
-    /// References (URL, name).
-    pub references: Vec<(String, String)>,
-    /// Credits (who, role).
-    pub credits: Vec<(String, String)>,
-    /// Timeline (when, what), oldest first.
-    pub timeline: Vec<(String, String)>,
-    /// Weaknesses (CWE id and name).
-    pub weaknesses: Vec<String>,
-}
-
-impl Advisory {
-    /// `/advisories/NAME`.
-    pub fn path(&self) -> String {
-        format!("/advisories/{}", self.name)
-    }
-
-    /// The severity in lower case (`high`), or `unscored`.
-    pub fn severity(&self) -> String {
-        self.score
-            .as_ref()
-            .map_or_else(|| "unscored".to_owned(), |s| s.severity.to_lowercase())
-    }
-
-    /// The year it was published.
-    pub fn year(&self) -> i16 {
-        cnadesk_core::sla::utc_date_ms(self.published_at_ms).year()
-    }
-
-    /// The record of `id`, if this advisory has it.
-    pub fn record(&self, id: &str) -> Option<&PublishedRecord> {
-        self.records.iter().find(|r| r.cve_id.as_str() == id)
-    }
-
-    fn product_names(&self) -> BTreeSet<String> {
-        self.products.iter().map(|p| p.product.clone()).collect()
-    }
-}
-
-fn versions_text(versions: &[Version], status: &str) -> String {
-    versions
-        .iter()
-        .filter(|v| v.status == status)
-        .map(|v| match (&v.less_than, &v.less_than_or_equal) {
-            (Some(u), _) if u == "*" => format!("{} and later", v.version),
-            (Some(u), _) if v.version == "0" => format!("before {u}"),
-            (Some(u), _) => format!("{} to before {u}", v.version),
-            (None, Some(u)) => format!("{} to {u}", v.version),
-            _ => v.version.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Whether `case`'s embargo still runs (set, neither lifted nor broken).
-pub async fn under_embargo(state: &AppState, case: CaseId) -> StoreResult<bool> {
-    Ok(state
-        .store
-        .embargo(case)
-        .await?
-        .is_some_and(|e| e.lifted_at_ms.is_none() && e.broken_at_ms.is_none()))
-}
-
-/// Whether anything of `case` may be public: the same rule as [`load`]:
-/// its embargo (if any) is over, and its advisory was published (the lift,
-/// also after a broken embargo) or a record of it was.
-pub async fn is_public(state: &AppState, case: CaseId) -> StoreResult<bool> {
-    if under_embargo(state, case).await? {
-        return Ok(false);
-    }
-    if state.store.advisory(case).await?.is_some() {
-        return Ok(true);
-    }
-    Ok(state
-        .store
-        .cve_ids(CveIdFilter {
-            case: Some(case),
-            state: Some(CveIdState::Published),
-        })
-        .await?
-        .iter()
-        .any(|e| e.published_at_ms.is_some()))
-}
-
-/// Everything public, newest first.
-pub async fn load(state: &AppState) -> StoreResult<Vec<Advisory>> {
-    let mut cases: BTreeMap<CaseId, i64> = BTreeMap::new();
-    for a in state.store.advisories().await? {
-        cases.insert(a.case_id, a.published_at_ms);
-    }
-    let published = state
-        .store
-        .cve_ids(CveIdFilter {
-            case: None,
-            state: Some(CveIdState::Published),
-        })
-        .await?;
-    for e in &published {
-        if let (Some(case), Some(at)) = (e.case_id, e.published_at_ms) {
-            let first = cases.entry(case).or_insert(at);
-            *first = (*first).min(at);
-        }
-    }
-    let mut out = Vec::new();
-    for (case_id, published_at_ms) in cases {
-        // Defence in depth: publication is refused under embargo, but a
-        // running embargo hides the case whatever else happened.
-        if under_embargo(state, case_id).await? {
-            continue;
-        }
-        let Some(case) = state.store.case(case_id).await? else {
-            continue;
-        };
-        let records: Vec<PublishedRecord> = published
-            .iter()
-            .filter(|e| e.case_id == Some(case_id))
-            .filter_map(|e| {
-                let doc: Value = serde_json::from_str(e.published_document.as_deref()?).ok()?;
-                let first = e.published_at_ms?;
-                let mut record = cnadesk_cve::editor::wrap_record(
-                    e.cve_id.as_str(),
-                    &state.config.records.provider(),
-                    &doc,
-                    &rfc3339(first),
-                );
-                record["cveMetadata"]["dateUpdated"] = Value::from(rfc3339(e.updated_at_ms));
-                Some(PublishedRecord {
-                    cve_id: e.cve_id.clone(),
-                    typed: serde_json::from_value(record.clone()).ok(),
-                    record,
-                    updated_at_ms: e.updated_at_ms,
-                })
-            })
-            .collect();
-        let vulns = state.store.vulnerabilities(case_id).await?;
-        let affected = state.store.affected_products(case_id).await?;
-        out.push(assemble(case, published_at_ms, records, vulns, affected));
-    }
-    out.sort_by(|a, b| {
-        b.published_at_ms
-            .cmp(&a.published_at_ms)
-            .then(b.case_id.0.cmp(&a.case_id.0))
-    });
-    Ok(out)
-}
-
-fn assemble(
-    case: cnadesk_store::Case,
-    published_at_ms: i64,
-    records: Vec<PublishedRecord>,
-    vulns: Vec<Vulnerability>,
-    affected: Vec<AffectedProduct>,
-) -> Advisory {
-    let name = records
-        .first()
-        .map(|r| r.cve_id.to_string())
-        .or_else(|| case.cve_id.as_ref().map(ToString::to_string))
-        .unwrap_or_else(|| case.id.to_string());
-    let containers: Vec<_> = records
-        .iter()
-        .filter_map(|r| r.typed.as_ref()?.published())
-        .collect();
-    let title = containers
-        .iter()
-        .find_map(|c| c.title.clone())
-        .unwrap_or_else(|| case.title.clone());
-    let summary = containers
-        .iter()
-        .flat_map(|c| &c.descriptions)
-        .find(|d| d.lang.starts_with("en"))
-        .map(|d| d.value.clone())
-        .or_else(|| vulns.first().map(|v| v.summary.clone()))
-        .unwrap_or_default();
-    let mut products = Vec::new();
-    let mut seen = BTreeSet::new();
-    // The coordination rows first: they carry the vendors' own words.
-    for p in &affected {
-        seen.insert(p.product_name.to_lowercase());
-        products.push(ProductRow {
-            vendor: String::new(),
-            product: p.product_name.clone(),
-            status: p.status.label().to_owned(),
-            affected: p.affected_versions.clone(),
-            fixed: p.fixed_versions.clone(),
-            statement: p.statement.clone(),
-        });
-    }
-    for c in &containers {
-        for a in &c.affected {
-            let product = a.product.clone().unwrap_or_default();
-            if product.is_empty() || !seen.insert(product.to_lowercase()) {
-                continue;
-            }
-            let versions = a.versions.clone().unwrap_or_default();
-            let affected_text = versions_text(&versions, "affected");
-            let fixed = versions
-                .iter()
-                .filter(|v| v.status == "affected")
-                .filter_map(|v| v.less_than.clone().filter(|u| u != "*"))
-                .chain(
-                    versions
-                        .iter()
-                        .filter(|v| v.status == "unaffected")
-                        .map(|v| v.version.clone()),
-                )
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", ");
-            products.push(ProductRow {
-                vendor: a.vendor.clone().unwrap_or_default(),
-                product,
-                status: if affected_text.is_empty() {
-                    a.default_status.clone().unwrap_or_else(|| "unknown".into())
-                } else {
-                    "affected".into()
-                },
-                affected: affected_text,
-                fixed,
-                statement: String::new(),
-            });
-        }
-    }
-    let score = containers
-        .iter()
-        .flat_map(|c| c.metrics.iter().flatten())
-        .flat_map(|m| m.cvss())
-        .filter_map(|(_, cvss)| {
-            let score = cvss.base_score.as_f64()?;
-            Some(Score {
-                version: cvss.version.clone(),
-                score,
-                severity: cvss
-                    .base_severity
-                    .clone()
-                    .unwrap_or_else(|| severity_of(score).to_owned()),
-                explained: cnadesk_cve::explain::explain_vector(&cvss.vector_string),
-                vector: cvss.vector_string.clone(),
-            })
-        })
-        .max_by(|a, b| a.score.total_cmp(&b.score));
-    let mut references = Vec::new();
-    let mut urls = BTreeSet::new();
-    for r in containers.iter().flat_map(|c| &c.references) {
-        if urls.insert(r.url.clone()) {
-            references.push((r.url.clone(), r.name.clone().unwrap_or_default()));
-        }
-    }
-    let credits = containers
-        .iter()
-        .flat_map(|c| c.credits.iter().flatten())
-        .map(|c| {
-            (
-                c.value.clone(),
-                c.kind.clone().unwrap_or_default().replace('_', " "),
-            )
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut timeline: Vec<(String, String)> = containers
-        .iter()
-        .flat_map(|c| c.timeline.iter().flatten())
-        .map(|t| (t.time.chars().take(10).collect(), t.value.clone()))
-        .collect();
-    // By date; on one day the record's own events come first, then the
-    // publication of the advisory.
-    timeline.sort();
-    timeline.dedup();
-    timeline.push((
-        rfc3339(published_at_ms).chars().take(10).collect(),
-        "Advisory published".into(),
-    ));
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
-    let weaknesses = containers
-        .iter()
-        .flat_map(|c| c.problem_types.iter().flatten())
-        .flat_map(|p| &p.descriptions)
-        .map(|d| match &d.cwe_id {
-            Some(id) if !d.description.contains(id.as_str()) => {
-                format!("{id}: {}", d.description)
-            }
-            _ => d.description.clone(),
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let updated_at_ms = records
-        .iter()
-        .map(|r| r.updated_at_ms)
-        .chain(affected.iter().flat_map(|p| {
-            [p.status_at_ms, p.versions_at_ms, p.statement_at_ms]
-                .into_iter()
-                .flatten()
-        }))
-        .chain(std::iter::once(published_at_ms))
-        .max()
-        .unwrap_or(published_at_ms);
-    Advisory {
-        case_id: case.id,
-        name,
-        title,
-        summary,
-        published_at_ms,
-        updated_at_ms,
-        product_keys: affected.iter().map(|p| p.product_key.clone()).collect(),
-        vulnerabilities: vulns
-            .into_iter()
-            .map(|v| {
-                let rows = affected
-                    .iter()
-                    .filter(|p| p.vulnerability_id == v.id)
-                    .cloned()
-                    .collect();
-                (v, rows)
-            })
-            .collect(),
-        records,
-        products,
-        score,
-        references,
-        credits,
-        timeline,
-        weaknesses,
-    }
-}
-
-/// The CVSS 3 / 4 rating of a score.
-pub fn severity_of(score: f64) -> &'static str {
-    match score {
-        s if s >= 9.0 => "CRITICAL",
-        s if s >= 7.0 => "HIGH",
-        s if s >= 4.0 => "MEDIUM",
-        s if s > 0.0 => "LOW",
-        _ => "NONE",
-    }
-}
+use cnadesk_app::advisories::*;
 
 // ---- the cache --------------------------------------------------------------------
 
@@ -559,7 +128,7 @@ impl PublicSite {
     /// The public advisories as of the latest change, and the audit head
     /// they were read at.
     async fn snapshot(&self, state: &AppState) -> StoreResult<Snapshot> {
-        let refresh = state.config.public.refresh;
+        let refresh = state.settings.public.refresh;
         if let Some(s) = self.current().filter(|s| fresh(s, refresh)) {
             return Ok(s);
         }
@@ -757,7 +326,7 @@ fn layout(
     description: &str,
     feed: Option<String>,
 ) -> crate::views::Layout {
-    let mut layout = crate::views::Layout::anonymous(&state.config.cna_name, title, "");
+    let mut layout = crate::views::Layout::anonymous(&state.settings.cna_name, title, "");
     layout.meta = Some(PageMeta {
         url: state.url(path),
         description: description.chars().take(300).collect(),
@@ -921,7 +490,7 @@ pub async fn index(
                         "/advisories",
                         &format!(
                             "Security advisories of the {} CVE Numbering Authority for XMPP software.",
-                            state.config.cna_name
+                            state.settings.cna_name
                         ),
                         Some(feed.clone()),
                     ),
@@ -1090,8 +659,8 @@ pub async fn advisory(
                     let doc = cnadesk_cve::csaf::to_csaf(
                         typed,
                         &cnadesk_cve::csaf::CsafPublisher {
-                            name: state.config.cna_name.clone(),
-                            namespace: state.config.records.advisory_namespace.clone(),
+                            name: state.settings.cna_name.clone(),
+                            namespace: state.settings.records.advisory_namespace.clone(),
                         },
                     )
                     .map_err(|e| export_error("CSAF", &e))?;
@@ -1153,7 +722,7 @@ pub fn atom(state: &AppState, advisories: &[&Advisory], self_path: &str, title: 
     let _ = writeln!(
         x,
         "  <author><name>{} CNA</name><uri>{}</uri></author>",
-        xml_escape(&state.config.cna_name),
+        xml_escape(&state.settings.cna_name),
         xml_escape(&state.url("/"))
     );
     x.push_str("  <generator>cnadesk</generator>\n");
@@ -1227,12 +796,12 @@ pub async fn feed(
             let (path, title) = if product.is_empty() {
                 (
                     "/advisories.atom".to_owned(),
-                    format!("{} security advisories", state.config.cna_name),
+                    format!("{} security advisories", state.settings.cna_name),
                 )
             } else {
                 (
                     format!("/advisories.atom?product={}", url_encode(&product)),
-                    format!("{} security advisories: {product}", state.config.cna_name),
+                    format!("{} security advisories: {product}", state.settings.cna_name),
                 )
             };
             let body = atom(&state, &chosen, &path, &title);
@@ -1275,7 +844,7 @@ pub async fn policy(
     let page = state
         .public_site
         .page(&state, "policy", |_| {
-            let c = &state.config.coordination;
+            let c = &state.settings.coordination;
             let sla = state.team.policy();
             let targets = sla
                 .targets
@@ -1300,7 +869,7 @@ pub async fn policy(
                         "How the CNA handles vulnerability reports, embargoes and publication.",
                         None,
                     ),
-                    cna_name: state.config.cna_name.clone(),
+                    cna_name: state.settings.cna_name.clone(),
                     consent: c.embargo_change_needs_consent,
                     reminder_days: c.reminders.every_ms / 86_400_000,
                     reminders: c.reminders.at_most,
@@ -1317,8 +886,8 @@ pub async fn policy(
 
 /// The `Contact:` URIs: configured, or the security address and the form.
 fn contacts(state: &AppState) -> Vec<String> {
-    if !state.config.public.contacts.is_empty() {
-        return state.config.public.contacts.clone();
+    if !state.settings.public.contacts.is_empty() {
+        return state.settings.public.contacts.clone();
     }
     let mut out = Vec::new();
     if let Some(address) = state.notify.security_email() {
@@ -1372,7 +941,7 @@ pub fn security_txt(state: &AppState, now_ms: i64) -> String {
     for c in contacts(state) {
         let _ = writeln!(t, "Contact: {c}");
     }
-    let expires = now_ms.saturating_add(state.config.public.security_txt_days * 86_400_000);
+    let expires = now_ms.saturating_add(state.settings.public.security_txt_days * 86_400_000);
     let _ = writeln!(t, "Expires: {}", rfc3339(expires));
     if state.notify.public_key().is_some() {
         let _ = writeln!(t, "Encryption: {}", state.url("/pgp-key.asc"));

@@ -28,13 +28,14 @@ use crate::auth::{
     check_password_policy, cookie_hash, encode_component, hash_password, login_allowed, safe_next,
     verify_password,
 };
-use crate::coordination_desk::{
-    checklist_of, embargo_end_text, message_body, product_update, vendor_view, ProductForm,
-};
 use crate::forms::{sanitize_content_type, sanitize_filename};
 use crate::security::{check_csrf, random_token, sha256_hex, ClientIp, Csrf};
+use crate::ui::coordination::ProductSubmission;
 use crate::views::{file_download, render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_app::coordination::{
+    checklist_of, embargo_end_text, message_body, product_update, vendor_view,
+};
 
 /// The vendor session cookie (path `/vendor`).
 pub const VENDOR_COOKIE: &str = "cnadesk_vendor";
@@ -60,7 +61,7 @@ impl Vendor {
     }
 
     fn layout(&self, state: &AppState, title: &str, csrf: &str) -> Layout {
-        let mut layout = Layout::anonymous(&state.config.cna_name, title, csrf);
+        let mut layout = Layout::anonymous(&state.settings.cna_name, title, csrf);
         layout.vendor = Some(self.account.display_name.clone());
         layout
     }
@@ -185,7 +186,7 @@ pub async fn login_form(
     render(
         StatusCode::OK,
         &LoginPage {
-            layout: Layout::anonymous(&state.config.cna_name, "Vendor sign-in", &csrf.token),
+            layout: Layout::anonymous(&state.settings.cna_name, "Vendor sign-in", &csrf.token),
             email: String::new(),
             next: vendor_next(q.next.as_deref()),
             error: String::new(),
@@ -278,7 +279,7 @@ pub async fn login_submit(
         render(
             status,
             &LoginPage {
-                layout: Layout::anonymous(&state.config.cna_name, "Vendor sign-in", &csrf.token),
+                layout: Layout::anonymous(&state.settings.cna_name, "Vendor sign-in", &csrf.token),
                 email: form.email.clone(),
                 next: next.clone(),
                 error: error.to_owned(),
@@ -345,7 +346,7 @@ async fn invitation_page(
         .await?
         .is_some();
     Ok(InvitationPage {
-        layout: Layout::anonymous(&state.config.cna_name, "Invitation", csrf),
+        layout: Layout::anonymous(&state.settings.cna_name, "Invitation", csrf),
         case_number: participant.case_id.0,
         email: participant.email.clone(),
         has_account,
@@ -744,7 +745,7 @@ async fn case_page(
                     ) {
                         "you".into()
                     } else {
-                        state.config.cna_name.clone()
+                        state.settings.cna_name.clone()
                     },
                     at: in_zone_with_utc(f.created_at_ms, tz),
                 });
@@ -778,7 +779,7 @@ async fn case_page(
         vulnerabilities,
         messages,
         files,
-        statuses: crate::coordination_desk::status_choices(),
+        statuses: cnadesk_app::coordination::status_choices(),
         errors,
         notice: notice.to_owned(),
     })
@@ -937,9 +938,10 @@ pub async fn update_product(
     vendor: Vendor,
     csrf: Csrf,
     Path((id, row)): Path<(String, String)>,
-    Form(form): Form<ProductForm>,
+    Form(form): Form<ProductSubmission>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
+    let form = form.product;
     let (case, participant) = participation(&state, &vendor, &id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::Forbidden);

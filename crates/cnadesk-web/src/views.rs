@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use jiff::Timestamp;
 
 /// What the layout of every page needs.
 #[derive(Clone, Debug, Default)]
@@ -69,20 +68,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
-/// RFC 3339 UTC to the second with `Z`, as CVE records, feeds and
-/// security.txt want it.
-pub fn rfc3339(ms: i64) -> String {
-    cnadesk_core::sla::timestamp(ms)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-/// `2026-11-24 21:37 UTC`.
-pub fn fmt_time(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|_| "?".into())
-}
+pub use cnadesk_app::text::{fmt_time, rfc3339};
 
 /// `3 h`, `2 d`: how long ago, compactly.
 pub fn fmt_age(ms: i64, now_ms: i64) -> String {

@@ -23,6 +23,9 @@ enum Access {
     /// Signed-in vendor contacts (the vendor portal; which case and rows
     /// they reach is tested in tests/coordination.rs).
     Vendor,
+    /// The team API: a personal API token only, never a session (scopes
+    /// are tested in tests/team_api.rs).
+    Bearer,
 }
 
 /// (method, path as registered, path to request, who may use it)
@@ -52,6 +55,107 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         Access::Token,
     ),
     ("POST", "/api/v1/reports", "/api/v1/reports", Access::Public),
+    ("GET", "/api/v1/me", "/api/v1/me", Access::Bearer),
+    ("GET", "/api/v1/reports", "/api/v1/reports", Access::Bearer),
+    (
+        "GET",
+        "/api/v1/reports/{id}",
+        "/api/v1/reports/1",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{id}/accept",
+        "/api/v1/reports/1/accept",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{id}/close",
+        "/api/v1/reports/1/close",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{id}/scope",
+        "/api/v1/reports/1/scope",
+        Access::Bearer,
+    ),
+    ("GET", "/api/v1/cases", "/api/v1/cases", Access::Bearer),
+    (
+        "GET",
+        "/api/v1/cases/{id}",
+        "/api/v1/cases/1",
+        Access::Bearer,
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/record/versions",
+        "/api/v1/cases/1/record/versions",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/record/versions",
+        "/api/v1/cases/1/record/versions",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/record/check",
+        "/api/v1/cases/1/record/check",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/record/versions/{version}/approve",
+        "/api/v1/cases/1/record/versions/1/approve",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/record/versions/{version}/publish",
+        "/api/v1/cases/1/record/versions/1/publish",
+        Access::Bearer,
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/cve",
+        "/api/v1/cases/1/cve",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/cve/reserve",
+        "/api/v1/cases/1/cve/reserve",
+        Access::Bearer,
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{id}/coordination",
+        "/api/v1/cases/1/coordination",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/embargo",
+        "/api/v1/cases/1/embargo",
+        Access::Bearer,
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/vendors",
+        "/api/v1/cases/1/vendors",
+        Access::Bearer,
+    ),
+    ("GET", "/account/tokens", "/account/tokens", Access::Member),
+    ("POST", "/account/tokens", "/account/tokens", Access::Member),
+    (
+        "POST",
+        "/account/tokens/{id}/revoke",
+        "/account/tokens/1/revoke",
+        Access::Member,
+    ),
     (
         "GET",
         "/api/openapi.json",
@@ -581,6 +685,13 @@ async fn anonymous_visitors_reach_only_public_routes() {
                     r.location()
                 );
             }
+            Access::Bearer => {
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert!(
+                    r.headers.contains_key("www-authenticate"),
+                    "{method} {path}"
+                );
+            }
             Access::Token => assert!(
                 matches!(r.status, StatusCode::NOT_FOUND | StatusCode::GONE),
                 "{method} {path}: {}",
@@ -619,6 +730,8 @@ async fn members_cannot_use_admin_routes_but_can_use_the_desk() {
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
                 assert!(r.location().starts_with("/vendor/login"), "{path}");
             }
+            // Nor an API token.
+            Access::Bearer => assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}"),
             _ => {}
         }
     }
@@ -680,6 +793,8 @@ async fn state_changes_without_the_form_token_are_refused() {
         "/desk/cases/1/embargo/broken".to_owned(),
         "/desk/cases/1/coordination/messages".to_owned(),
         "/desk/settings/notifications".to_owned(),
+        "/account/tokens".to_owned(),
+        "/account/tokens/1/revoke".to_owned(),
         "/logout".to_owned(),
     ] {
         let r = member

@@ -8,9 +8,9 @@ mod support;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use cnadesk_app::coordination::{sweep, CoordinationSettings, Sweep};
 use cnadesk_core::{CaseId, Role};
 use cnadesk_store::{JobFilter, Store};
-use cnadesk_web::coordination_desk::{sweep, CoordinationSettings, Sweep};
 use cnadesk_web::{AppState, WebConfig};
 use jiff::SignedDuration;
 use support::{
@@ -498,9 +498,12 @@ async fn a_lift_due_during_a_restart_happens_when_the_server_is_back_and_queues_
 #[tokio::test]
 async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
     let mut app = TestApp::with_config(WebConfig {
-        coordination: CoordinationSettings {
-            embargo_change_needs_consent: true,
-            ..CoordinationSettings::default()
+        settings: cnadesk_app::Settings {
+            coordination: CoordinationSettings {
+                embargo_change_needs_consent: true,
+                ..CoordinationSettings::default()
+            },
+            ..Default::default()
         },
         ..WebConfig::default()
     })
@@ -514,7 +517,7 @@ async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
     )
     .unwrap();
     app.state = app.state.clone().with_notify(
-        cnadesk_web::notify_desk::NotifyDesk::new()
+        cnadesk_app::notify::NotifyDesk::new()
             .with_mail(mailer)
             // Even where the policy allows details in plain e-mail,
             // vendors get none before they acknowledged the terms.
@@ -603,10 +606,8 @@ async fn changes_wait_for_consent_and_unanswered_vendors_are_reminded() {
     );
     // What reached the vendors: the invitations, the embargo change, the
     // reminder; never the vulnerability's details.
-    cnadesk_web::notify_desk::fan_out(&app.state).await.unwrap();
-    cnadesk_web::notify_desk::deliver_due(&app.state)
-        .await
-        .unwrap();
+    cnadesk_app::notify::fan_out(&app.state).await.unwrap();
+    cnadesk_app::notify::deliver_due(&app.state).await.unwrap();
     let mails: Vec<String> = std::fs::read_dir(&mail_dir)
         .unwrap()
         .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())

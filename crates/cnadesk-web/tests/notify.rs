@@ -16,13 +16,13 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use cnadesk_app::notify::{self, DeskMailSink, NotifyDesk};
 use cnadesk_core::{ReportId, Role};
 use cnadesk_notify::mail::{Mailer, Outgoing, SmtpSecurity, SmtpSettings, Transport};
 use cnadesk_notify::openpgp::{decrypt_and_verify, SecretCert, SignatureCheck};
 use cnadesk_notify::smtp_server::{self, ListenerConfig};
 use cnadesk_notify::xmpp::{self, XmppNotifier, XmppSettings};
 use cnadesk_store::{Channel, JobState, OutboxFilter, Store};
-use cnadesk_web::notify_desk::{self, DeskMailSink, NotifyDesk};
 use lettre::AsyncTransport;
 use support::*;
 
@@ -168,7 +168,7 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
         "the tracking link is sealed at rest"
     );
 
-    let sent = notify_desk::deliver_due(&app.state).await.unwrap();
+    let sent = notify::deliver_due(&app.state).await.unwrap();
     assert_eq!(sent.sent, 1, "{sent:?} {:?}", outbox_errors(&app).await);
     let (raw, envelope) = delivered_to(Path::new(&env[3]), &address).await;
     assert_eq!(
@@ -205,7 +205,7 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     assert!(page.body.contains(&address) && page.body.contains("report ack"));
 
     // Delivered once: a second round sends nothing.
-    assert_eq!(notify_desk::deliver_due(&app.state).await.unwrap().sent, 0);
+    assert_eq!(notify::deliver_due(&app.state).await.unwrap().sent, 0);
 
     // A server that does not answer: retried with growing pauses, then given
     // up, visible to the admin, who can queue it again.
@@ -239,12 +239,12 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     .await;
     let mut pauses = Vec::new();
     for attempt in 1..=8 {
-        let round = notify_desk::deliver_due(&app.state).await.unwrap();
+        let round = notify::deliver_due(&app.state).await.unwrap();
         let msg = &app.store.outbox(OutboxFilter::default()).await.unwrap()[0];
         if attempt < 8 {
             assert_eq!(round.retried, 1, "attempt {attempt}: {round:?}");
             assert_eq!(
-                notify_desk::deliver_due(&app.state).await.unwrap().retried,
+                notify::deliver_due(&app.state).await.unwrap().retried,
                 0,
                 "not before its time"
             );
@@ -284,7 +284,7 @@ async fn the_acknowledgement_reaches_a_real_smtp_server_encrypted_to_the_reporte
     assert_eq!(r.location(), "/admin/outbox");
     let good = Mailer::new(CNA, &smtp(&env[2]), Some(cna.clone())).unwrap();
     with_notify(&mut app, NotifyDesk::new().with_mail(good).with_key(cna));
-    assert_eq!(notify_desk::deliver_due(&app.state).await.unwrap().sent, 1);
+    assert_eq!(notify::deliver_due(&app.state).await.unwrap().sent, 1);
     let (raw, _) = delivered_to(Path::new(&env[3]), &other).await;
     assert!(raw.contains("multipart/alternative"), "no key: plain mail");
     assert!(raw.contains("Auto-Submitted: auto-generated"));
@@ -327,7 +327,7 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
             "description": "A description that is long enough.", "pgp_key": reporter.public().to_armored()}),
     )
     .await;
-    notify_desk::deliver_due(&app.state).await.unwrap();
+    notify::deliver_due(&app.state).await.unwrap();
     let before = mails_in(out.path()).len();
     assert_eq!(
         before,
@@ -351,12 +351,8 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
-    notify_desk::fan_out(&app.state).await.unwrap();
-    assert_eq!(
-        notify_desk::fan_out(&app.state).await.unwrap(),
-        0,
-        "told once"
-    );
+    notify::fan_out(&app.state).await.unwrap();
+    assert_eq!(notify::fan_out(&app.state).await.unwrap(), 0, "told once");
     let mut rows: Vec<(String, String)> = app
         .store
         .outbox(OutboxFilter::default())
@@ -377,7 +373,7 @@ async fn team_messages_follow_the_encryption_policy_and_are_told_once() {
         ],
         "the reporters get the team's message, the member hears of both new reports"
     );
-    notify_desk::deliver_due(&app.state).await.unwrap();
+    notify::deliver_due(&app.state).await.unwrap();
     let mails = mails_in(out.path());
     let to = |addr: &str| -> Vec<&String> {
         mails
@@ -436,7 +432,7 @@ async fn smtp_listener(app: &TestApp) -> std::net::SocketAddr {
             domain: "xsf.test".into(),
             max_bytes: 200_000,
         },
-        DeskMailSink::new(app.state.clone()),
+        DeskMailSink::new(app.state.app.clone()),
     ));
     addr
 }
@@ -559,7 +555,7 @@ Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filen
     let files = app.store.attachments(by_mail.id).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].filename, "poc.xml");
-    notify_desk::deliver_due(&app.state).await.unwrap();
+    notify::deliver_due(&app.state).await.unwrap();
     assert!(
         mails_in(out.path())
             .iter()
@@ -843,8 +839,8 @@ async fn xmpp_notifications_reach_the_team_room_and_a_member() {
         "Message carbons accepted from anyone.",
     )
     .await;
-    assert!(notify_desk::fan_out(&app.state).await.unwrap() >= 2);
-    let round = notify_desk::deliver_due(&app.state).await.unwrap();
+    assert!(notify::fan_out(&app.state).await.unwrap() >= 2);
+    let round = notify::deliver_due(&app.state).await.unwrap();
     assert_eq!(round.sent, 2, "{round:?} {:?}", outbox_errors(&app).await);
 
     let headline = format!("New report #{id}");
@@ -874,12 +870,12 @@ async fn switching_notifications_on_does_not_tell_old_news() {
     app.user("mia", Role::Member).await;
     let (_, old) = api_report(&app, "Before mail", "A description that is long enough.").await;
     // No channel: the fan-out passes the events by.
-    assert_eq!(notify_desk::fan_out(&app.state).await.unwrap(), 0);
+    assert_eq!(notify::fan_out(&app.state).await.unwrap(), 0);
     let out = tempfile::tempdir().unwrap();
     let cna = SecretCert::generate(CNA).unwrap();
     with_notify(&mut app, file_desk(out.path(), &cna));
     let (_, new) = api_report(&app, "After mail", "A description that is long enough.").await;
-    notify_desk::fan_out(&app.state).await.unwrap();
+    notify::fan_out(&app.state).await.unwrap();
     let told: Vec<String> = app
         .store
         .outbox(OutboxFilter::default())

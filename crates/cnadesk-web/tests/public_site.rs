@@ -8,10 +8,10 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use cnadesk_app::coordination::sweep as coordination_sweep;
+use cnadesk_app::transparency;
 use cnadesk_core::Role;
 use cnadesk_transparency::{check_extends, verify, Head};
-use cnadesk_web::coordination_desk::sweep as coordination_sweep;
-use cnadesk_web::transparency_desk;
 use jiff::SignedDuration;
 use support::{
     carbons_case, case_cve_id, record_fields, reserve, save_record, set_embargo_in, Browser, Reply,
@@ -349,7 +349,7 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
 
     // The transparency log records the reservation (a count) and the
     // publication, and verifies against the signed head.
-    let (appended, _) = transparency_desk::sweep(&app.state).await.unwrap();
+    let (appended, _) = transparency::sweep(&app.state).await.unwrap();
     assert!(appended >= 3, "{appended}");
     let (log, head) = log_and_head(&app).await;
     let key = app.state.log_key.public_hex();
@@ -368,7 +368,7 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
         );
     }
     // A second sweep appends nothing; the transparency page shows the log.
-    assert_eq!(transparency_desk::sweep(&app.state).await.unwrap(), (0, 0));
+    assert_eq!(transparency::sweep(&app.state).await.unwrap(), (0, 0));
     let page = get(&app, "/transparency").await;
     assert!(page.body.contains(&key));
     assert!(page.body.contains("cve.published"));
@@ -395,7 +395,7 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{to}: {}", r.body);
     }
-    transparency_desk::sweep(&app.state).await.unwrap();
+    transparency::sweep(&app.state).await.unwrap();
     let (log, head) = log_and_head(&app).await;
     verify(&log, &head, Some(&key)).unwrap();
     let case_ref = format!("\"case\":\"CASE-{n}\"");
@@ -418,7 +418,7 @@ async fn an_embargoed_case_appears_nowhere_publicly_before_its_end() {
     let title = "Embargoed carbons flaw in Prosody";
     let (n, cve) = approved_case(&app, &mut ada, &mut bob, title).await;
     set_embargo_in(&app, &mut ada, n, 2).await;
-    transparency_desk::sweep(&app.state).await.unwrap();
+    transparency::sweep(&app.state).await.unwrap();
     let (sealed_log, head) = log_and_head(&app).await;
     let key = app.state.log_key.public_hex();
     let before = verify(&sealed_log, &head, Some(&key)).unwrap();
@@ -480,7 +480,7 @@ async fn an_embargoed_case_appears_nowhere_publicly_before_its_end() {
     );
 
     // The sealed entries are revealed as they were committed.
-    let (_, revealed) = transparency_desk::sweep(&app.state).await.unwrap();
+    let (_, revealed) = transparency::sweep(&app.state).await.unwrap();
     assert!(revealed >= before.sealed as usize, "{revealed}");
     let (open_log, head) = log_and_head(&app).await;
     let after = verify(&open_log, &head, Some(&key)).unwrap();

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use cnadesk_core::team::Profile;
 use cnadesk_core::{Actor, CaseId, ReportId, Role, UserId};
 use cnadesk_store::Store;
-use cnadesk_web::team_desk;
 use support::{accept_as_case, api_report, api_report_about, TestApp};
 
 /// The form was accepted: redirected to `to`, not to the sign-in page.
@@ -276,11 +275,11 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
     app.clock.set(at("2026-11-30T12:00:00Z")); // Monday noon: 27 h of 48
     let _signed_in_again = app.sign_in("ada").await;
     assert_eq!(
-        team_desk::sweep(&app.state).await.unwrap(),
-        team_desk::Sweep::default()
+        cnadesk_app::team::sweep(&app.state).await.unwrap(),
+        cnadesk_app::team::Sweep::default()
     );
     app.clock.set(at("2026-11-30T22:00:00Z")); // 37 h: 77 %, past the 75 % warning
-    let s = team_desk::sweep(&app.state).await.unwrap();
+    let s = cnadesk_app::team::sweep(&app.state).await.unwrap();
     assert_eq!(
         (s.warnings, s.escalations, s.breaches),
         (1, 0, 0),
@@ -294,7 +293,7 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         "the member on call this week is told"
     );
     app.clock.set(at("2026-12-01T05:00:00Z")); // Tuesday 05:00: 44 h, past 90 %
-    let s = team_desk::sweep(&app.state).await.unwrap();
+    let s = cnadesk_app::team::sweep(&app.state).await.unwrap();
     assert_eq!(s.escalations, 1, "{s:?}");
     let escalated = app
         .store
@@ -314,11 +313,11 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         "the member it is handed to sees it: {cy_dash}"
     );
     app.clock.set(at("2026-12-01T09:30:00Z"));
-    let s = team_desk::sweep(&app.state).await.unwrap();
+    let s = cnadesk_app::team::sweep(&app.state).await.unwrap();
     assert_eq!(s.breaches, 1);
     assert_eq!(
-        team_desk::sweep(&app.state).await.unwrap(),
-        team_desk::Sweep::default(),
+        cnadesk_app::team::sweep(&app.state).await.unwrap(),
+        cnadesk_app::team::Sweep::default(),
         "each alert once"
     );
 
@@ -375,17 +374,23 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         .add_absence(away.clone(), &Actor::system("test"), 0)
         .await
         .unwrap();
-    assert_eq!(team_desk::sweep(&app.state).await.unwrap().offered, 1);
+    assert_eq!(
+        cnadesk_app::team::sweep(&app.state).await.unwrap().offered,
+        1
+    );
     // The holder comes back early: the offer lapses.
     app.store
         .remove_absence(first.id, holder, &Actor::system("test"), 0)
         .await
         .unwrap();
-    assert!(team_desk::open_offers(&app.state, None)
+    assert!(cnadesk_app::team::open_offers(&app.state, None)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(team_desk::sweep(&app.state).await.unwrap().offered, 0);
+    assert_eq!(
+        cnadesk_app::team::sweep(&app.state).await.unwrap().offered,
+        0
+    );
     // Away again: offered again.
     app.store
         .add_absence(
@@ -403,8 +408,13 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         .await
         .unwrap();
     // The earlier offer stands again; no second one is made.
-    assert_eq!(team_desk::sweep(&app.state).await.unwrap().offered, 0);
-    let offers = team_desk::open_offers(&app.state, None).await.unwrap();
+    assert_eq!(
+        cnadesk_app::team::sweep(&app.state).await.unwrap().offered,
+        0
+    );
+    let offers = cnadesk_app::team::open_offers(&app.state, None)
+        .await
+        .unwrap();
     assert_eq!(offers.len(), 1);
     let to = offers[0].to;
     assert_ne!(to, holder);
@@ -423,7 +433,7 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         .assignment_reason
         .unwrap()
         .contains("took the case offered"));
-    assert!(team_desk::open_offers(&app.state, None)
+    assert!(cnadesk_app::team::open_offers(&app.state, None)
         .await
         .unwrap()
         .is_empty());
@@ -463,7 +473,7 @@ async fn the_dashboard_and_the_public_statistics_show_real_figures() {
         .await;
     done(&r, "/desk/reports/");
     app.clock.set(at("2026-11-27T10:00:00Z")); // Friday: the other is 4 business days old
-    team_desk::sweep(&app.state).await.unwrap();
+    cnadesk_app::team::sweep(&app.state).await.unwrap();
     // While the quarter runs, the public sees none of it.
     let running = app.browser().get("/stats").await.body;
     assert!(

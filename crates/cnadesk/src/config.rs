@@ -303,7 +303,7 @@ fn version_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>
 
 impl Default for RecordsConfig {
     fn default() -> Self {
-        let d = cnadesk_web::RecordSettings::default();
+        let d = cnadesk_app::RecordSettings::default();
         Self {
             org_id: d.org_id,
             short_name: d.short_name,
@@ -550,7 +550,7 @@ impl Config {
             }
         }
         if let Some(key) = &self.secret_key {
-            cnadesk_web::ServerKey::from_hex(key.expose_secret())
+            cnadesk_app::ServerKey::from_hex(key.expose_secret())
                 .map_err(|e| anyhow::anyhow!("invalid configuration: secret_key: {e}"))?;
         }
         if let Some(url) = &self.database_url {
@@ -708,6 +708,33 @@ impl Config {
         }
     }
 
+    /// What the use cases read.
+    pub fn settings(&self, public_url: String) -> cnadesk_app::Settings {
+        cnadesk_app::Settings {
+            public_url,
+            cna_name: self.cna_name.clone(),
+            records: cnadesk_app::RecordSettings {
+                org_id: self.records.org_id.clone(),
+                short_name: self.records.short_name.clone(),
+                advisory_namespace: self.records.advisory_namespace.clone(),
+                schema_version: self.records.schema_version.clone(),
+            },
+            coordination: cnadesk_app::coordination::CoordinationSettings {
+                embargo_change_needs_consent: self.coordination.embargo_change_needs_consent,
+                reminders: cnadesk_core::coordination::ReminderSchedule {
+                    every_ms: i64::from(self.coordination.reminder_days) * 24 * 3600 * 1000,
+                    at_most: i64::from(self.coordination.reminders_at_most),
+                },
+                invitation_ttl_ms: i64::from(self.coordination.invitation_days) * 24 * 3600 * 1000,
+            },
+            public: cnadesk_app::advisories::PublicSettings {
+                contacts: self.public.contacts.clone(),
+                security_txt_days: i64::from(self.public.security_txt_days),
+                refresh: std::time::Duration::from_millis(self.public.refresh_ms),
+            },
+        }
+    }
+
     /// The web layer's settings.
     pub fn web(&self, public_url: String) -> cnadesk_web::WebConfig {
         cnadesk_web::WebConfig {
@@ -715,8 +742,7 @@ impl Config {
                 .security
                 .cookie_secure
                 .unwrap_or_else(|| public_url.starts_with("https://")),
-            public_url,
-            cna_name: self.cna_name.clone(),
+            settings: self.settings(public_url),
             require_totp_for_admins: self.security.require_totp_for_admins,
             session_ttl: std::time::Duration::from_secs(self.security.session_hours * 3600),
             login_attempts_per_15min: self.security.login_attempts_per_15min,
@@ -725,25 +751,6 @@ impl Config {
             max_attachments: self.intake.max_attachments,
             max_body_bytes: self.intake.max_body_bytes,
             trusted_proxies: self.security.trusted_proxies.clone(),
-            records: cnadesk_web::RecordSettings {
-                org_id: self.records.org_id.clone(),
-                short_name: self.records.short_name.clone(),
-                advisory_namespace: self.records.advisory_namespace.clone(),
-                schema_version: self.records.schema_version.clone(),
-            },
-            coordination: cnadesk_web::coordination_desk::CoordinationSettings {
-                embargo_change_needs_consent: self.coordination.embargo_change_needs_consent,
-                reminders: cnadesk_core::coordination::ReminderSchedule {
-                    every_ms: i64::from(self.coordination.reminder_days) * 24 * 3600 * 1000,
-                    at_most: i64::from(self.coordination.reminders_at_most),
-                },
-                invitation_ttl_ms: i64::from(self.coordination.invitation_days) * 24 * 3600 * 1000,
-            },
-            public: cnadesk_web::public_site::PublicSettings {
-                contacts: self.public.contacts.clone(),
-                security_txt_days: i64::from(self.public.security_txt_days),
-                refresh: std::time::Duration::from_millis(self.public.refresh_ms),
-            },
         }
     }
 
@@ -754,13 +761,13 @@ impl Config {
 
     /// The server key as configured or as found in `data_dir`, never
     /// created here (see [`Config::write_pending_key`]).
-    pub fn existing_server_key(&self) -> anyhow::Result<Option<cnadesk_web::ServerKey>> {
+    pub fn existing_server_key(&self) -> anyhow::Result<Option<cnadesk_app::ServerKey>> {
         if let Some(key) = &self.secret_key {
-            return Ok(Some(cnadesk_web::ServerKey::from_hex(key.expose_secret())?));
+            return Ok(Some(cnadesk_app::ServerKey::from_hex(key.expose_secret())?));
         }
         let path = self.key_path();
         match std::fs::read_to_string(&path) {
-            Ok(hex) => cnadesk_web::ServerKey::from_hex(&hex)
+            Ok(hex) => cnadesk_app::ServerKey::from_hex(&hex)
                 .map(Some)
                 .with_context(|| format!("{} is not a valid key", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -775,22 +782,22 @@ impl Config {
 
     /// A new key left in `secret.key.new` by a start that stopped before
     /// the database recorded it (`None` without one, or if it is unreadable).
-    pub fn pending_server_key(&self) -> Option<cnadesk_web::ServerKey> {
+    pub fn pending_server_key(&self) -> Option<cnadesk_app::ServerKey> {
         let hex = std::fs::read_to_string(self.pending_key_path()).ok()?;
-        cnadesk_web::ServerKey::from_hex(&hex).ok()
+        cnadesk_app::ServerKey::from_hex(&hex).ok()
     }
 
     /// Writes a new key to `secret.key.new` (owner-only, synced). It becomes
     /// the desk's `secret.key` only once the database recorded it
     /// ([`Config::adopt_pending_key`]), so a start that fails half-way never
     /// leaves a `secret.key` the database does not know.
-    pub fn write_pending_key(&self) -> anyhow::Result<cnadesk_web::ServerKey> {
+    pub fn write_pending_key(&self) -> anyhow::Result<cnadesk_app::ServerKey> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
         let path = self.pending_key_path();
         // An unreadable leftover (a write cut short by a full disk).
         let _ = std::fs::remove_file(&path);
-        let key = cnadesk_web::ServerKey::generate();
+        let key = cnadesk_app::ServerKey::generate();
         write_private(&path, &key.to_hex())?;
         tracing::info!(path = %path.display(), "generated a new secret key");
         Ok(key)
@@ -799,7 +806,7 @@ impl Config {
     /// Makes the pending key the desk's `secret.key`, never replacing an
     /// existing one: if another process put the same key there meanwhile,
     /// that is fine; a different one is an error.
-    pub fn adopt_pending_key(&self, key: &cnadesk_web::ServerKey) -> anyhow::Result<()> {
+    pub fn adopt_pending_key(&self, key: &cnadesk_app::ServerKey) -> anyhow::Result<()> {
         let (pending, path) = (self.pending_key_path(), self.key_path());
         match std::fs::hard_link(&pending, &path) {
             Ok(()) => {}
@@ -954,7 +961,7 @@ mod tests {
             ("CNADESK_RECORDS__SCHEMA_VERSION", "5.1.0"),
         ])
         .unwrap();
-        let web = c.web("http://127.0.0.1:8080".into());
+        let web = c.settings("http://127.0.0.1:8080".into());
         assert_eq!(
             web.records.provider().org_id,
             "1b7a5b45-2b4c-4ba4-9b48-1c2c1e4a3c2d"
@@ -963,11 +970,11 @@ mod tests {
         assert_eq!(
             Config::load_from(None, &Overrides::default(), env(&[]))
                 .unwrap()
-                .web("http://x".into())
+                .settings("http://x".into())
                 .records
                 .provider()
                 .org_id,
-            cnadesk_web::PLACEHOLDER_ORG_ID
+            cnadesk_app::PLACEHOLDER_ORG_ID
         );
         let err = load(&[("CNADESK_RECORDS__ORG_ID", "xsf")])
             .unwrap_err()

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use cnadesk_web::workload::{self, Effort};
+use cnadesk_app::workload::{self, Effort};
 
 use crate::config::{Config, Overrides};
 

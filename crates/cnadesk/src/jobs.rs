@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
+use cnadesk_app::App;
 use cnadesk_core::Clock;
 use cnadesk_store::Store;
-use cnadesk_web::AppState;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use tokio::sync::watch;
@@ -146,10 +146,10 @@ impl Runner {
     }
 
     /// The desk's jobs, as `serve` runs them.
-    pub fn with_desk_jobs(self, state: &AppState) -> Self {
-        let with = |f: fn(AppState) -> BoxFuture<'static, ()>| {
-            let state = state.clone();
-            move || f(state.clone())
+    pub fn with_desk_jobs(self, app: &App) -> Self {
+        let with = |f: fn(App) -> BoxFuture<'static, ()>| {
+            let app = app.clone();
+            move || f(app.clone())
         };
         let minute = Duration::from_secs(60);
         self.job(
@@ -315,9 +315,9 @@ async fn run_once(lease: &Lease, job: &Job) -> bool {
 }
 
 /// Response-time clocks: warn, hand on, offer.
-async fn response_times(state: AppState) {
-    match cnadesk_web::team_desk::sweep(&state).await {
-        Ok(s) if s != cnadesk_web::team_desk::Sweep::default() => tracing::info!(
+async fn response_times(app: App) {
+    match cnadesk_app::team::sweep(&app).await {
+        Ok(s) if s != cnadesk_app::team::Sweep::default() => tracing::info!(
             warnings = s.warnings,
             escalations = s.escalations,
             breaches = s.breaches,
@@ -331,9 +331,9 @@ async fn response_times(state: AppState) {
 
 /// Embargoes: lift at the end (also catching up after a restart), publish,
 /// remind vendors who have not answered.
-async fn coordination(state: AppState) {
-    match cnadesk_web::coordination_desk::sweep(&state).await {
-        Ok(s) if s != cnadesk_web::coordination_desk::Sweep::default() => tracing::info!(
+async fn coordination(app: App) {
+    match cnadesk_app::coordination::sweep(&app).await {
+        Ok(s) if s != cnadesk_app::coordination::Sweep::default() => tracing::info!(
             lifted = s.lifted,
             publications = s.publications,
             reminders = s.reminders,
@@ -345,15 +345,15 @@ async fn coordination(state: AppState) {
 }
 
 /// The audit log fanned out to the outbox.
-async fn fan_out(state: AppState) {
-    if let Err(e) = cnadesk_web::notify_desk::fan_out(&state).await {
+async fn fan_out(app: App) {
+    if let Err(e) = cnadesk_app::notify::fan_out(&app).await {
         tracing::error!(error = %e, "notification fan-out failed");
     }
 }
 
 /// Decisions into the public log; what may now be read, revealed.
-async fn transparency(state: AppState) {
-    match cnadesk_web::transparency_desk::sweep(&state).await {
+async fn transparency(app: App) {
+    match cnadesk_app::transparency::sweep(&app).await {
         Ok((0, 0)) => {}
         Ok((appended, revealed)) => {
             tracing::info!(appended, revealed, "transparency log updated")
@@ -363,8 +363,8 @@ async fn transparency(state: AppState) {
 }
 
 /// Queued messages sent.
-async fn deliver(state: AppState) {
-    match cnadesk_web::notify_desk::deliver_due(&state).await {
+async fn deliver(app: App) {
+    match cnadesk_app::notify::deliver_due(&app).await {
         Ok(d) if d.sent + d.retried + d.failed > 0 => tracing::info!(
             sent = d.sent,
             retried = d.retried,

@@ -419,7 +419,7 @@ async fn admin(file: Option<&std::path::Path>, command: AdminCommand) -> anyhow:
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
             let display_name = display_name.unwrap_or_else(|| username.clone());
-            let errors = cnadesk_web::ui::validate_new_account(
+            let errors = cnadesk_app::accounts::validate_new_account(
                 &username,
                 &display_name,
                 &email,
@@ -433,7 +433,7 @@ async fn admin(file: Option<&std::path::Path>, command: AdminCommand) -> anyhow:
                 return Ok(ExitCode::from(2));
             }
             let store = open_store(&config, Migrate::Apply).await?;
-            let password_hash = cnadesk_web::auth::hash_password(password)
+            let password_hash = cnadesk_app::accounts::hash_password(password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = store
@@ -556,7 +556,7 @@ async fn cve_desk(
                 .records
                 .org_id
                 .clone()
-                .unwrap_or_else(|| cnadesk_web::PLACEHOLDER_ORG_ID.to_owned()),
+                .unwrap_or_else(|| cnadesk_app::PLACEHOLDER_ORG_ID.to_owned()),
             id_quota: 100,
             secretariat: false,
         });
@@ -613,10 +613,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backend = store.backend();
     let store: Arc<dyn Store> = Arc::new(store);
-    let mut state = cnadesk_web::AppState::new(
+    let web_config = config.web(public_url.clone());
+    let mut app = cnadesk_app::App::new(
         store.clone(),
         clock.clone(),
-        config.web(public_url.clone()),
+        web_config.settings.clone(),
         key,
     );
     let desk = cve_desk(&config, store.clone(), clock.clone(), demo).await?;
@@ -632,17 +633,18 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }))
     });
     if let Some(d) = desk {
-        state = state.with_cve(d);
+        app = app.with_cve(d);
     }
-    state = state.with_scope(ecosystem::scope_desk(&config)?);
-    state = state.with_team(cnadesk_web::team_desk::TeamDesk::new(config.sla_policy()?));
-    state = state.with_notify(notify::desk(&config)?);
+    app = app
+        .with_scope(ecosystem::scope_desk(&config)?)
+        .with_team(cnadesk_app::team::TeamDesk::new(config.sla_policy()?))
+        .with_notify(notify::desk(&config)?);
     let inbound = match notify::listener(&config)? {
         Some((addr, listener_config)) => {
             let l = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen for mail on {addr}"))?;
-            let sink = cnadesk_web::notify_desk::DeskMailSink::new(state.clone());
+            let sink = cnadesk_app::notify::DeskMailSink::new(app.clone());
             tracing::info!(%addr, "receiving mail");
             Some((
                 l.local_addr()?,
@@ -678,12 +680,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     writeln!(
         out,
         "Notifications: e-mail {}, XMPP {}{}",
-        if state.notify.mail_enabled() {
+        if app.notify.mail_enabled() {
             "on"
         } else {
             "off"
         },
-        if state.notify.xmpp_enabled() {
+        if app.notify.xmpp_enabled() {
             "on"
         } else {
             "off"
@@ -701,10 +703,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         )?;
     }
     if store.count_users().await? == 0 {
-        let token = cnadesk_web::security::random_token();
+        let token = cnadesk_app::keys::random_token();
         let expires = clock.now().as_millisecond() + 3_600_000;
         store
-            .put_setup_token(&cnadesk_web::security::sha256_hex(&token), expires)
+            .put_setup_token(&cnadesk_app::keys::sha256_hex(&token), expires)
             .await?;
         writeln!(
             out,
@@ -719,7 +721,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // created the desk: done later, by a second node, it could skip events
     // the first one has not told yet.
     if new_desk {
-        cnadesk_web::notify_desk::start_cursor_at_head(&state).await?;
+        cnadesk_app::notify::start_cursor_at_head(&app).await?;
     }
     // The periodic jobs (response-time and coordination sweeps every minute;
     // fan-out, transparency log and delivery every tick), each run by the
@@ -730,12 +732,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         config.nodes.holder(),
         config.nodes.lease(),
     )
-    .with_desk_jobs(&state)
+    .with_desk_jobs(&app)
     .start();
-    let app = cnadesk_web::router(state);
+    let router = cnadesk_web::router(cnadesk_web::AppState::with_app(app, web_config));
     let served = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use cnadesk_app::notify::NotifyDesk;
 use cnadesk_notify::mail::{Mailer, SmtpSecurity, SmtpSettings, Transport};
 use cnadesk_notify::openpgp::SecretCert;
 use cnadesk_notify::smtp_server::ListenerConfig;
 use cnadesk_notify::xmpp::{XmppNotifier, XmppSettings};
-use cnadesk_web::notify_desk::NotifyDesk;
 use secrecy::ExposeSecret;
 
 use crate::config::Config;

@@ -7,10 +7,10 @@
 //! data directory that holds neither a key nor a database.
 
 use anyhow::{bail, Context};
+use cnadesk_app::ServerKey;
 use cnadesk_core::{Clock, SystemClock};
 use cnadesk_store::{Footprint, Maintenance, StoreError};
 use cnadesk_store_sql::{Migrate, SqlStore};
-use cnadesk_web::ServerKey;
 
 use crate::config::Config;
 

@@ -329,7 +329,7 @@ async fn member(store: &dyn Store, name: &str) -> (UserId, Actor) {
                 display_name: name.into(),
                 email: format!("{name}@cna.example"),
                 role: Role::Member,
-                password_hash: cnadesk_web::auth::hash_password(PASSWORD.into())
+                password_hash: cnadesk_app::accounts::hash_password(PASSWORD.into())
                     .await
                     .unwrap(),
             },

@@ -1,8 +1,21 @@
 //! The JSON API (`/api/v1`) and its OpenAPI document.
 
+mod bearer;
+mod json;
+mod team;
+
+pub use bearer::ApiMember;
+pub use team::{
+    accept_report, approve_version, case_coordination, case_cve, check_record, close_report,
+    decide_scope, get_case, get_report, invite_vendor, list_cases, list_reports, me,
+    publish_version, record_versions, reserve_ids, save_record, set_embargo,
+};
+
+use json::read_json;
+
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
@@ -12,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{ApiErrorBody, ApiErrorDetail, ApiFieldError};
+
 use crate::forms::{sanitize_content_type, sanitize_filename};
 use crate::public::{intake, IntakeError};
 use crate::security::ClientIp;
@@ -166,62 +180,6 @@ fn decode_attachments(
     }
 }
 
-/// Names the field behind a deserialization error, using the path that
-/// `serde_path_to_error` tracked.
-fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let path = err.path().to_string();
-    let inner = err.into_inner();
-    match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("the body is not valid JSON: {inner}"),
-        ),
-        serde_json::error::Category::Io => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", inner.to_string())
-        }
-        serde_json::error::Category::Data => {
-            let message = inner.to_string();
-            // Missing and unknown fields are reported by serde at the parent
-            // path; pull the field name out of the message.
-            let field = if let Some(name) = between(&message, "missing field `", "`") {
-                join_path(&path, name)
-            } else if let Some(name) = between(&message, "unknown field `", "`") {
-                // The tracked path already ends at the unknown field.
-                if path.rsplit('.').next() == Some(name) {
-                    path.clone()
-                } else {
-                    join_path(&path, name)
-                }
-            } else if path == "." {
-                "body".to_owned()
-            } else {
-                path.clone()
-            };
-            let human = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            ApiError::fields(vec![FieldError::new(&field, human)])
-        }
-    }
-}
-
-fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = s.find(start)? + start.len();
-    let len = s[from..].find(end)?;
-    Some(&s[from..from + len])
-}
-
-fn join_path(parent: &str, name: &str) -> String {
-    if parent == "." || parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    }
-}
-
 /// Submit a vulnerability report.
 ///
 /// No account is needed. The answer carries the private tracking URL where
@@ -247,56 +205,7 @@ pub async fn create_report(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            essence == "application/json" || essence.ends_with("+json")
-        })
-        .unwrap_or(false);
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the report as JSON with `Content-Type: application/json`",
-        ));
-    }
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!(
-                    "the body is larger than {} bytes",
-                    state.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
-        }
-    })?;
-    if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_utf8",
-            "the body is not valid UTF-8",
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    let request: ReportRequest = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("unexpected data after the JSON object: {e}"),
-        )
-    })?;
+    let request: ReportRequest = read_json(&state, &headers, body)?;
     let (input, files) = request.into_parts();
     let mut errors = input.validate().err().unwrap_or_default();
     let attachments = match decode_attachments(&state, files) {
@@ -336,17 +245,73 @@ pub async fn create_report(
 #[openapi(
     info(
         title = "cnadesk API",
-        description = "Vulnerability intake and case handling for a CVE Numbering Authority.",
+        description = "Vulnerability intake and case handling for a CVE Numbering Authority. \
+            Reports are submitted without an account. The team's endpoints take a personal \
+            API token (`Authorization: Bearer cnd_…`, made on the account page) and act as \
+            its member, within the token's scopes.",
         license(name = "Apache-2.0")
     ),
-    paths(create_report, crate::health::healthz, crate::health::readyz),
-    components(schemas(ReportRequest, AttachmentRequest, ReportCreated, ApiErrorBody, ApiErrorDetail, ApiFieldError)),
+    paths(
+        create_report,
+        team::me,
+        team::list_reports,
+        team::get_report,
+        team::accept_report,
+        team::close_report,
+        team::decide_scope,
+        team::list_cases,
+        team::get_case,
+        team::record_versions,
+        team::check_record,
+        team::save_record,
+        team::approve_version,
+        team::publish_version,
+        team::reserve_ids,
+        team::case_cve,
+        team::case_coordination,
+        team::set_embargo,
+        team::invite_vendor,
+        crate::health::healthz,
+        crate::health::readyz
+    ),
+    components(schemas(
+        ReportRequest, AttachmentRequest, ReportCreated, ApiErrorBody, ApiErrorDetail, ApiFieldError,
+        team::Me, team::ReportItem, team::ReportDetail, team::CaseItem, team::VersionItem,
+        team::FindingItem, team::CheckResult, team::SavedVersion, team::ApprovalItem,
+        team::CveIdItem, team::JobItem, team::CaseCve, team::ParticipantItem,
+        team::CaseCoordination, team::Invited, team::AcceptRequest, team::CloseRequest,
+        team::ScopeRequest, team::RecordRequest, team::ReserveBody, team::EmbargoRequest,
+        team::InviteRequest
+    )),
+    modifiers(&TokenScheme),
     tags(
         (name = "reports", description = "Submitting vulnerability reports"),
+        (name = "team", description = "The team's work: triage, records, CVE IDs, coordination (personal API token)"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `token` security scheme (HTTP bearer).
+struct TokenScheme;
+
+impl utoipa::Modify for TokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A personal API token (`cnd_…`); its scopes: read, triage, records, cve, coordination.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// `GET /api/openapi.json`
 pub async fn openapi_json() -> impl IntoResponse {

@@ -14,7 +14,7 @@ use cnadesk_store::{NewUser, User};
 use rand::RngCore;
 use serde::Deserialize;
 
-use super::{error_for, validate_new_account};
+use super::error_for;
 use crate::auth::{
     clear_session_cookie, hash_password, matching_step, new_session, otpauth_url, qr_svg,
     safe_next, session_hash, start_session, totp, verify_password, Admin, Member,
@@ -24,6 +24,7 @@ use crate::public::public_layout;
 use crate::security::{check_csrf, sha256_hex, ClientIp, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_app::accounts::validate_new_account;
 
 // ---- first-run setup ----------------------------------------------------------
 
@@ -466,7 +467,7 @@ fn enrol_page(
     payload.extend_from_slice(&secret);
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(state.key.seal("totp-enrol", &payload));
-    let otpauth = otpauth_url(&state.config.cna_name, &member.user.username, &secret);
+    let otpauth = otpauth_url(&state.settings.cna_name, &member.user.username, &secret);
     TotpEnrolPage {
         layout,
         enabled: false,
@@ -530,7 +531,7 @@ pub async fn totp_enrol_submit(
         );
         // Keep the secret the member already scanned.
         page.secret_b32 = data_encoding::BASE32_NOPAD.encode(&secret);
-        page.otpauth = otpauth_url(&state.config.cna_name, &member.user.username, &secret);
+        page.otpauth = otpauth_url(&state.settings.cna_name, &member.user.username, &secret);
         page.qr_svg = qr_svg(&page.otpauth);
         page.sealed = form.sealed;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));

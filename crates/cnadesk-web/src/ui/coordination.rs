@@ -20,14 +20,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Member;
-use crate::coordination_desk::{
-    self, candidates, checklist_of, message_body, product_names, product_update, ProductForm,
-    XepCandidates,
-};
 use crate::security::{check_csrf, Csrf};
 use crate::views::file_download;
 use crate::views::{render, Layout};
-use crate::{team_desk, AppError, AppState};
+use crate::{AppError, AppState};
+use cnadesk_app::coordination::{
+    candidates, checklist_of, message_body, product_names, product_update, ProductForm,
+    XepCandidates,
+};
 
 struct RowView {
     id: i64,
@@ -153,7 +153,7 @@ fn actor_name(key: &str, state: &AppState) -> String {
         Ok(cnadesk_core::Actor::Member { username, .. }) => username,
         Ok(cnadesk_core::Actor::Vendor { .. }) => "vendor".to_owned(),
         Ok(cnadesk_core::Actor::System { component }) => {
-            format!("{} ({component})", state.config.cna_name)
+            format!("{} ({component})", state.settings.cna_name)
         }
         _ => key.to_owned(),
     }
@@ -301,7 +301,7 @@ async fn page(
         layout: member.layout(state, &format!("Coordination of case #{}", case.id.0), csrf),
         case_number: case.id.0,
         title: case.title.clone(),
-        embargo_end: coordination_desk::embargo_end_text(embargo.as_ref(), &tz),
+        embargo_end: cnadesk_app::coordination::embargo_end_text(embargo.as_ref(), &tz),
         embargo_reason: embargo
             .as_ref()
             .map(|e| e.reason.clone())
@@ -327,14 +327,14 @@ async fn page(
                 )
             })
             .unwrap_or_default(),
-        consent_policy: state.config.coordination.embargo_change_needs_consent,
+        consent_policy: state.settings.coordination.embargo_change_needs_consent,
         time_zone: tz,
         vulnerabilities,
         listed_products,
         vendors,
         messages,
         files,
-        statuses: crate::coordination_desk::status_choices(),
+        statuses: cnadesk_app::coordination::status_choices(),
         total_count,
         errors,
         drafts,
@@ -532,7 +532,7 @@ pub async fn add_products(
         Err(e) => return Err(e.into()),
     }
     // Members affiliated with a newly affected product step aside.
-    let recused = team_desk::recuse_affiliated(&state, &case).await?;
+    let recused = cnadesk_app::team::recuse_affiliated(&state, &case).await?;
     Ok(done(
         &case,
         if recused.is_empty() {
@@ -614,6 +614,14 @@ pub async fn choose_count(
     }
 }
 
+/// The product form as posted: the anti-forgery token and the row.
+#[derive(Debug, Deserialize)]
+pub struct ProductSubmission {
+    pub(crate) csrf: String,
+    #[serde(flatten)]
+    pub(crate) product: ProductForm,
+}
+
 /// `POST /desk/cases/{id}/products/{row}`: the team sets a row (for a
 /// vendor who answered by other means) and whether other vendors see it.
 pub async fn update_product(
@@ -621,9 +629,10 @@ pub async fn update_product(
     member: Member,
     csrf: Csrf,
     Path((id, row)): Path<(String, String)>,
-    Form(form): Form<ProductForm>,
+    Form(form): Form<ProductSubmission>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
+    let form = form.product;
     let case = the_case(&state, &id).await?;
     let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
     let update = match product_update(&form) {
@@ -694,7 +703,7 @@ pub async fn invite_vendor(
         };
         return refused(&state, &member, &csrf, &case, errors, drafts).await;
     }
-    let (_, link) = coordination_desk::invite(
+    let (_, link) = cnadesk_app::coordination::invite(
         &state,
         &case,
         &email,
@@ -763,8 +772,14 @@ pub async fn set_embargo(
     let Some(ends) = ends.filter(|_| errors.is_empty()) else {
         return refused(&state, &member, &csrf, &case, errors, drafts).await;
     };
-    match coordination_desk::change_embargo(&state, case.id, ends, &form.reason, &member.actor())
-        .await?
+    match cnadesk_app::coordination::change_embargo(
+        &state,
+        case.id,
+        ends,
+        &form.reason,
+        &member.actor(),
+    )
+    .await?
     {
         Ok(EmbargoOutcome::Applied) => Ok(done(&case, "embargo")),
         Ok(EmbargoOutcome::Proposed) => Ok(done(&case, "proposed")),
@@ -913,7 +928,7 @@ pub async fn post_message(
     };
     match message_body(&form.body) {
         Ok(body) => {
-            let author = format!("{} ({})", member.user.display_name, state.config.cna_name);
+            let author = format!("{} ({})", member.user.display_name, state.settings.cna_name);
             state
                 .store
                 .add_case_message(

@@ -14,12 +14,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use cnadesk_app::cve::{self, CveError};
 use cnadesk_core::publication::{
     human_duration, publication_deadline, stale_reason, DeadlineState, ReservedUse,
 };
 use cnadesk_core::{CaseId, CveId, UserId};
-use cnadesk_cve_services::BatchType;
-use cnadesk_cve_workflow::{cna_container, CveDesk, ReserveRequest, WorkflowError};
+use cnadesk_cve_workflow::{cna_container, CveDesk, WorkflowError};
 use cnadesk_store::{CveIdEntry, CveIdFilter, CveIdState, Job, JobFilter, JobKind, JobState};
 use serde::Deserialize;
 use serde_json::Value;
@@ -62,9 +62,7 @@ fn service_view(state: &AppState) -> ServiceView {
 }
 
 fn desk(state: &AppState) -> Result<&CveDesk, String> {
-    state.cve.as_deref().ok_or_else(|| {
-        "CVE Services is not configured: set [cve_services] in the configuration, or run `cnadesk serve --demo`.".to_owned()
-    })
+    cnadesk_app::cve::desk(state)
 }
 
 /// The case's CVE page with the "not configured" explanation (409).
@@ -538,49 +536,20 @@ pub async fn case_cve_reserve(
         batch: form.batch.clone(),
         ..Default::default()
     };
-    let amount = form
-        .amount
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=1000).contains(n));
-    let year = form
-        .year
-        .trim()
-        .parse::<i32>()
-        .ok()
-        .filter(|y| (1999..=9999).contains(y));
-    let batch = match form.batch.as_str() {
-        "" | "sequential" => Some(BatchType::Sequential),
-        "non-sequential" => Some(BatchType::NonSequential),
-        "priority" => Some(BatchType::Priority),
-        _ => None,
+    let request = match cve::reservation(Some(id), &form.amount, &form.year, &form.batch) {
+        Ok(r) => r,
+        Err(m) => {
+            drafts.error = m;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return case_page(&state, &member, &csrf, id, drafts, status).await;
+        }
     };
-    let (Some(amount), Some(year), Some(batch)) = (amount, year, batch) else {
-        drafts.error = "How many: a number from 1 to 1000; year: four digits; numbering: sequential, non-sequential or priority.".into();
-        return case_page(
-            &state,
-            &member,
-            &csrf,
-            id,
-            drafts,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let desk = match desk(&state) {
-        Ok(d) => d,
-        Err(m) => return not_configured(&state, &member, &csrf, id, drafts, m).await,
-    };
-    let request = ReserveRequest {
-        case: Some(id),
-        amount,
-        year,
-        batch,
-    };
-    match desk.reserve(request, &member.actor()).await {
+    match cve::reserve(&state, request, &member.actor()).await {
         Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
-        Err(e) => refused(&state, &member, &csrf, id, drafts, e).await,
+        Err(CveError::NotConfigured(m)) => {
+            not_configured(&state, &member, &csrf, id, drafts, m).await
+        }
+        Err(CveError::Workflow(e)) => refused(&state, &member, &csrf, id, drafts, e).await,
     }
 }
 
@@ -727,11 +696,7 @@ pub async fn case_cve_approve(
     check_csrf(&csrf, &form.csrf)?;
     let id = case_id(&id)?;
     let version = form.version()?;
-    match state
-        .store
-        .approve_record_version(id, version, member.user.id, &member.actor(), state.now_ms())
-        .await
-    {
+    match cve::approve(&state, id, version, member.user.id, &member.actor()).await {
         Ok(_) => {
             Ok(Redirect::to(&format!("/desk/cases/{}/cve?done=approved", id.0)).into_response())
         }
@@ -750,13 +715,14 @@ pub async fn case_cve_publish(
     check_csrf(&csrf, &form.csrf)?;
     let id = case_id(&id)?;
     let version = form.version()?;
-    let desk = match desk(&state) {
-        Ok(d) => d,
-        Err(m) => return not_configured(&state, &member, &csrf, id, Drafts::default(), m).await,
-    };
-    match desk.publish(id, version, &member.actor()).await {
+    match cve::publish(&state, id, version, &member.actor()).await {
         Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
-        Err(e) => refused(&state, &member, &csrf, id, Drafts::default(), e).await,
+        Err(CveError::NotConfigured(m)) => {
+            not_configured(&state, &member, &csrf, id, Drafts::default(), m).await
+        }
+        Err(CveError::Workflow(e)) => {
+            refused(&state, &member, &csrf, id, Drafts::default(), e).await
+        }
     }
 }
 

@@ -17,10 +17,10 @@ use super::team::{clock_status, time_zone_of};
 use crate::auth::Member;
 use crate::charts::{column_chart, load_chart, target_chart, Bar, LoadRow, TargetRow};
 use crate::security::{check_csrf, Csrf};
-use crate::team_desk::{self, notices_for, open_offers};
 use crate::views::{fmt_age, fmt_time, render, Layout};
-use crate::workload::{self, Effort};
 use crate::{AppError, AppState};
+use cnadesk_app::team::{notices_for, open_offers};
+use cnadesk_app::workload::{self, Effort};
 use cnadesk_core::sla::utc_date_ms as date_of;
 
 struct RiskRow {
@@ -90,8 +90,8 @@ pub async fn dashboard(
         .collect();
     let load_svg = load_chart("Open cases per member against capacity", &rows, "cases");
 
-    let (reports, cases) = team_desk::open_reports(&state).await?;
-    let measured = team_desk::measure_reports(&state, &reports).await?;
+    let (reports, cases) = cnadesk_app::team::open_reports(&state).await?;
+    let measured = cnadesk_app::team::measure_reports(&state, &reports).await?;
     let tz = time_zone_of(&state, member.user.id).await?;
     let policy = state.team.policy();
     let mut risks: Vec<(i64, RiskRow)> = measured
@@ -365,7 +365,7 @@ pub async fn stats(State(state): State<AppState>) -> Result<Response, AppError> 
         })
         .collect();
     let page = StatsPage {
-        layout: Layout::anonymous(&state.config.cna_name, "Response times", ""),
+        layout: Layout::anonymous(&state.settings.cna_name, "Response times", ""),
         policy_name: policy.name.clone(),
         policy_version: policy.version.clone(),
         summary: policy.summary.clone(),

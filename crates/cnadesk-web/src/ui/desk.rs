@@ -7,17 +7,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
-use cnadesk_store::{Author, CaseFilter, CloseDecision, NewMessage, ReportFilter, Visibility};
+use cnadesk_store::{Author, CaseFilter, NewMessage, ReportFilter, Visibility};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::check_text;
 use crate::auth::Member;
-use crate::scope_desk::scope_input;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
-use cnadesk_scope::{Decision, ScopeInput};
+use cnadesk_app::scope::scope_input;
+use cnadesk_app::triage::{self, CloseChoice, ScopeChoice, TriageError};
+use cnadesk_scope::Decision;
 
 // ---- queue ---------------------------------------------------------------------------
 
@@ -625,7 +626,7 @@ async fn report_page(
         .await?
         .into_iter()
         .map(|m| SentRow {
-            state: crate::notify_desk::delivery_status(&m),
+            state: cnadesk_app::notify::delivery_status(&m),
             what: m.template.replace('_', " "),
             to: m.recipient,
             channel: m.channel.to_string(),
@@ -712,73 +713,26 @@ pub async fn accept_report(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let id = parse_report_id(&id)?;
-    if let Err(m) = check_text("The case title", &form.title, 200, true, false) {
-        return again(&state, &member, &csrf, id, Drafts::error(m)).await;
+    match triage::accept(&state, id, &form.title, &member.actor()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response()),
+        Err(e) => refused(&state, &member, &csrf, id, e, Drafts::error).await,
     }
-    // Accepting confirms the scope: with no decision recorded yet, an
-    // in-scope proposal is recorded as confirmed; anything else must be
-    // decided in the scope section first.
-    if state.store.scope_decisions(id).await?.is_empty() {
-        let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
-        let registry = state.scope.registry(&*state.store).await?;
-        let input = scope_input(&report.fields);
-        let proposal = state.scope.assess(&registry, &input, state.now_ms());
-        if proposal.decision != Decision::InScope {
-            return again(
-                &state,
-                &member,
-                &csrf,
-                id,
-                Drafts::error(format!(
-                    "The scope proposal is “{}”: record a scope decision (in the Scope section) before accepting.",
-                    proposal.decision.label()
-                )),
-            )
-            .await;
-        }
-        let chosen = Chosen {
-            decision: Decision::InScope,
-            rule: proposal.rule.clone(),
-            referral: None,
-            product: proposal.product.as_ref().map(|p| p.key.clone()),
-        };
-        let decision = new_scope_decision(
-            id,
-            &input,
-            &proposal,
-            chosen,
-            "Confirmed by accepting the report.",
-        )?;
-        match state
-            .store
-            .record_scope_decision(decision, &member.actor(), state.now_ms())
-            .await
-        {
-            Ok(_) => {}
-            Err(cnadesk_store::StoreError::Rejected(m)) => {
-                return again(&state, &member, &csrf, id, Drafts::error(m)).await
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    match state
-        .store
-        .accept_report(id, &form.title, &member.actor(), state.now_ms())
-        .await
-    {
-        Ok(case) => {
-            tracing::info!(report = %id, case = %case.id, "report accepted as a case");
-            // Affiliated members are recused and the case goes to the member
-            // the assignment policy chooses; the case page shows why.
-            if let Err(e) = crate::team_desk::auto_assign(&state, case.id).await {
-                tracing::error!(case = %case.id, error = %e, "automatic assignment failed; the case stays unassigned");
-            }
-            Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response())
-        }
-        Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(&state, &member, &csrf, id, Drafts::error(m)).await
-        }
-        Err(e) => Err(e.into()),
+}
+
+/// The report page again with the member's drafts when a triage step was
+/// refused; other failures as errors.
+async fn refused(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    id: ReportId,
+    error: TriageError,
+    drafts: impl FnOnce(String) -> Drafts,
+) -> Result<Response, AppError> {
+    match error {
+        TriageError::Refused(m) => again(state, member, csrf, id, drafts(m)).await,
+        TriageError::NotFound => Err(AppError::NotFound),
+        TriageError::Store(e) => Err(e.into()),
     }
 }
 
@@ -810,52 +764,6 @@ fn product_choices(proposal: &cnadesk_scope::Assessment, drafts: &Drafts) -> Vec
         label: name,
     }))
     .collect()
-}
-
-/// What a member decided on the scope form.
-struct Chosen {
-    decision: Decision,
-    rule: Option<String>,
-    referral: Option<String>,
-    product: Option<String>,
-}
-
-fn new_scope_decision(
-    report: ReportId,
-    input: &ScopeInput,
-    proposal: &cnadesk_scope::Assessment,
-    chosen: Chosen,
-    reason: &str,
-) -> Result<cnadesk_store::NewScopeDecision, AppError> {
-    let Chosen {
-        decision,
-        rule,
-        referral,
-        product,
-    } = chosen;
-    let referral = referral.filter(|r| !r.trim().is_empty());
-    let proposed_product = proposal.product.as_ref().map(|p| p.key.clone());
-    let overridden = decision != proposal.decision
-        || rule != proposal.rule
-        || product != proposed_product
-        || (decision == Decision::Refer
-            && referral.as_deref() != proposal.referral.as_ref().map(|r| r.short_name.as_str()));
-    Ok(cnadesk_store::NewScopeDecision {
-        report,
-        decision: decision.as_str().into(),
-        rule,
-        policy_version: proposal.policy_version.clone(),
-        product_key: product,
-        referral_cna: if decision == Decision::Refer {
-            referral
-        } else {
-            None
-        },
-        overridden,
-        reason: reason.trim().to_owned(),
-        input: serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?,
-        proposal: serde_json::to_value(proposal).map_err(|e| AppError::Internal(e.to_string()))?,
-    })
 }
 
 /// The scope decision form.
@@ -896,113 +804,16 @@ pub async fn decide_scope(
         scope_product: form.product.clone().unwrap_or_default(),
         ..Default::default()
     };
-    let report = state.store.report(id).await?.ok_or(AppError::NotFound)?;
-    let registry = state.scope.registry(&*state.store).await?;
-    let input = scope_input(&report.fields);
-    let proposal = state.scope.assess(&registry, &input, state.now_ms());
-    let decision = match form.decision.parse::<Decision>() {
-        Ok(d) if d != Decision::NeedsHuman => d,
-        _ => {
-            return again(
-                &state,
-                &member,
-                &csrf,
-                id,
-                drafts("Choose a decision: in scope, refer, or out of scope.".into()),
-            )
-            .await
-        }
+    let choice = ScopeChoice {
+        decision: form.decision.clone(),
+        rule: form.rule.clone(),
+        referral: form.referral.clone(),
+        product: form.product.clone(),
+        reason: form.reason.clone(),
     };
-    let rule = Some(form.rule.trim().to_owned()).filter(|r| !r.is_empty());
-    if let Some(r) = &rule {
-        let problem = match state.scope.policy().rule(r) {
-            None => Some(format!(
-                "`{r}` is not a rule of policy {}.",
-                state.scope.policy().version
-            )),
-            Some(found) if found.decision != decision => Some(format!(
-                "Rule `{r}` decides “{}”: choose that decision, or no rule and explain in the reason.",
-                found.decision.label()
-            )),
-            Some(_) => None,
-        };
-        if let Some(m) = problem {
-            return again(&state, &member, &csrf, id, drafts(m)).await;
-        }
-    }
-    let product = match form.product.as_deref().map(str::trim) {
-        None => proposal.product.as_ref().map(|p| p.key.clone()),
-        Some("") => None,
-        Some(key) => match registry.product(key) {
-            Some(p) => Some(p.key.clone()),
-            None => {
-                let m = format!("`{key}` is not a product in the registry.");
-                return again(&state, &member, &csrf, id, drafts(m)).await;
-            }
-        },
-    };
-    let referral = form.referral.trim().to_owned();
-    let referral = if decision == Decision::Refer {
-        let proposed = proposal.referral.as_ref().map(|r| r.short_name.as_str());
-        match registry.cna(&referral) {
-            Some(c) => Some(c.short_name.clone()),
-            None if !referral.is_empty() && Some(referral.as_str()) == proposed => Some(referral),
-            None => {
-                return again(
-                    &state,
-                    &member,
-                    &csrf,
-                    id,
-                    drafts(if referral.is_empty() {
-                        "A referral names the CNA (its short name, e.g. mozilla).".into()
-                    } else {
-                        format!("`{referral}` is not a CNA short name in the CNA list.")
-                    }),
-                )
-                .await
-            }
-        }
-    } else {
-        None
-    };
-    if let Err(m) = check_text("The reason", &form.reason, 2000, false, true) {
-        return again(&state, &member, &csrf, id, drafts(m)).await;
-    }
-    let chosen = Chosen {
-        decision,
-        rule,
-        referral,
-        product,
-    };
-    let new = new_scope_decision(id, &input, &proposal, chosen, &form.reason)?;
-    if new.overridden && new.reason.is_empty() {
-        return again(
-            &state,
-            &member,
-            &csrf,
-            id,
-            drafts(format!(
-                "This departs from the proposal ({}{}): give a reason.",
-                proposal.decision.label(),
-                proposal
-                    .rule
-                    .as_deref()
-                    .map(|r| format!(", rule {r}"))
-                    .unwrap_or_default()
-            )),
-        )
-        .await;
-    }
-    match state
-        .store
-        .record_scope_decision(new, &member.actor(), state.now_ms())
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#scope", id.0)).into_response()),
-        Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(&state, &member, &csrf, id, drafts(m)).await
-        }
-        Err(e) => Err(e.into()),
+    match triage::decide_scope(&state, id, &choice, &member.actor()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}#scope", id.0)).into_response()),
+        Err(e) => refused(&state, &member, &csrf, id, e, drafts).await,
     }
 }
 
@@ -1033,54 +844,14 @@ pub async fn close_report(
         reason: form.reason.clone(),
         ..Default::default()
     };
-    if let Err(m) = check_text("The note", &form.detail, 5000, false, true) {
-        return again(&state, &member, &csrf, id, drafts(m)).await;
-    }
-    let Ok(reason) = form.reason.parse::<CloseReason>() else {
-        return again(
-            &state,
-            &member,
-            &csrf,
-            id,
-            drafts("Choose a reason for closing.".into()),
-        )
-        .await;
-    };
-    let duplicate_of = match form.duplicate_of.trim() {
-        "" => None,
-        s => match s.parse::<ReportId>() {
-            Ok(r) => Some(r),
-            Err(_) => {
-                return again(
-                    &state,
-                    &member,
-                    &csrf,
-                    id,
-                    drafts(format!("`{s}` is not a report number (e.g. REP-12 or 12).")),
-                )
-                .await
-            }
-        },
-    };
-    let decision = CloseDecision {
-        reason,
-        duplicate_of: if reason == CloseReason::Duplicate {
-            duplicate_of
-        } else {
-            None
-        },
+    let choice = CloseChoice {
+        reason: form.reason.clone(),
+        duplicate_of: form.duplicate_of.clone(),
         detail: form.detail.clone(),
     };
-    match state
-        .store
-        .close_report(id, decision, &member.actor(), state.now_ms())
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}", id.0)).into_response()),
-        Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(&state, &member, &csrf, id, drafts(m)).await
-        }
-        Err(e) => Err(e.into()),
+    match triage::close(&state, id, &choice, &member.actor()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}", id.0)).into_response()),
+        Err(e) => refused(&state, &member, &csrf, id, e, drafts).await,
     }
 }
 
@@ -1269,7 +1040,7 @@ pub async fn assign_case(
                 .map_err(|_| AppError::Invalid("Unknown member.".into()))?,
         ),
     };
-    let candidates = crate::team_desk::candidates(&state, Some(case_id)).await?;
+    let candidates = cnadesk_app::team::candidates(&state, Some(case_id)).await?;
     let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
         Ok(a) => a,
         Err(m) => return again(&state, &member, &csrf, report_id, Drafts::error(m)).await,

@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use super::TokenForm;
 use crate::auth::{Admin, Member};
-use crate::notify_desk::{choices_of, EVENTS};
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_app::notify::{choices_of, EVENTS};
 
 struct ChoiceRow {
     event: String,
@@ -274,7 +274,7 @@ pub async fn outbox(
     let rows = messages
         .into_iter()
         .map(|m| OutboxRow {
-            state: crate::notify_desk::delivery_status(&m),
+            state: cnadesk_app::notify::delivery_status(&m),
             id: m.id,
             channel: m.channel.to_string(),
             recipient: m.recipient,

@@ -5,7 +5,7 @@
 //! Validation (the official schema) and lint (the CNA rules) run on every
 //! check and save, and their findings are shown beside the fields they concern.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -14,13 +14,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use cnadesk_core::{CaseId, CveId};
 use cnadesk_cve::editor::{
-    lossy_keys, merge, wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow,
-    TimelineRow, CREDIT_TYPES, PLACEHOLDER_CVE_ID, REFERENCE_TAGS,
+    lossy_keys, merge, wrap_record, AffectedRow, CreditRow, RecordForm, ReferenceRow, TimelineRow,
+    CREDIT_TYPES, PLACEHOLDER_CVE_ID, REFERENCE_TAGS,
 };
-use cnadesk_cve::{lint, LintContext, Severity};
-use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
+use cnadesk_store::{Case, RecordVersion, Report};
 use serde::Deserialize;
 use serde_json::Value;
+
+use cnadesk_app::records::{
+    checks_summary, container_of, evaluate, field_issue, save, Draft, Findings, Issue, SaveError,
+};
 
 use super::DiffLine;
 use crate::auth::Member;
@@ -29,107 +32,6 @@ use crate::views::{fmt_time, render, rfc3339, Layout};
 use crate::{AppError, AppState};
 
 // ---- shared ----------------------------------------------------------------------------
-
-/// One schema problem or lint finding, as shown to a member.
-#[derive(Clone, Debug)]
-pub(crate) struct Issue {
-    /// `error` or `warning`.
-    severity: &'static str,
-    /// The JSON pointer in the record.
-    pointer: String,
-    /// What is wrong, in words.
-    message: String,
-    /// The rule: a lint id and its CNA rule, or the schema keyword.
-    rule: String,
-}
-
-/// The findings of one check, by form field.
-#[derive(Debug, Default)]
-struct Findings {
-    schema_errors: usize,
-    lint_errors: usize,
-    lint_warnings: usize,
-    by_field: HashMap<String, Vec<Issue>>,
-    general: Vec<Issue>,
-}
-
-impl Findings {
-    fn publishable(&self) -> bool {
-        self.schema_errors == 0 && self.lint_errors == 0
-    }
-
-    fn push(&mut self, field: Option<&str>, issue: Issue) {
-        match field {
-            Some(f) => self.by_field.entry(f.to_owned()).or_default().push(issue),
-            None => self.general.push(issue),
-        }
-    }
-
-    fn summary(&self) -> String {
-        checks_summary(
-            self.schema_errors as i64,
-            self.lint_errors as i64,
-            self.lint_warnings as i64,
-        )
-    }
-}
-
-/// `valid against the CVE schema; lint: 0 errors, 2 warnings`: the words for
-/// a fresh check and for the counts stored with a version.
-fn checks_summary(schema_errors: i64, lint_errors: i64, lint_warnings: i64) -> String {
-    let plural = |n: i64| if n == 1 { "" } else { "s" };
-    let schema = match schema_errors {
-        0 => "valid against the CVE schema".to_owned(),
-        n => format!("{n} schema error{}", plural(n)),
-    };
-    format!(
-        "{schema}; lint: {lint_errors} error{}, {lint_warnings} warning{}",
-        plural(lint_errors),
-        plural(lint_warnings)
-    )
-}
-
-/// Validates and lints a whole record; findings go to the field `map` names.
-fn evaluate(state: &AppState, record: &Value, map: Option<&FieldMap>) -> Findings {
-    let mut out = Findings::default();
-    let field = |pointer: &str| map.and_then(|m| m.field_for(pointer)).map(str::to_owned);
-    for p in state.schemas.validate(record) {
-        out.schema_errors += 1;
-        let f = field(&p.pointer);
-        out.push(
-            f.as_deref(),
-            Issue {
-                severity: "error",
-                pointer: p.pointer,
-                message: p.message,
-                rule: format!("CVE JSON schema {}: {}", state.schemas.version(), p.keyword),
-            },
-        );
-    }
-    for finding in lint(record, &LintContext::default()) {
-        let severity = match finding.severity {
-            Severity::Error => {
-                out.lint_errors += 1;
-                "error"
-            }
-            Severity::Warning => {
-                out.lint_warnings += 1;
-                "warning"
-            }
-        };
-        let f = field(&finding.pointer);
-        out.push(
-            f.as_deref(),
-            Issue {
-                severity,
-                pointer: finding.pointer,
-                message: finding.message,
-                rule: format!("{} ({})", finding.id, finding.rule),
-            },
-        );
-    }
-    out
-}
 
 /// A case, its report, and every version of its record (newest first).
 struct Loaded {
@@ -242,8 +144,8 @@ fn prefill_from_report(state: &AppState, case: &Case, report: &Report) -> Record
             ..Default::default()
         }],
         timeline: vec![TimelineRow {
-            date: crate::scope_desk::today(report.created_at_ms),
-            text: format!("Reported to the {} CNA", state.config.cna_name),
+            date: cnadesk_app::scope::today(report.created_at_ms),
+            text: format!("Reported to the {} CNA", state.settings.cna_name),
         }],
         ..Default::default()
     };
@@ -391,7 +293,7 @@ async fn edit_page(
         })
         .collect();
     let lossy = match loaded.latest() {
-        Some(v) => lossy_keys(&parse_document(v), &state.config.records.provider()),
+        Some(v) => lossy_keys(&parse_document(v), &state.settings.records.provider()),
         None => Vec::new(),
     };
     let form = s.form;
@@ -405,7 +307,7 @@ async fn edit_page(
         note: s.note,
         notice: s.notice,
         error: s.error,
-        placeholder_org: state.config.records.org_id.is_none(),
+        placeholder_org: state.settings.records.org_id.is_none(),
         lossy,
         reporter_versions: loaded.report.fields.versions.clone().unwrap_or_default(),
         affected: rows(&form.affected, "affected", &s.findings),
@@ -567,15 +469,6 @@ fn parse_submitted(pairs: Vec<(String, String)>) -> Result<Submitted, AppError> 
     Ok(out)
 }
 
-fn field_issue(message: String) -> Issue {
-    Issue {
-        severity: "error",
-        pointer: String::new(),
-        message,
-        rule: "form".into(),
-    }
-}
-
 /// `POST /desk/cases/{id}/record`: check, or save a new version.
 pub async fn record_submit(
     State(state): State<AppState>,
@@ -587,7 +480,7 @@ pub async fn record_submit(
     let sub = parse_submitted(pairs)?;
     check_csrf(&csrf, &sub.csrf)?;
     let loaded = load(&state, &id).await?;
-    let provider = state.config.records.provider();
+    let provider = state.settings.records.provider();
     let now = state.now_ms();
     let mut findings = Findings::default();
     let cve = match sub.cve_id.parse::<CveId>() {
@@ -618,7 +511,7 @@ pub async fn record_submit(
             without.cvss_vector.clear();
             if let Ok((doc, map)) = without.build(&cve_text, &provider, &rfc3339(now)) {
                 let record = wrap_record(&cve_text, &provider, &doc, &rfc3339(now));
-                merge_findings(&mut findings, evaluate(&state, &record, Some(&map)));
+                findings.merge(evaluate(&state, &record, Some(&map)));
             }
             None
         }
@@ -628,7 +521,7 @@ pub async fn record_submit(
         let previous = loaded.latest().map(parse_document);
         let merged = merge(previous.as_ref(), &doc);
         let record = wrap_record(&cve_text, &provider, &merged, &rfc3339(now));
-        merge_findings(&mut findings, evaluate(&state, &record, Some(&map)));
+        findings.merge(evaluate(&state, &record, Some(&map)));
         container = Some(merged);
     }
     let again = |findings: Findings, error: String, notice: String, based_on: i64| EditState {
@@ -662,18 +555,14 @@ pub async fn record_submit(
         let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
         return show(StatusCode::UNPROCESSABLE_ENTITY, s).await;
     };
-    let saved = save(
-        &state,
-        &member,
-        &loaded,
-        &cve,
-        &container,
-        &findings,
-        &sub.note,
-        sub.based_on,
-        now,
-    )
-    .await;
+    let draft = Draft {
+        cve: &cve,
+        container: &container,
+        findings: &findings,
+        note: &sub.note,
+        based_on: sub.based_on,
+    };
+    let saved = save(&state, &loaded.case, draft, member.user.id, &member.actor()).await;
     match saved {
         Ok(v) => Ok(Redirect::to(&format!(
             "/desk/cases/{}/record/versions/{}",
@@ -696,81 +585,7 @@ pub async fn record_submit(
             let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
             show(StatusCode::CONFLICT, s).await
         }
-        Err(SaveError::Other(e)) => Err(e),
-    }
-}
-
-fn merge_findings(into: &mut Findings, more: Findings) {
-    into.schema_errors += more.schema_errors;
-    into.lint_errors += more.lint_errors;
-    into.lint_warnings += more.lint_warnings;
-    for (k, v) in more.by_field {
-        into.by_field.entry(k).or_default().extend(v);
-    }
-    into.general.extend(more.general);
-}
-
-enum SaveError {
-    Stale,
-    CveTaken(String),
-    Other(AppError),
-}
-
-impl From<StoreError> for SaveError {
-    fn from(e: StoreError) -> Self {
-        SaveError::Other(e.into())
-    }
-}
-
-/// Sets the case's CVE ID if it changed, then stores the version.
-#[allow(clippy::too_many_arguments)]
-async fn save(
-    state: &AppState,
-    member: &Member,
-    loaded: &Loaded,
-    cve: &CveId,
-    container: &Value,
-    findings: &Findings,
-    note: &str,
-    based_on: i64,
-    now: i64,
-) -> Result<RecordVersion, SaveError> {
-    if loaded.case.cve_id.as_ref() != Some(cve) {
-        match state
-            .store
-            .set_case_cve_id(loaded.case.id, cve, &member.actor(), now)
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::Conflict(m)) => return Err(SaveError::CveTaken(format!("{m}."))),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let document = serde_json::to_string_pretty(container).expect("JSON serializes");
-    match state
-        .store
-        .save_record_version(
-            loaded.case.id,
-            NewRecordVersion {
-                cve_id: cve.clone(),
-                document,
-                based_on,
-                schema_errors: findings.schema_errors as i64,
-                lint_errors: findings.lint_errors as i64,
-                lint_warnings: findings.lint_warnings as i64,
-                // One line of text: control characters (NUL would fail on
-                // PostgreSQL) are dropped.
-                note: note.chars().filter(|c| !c.is_control()).take(500).collect(),
-                author: member.user.id,
-            },
-            &member.actor(),
-            now,
-        )
-        .await
-    {
-        Ok(v) => Ok(v),
-        Err(StoreError::Conflict(_)) => Err(SaveError::Stale),
-        Err(e) => Err(e.into()),
+        Err(SaveError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -828,7 +643,7 @@ pub async fn record_json(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let loaded = load(&state, &id).await?;
-    let provider = state.config.records.provider();
+    let provider = state.settings.records.provider();
     let json = match loaded.latest() {
         Some(v) => v.document.clone(),
         None => {
@@ -859,23 +674,6 @@ pub struct JsonForm {
     json: String,
 }
 
-/// Accepts a bare CNA container, `{"cnaContainer": …}` as CVE Services
-/// takes it, or a whole record (its CNA container is used).
-fn container_of(doc: Value) -> Result<Value, String> {
-    let inner = if let Some(c) = doc.get("cnaContainer") {
-        c.clone()
-    } else if let Some(c) = doc.pointer("/containers/cna") {
-        c.clone()
-    } else {
-        doc
-    };
-    if inner.is_object() {
-        Ok(inner)
-    } else {
-        Err("The JSON must be an object: a CNA container or a whole CVE record.".into())
-    }
-}
-
 /// `POST /desk/cases/{id}/record/json`
 pub async fn record_json_submit(
     State(state): State<AppState>,
@@ -886,7 +684,7 @@ pub async fn record_json_submit(
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
     let loaded = load(&state, &id).await?;
-    let provider = state.config.records.provider();
+    let provider = state.settings.records.provider();
     let now = state.now_ms();
     let mut findings = Findings::default();
     let mut error = String::new();
@@ -917,7 +715,7 @@ pub async fn record_json_submit(
             .map(|c| c.to_string())
             .unwrap_or_else(|_| PLACEHOLDER_CVE_ID.into());
         let record = wrap_record(&cve_text, &provider, c, &rfc3339(now));
-        merge_findings(&mut findings, evaluate(&state, &record, None));
+        findings.merge(evaluate(&state, &record, None));
     }
     let mut page = JsonPage {
         cve_id: form.cve_id.clone(),
@@ -943,19 +741,14 @@ pub async fn record_json_submit(
     let (Ok(cve), Some(container)) = (cve, container) else {
         return Err(AppError::Internal("checked above".into()));
     };
-    match save(
-        &state,
-        &member,
-        &loaded,
-        &cve,
-        &container,
-        &page.findings,
-        &form.note,
-        form.based_on,
-        now,
-    )
-    .await
-    {
+    let draft = Draft {
+        cve: &cve,
+        container: &container,
+        findings: &page.findings,
+        note: &form.note,
+        based_on: form.based_on,
+    };
+    match save(&state, &loaded.case, draft, member.user.id, &member.actor()).await {
         Ok(v) => Ok(Redirect::to(&format!(
             "/desk/cases/{}/record/versions/{}",
             loaded.case.id.0, v.version
@@ -974,7 +767,7 @@ pub async fn record_json_submit(
             page.error = format!("Not saved: {m}");
             Ok(render(StatusCode::CONFLICT, &page))
         }
-        Err(SaveError::Other(e)) => Err(e),
+        Err(SaveError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -1136,7 +929,7 @@ fn document_and_record(state: &AppState, v: &RecordVersion) -> (Value, Value) {
     let doc = parse_document(v);
     let record = wrap_record(
         v.cve_id.as_str(),
-        &state.config.records.provider(),
+        &state.settings.records.provider(),
         &doc,
         &rfc3339(v.created_at_ms),
     );
@@ -1212,8 +1005,8 @@ pub async fn record_export(
         "csaf.json" => cnadesk_cve::csaf::to_csaf(
             &typed()?,
             &cnadesk_cve::csaf::CsafPublisher {
-                name: state.config.cna_name.clone(),
-                namespace: state.config.records.advisory_namespace.clone(),
+                name: state.settings.cna_name.clone(),
+                namespace: state.settings.records.advisory_namespace.clone(),
             },
         )
         .map_err(|e| AppError::Invalid(format!("No CSAF export: {e}")))?,

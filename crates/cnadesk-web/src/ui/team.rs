@@ -22,7 +22,6 @@ use serde::Deserialize;
 use super::{check_text, TokenForm};
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
-use crate::team_desk;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_core::sla::utc_date_ms as date_of;
@@ -97,7 +96,7 @@ async fn team_page(
     let counts: BTreeMap<UserId, i64> = store.open_case_counts().await?.into_iter().collect();
     let absences = store.absences().await?;
     let affiliations = store.affiliations().await?;
-    let shifts = team_desk::shifts_now(state).await?;
+    let shifts = cnadesk_app::team::shifts_now(state).await?;
     let on_call = team::on_call(&shifts, now).map(|s| s.user);
     let rows = store
         .list_users()
@@ -514,7 +513,7 @@ pub async fn team_declare_affiliation(
                 })
                 .await?
             {
-                team_desk::recuse_affiliated(&state, &case).await?;
+                cnadesk_app::team::recuse_affiliated(&state, &case).await?;
             }
             Ok(Redirect::to("/desk/team#affiliations").into_response())
         }
@@ -947,7 +946,7 @@ pub async fn case_take(
     let case = super::desk::case_from_path(&state, &id).await?;
     let (case_id, report) = (case.id, case.report_id);
     let events = state.store.audit_events_for_report(report).await?;
-    let offer = team_desk::live_offers(&state, &events)
+    let offer = cnadesk_app::team::live_offers(&state, &events)
         .await?
         .remove(&case_id)
         .filter(|o| o.to == member.user.id);
@@ -1032,8 +1031,8 @@ pub async fn report_clock(
         }
     }
     // Only a change the clocks accept is recorded.
-    let measured = team_desk::measure_reports(&state, &[report.id]).await?;
-    let can = team_desk::ClockActions::of(&measured);
+    let measured = cnadesk_app::team::measure_reports(&state, &[report.id]).await?;
+    let can = cnadesk_app::team::ClockActions::of(&measured);
     let refusal = match form.action.as_str() {
         "pause" if !can.can_pause => Some("No running clock can be paused on this report."),
         "resume" if !can.can_resume => Some("No clock is paused on this report."),
@@ -1132,7 +1131,9 @@ pub(crate) async fn team_panel(
 ) -> Result<TeamPanel, StoreError> {
     let tz = time_zone_of(state, member.user.id).await?;
     let events = state.store.audit_events_for_report(report).await?;
-    let measured = team_desk::measure_events(state, &events, team_desk::Audience::Team).await?;
+    let measured =
+        cnadesk_app::team::measure_events(state, &events, cnadesk_app::team::Audience::Team)
+            .await?;
     let policy = state.team.policy();
     let clocks = measured
         .iter()
@@ -1146,7 +1147,7 @@ pub(crate) async fn team_panel(
             }
         })
         .collect();
-    let can = team_desk::ClockActions::of(&measured);
+    let can = cnadesk_app::team::ClockActions::of(&measured);
     let mut panel = TeamPanel {
         clocks,
         recusals: Vec::new(),
@@ -1182,7 +1183,7 @@ pub(crate) async fn team_panel(
                 )
             })
             .collect();
-        let offer = team_desk::live_offers(state, &events)
+        let offer = cnadesk_app::team::live_offers(state, &events)
             .await?
             .remove(&c.id)
             .filter(|o| o.to == member.user.id);

@@ -19,10 +19,10 @@ use serde_json::json;
 use cnadesk_ecosystem::Registry;
 use serde::Deserialize;
 
-use crate::notify_desk::seal_context;
-use crate::security::{random_token, sha256_hex};
-use crate::ui::check_text;
-use crate::AppState;
+use crate::keys::{random_token, sha256_hex};
+use crate::notify::seal_context;
+use crate::text::check_text;
+use crate::App;
 
 /// The coordination rules of the desk (a part of the configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,12 +216,12 @@ struct LinkMessage<'a> {
 /// The outbox message that carries an invitation link (sealed: the link
 /// is a secret and never stored readable).
 fn invitation_message(
-    state: &AppState,
+    app: &App,
     case: &Case,
     embargo: Option<&Embargo>,
     link: LinkMessage<'_>,
 ) -> Option<NewOutboxMessage> {
-    if !state.notify.mail_enabled() {
+    if !app.notify.mail_enabled() {
         return None;
     }
     let LinkMessage {
@@ -234,10 +234,10 @@ fn invitation_message(
         link_as,
         extra,
     } = link;
-    let link = state.url(&format!("/vendor/invitations/{token}"));
+    let link = app.url(&format!("/vendor/invitations/{token}"));
     let mut context = json!({
-        "cna_name": state.config.cna_name,
-        "desk_url": state.config.public_url.trim_end_matches('/'),
+        "cna_name": app.settings.cna_name,
+        "desk_url": app.settings.public_url.trim_end_matches('/'),
         "case": case.id.0,
         "contact_name": contact_name,
         "product": product,
@@ -258,7 +258,7 @@ fn invitation_message(
         context,
         // Nothing of the vulnerability before the vendor acknowledged the
         // terms; the personal link is sealed.
-        sealed: Some(seal_context(state, json!({ link_as: link }))),
+        sealed: Some(seal_context(app, json!({ link_as: link }))),
     })
 }
 
@@ -279,21 +279,21 @@ pub fn product_names(keys: &[String], products: &[AffectedProduct]) -> String {
 /// invitation e-mail with a personal link. Returns the participant and the
 /// link, for the coordinator to see once (and pass on if e-mail is off).
 pub async fn invite(
-    state: &AppState,
+    app: &App,
     case: &Case,
     email: &str,
     contact_name: &str,
     products: Vec<String>,
     actor: &Actor,
 ) -> Result<(Participant, String), StoreError> {
-    let now = state.now_ms();
+    let now = app.now_ms();
     let token = random_token();
-    let expires = now.saturating_add(state.config.coordination.invitation_ttl_ms);
-    let embargo = state.store.embargo(case.id).await?;
-    let rows = state.store.affected_products(case.id).await?;
+    let expires = now.saturating_add(app.settings.coordination.invitation_ttl_ms);
+    let embargo = app.store.embargo(case.id).await?;
+    let rows = app.store.affected_products(case.id).await?;
     let names = product_names(&products, &rows);
     let outbox = invitation_message(
-        state,
+        app,
         case,
         embargo.as_ref(),
         LinkMessage {
@@ -307,7 +307,7 @@ pub async fn invite(
             extra: json!({}),
         },
     );
-    let participant = state
+    let participant = app
         .store
         .invite_vendor(
             NewInvitation {
@@ -325,7 +325,7 @@ pub async fn invite(
         .await?;
     Ok((
         participant,
-        state.url(&format!("/vendor/invitations/{token}")),
+        app.url(&format!("/vendor/invitations/{token}")),
     ))
 }
 
@@ -333,14 +333,14 @@ pub async fn invite(
 /// and, when the policy asks for it, the consent of every vendor who
 /// acknowledged the current terms.
 pub async fn change_embargo(
-    state: &AppState,
+    app: &App,
     case: CaseId,
     ends_at_ms: i64,
     reason: &str,
     actor: &Actor,
 ) -> Result<Result<EmbargoOutcome, String>, StoreError> {
-    let now = state.now_ms();
-    let current = state.store.embargo(case).await?;
+    let now = app.now_ms();
+    let current = app.store.embargo(case).await?;
     if let Err(e) = check_embargo_change(
         ends_at_ms,
         reason,
@@ -349,13 +349,13 @@ pub async fn change_embargo(
     ) {
         return Ok(Err(e.to_string()));
     }
-    match state
+    match app
         .store
         .set_embargo(
             case,
             ends_at_ms,
             reason.trim(),
-            state.config.coordination.embargo_change_needs_consent,
+            app.settings.coordination.embargo_change_needs_consent,
             actor,
             now,
         )
@@ -382,50 +382,42 @@ pub struct Sweep {
 /// case's approved record, and reminds vendors who have not answered.
 /// Everything is decided from stored state, so a sweep after a restart
 /// catches up with whatever fell due while the server was down.
-pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
-    let now = state.now_ms();
+pub async fn sweep(app: &App) -> Result<Sweep, StoreError> {
+    let now = app.now_ms();
     let mut done = Sweep::default();
     let system = Actor::system("embargo");
     // One case failing (logged) does not hold up the others.
-    for embargo in state.store.due_embargo_lifts(now).await? {
-        match state
-            .store
-            .lift_embargo(embargo.case_id, &system, now)
-            .await
-        {
+    for embargo in app.store.due_embargo_lifts(now).await? {
+        match app.store.lift_embargo(embargo.case_id, &system, now).await {
             Ok(lifted) => done.lifted += usize::from(lifted),
             Err(e) => tracing::error!(case = %embargo.case_id, error = %e, "lift failed"),
         }
     }
-    for embargo in state.store.lifted_awaiting_publication().await? {
+    for embargo in app.store.lifted_awaiting_publication().await? {
         let case = embargo.case_id;
-        match queue_publication(state, case, &system).await {
+        match queue_publication(app, case, &system).await {
             Ok(queued) => done.publications += usize::from(queued),
             Err(e) => {
                 tracing::error!(%case, error = %e, "queueing publication failed; retried");
                 continue;
             }
         }
-        state.store.mark_publication_queued(case, now).await?;
+        app.store.mark_publication_queued(case, now).await?;
     }
-    done.reminders = remind(state, now).await?;
+    done.reminders = remind(app, now).await?;
     Ok(done)
 }
 
 /// Queues publication of the latest record version of a lifted case if it
 /// is approved. When it cannot be queued, the reason is recorded in the
 /// audit log so the team sees it.
-async fn queue_publication(
-    state: &AppState,
-    case: CaseId,
-    actor: &Actor,
-) -> Result<bool, StoreError> {
-    let now = state.now_ms();
-    let latest = state.store.record_versions(case).await?.into_iter().next();
+async fn queue_publication(app: &App, case: CaseId, actor: &Actor) -> Result<bool, StoreError> {
+    let now = app.now_ms();
+    let latest = app.store.record_versions(case).await?.into_iter().next();
     let reason = match latest {
         None => "the case has no CVE record".to_owned(),
         Some(version) => {
-            match state
+            match app
                 .store
                 .request_publication(
                     PublicationRequest {
@@ -445,9 +437,8 @@ async fn queue_publication(
             }
         }
     };
-    let report = state.store.case(case).await?.map(|c| c.report_id);
-    state
-        .store
+    let report = app.store.case(case).await?.map(|c| c.report_id);
+    app.store
         .record_event(
             cnadesk_core::audit::EventDraft {
                 action: "embargo.publication_not_queued".into(),
@@ -463,15 +454,15 @@ async fn queue_publication(
 }
 
 /// Reminds the vendors of open embargoes who have not answered.
-async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
+async fn remind(app: &App, now: i64) -> Result<usize, StoreError> {
     // Without e-mail nothing can be sent, and a link the coordinator passed
     // on by hand must keep working.
-    if !state.notify.mail_enabled() {
+    if !app.notify.mail_enabled() {
         return Ok(0);
     }
-    let schedule = state.config.coordination.reminders;
+    let schedule = app.settings.coordination.reminders;
     let mut sent = 0;
-    let cases = state
+    let cases = app
         .store
         .list_cases(cnadesk_store::CaseFilter {
             open_only: true,
@@ -479,15 +470,15 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
         })
         .await?;
     for case in cases {
-        let participants = state.store.participants(case.id).await?;
+        let participants = app.store.participants(case.id).await?;
         if participants.is_empty() {
             continue;
         }
-        let embargo = state.store.embargo(case.id).await?;
+        let embargo = app.store.embargo(case.id).await?;
         if embargo.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()) {
             continue;
         }
-        let products = state.store.affected_products(case.id).await?;
+        let products = app.store.affected_products(case.id).await?;
         for p in participants {
             let statuses: Vec<ProductStatus> = rows_of(&p, &products).map(|r| r.status).collect();
             let done = answered(
@@ -509,9 +500,9 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
             let (new_link, outbox) = if p.accepted_at_ms.is_none() {
                 // Not accepted yet: a fresh link (the old one may be lost).
                 let token = random_token();
-                let expires = now.saturating_add(state.config.coordination.invitation_ttl_ms);
+                let expires = now.saturating_add(app.settings.coordination.invitation_ttl_ms);
                 let msg = invitation_message(
-                    state,
+                    app,
                     &case,
                     embargo.as_ref(),
                     LinkMessage {
@@ -527,7 +518,7 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
                 );
                 (Some((sha256_hex(&token), expires)), msg)
             } else {
-                let msg = state.notify.mail_enabled().then(|| NewOutboxMessage {
+                let msg = app.notify.mail_enabled().then(|| NewOutboxMessage {
                     dedupe_key: format!("remind:{}:{}", p.id, p.reminders_sent + 1),
                     channel: OutboxChannel::Email,
                     recipient: p.email.clone(),
@@ -536,23 +527,20 @@ async fn remind(state: &AppState, now: i64) -> Result<usize, StoreError> {
                     case_id: Some(case.id),
                     event_seq: None,
                     context: json!({
-                        "cna_name": state.config.cna_name,
-                        "desk_url": state.config.public_url.trim_end_matches('/'),
+                        "cna_name": app.settings.cna_name,
+                        "desk_url": app.settings.public_url.trim_end_matches('/'),
                         "case": case.id.0,
                         "contact_name": p.contact_name,
                         "product": names,
                         "invited": utc(p.invited_at_ms),
                         "embargo_end": embargo.as_ref().map_or_else(|| "not yet set".to_owned(), |e| utc(e.ends_at_ms)),
-                        "case_link": state.url(&format!("/vendor/cases/{}", case.id.0)),
+                        "case_link": app.url(&format!("/vendor/cases/{}", case.id.0)),
                     }),
                     sealed: None,
                 });
                 (None, msg)
             };
-            state
-                .store
-                .remind_vendor(p.id, new_link, outbox, now)
-                .await?;
+            app.store.remind_vendor(p.id, new_link, outbox, now).await?;
             sent += 1;
         }
     }
@@ -567,23 +555,28 @@ pub fn embargo_end_text(embargo: Option<&Embargo>, tz: &str) -> String {
     }
 }
 
-/// The product form, on the vendor portal and the team's page (`shared`:
-/// the team's switch for other vendors).
+/// A product's coordination row as typed, on the vendor portal and the
+/// team's page.
 #[derive(Debug, Default, Deserialize)]
 pub struct ProductForm {
-    pub(crate) csrf: String,
+    /// A [`ProductStatus`].
     #[serde(default)]
-    pub(crate) status: String,
+    pub status: String,
+    /// Affected versions, in words.
     #[serde(default)]
-    pub(crate) affected_versions: String,
+    pub affected_versions: String,
+    /// Fixed versions, in words.
     #[serde(default)]
-    pub(crate) fixed_versions: String,
+    pub fixed_versions: String,
+    /// The vendor's statement.
     #[serde(default)]
-    pub(crate) statement: String,
+    pub statement: String,
+    /// Present (any value): the fix is released.
     #[serde(default)]
-    pub(crate) fix_released: Option<String>,
+    pub fix_released: Option<String>,
+    /// Present: other vendors may see the row (the team's switch).
     #[serde(default)]
-    pub(crate) shared: Option<String>,
+    pub shared: Option<String>,
 }
 
 /// Checks a product form; errors name their field.

@@ -15,15 +15,12 @@ use cnadesk_core::{Actor, CaseId, ReportId, ReportState, UserId};
 use cnadesk_store::{Case, CaseFilter, ReportFilter, StoreError};
 use serde_json::json;
 
-use crate::AppState;
+use crate::App;
 
 /// The members as assignment sees them for `case` today.
-pub async fn candidates(
-    state: &AppState,
-    case: Option<CaseId>,
-) -> Result<Vec<Candidate>, StoreError> {
-    let store = &*state.store;
-    let today = date_of(state.now_ms());
+pub async fn candidates(app: &App, case: Option<CaseId>) -> Result<Vec<Candidate>, StoreError> {
+    let store = &*app.store;
+    let today = date_of(app.now_ms());
     let counts: BTreeMap<UserId, i64> = store.open_case_counts().await?.into_iter().collect();
     let profiles: BTreeMap<UserId, i64> = store
         .profiles()
@@ -61,18 +58,15 @@ pub async fn candidates(
 
 /// The products a case is about: the product of its latest scope decision
 /// and every product a vulnerability of the case lists.
-pub async fn affected_products(
-    state: &AppState,
-    case: &Case,
-) -> Result<Vec<AffectedProduct>, StoreError> {
-    let policy = state.team.policy();
+pub async fn affected_products(app: &App, case: &Case) -> Result<Vec<AffectedProduct>, StoreError> {
+    let policy = app.team.policy();
     let mut keys: Vec<String> = Vec::new();
-    let decisions = state.store.scope_decisions(case.report_id).await?;
+    let decisions = app.store.scope_decisions(case.report_id).await?;
     if let Some(key) = decisions.first().and_then(|d| d.product_key.clone()) {
         keys.push(key);
     }
     // Every product a vulnerability of the case lists (coordination).
-    for row in state.store.affected_products(case.id).await? {
+    for row in app.store.affected_products(case.id).await? {
         if !keys.contains(&row.product_key) {
             keys.push(row.product_key);
         }
@@ -80,7 +74,7 @@ pub async fn affected_products(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let registry = state.scope.registry(&*state.store).await?;
+    let registry = app.scope.registry(&*app.store).await?;
     Ok(keys
         .into_iter()
         .map(|key| AffectedProduct {
@@ -96,15 +90,15 @@ pub async fn affected_products(
 
 /// Records the recusals that declared affiliations call for on `case`.
 /// Returns the members newly recused.
-pub async fn recuse_affiliated(state: &AppState, case: &Case) -> Result<Vec<UserId>, StoreError> {
-    let affected = affected_products(state, case).await?;
+pub async fn recuse_affiliated(app: &App, case: &Case) -> Result<Vec<UserId>, StoreError> {
+    let affected = affected_products(app, case).await?;
     if affected.is_empty() {
         return Ok(Vec::new());
     }
-    let affiliations = state.store.affiliations().await?;
+    let affiliations = app.store.affiliations().await?;
     let mut newly = Vec::new();
     for (user, reason) in team::recusals_for(&affiliations, &affected) {
-        let recorded = state
+        let recorded = app
             .store
             .recuse(
                 Recusal {
@@ -115,7 +109,7 @@ pub async fn recuse_affiliated(state: &AppState, case: &Case) -> Result<Vec<User
                     created_at_ms: 0,
                 },
                 &Actor::system("recusal"),
-                state.now_ms(),
+                app.now_ms(),
             )
             .await?;
         if recorded {
@@ -127,26 +121,22 @@ pub async fn recuse_affiliated(state: &AppState, case: &Case) -> Result<Vec<User
 
 /// Recuses affiliated members, then assigns the case by the assignment
 /// policy. `None` when the policy leaves it to a person (nobody eligible).
-pub async fn auto_assign(
-    state: &AppState,
-    case_id: CaseId,
-) -> Result<Option<Assignment>, StoreError> {
-    let Some(case) = state.store.case(case_id).await? else {
+pub async fn auto_assign(app: &App, case_id: CaseId) -> Result<Option<Assignment>, StoreError> {
+    let Some(case) = app.store.case(case_id).await? else {
         return Ok(None);
     };
-    recuse_affiliated(state, &case).await?;
-    let candidates = candidates(state, Some(case_id)).await?;
-    let Some(assignment) = state.assignment.propose(&candidates) else {
+    recuse_affiliated(app, &case).await?;
+    let candidates = candidates(app, Some(case_id)).await?;
+    let Some(assignment) = app.assignment.propose(&candidates) else {
         return Ok(None);
     };
-    state
-        .store
+    app.store
         .assign_case(
             case_id,
             assignment.assignee,
             &assignment.reason,
             &Actor::system("assignment"),
-            state.now_ms(),
+            app.now_ms(),
         )
         .await?;
     Ok(Some(assignment))
@@ -202,8 +192,8 @@ impl TeamDesk {
 }
 
 /// The severity of a case from its latest record (`critical`, `high`, …).
-pub async fn severity(state: &AppState, case: CaseId) -> Result<Option<String>, StoreError> {
-    let versions = state.store.record_versions(case).await?;
+pub async fn severity(app: &App, case: CaseId) -> Result<Option<String>, StoreError> {
+    let versions = app.store.record_versions(case).await?;
     Ok(versions.first().and_then(|v| severity_in(&v.document)))
 }
 
@@ -218,12 +208,9 @@ fn severity_in(document: &str) -> Option<String> {
 }
 
 /// Measures the clocks of these reports at now.
-pub async fn measure_reports(
-    state: &AppState,
-    reports: &[ReportId],
-) -> Result<Vec<Measured>, StoreError> {
-    let events = state.store.audit_events_for_reports(reports).await?;
-    measure_events(state, &events, Audience::Team).await
+pub async fn measure_reports(app: &App, reports: &[ReportId]) -> Result<Vec<Measured>, StoreError> {
+    let events = app.store.audit_events_for_reports(reports).await?;
+    measure_events(app, &events, Audience::Team).await
 }
 
 /// Who will see measured clocks: the public may not learn anything from a
@@ -238,7 +225,7 @@ pub enum Audience {
 
 /// Measures the clocks in these events at now.
 pub async fn measure_events(
-    state: &AppState,
+    app: &App,
     events: &[AuditEvent],
     audience: Audience,
 ) -> Result<Vec<Measured>, StoreError> {
@@ -251,7 +238,7 @@ pub async fn measure_events(
         .collect();
     let published: BTreeSet<CaseId> = match audience {
         Audience::Team => BTreeSet::new(),
-        Audience::Public => state
+        Audience::Public => app
             .store
             .list_cases(CaseFilter::default())
             .await?
@@ -263,20 +250,20 @@ pub async fn measure_events(
     let mut severities: BTreeMap<CaseId, Option<String>> = BTreeMap::new();
     for c in wanted {
         if audience == Audience::Team || published.contains(&c) {
-            severities.insert(c, severity(state, c).await?);
+            severities.insert(c, severity(app, c).await?);
         }
     }
     Ok(clocks::measure(
         tracked,
-        state.team.policy(),
-        state.clock.now(),
+        app.team.policy(),
+        app.clock.now(),
         |c| severities.get(&c).cloned().flatten(),
     ))
 }
 
 /// The reports with something still to do: awaiting triage, or with an open case.
-pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>), StoreError> {
-    let new = state
+pub async fn open_reports(app: &App) -> Result<(Vec<ReportId>, Vec<Case>), StoreError> {
+    let new = app
         .store
         .list_reports(ReportFilter {
             state: Some(ReportState::New),
@@ -284,7 +271,7 @@ pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>)
             limit: 0,
         })
         .await?;
-    let cases = state
+    let cases = app
         .store
         .list_cases(CaseFilter {
             open_only: true,
@@ -295,7 +282,7 @@ pub async fn open_reports(state: &AppState) -> Result<(Vec<ReportId>, Vec<Case>)
     ids.extend(cases.iter().map(|c| c.report_id));
     // An inquiry can arrive after a case is published or closed.
     let mut inquiry_open: BTreeMap<i64, bool> = BTreeMap::new();
-    for e in state
+    for e in app
         .store
         .audit_events_by_actions(&["sla.inquiry_received", "sla.inquiry_answered"], 0)
         .await?
@@ -328,29 +315,29 @@ pub struct Sweep {
 }
 
 /// The shifts around now (a year each way is plenty for hand-on).
-pub async fn shifts_now(state: &AppState) -> Result<Vec<Shift>, StoreError> {
-    let now = state.now_ms();
+pub async fn shifts_now(app: &App) -> Result<Vec<Shift>, StoreError> {
+    let now = app.now_ms();
     let year = 366 * 86_400_000;
-    state.store.shifts(now - year, now + year).await
+    app.store.shifts(now - year, now + year).await
 }
 
 /// Warns, hands on and records breaches for every clock that crossed a
 /// threshold since the last sweep, and offers the cases of members who are
 /// away to the member the assignment policy would choose. Safe to run
 /// often: each alert and each offer happens once.
-pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
-    let now = state.now_ms();
-    let (reports, cases) = open_reports(state).await?;
-    let measured = measure_reports(state, &reports).await?;
-    let policy = state.team.policy();
+pub async fn sweep(app: &App) -> Result<Sweep, StoreError> {
+    let now = app.now_ms();
+    let (reports, cases) = open_reports(app).await?;
+    let measured = measure_reports(app, &reports).await?;
+    let policy = app.team.policy();
     let alerts = clocks::alerts_due(&measured, policy);
-    let shifts = shifts_now(state).await?;
-    let absences = state.store.absences().await?;
-    let users = state.store.list_users().await?;
+    let shifts = shifts_now(app).await?;
+    let absences = app.store.absences().await?;
+    let users = app.store.list_users().await?;
     let active: BTreeSet<UserId> = users.iter().filter(|u| u.active).map(|u| u.id).collect();
     let today = date_of(now);
     let on_call = team::on_call(&shifts, now).map(|s| s.user);
-    let all_recusals = state.store.recusals(None).await?;
+    let all_recusals = app.store.recusals(None).await?;
     let present =
         |u: UserId| active.contains(&u) && team::away_reason(&absences, u, today).is_none();
     let mut done = Sweep::default();
@@ -411,13 +398,12 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
         if let Some(c) = alert.case {
             draft = draft.case(c);
         }
-        state
-            .store
+        app.store
             .record_event(draft, &Actor::system("sla"), now)
             .await?;
     }
     // Cases of absent members: offered before their deadlines slip.
-    let offers = open_offers(state, None).await?;
+    let offers = open_offers(app, None).await?;
     for case in &cases {
         let Some(assignee) = case.assignee else {
             continue;
@@ -428,12 +414,12 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
         if offers.iter().any(|o| o.case == case.id) {
             continue;
         }
-        let candidates: Vec<Candidate> = candidates(state, Some(case.id))
+        let candidates: Vec<Candidate> = candidates(app, Some(case.id))
             .await?
             .into_iter()
             .filter(|c| c.id != assignee)
             .collect();
-        let Some(proposal) = state.assignment.propose(&candidates) else {
+        let Some(proposal) = app.assignment.propose(&candidates) else {
             continue;
         };
         let Some(to) = proposal.assignee else {
@@ -444,8 +430,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, StoreError> {
             .find(|u| u.id == assignee)
             .map(|u| u.username.clone())
             .unwrap_or_default();
-        state
-            .store
+        app.store
             .record_event(
                 EventDraft::new("case.offered")
                     .case(case.id)
@@ -484,12 +469,9 @@ pub struct Offer {
 }
 
 /// Offers still standing, for one member or all (see [`live_offers`]).
-pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Offer>, StoreError> {
-    let events = state
-        .store
-        .audit_events_by_actions(&OFFER_ACTIONS, 0)
-        .await?;
-    Ok(live_offers(state, &events)
+pub async fn open_offers(app: &App, to: Option<UserId>) -> Result<Vec<Offer>, StoreError> {
+    let events = app.store.audit_events_by_actions(&OFFER_ACTIONS, 0).await?;
+    Ok(live_offers(app, &events)
         .await?
         .into_values()
         .filter(|o| to.is_none_or(|t| t == o.to))
@@ -500,17 +482,17 @@ pub async fn open_offers(state: &AppState, to: Option<UserId>) -> Result<Vec<Off
 /// on an open case, to a member who is active, present and not recused from
 /// it, and, when made because the holder was away, while they still are.
 pub async fn live_offers(
-    state: &AppState,
+    app: &App,
     events: &[AuditEvent],
 ) -> Result<BTreeMap<CaseId, Offer>, StoreError> {
     let mut offers = offers_in(events);
     if offers.is_empty() {
         return Ok(offers);
     }
-    let today = date_of(state.now_ms());
-    let absences = state.store.absences().await?;
-    let recusals = state.store.recusals(None).await?;
-    let active: BTreeSet<UserId> = state
+    let today = date_of(app.now_ms());
+    let absences = app.store.absences().await?;
+    let recusals = app.store.recusals(None).await?;
+    let active: BTreeSet<UserId> = app
         .store
         .list_users()
         .await?
@@ -518,7 +500,7 @@ pub async fn live_offers(
         .filter(|u| u.active)
         .map(|u| u.id)
         .collect();
-    let open: BTreeSet<CaseId> = state
+    let open: BTreeSet<CaseId> = app
         .store
         .list_cases(CaseFilter {
             open_only: true,
@@ -616,9 +598,9 @@ pub struct Notice {
 }
 
 /// Warnings to `user`, and reports handed on to them, over the last fortnight, newest first.
-pub async fn notices_for(state: &AppState, user: UserId) -> Result<Vec<Notice>, StoreError> {
-    let since = state.now_ms() - 14 * 86_400_000;
-    let mut out: Vec<Notice> = state
+pub async fn notices_for(app: &App, user: UserId) -> Result<Vec<Notice>, StoreError> {
+    let since = app.now_ms() - 14 * 86_400_000;
+    let mut out: Vec<Notice> = app
         .store
         .audit_events_by_actions(&["sla.warned", "sla.escalated"], since)
         .await?

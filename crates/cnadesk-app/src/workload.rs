@@ -14,8 +14,8 @@ use cnadesk_store::StoreError;
 
 use cnadesk_core::sla::{timestamp as ts, utc_date_ms as date_of};
 
-use crate::team_desk;
-use crate::AppState;
+use crate::team;
+use crate::App;
 
 /// One quarter of public figures.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,19 +36,19 @@ pub struct Quarter {
 
 /// Every clock of every report, measured now, with the events they came from.
 pub async fn all_clocks(
-    state: &AppState,
+    app: &App,
 ) -> Result<(Vec<Measured>, Vec<cnadesk_core::audit::AuditEvent>), StoreError> {
     let mut actions: Vec<&str> = clocks::ACTIONS.to_vec();
     actions.extend(["cve.rejected", "case.recused"]);
-    let events = state.store.audit_events_by_actions(&actions, 0).await?;
-    let measured = team_desk::measure_events(state, &events, team_desk::Audience::Public).await?;
+    let events = app.store.audit_events_by_actions(&actions, 0).await?;
+    let measured = team::measure_events(app, &events, team::Audience::Public).await?;
     Ok((measured, events))
 }
 
 /// The public figures, newest quarter first. Clocks count in the quarter
 /// they started; a clock still running past its target counts as missed.
-pub async fn quarters(state: &AppState) -> Result<Vec<Quarter>, StoreError> {
-    let (measured, events) = all_clocks(state).await?;
+pub async fn quarters(app: &App) -> Result<Vec<Quarter>, StoreError> {
+    let (measured, events) = all_clocks(app).await?;
     let mut rows: BTreeMap<String, Quarter> = BTreeMap::new();
     for e in &events {
         let counter: fn(&mut Quarter) = match e.action.as_str() {
@@ -95,20 +95,20 @@ impl Quarter {
 }
 
 /// [`quarters`], reused for a minute (the public page's figures).
-pub async fn public_quarters(state: &AppState) -> Result<std::sync::Arc<Vec<Quarter>>, StoreError> {
-    let now = state.now_ms();
-    if let Some(q) = state.team.cached_stats(now) {
+pub async fn public_quarters(app: &App) -> Result<std::sync::Arc<Vec<Quarter>>, StoreError> {
+    let now = app.now_ms();
+    if let Some(q) = app.team.cached_stats(now) {
         return Ok(q);
     }
-    let q = std::sync::Arc::new(quarters(state).await?);
-    state.team.keep_stats(now, q.clone());
+    let q = std::sync::Arc::new(quarters(app).await?);
+    app.team.keep_stats(now, q.clone());
     Ok(q)
 }
 
 /// The desk's own history as forecast events: each report is one arrival
 /// event; a case that reserved several CVE IDs counts as that many cases.
-pub async fn desk_history(state: &AppState) -> Result<Vec<HistoryEvent>, StoreError> {
-    let events = state
+pub async fn desk_history(app: &App) -> Result<Vec<HistoryEvent>, StoreError> {
+    let events = app
         .store
         .audit_events_by_actions(&["report.created", "cve.ids_recorded"], 0)
         .await?;
@@ -141,27 +141,27 @@ pub async fn desk_history(state: &AppState) -> Result<Vec<HistoryEvent>, StoreEr
 pub fn days_per_state(events: &[AuditEvent], now_ms: i64) -> Vec<(CaseState, f64, u32)> {
     let mut current: BTreeMap<i64, (CaseState, i64)> = BTreeMap::new();
     let mut totals: std::collections::HashMap<CaseState, (i64, u32)> = Default::default();
-    let mut add = |state: CaseState, from: i64, to: i64| {
-        let t = totals.entry(state).or_default();
+    let mut add = |app: CaseState, from: i64, to: i64| {
+        let t = totals.entry(app).or_default();
         t.0 += to - from;
         t.1 += 1;
     };
     for e in events {
         let Some(case) = e.case_id else { continue };
-        let state = match e.action.as_str() {
-            "case.opened" => e.payload["state"].as_str().unwrap_or("accepted"),
+        let app = match e.action.as_str() {
+            "case.opened" => e.payload["app"].as_str().unwrap_or("accepted"),
             "case.state_changed" => e.payload["to"].as_str().unwrap_or_default(),
             _ => continue,
         };
         if let Some((was, since)) = current.remove(&case) {
             add(was, since, e.occurred_at_ms);
         }
-        if let Ok(state) = state.parse::<CaseState>() {
-            current.insert(case, (state, e.occurred_at_ms));
+        if let Ok(app) = app.parse::<CaseState>() {
+            current.insert(case, (app, e.occurred_at_ms));
         }
     }
-    for (state, since) in current.into_values().filter(|(s, _)| s.is_open()) {
-        add(state, since, now_ms);
+    for (app, since) in current.into_values().filter(|(s, _)| s.is_open()) {
+        add(app, since, now_ms);
     }
     CaseState::ALL
         .into_iter()
@@ -272,14 +272,14 @@ mod tests {
                 0,
                 "case.opened",
                 1,
-                serde_json::json!({"state": "accepted"}),
+                serde_json::json!({"app": "accepted"}),
             ),
             event(
                 2,
                 0,
                 "case.opened",
                 2,
-                serde_json::json!({"state": "accepted"}),
+                serde_json::json!({"app": "accepted"}),
             ),
             event(
                 3,

@@ -31,8 +31,8 @@ use cnadesk_store::{
 };
 use serde_json::{json, Value};
 
-use crate::security::sha256_hex;
-use crate::AppState;
+use crate::keys::sha256_hex;
+use crate::App;
 
 /// The kinds of event a member chooses channels for, with a label.
 pub const EVENTS: [(&str, &str); 8] = [
@@ -158,27 +158,25 @@ impl NotifyDesk {
     }
 
     /// The address replies about `report` go to (`security+r12.9f…@domain`).
-    pub fn reply_address(&self, state: &AppState, report: ReportId) -> Option<String> {
+    pub fn reply_address(&self, app: &App, report: ReportId) -> Option<String> {
         let (local, domain) = self.security_address.as_ref()?;
-        Some(format!("{local}+{}@{domain}", reply_token(state, report)))
+        Some(format!("{local}+{}@{domain}", reply_token(app, report)))
     }
 }
 
 /// The token that routes an answer to `report`: the report number and a
 /// MAC over it, so it cannot be guessed for another report.
-pub fn reply_token(state: &AppState, report: ReportId) -> String {
-    let mac = state
-        .key
-        .sign(REPLY_PURPOSE, report.0.to_string().as_bytes());
+pub fn reply_token(app: &App, report: ReportId) -> String {
+    let mac = app.key.sign(REPLY_PURPOSE, report.0.to_string().as_bytes());
     format!("r{}.{}", report.0, &mac[..24])
 }
 
 /// The report a reply token routes to, if it is genuine.
-pub fn report_of_token(state: &AppState, token: &str) -> Option<ReportId> {
+pub fn report_of_token(app: &App, token: &str) -> Option<ReportId> {
     let rest = token.strip_prefix('r')?;
     let (id, mac) = rest.split_once('.')?;
     let id: i64 = id.parse().ok()?;
-    let expected = state.key.sign(REPLY_PURPOSE, id.to_string().as_bytes());
+    let expected = app.key.sign(REPLY_PURPOSE, id.to_string().as_bytes());
     // Constant time over the short tag.
     let same = mac.len() == 24
         && mac
@@ -551,14 +549,14 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
 /// A UTC time from an event payload (ms), as messages print it.
 fn ms_text(v: &Value) -> String {
     v.as_i64()
-        .map(crate::coordination_desk::utc)
+        .map(crate::coordination::utc)
         .unwrap_or_else(|| "not set".into())
 }
 
 /// Seals secret template values (personal links) for the outbox: stored
 /// encrypted, merged into the context only when the message is sent.
-pub(crate) fn seal_context(state: &AppState, secret: Value) -> Vec<u8> {
-    state.key.seal(SEAL_PURPOSE, secret.to_string().as_bytes())
+pub(crate) fn seal_context(app: &App, secret: Value) -> Vec<u8> {
+    app.key.seal(SEAL_PURPOSE, secret.to_string().as_bytes())
 }
 
 fn vendor_event(participant: Option<i64>, case: i64, headline: String, url: &str) -> Intent {
@@ -599,13 +597,13 @@ pub fn choices_of(prefs: &[NotificationPref], user: UserId) -> Vec<NotificationP
 
 /// Reads audit events after the cursor and queues the messages they cause.
 /// Returns how many were queued.
-pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
-    let desk = &state.notify;
-    let store = &*state.store;
+pub async fn fan_out(app: &App) -> Result<usize, StoreError> {
+    let desk = &app.notify;
+    let store = &*app.store;
     if !desk.mail_enabled() && !desk.xmpp_enabled() {
         // Nothing to tell with: events pass unnoticed, so switching a
         // channel on later does not send old news.
-        skip_to_head(state).await?;
+        skip_to_head(app).await?;
         return Ok(0);
     }
     let mut queued = 0;
@@ -625,44 +623,39 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
         let prefs = store.notification_prefs().await?;
         let mut messages = Vec::new();
         for event in &events {
-            let facts = facts_for(state, event, &users).await?;
+            let facts = facts_for(app, event, &users).await?;
             for intent in intents(event, &facts) {
-                messages.extend(resolve(state, event, intent, &users, &contacts, &prefs).await?);
+                messages.extend(resolve(app, event, intent, &users, &contacts, &prefs).await?);
             }
         }
         queued += store
-            .enqueue_messages(messages, Some((CURSOR, last)), state.now_ms())
+            .enqueue_messages(messages, Some((CURSOR, last)), app.now_ms())
             .await?;
     }
 }
 
 /// Starts the fan-out at the end of the log on a desk that never ran it, so
 /// switching notifications on does not replay history.
-pub async fn start_cursor_at_head(state: &AppState) -> Result<(), StoreError> {
-    if state.store.notify_cursor(CURSOR).await? == 0 {
-        skip_to_head(state).await?;
+pub async fn start_cursor_at_head(app: &App) -> Result<(), StoreError> {
+    if app.store.notify_cursor(CURSOR).await? == 0 {
+        skip_to_head(app).await?;
     }
     Ok(())
 }
 
 /// Moves the fan-out cursor past every event so far, telling nobody.
-async fn skip_to_head(state: &AppState) -> Result<(), StoreError> {
-    let head = state.store.audit_head().await?;
+async fn skip_to_head(app: &App) -> Result<(), StoreError> {
+    let head = app.store.audit_head().await?;
     if head > 0 {
-        state
-            .store
-            .enqueue_messages(Vec::new(), Some((CURSOR, head)), state.now_ms())
+        app.store
+            .enqueue_messages(Vec::new(), Some((CURSOR, head)), app.now_ms())
             .await?;
     }
     Ok(())
 }
 
-async fn facts_for(
-    state: &AppState,
-    event: &AuditEvent,
-    users: &[User],
-) -> Result<Facts, StoreError> {
-    let store = &*state.store;
+async fn facts_for(app: &App, event: &AuditEvent, users: &[User]) -> Result<Facts, StoreError> {
+    let store = &*app.store;
     let report = match event.report_id {
         Some(r) => store.report(ReportId(r)).await?,
         None => None,
@@ -694,7 +687,7 @@ async fn facts_for(
                 .map(|m| {
                     let author = match &m.author {
                         cnadesk_store::Author::Member { name, .. } => {
-                            format!("{name} ({})", state.config.cna_name)
+                            format!("{name} ({})", app.settings.cna_name)
                         }
                         cnadesk_store::Author::Reporter => "You".to_owned(),
                     };
@@ -712,7 +705,7 @@ async fn facts_for(
             .map(|r| json!({"title": r.fields.title, "product": r.fields.product})),
         message,
         credit: report.as_ref().and_then(|r| r.fields.credit.clone()),
-        desk_url: state.config.public_url.trim_end_matches('/').to_owned(),
+        desk_url: app.settings.public_url.trim_end_matches('/').to_owned(),
         cve_id: case
             .as_ref()
             .and_then(|c| c.cve_id.as_ref().map(ToString::to_string)),
@@ -721,18 +714,18 @@ async fn facts_for(
 
 /// Turns an intent into messages on the channels its audience has.
 async fn resolve(
-    state: &AppState,
+    app: &App,
     event: &AuditEvent,
     intent: Intent,
     users: &[User],
     contacts: &BTreeMap<UserId, MemberContact>,
     prefs: &[NotificationPref],
 ) -> Result<Vec<NewOutboxMessage>, StoreError> {
-    let desk = &state.notify;
+    let desk = &app.notify;
     let mut context = intent.context;
     let base = |ctx: &mut Value| {
-        ctx["cna_name"] = json!(state.config.cna_name);
-        ctx["desk_url"] = json!(state.config.public_url.trim_end_matches('/'));
+        ctx["cna_name"] = json!(app.settings.cna_name);
+        ctx["desk_url"] = json!(app.settings.public_url.trim_end_matches('/'));
     };
     base(&mut context);
     let message =
@@ -769,7 +762,7 @@ async fn resolve(
             context["member"] = json!(member.display_name);
             context["settings_link"] = json!(format!(
                 "{}/desk/settings/notifications",
-                state.config.public_url.trim_end_matches('/')
+                app.settings.public_url.trim_end_matches('/')
             ));
             context["_key"] = json!({ "member": user.0 });
             let who = format!("user:{}", user.0);
@@ -795,7 +788,7 @@ async fn resolve(
             if !desk.mail_enabled() {
                 return Ok(out);
             }
-            for p in state.store.participants(CaseId(case)).await? {
+            for p in app.store.participants(CaseId(case)).await? {
                 if only.is_some_and(|o| o != p.id) {
                     continue;
                 }
@@ -812,7 +805,7 @@ async fn resolve(
         }
         Audience::Reporter => {
             let Some(report) = (match event.report_id {
-                Some(r) => state.store.report(ReportId(r)).await?,
+                Some(r) => app.store.report(ReportId(r)).await?,
                 None => None,
             }) else {
                 return Ok(out);
@@ -845,16 +838,16 @@ fn strip_details(ctx: &mut Value) {
 /// The acknowledgement of a new report, queued with the report itself.
 /// `None` when e-mail is off or the reporter left no address.
 pub fn acknowledgement(
-    state: &AppState,
+    app: &App,
     fields: &cnadesk_core::ValidReport,
     tracking_token: &str,
 ) -> Option<NewOutboxMessage> {
-    if !state.notify.mail_enabled() {
+    if !app.notify.mail_enabled() {
         return None;
     }
     let email = fields.reporter_email.clone()?;
-    let policy = state.team.policy();
-    let url = state.config.public_url.trim_end_matches('/');
+    let policy = app.team.policy();
+    let url = app.settings.public_url.trim_end_matches('/');
     let link = format!("{url}/track/{tracking_token}");
     let target = |k: TargetKey| policy.target(k).within.to_string();
     Some(NewOutboxMessage {
@@ -866,10 +859,10 @@ pub fn acknowledgement(
         case_id: None,
         event_seq: None,
         context: json!({
-            "cna_name": state.config.cna_name,
+            "cna_name": app.settings.cna_name,
             "desk_url": url,
             "reporter_name": fields.reporter_name,
-            "received": cnadesk_core::sla::timestamp(state.now_ms()).strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            "received": cnadesk_core::sla::timestamp(app.now_ms()).strftime("%Y-%m-%d %H:%M UTC").to_string(),
             "details": {"title": fields.title, "product": fields.product},
             "targets": {
                 "acknowledge": target(TargetKey::Acknowledge),
@@ -879,7 +872,7 @@ pub fn acknowledgement(
             "_key": {"reporter_key": fields.pgp_key},
             "_reply": true,
         }),
-        sealed: Some(seal_context(state, json!({ "tracking_link": link }))),
+        sealed: Some(seal_context(app, json!({ "tracking_link": link }))),
     })
 }
 
@@ -914,19 +907,15 @@ fn backoff_ms(attempt: i64) -> i64 {
 }
 
 /// Sends every due message once.
-pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
+pub async fn deliver_due(app: &App) -> Result<Delivery, StoreError> {
     let mut done = Delivery::default();
-    for due in state.store.due_messages(state.now_ms(), 50).await? {
+    for due in app.store.due_messages(app.now_ms(), 50).await? {
         // A fresh lease per message: a slow round cannot hand out expired ones.
-        let now = state.now_ms();
-        let Some(msg) = state
-            .store
-            .claim_message(due.id, now + 120_000, now)
-            .await?
-        else {
+        let now = app.now_ms();
+        let Some(msg) = app.store.claim_message(due.id, now + 120_000, now).await? else {
             continue;
         };
-        let outcome = match send(state, &msg).await {
+        let outcome = match send(app, &msg).await {
             Ok(()) => DeliveryOutcome::Sent,
             Err(SendError::Permanent(e)) => DeliveryOutcome::Failed { error: e },
             Err(SendError::Temporary(e)) if msg.attempts >= MAX_ATTEMPTS => {
@@ -936,7 +925,7 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
             }
             Err(SendError::Temporary(e)) => DeliveryOutcome::Retry {
                 error: e,
-                at_ms: state.now_ms() + backoff_ms(msg.attempts),
+                at_ms: app.now_ms() + backoff_ms(msg.attempts),
             },
         };
         match &outcome {
@@ -950,9 +939,9 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
                 done.failed += 1
             }
         }
-        match state
+        match app
             .store
-            .finish_message(msg.id, msg.attempts, outcome, state.now_ms())
+            .finish_message(msg.id, msg.attempts, outcome, app.now_ms())
             .await
         {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
@@ -964,18 +953,18 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, StoreError> {
 
 /// The recipient's OpenPGP key, looked up when the message is sent (so a
 /// key added since the message was queued is used).
-async fn recipient_key(state: &AppState, context: &Value) -> Result<Option<String>, SendError> {
+async fn recipient_key(app: &App, context: &Value) -> Result<Option<String>, SendError> {
     let temp = |e: StoreError| SendError::Temporary(e.to_string());
     let key = &context["_key"];
     if let Some(armored) = key["reporter_key"].as_str() {
         return Ok(Some(armored.to_owned()));
     }
     if let Some(r) = key["reporter"].as_i64() {
-        let report = state.store.report(ReportId(r)).await.map_err(temp)?;
+        let report = app.store.report(ReportId(r)).await.map_err(temp)?;
         return Ok(report.and_then(|r| r.fields.pgp_key));
     }
     if let Some(u) = key["member"].as_i64() {
-        let contacts = state.store.member_contacts().await.map_err(temp)?;
+        let contacts = app.store.member_contacts().await.map_err(temp)?;
         return Ok(contacts
             .into_iter()
             .find(|c| c.user.0 == u)
@@ -985,8 +974,8 @@ async fn recipient_key(state: &AppState, context: &Value) -> Result<Option<Strin
     Ok(None)
 }
 
-async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
-    let desk = &state.notify;
+async fn send(app: &App, msg: &OutboxMessage) -> Result<(), SendError> {
+    let desk = &app.notify;
     let mut context = msg.context.clone();
     // Queued with a new report, before its number existed.
     if context.get("report").is_none() {
@@ -995,7 +984,7 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
         }
     }
     if let Some(sealed) = &msg.sealed {
-        let opened = state.key.open(SEAL_PURPOSE, sealed).ok_or_else(|| {
+        let opened = app.key.open(SEAL_PURPOSE, sealed).ok_or_else(|| {
             SendError::Permanent("the sealed part cannot be opened with this server key".into())
         })?;
         match serde_json::from_slice::<Value>(&opened) {
@@ -1034,7 +1023,7 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
             let Some(mailer) = &desk.mailer else {
                 return Err(SendError::Permanent("e-mail is not configured".into()));
             };
-            let key = match recipient_key(state, &context).await? {
+            let key = match recipient_key(app, &context).await? {
                 Some(armored) => Some(PublicCert::parse_armored(&armored).map_err(|e| {
                     SendError::Permanent(format!("the recipient's OpenPGP key is unusable: {e}"))
                 })?),
@@ -1053,7 +1042,7 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
                 Value::Number(n) => n.as_i64().map(ReportId),
                 _ => None,
             }
-            .and_then(|r| desk.reply_address(state, r));
+            .and_then(|r| desk.reply_address(app, r));
             let domain = desk
                 .security_address
                 .as_ref()
@@ -1077,13 +1066,13 @@ async fn send(state: &AppState, msg: &OutboxMessage) -> Result<(), SendError> {
 
 /// Files mail received by the SMTP listener.
 pub struct DeskMailSink {
-    state: AppState,
+    app: App,
 }
 
 impl DeskMailSink {
-    /// A sink filing into `state`'s desk.
-    pub fn new(state: AppState) -> Arc<Self> {
-        Arc::new(DeskMailSink { state })
+    /// A sink filing into `app`.
+    pub fn new(app: App) -> Arc<Self> {
+        Arc::new(DeskMailSink { app })
     }
 }
 
@@ -1108,7 +1097,7 @@ impl MailSink for DeskMailSink {
         raw: Vec<u8>,
         oversize: bool,
     ) -> Result<(), String> {
-        file_mail(&self.state, &envelope, raw, oversize)
+        file_mail(&self.app, &envelope, raw, oversize)
             .await
             .map(|filed| tracing::info!(?filed, peer = %envelope.peer, "inbound mail"))
             .map_err(|e| e.to_string())
@@ -1118,13 +1107,13 @@ impl MailSink for DeskMailSink {
 /// Files one received message (or quarantines it). `Err` only when nothing
 /// was stored, so the sender may try again.
 pub async fn file_mail(
-    state: &AppState,
+    app: &App,
     envelope: &Envelope,
     raw: Vec<u8>,
     oversize: bool,
 ) -> Result<Filed, StoreError> {
     let quarantine = |reason: String, raw: Vec<u8>| async move {
-        let id = state
+        let id = app
             .store
             .quarantine_mail(
                 NewQuarantined {
@@ -1133,7 +1122,7 @@ pub async fn file_mail(
                     rcpt_to: envelope.rcpt_to.join(", "),
                     raw,
                 },
-                state.now_ms(),
+                app.now_ms(),
             )
             .await?;
         Ok(Filed::Quarantined(id, reason))
@@ -1141,14 +1130,14 @@ pub async fn file_mail(
     if oversize {
         return quarantine(format!("oversize ({} bytes)", raw.len()), raw).await;
     }
-    let desk = &state.notify;
+    let desk = &app.notify;
     // A reply's signature is checked against the reporter's key on file;
     // the report comes from the envelope, which is outside the encryption.
     let mut known = Vec::new();
-    if let Some(report) = inbound::reply_token(&raw, &envelope.rcpt_to)
-        .and_then(|token| report_of_token(state, &token))
+    if let Some(report) =
+        inbound::reply_token(&raw, &envelope.rcpt_to).and_then(|token| report_of_token(app, &token))
     {
-        if let Some(key) = state
+        if let Some(key) = app
             .store
             .report(report)
             .await?
@@ -1175,13 +1164,13 @@ pub async fn file_mail(
         Ok(Classified::Automatic { reason }) => return quarantine(reason, raw).await,
         Ok(Classified::Mail(mail)) => *mail,
     };
-    if let Some(seen) = state.store.inbound_mail(&mail.message_id_hash).await? {
+    if let Some(seen) = app.store.inbound_mail(&mail.message_id_hash).await? {
         return Ok(Filed::Duplicate(seen));
     }
     let filing = match &mail.reply_token {
-        Some(token) => match report_of_token(state, token) {
+        Some(token) => match report_of_token(app, token) {
             Some(report) => {
-                let Some(stored) = state.store.report(report).await? else {
+                let Some(stored) = app.store.report(report).await? else {
                     let why = format!("the reply names report {report}, which does not exist");
                     return quarantine(why, raw).await;
                 };
@@ -1197,15 +1186,15 @@ pub async fn file_mail(
                 return quarantine(why, raw).await;
             }
         },
-        None => match new_report(state, &mail) {
+        None => match new_report(app, &mail) {
             Ok(report) => InboundFiling::NewReport(Box::new(report)),
             Err(reason) => return quarantine(reason, raw).await,
         },
     };
     let is_reply = matches!(filing, InboundFiling::Reply { .. });
-    let (report, new) = state
+    let (report, new) = app
         .store
-        .file_inbound_mail(&mail.message_id_hash, filing, state.now_ms())
+        .file_inbound_mail(&mail.message_id_hash, filing, app.now_ms())
         .await?;
     Ok(match (new, is_reply) {
         (false, _) => Filed::Duplicate(report),
@@ -1226,7 +1215,7 @@ fn attachments(mail: &InboundMail) -> Vec<NewAttachment> {
     mail.attachments
         .iter()
         .map(|a| NewAttachment {
-            filename: crate::forms::sanitize_filename(&a.filename),
+            filename: crate::text::sanitize_filename(&a.filename),
             content_type: a.content_type.clone(),
             data: a.data.clone(),
         })
@@ -1268,7 +1257,7 @@ fn signature_note(mail: &InboundMail) -> String {
     format!("encrypted with OpenPGP, {verdict}")
 }
 
-fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String> {
+fn new_report(app: &App, mail: &InboundMail) -> Result<NewReport, String> {
     let title: String = {
         let t = mail.subject.trim();
         let t = if t.is_empty() { "Report by e-mail" } else { t };
@@ -1307,27 +1296,16 @@ fn new_report(state: &AppState, mail: &InboundMail) -> Result<NewReport, String>
         description: format!("{signature}{description}"),
         ..Default::default()
     };
-    let fields = match input.validate() {
-        Ok(f) => f,
+    match crate::intake::prepare(app, &input, files, Channel::Email) {
+        Ok(prepared) => Ok(prepared.report),
         Err(errors) => {
             let why: Vec<String> = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect();
-            return Err(format!("cannot be filed as a report: {}", why.join("; ")));
+            Err(format!("cannot be filed as a report: {}", why.join("; ")))
         }
-    };
-    let token = crate::security::random_token();
-    let outbox = acknowledgement(state, &fields, &token)
-        .into_iter()
-        .collect();
-    Ok(NewReport {
-        fields,
-        tracking_hash: sha256_hex(&token),
-        channel: Channel::Email,
-        attachments: files,
-        outbox,
-    })
+    }
 }
 
 #[cfg(test)]
