@@ -193,13 +193,6 @@ pub fn checklist_of(
     coordination::checklist(participant.acknowledged_at_ms.is_some(), &rows)
 }
 
-/// A UTC time as messages print it (the templates add "UTC").
-pub(crate) fn utc(ms: i64) -> String {
-    cnadesk_core::sla::timestamp(ms)
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 /// What an e-mail with a personal portal link says.
 struct LinkMessage<'a> {
     email: &'a str,
@@ -241,8 +234,8 @@ fn invitation_message(
         "case": case.id.0,
         "contact_name": contact_name,
         "product": product,
-        "embargo_end": embargo.map_or_else(|| "not yet set".to_owned(), |e| utc(e.ends_at_ms)),
-        "expires": utc(expires_at_ms),
+        "embargo_end": embargo.map_or_else(|| "not yet set".to_owned(), |e| crate::text::utc(e.ends_at_ms)),
+        "expires": crate::text::utc(expires_at_ms),
     });
     if let (Some(map), serde_json::Value::Object(more)) = (context.as_object_mut(), extra) {
         map.extend(more);
@@ -496,7 +489,7 @@ async fn remind(app: &App, now: i64) -> Result<usize, StoreError> {
                 continue;
             }
             let names = product_names(&p.products, &products);
-            let extra = json!({ "invited": utc(p.invited_at_ms) });
+            let extra = json!({ "invited": crate::text::utc(p.invited_at_ms) });
             let (new_link, outbox) = if p.accepted_at_ms.is_none() {
                 // Not accepted yet: a fresh link (the old one may be lost).
                 let token = random_token();
@@ -532,8 +525,8 @@ async fn remind(app: &App, now: i64) -> Result<usize, StoreError> {
                         "case": case.id.0,
                         "contact_name": p.contact_name,
                         "product": names,
-                        "invited": utc(p.invited_at_ms),
-                        "embargo_end": embargo.as_ref().map_or_else(|| "not yet set".to_owned(), |e| utc(e.ends_at_ms)),
+                        "invited": crate::text::utc(p.invited_at_ms),
+                        "embargo_end": embargo.as_ref().map_or_else(|| "not yet set".to_owned(), |e| crate::text::utc(e.ends_at_ms)),
                         "case_link": app.url(&format!("/vendor/cases/{}", case.id.0)),
                     }),
                     sealed: None,

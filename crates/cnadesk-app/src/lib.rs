@@ -11,7 +11,9 @@
 //! - `advisories`: what is public, assembled from the store.
 //! - `coordination`: vendors invited under an embargo, reminders, lifts.
 //! - `keys`: the server key and the tokens made with it.
-//! - `notify`: who is told what (rules, fan-out, delivery) and inbound mail.
+//! - `inbound`: received mail filed as reports or replies, or quarantined.
+//! - `intake`: one path for a report from the form, the API or e-mail.
+//! - `notify`: who is told what (rules, fan-out, delivery).
 //! - `scope`: the scope policy and the ecosystem registry.
 //! - `team`: assignment, recusal, response-time clocks, offers, sweeps.
 //! - `text`: checks of free text.
@@ -23,6 +25,7 @@ pub mod accounts;
 pub mod advisories;
 pub mod coordination;
 pub mod cve;
+pub mod inbound;
 pub mod intake;
 pub mod keys;
 pub mod notify;
@@ -133,6 +136,8 @@ pub struct App {
     pub scope: Arc<scope::ScopeDesk>,
     /// The response-time commitments (SLA policy).
     pub team: Arc<team::TeamDesk>,
+    /// The public response-time figures, reused for a minute.
+    pub figures: Arc<workload::FiguresCache>,
     /// E-mail and XMPP (nothing configured: nothing sent).
     pub notify: Arc<notify::NotifyDesk>,
     /// The key that signs the transparency log's head.
@@ -169,6 +174,7 @@ impl App {
             cve: None,
             scope: Arc::new(scope::ScopeDesk::bundled()),
             team: Arc::new(team::TeamDesk::bundled()),
+            figures: Arc::default(),
             notify: Arc::new(notify::NotifyDesk::new()),
             log_key: Arc::new(transparency::log_key(&key)),
             key: Arc::new(key),
@@ -190,6 +196,7 @@ impl App {
     /// Uses this SLA policy instead of the shipped one.
     pub fn with_team(mut self, desk: team::TeamDesk) -> Self {
         self.team = Arc::new(desk);
+        self.figures = Arc::default();
         self
     }
 

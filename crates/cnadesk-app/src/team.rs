@@ -142,17 +142,11 @@ pub async fn auto_assign(app: &App, case_id: CaseId) -> Result<Option<Assignment
     Ok(Some(assignment))
 }
 
-/// The team's response-time commitments, and the public figures computed
-/// from them (kept for [`STATS_TTL_MS`]: `/stats` is public and recomputing
-/// means reading every clock event).
+/// The team's response-time commitments (the SLA policy in force).
 #[derive(Debug)]
 pub struct TeamDesk {
     policy: SlaPolicy,
-    stats: std::sync::Mutex<Option<(i64, std::sync::Arc<Vec<crate::workload::Quarter>>)>>,
 }
-
-/// How long the public figures are reused.
-pub const STATS_TTL_MS: i64 = 60_000;
 
 impl TeamDesk {
     /// With the shipped SLA policy.
@@ -162,32 +156,12 @@ impl TeamDesk {
 
     /// With this policy.
     pub fn new(policy: SlaPolicy) -> Self {
-        TeamDesk {
-            policy,
-            stats: Default::default(),
-        }
+        TeamDesk { policy }
     }
 
     /// The policy.
     pub fn policy(&self) -> &SlaPolicy {
         &self.policy
-    }
-
-    /// The public figures computed at most [`STATS_TTL_MS`] before `now_ms`.
-    pub fn cached_stats(
-        &self,
-        now_ms: i64,
-    ) -> Option<std::sync::Arc<Vec<crate::workload::Quarter>>> {
-        let guard = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .as_ref()
-            .filter(|(at, _)| (0..STATS_TTL_MS).contains(&(now_ms - at)))
-            .map(|(_, q)| q.clone())
-    }
-
-    /// Keeps freshly computed figures.
-    pub fn keep_stats(&self, now_ms: i64, quarters: std::sync::Arc<Vec<crate::workload::Quarter>>) {
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, quarters));
     }
 }
 

@@ -81,6 +81,13 @@ pub fn fmt_time(ms: i64) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// A UTC time as messages print it (the templates add "UTC").
+pub fn utc(ms: i64) -> String {
+    cnadesk_core::sla::timestamp(ms)
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,14 +94,36 @@ impl Quarter {
     }
 }
 
-/// [`quarters`], reused for a minute (the public page's figures).
+/// How long the public figures are reused.
+pub const STATS_TTL_MS: i64 = 60_000;
+
+/// The public figures last computed (`/stats` is public, and recomputing
+/// means reading every clock event).
+#[derive(Debug, Default)]
+pub struct FiguresCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Vec<Quarter>>)>>);
+
+impl FiguresCache {
+    fn get(&self, now_ms: i64) -> Option<std::sync::Arc<Vec<Quarter>>> {
+        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .filter(|(at, _)| (0..STATS_TTL_MS).contains(&(now_ms - at)))
+            .map(|(_, q)| q.clone())
+    }
+
+    fn keep(&self, now_ms: i64, quarters: std::sync::Arc<Vec<Quarter>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, quarters));
+    }
+}
+
+/// [`quarters`], reused for [`STATS_TTL_MS`] (the public page's figures).
 pub async fn public_quarters(app: &App) -> Result<std::sync::Arc<Vec<Quarter>>, StoreError> {
     let now = app.now_ms();
-    if let Some(q) = app.team.cached_stats(now) {
+    if let Some(q) = app.figures.get(now) {
         return Ok(q);
     }
     let q = std::sync::Arc::new(quarters(app).await?);
-    app.team.keep_stats(now, q.clone());
+    app.figures.keep(now, q.clone());
     Ok(q)
 }
 

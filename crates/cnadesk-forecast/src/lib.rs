@@ -119,16 +119,17 @@
 
 mod forecast;
 mod history;
+mod model;
 mod simulation;
 
 pub use forecast::{
-    forecast, validate, Assumptions, Forecast, ForecastError, Stage, StageResult,
-    MAX_CASES_PER_MONTH, MAX_MEMBERS_TRIED,
+    forecast, validate, Forecast, ForecastError, MAX_CASES_PER_MONTH, MAX_MEMBERS_TRIED,
 };
 pub use history::{
     fit, fit_with_span, parse_history, EventKind, Fit, HistoryError, HistoryEvent,
     MAX_CASES_PER_EVENT,
 };
+pub use model::{Assumptions, Stage, StageResult};
 pub use simulation::{
     sample_monthly_cases, simulate, BUSINESS_DAYS_PER_MONTH, BUSINESS_DAYS_PER_WEEK, MAX_MONTHS,
     MAX_RUNS, WARM_UP_MONTHS,

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::forecast::{Assumptions, StageResult};
 use crate::history::Fit;
+use crate::model::{Assumptions, StageResult};
 
 /// Business days in a month (an assumption of the model).
 pub const BUSINESS_DAYS_PER_MONTH: u32 = 21;

@@ -13,8 +13,7 @@ use crate::security::{random_token, sha256_hex, ClientIp};
 use crate::views::{Layout, NavMember};
 use crate::{AppError, AppState};
 
-/// The session cookie.
-pub const SESSION_COOKIE: &str = "cnadesk_session";
+pub use crate::cookies::SESSION_COOKIE;
 
 pub use cnadesk_app::accounts::{
     check_password_policy, hash_password, verify_password, MIN_PASSWORD_CHARS,

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
+mod cookies;
 mod error;
 mod forms;
 mod health;

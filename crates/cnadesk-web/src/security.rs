@@ -10,8 +10,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use crate::AppState;
 
-/// The name of the anti-forgery cookie.
-pub const CSRF_COOKIE: &str = "cnadesk_csrf";
+pub use crate::cookies::CSRF_COOKIE;
 
 pub use cnadesk_app::keys::{random_token, sha256_hex, BadKey, ServerKey};
 
@@ -31,11 +30,11 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
     // cookie planted from a sibling host is useless without the victim's
     // session, and signing in changes every token.
     let session = jar
-        .get(crate::auth::SESSION_COOKIE)
+        .get(crate::cookies::SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let vendor = jar
-        .get(crate::vendor::VENDOR_COOKIE)
+        .get(crate::cookies::VENDOR_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let material = format!("{value}|{session}|{vendor}");

@@ -37,8 +37,7 @@ use cnadesk_app::coordination::{
     checklist_of, embargo_end_text, message_body, product_update, vendor_view,
 };
 
-/// The vendor session cookie (path `/vendor`).
-pub const VENDOR_COOKIE: &str = "cnadesk_vendor";
+pub use crate::cookies::VENDOR_COOKIE;
 
 /// Largest file a vendor uploads.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;

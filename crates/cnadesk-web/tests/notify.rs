@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use cnadesk_app::notify::{self, DeskMailSink, NotifyDesk};
+use cnadesk_app::inbound::DeskMailSink;
+use cnadesk_app::notify::{self, NotifyDesk};
 use cnadesk_core::{ReportId, Role};
 use cnadesk_notify::mail::{Mailer, Outgoing, SmtpSecurity, SmtpSettings, Transport};
 use cnadesk_notify::openpgp::{decrypt_and_verify, SecretCert, SignatureCheck};

@@ -26,6 +26,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+/// How often the fan-out, the transparency log and delivery run.
+pub const TICK: Duration = Duration::from_secs(5);
+
 /// `[nodes]`: several `serve` processes on one database.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -158,21 +161,13 @@ impl Runner {
             with(|s| Box::pin(response_times(s))),
         )
         .job("coordination", minute, with(|s| Box::pin(coordination(s))))
-        .job(
-            "notify-fan-out",
-            crate::notify::TICK,
-            with(|s| Box::pin(fan_out(s))),
-        )
+        .job("notify-fan-out", TICK, with(|s| Box::pin(fan_out(s))))
         .job(
             "transparency-log",
-            crate::notify::TICK,
+            TICK,
             with(|s| Box::pin(transparency(s))),
         )
-        .job(
-            "deliver-messages",
-            crate::notify::TICK,
-            with(|s| Box::pin(deliver(s))),
-        )
+        .job("deliver-messages", TICK, with(|s| Box::pin(deliver(s))))
     }
 
     /// Starts one task per job.

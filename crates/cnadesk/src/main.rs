@@ -644,7 +644,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             let l = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen for mail on {addr}"))?;
-            let sink = cnadesk_app::notify::DeskMailSink::new(app.clone());
+            let sink = cnadesk_app::inbound::DeskMailSink::new(app.clone());
             tracing::info!(%addr, "receiving mail");
             Some((
                 l.local_addr()?,

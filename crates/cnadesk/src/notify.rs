@@ -2,7 +2,6 @@
 //! running notifier, the inbound SMTP listener, and `cnadesk openpgp`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -187,6 +186,3 @@ pub fn desk(config: &Config) -> anyhow::Result<NotifyDesk> {
     }
     Ok(desk)
 }
-
-/// How often the fan-out and delivery run.
-pub const TICK: Duration = Duration::from_secs(5);

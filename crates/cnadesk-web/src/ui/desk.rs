@@ -11,7 +11,7 @@ use cnadesk_store::{Author, CaseFilter, NewMessage, ReportFilter, Visibility};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::check_text;
+use super::{case_and_report, check_text};
 use crate::auth::Member;
 use crate::security::{check_csrf, Csrf};
 use crate::views::{fmt_age, fmt_time, render, Layout};
@@ -952,23 +952,6 @@ pub async fn case_redirect(
     let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
-}
-
-/// The case named in a URL (`NotFound` for anything else).
-pub(super) async fn case_from_path(
-    state: &AppState,
-    id: &str,
-) -> Result<cnadesk_store::Case, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
-    state.store.case(id).await?.ok_or(AppError::NotFound)
-}
-
-pub(super) async fn case_and_report(
-    state: &AppState,
-    id: &str,
-) -> Result<(CaseId, ReportId), AppError> {
-    let case = case_from_path(state, id).await?;
-    Ok((case.id, case.report_id))
 }
 
 /// The state-change form.

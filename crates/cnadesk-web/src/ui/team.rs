@@ -912,7 +912,7 @@ pub async fn case_recuse(
     Form(form): Form<RecuseForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
-    let (case, report) = super::desk::case_and_report(&state, &id).await?;
+    let (case, report) = super::case_and_report(&state, &id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 500, true, false) {
         return Err(AppError::Invalid(m));
     }
@@ -943,7 +943,7 @@ pub async fn case_take(
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&csrf, &form.csrf)?;
-    let case = super::desk::case_from_path(&state, &id).await?;
+    let case = super::case_from_path(&state, &id).await?;
     let (case_id, report) = (case.id, case.report_id);
     let events = state.store.audit_events_for_report(report).await?;
     let offer = cnadesk_app::team::live_offers(&state, &events)
