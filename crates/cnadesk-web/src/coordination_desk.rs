@@ -571,7 +571,6 @@ pub fn embargo_end_text(embargo: Option<&Embargo>, tz: &str) -> String {
 /// the team's switch for other vendors).
 #[derive(Debug, Default, Deserialize)]
 pub struct ProductForm {
-    pub(crate) csrf: String,
     #[serde(default)]
     pub(crate) status: String,
     #[serde(default)]

@@ -1,10 +1,9 @@
 //! The triage queue, the report and case view, and triage actions.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
 use cnadesk_store::{Author, CaseFilter, CloseDecision, NewMessage, ReportFilter, Visibility};
@@ -13,8 +12,9 @@ use serde_json::json;
 
 use super::check_text;
 use crate::auth::Member;
+use crate::extract::{CsrfForm, IdPath};
 use crate::scope_desk::scope_input;
-use crate::security::{check_csrf, Csrf};
+use crate::security::Csrf;
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_scope::{Decision, ScopeInput};
@@ -332,10 +332,6 @@ struct SentRow {
     state: String,
     when: String,
     error: String,
-}
-
-fn parse_report_id(s: &str) -> Result<ReportId, AppError> {
-    s.parse().map_err(|_| AppError::NotFound)
 }
 
 fn human_size(n: i64) -> String {
@@ -676,9 +672,8 @@ pub async fn report_view(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ReportId>,
 ) -> Result<Response, AppError> {
-    let id = parse_report_id(&id)?;
     let page = report_page(&state, &member, &csrf.token, id, Drafts::default()).await?;
     Ok(render(StatusCode::OK, &page))
 }
@@ -698,7 +693,6 @@ async fn again(
 /// The accept form.
 #[derive(Debug, Deserialize)]
 pub struct AcceptForm {
-    csrf: String,
     title: String,
 }
 
@@ -707,11 +701,9 @@ pub async fn accept_report(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<AcceptForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     if let Err(m) = check_text("The case title", &form.title, 200, true, false) {
         return again(&state, &member, &csrf, id, Drafts::error(m)).await;
     }
@@ -862,8 +854,6 @@ fn new_scope_decision(
 #[derive(Debug, Deserialize)]
 pub struct ScopeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     decision: String,
     #[serde(default)]
     rule: String,
@@ -882,11 +872,9 @@ pub async fn decide_scope(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ScopeForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<ScopeForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let drafts = |error: String| Drafts {
         error,
         scope_decision: form.decision.clone(),
@@ -1009,7 +997,6 @@ pub async fn decide_scope(
 /// The close form.
 #[derive(Debug, Deserialize)]
 pub struct CloseForm {
-    csrf: String,
     reason: String,
     #[serde(default)]
     duplicate_of: String,
@@ -1022,11 +1009,9 @@ pub async fn close_report(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<CloseForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<CloseForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let drafts = |error: String| Drafts {
         error,
         close_detail: form.detail.clone(),
@@ -1087,7 +1072,6 @@ pub async fn close_report(
 /// The message form (reply to the reporter or internal note).
 #[derive(Debug, Deserialize)]
 pub struct MessageForm {
-    csrf: String,
     visibility: String,
     body: String,
 }
@@ -1097,11 +1081,9 @@ pub async fn post_message(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<MessageForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
         AppError::Invalid("A message is either shared with the reporter or internal.".into())
     })?;
@@ -1150,10 +1132,8 @@ pub async fn post_message(
 pub async fn download_attachment(
     State(state): State<AppState>,
     member: Member,
-    Path((id, attachment)): Path<(String, String)>,
+    IdPath((id, aid)): IdPath<(ReportId, AttachmentId)>,
 ) -> Result<Response, AppError> {
-    let id = parse_report_id(&id)?;
-    let aid: AttachmentId = attachment.parse().map_err(|_| AppError::NotFound)?;
     let file = state
         .store
         .attachment(id, aid)
@@ -1176,9 +1156,8 @@ pub async fn download_attachment(
 pub async fn case_redirect(
     State(state): State<AppState>,
     _member: Member,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
 }
@@ -1186,15 +1165,15 @@ pub async fn case_redirect(
 /// The case named in a URL (`NotFound` for anything else).
 pub(super) async fn case_from_path(
     state: &AppState,
-    id: &str,
+    id: CaseId,
 ) -> Result<cnadesk_store::Case, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     state.store.case(id).await?.ok_or(AppError::NotFound)
 }
 
+/// The case named in a URL and its report.
 pub(super) async fn case_and_report(
     state: &AppState,
-    id: &str,
+    id: CaseId,
 ) -> Result<(CaseId, ReportId), AppError> {
     let case = case_from_path(state, id).await?;
     Ok((case.id, case.report_id))
@@ -1203,7 +1182,6 @@ pub(super) async fn case_and_report(
 /// The state-change form.
 #[derive(Debug, Deserialize)]
 pub struct TransitionForm {
-    csrf: String,
     to: String,
     #[serde(default)]
     reason: String,
@@ -1214,11 +1192,10 @@ pub async fn transition_case(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<TransitionForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<TransitionForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let (case_id, report_id) = case_and_report(&state, id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
         return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
     }
@@ -1242,7 +1219,6 @@ pub async fn transition_case(
 /// The assignment form.
 #[derive(Debug, Deserialize)]
 pub struct AssignForm {
-    csrf: String,
     #[serde(default)]
     assignee: String,
     #[serde(default)]
@@ -1254,11 +1230,10 @@ pub async fn assign_case(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<AssignForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<AssignForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let (case_id, report_id) = case_and_report(&state, id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
         return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
     }
