@@ -106,8 +106,8 @@ pub struct TokenOnly {}
 /// Reads the body as [`axum::Form`] does (same content type check, same body
 /// limit, same rejections), refuses a bad or missing token with the 403 page
 /// of [`AppError::Csrf`] before `T` is even parsed, then parses `T` as
-/// [`axum::Form`] would (a `T` that does not fit is its 422). `T` need not
-/// have a `csrf` field; it is ignored if it has none.
+/// [`axum::Form`] would (a `T` that does not fit is its 422). The token is
+/// read on its own: `T` needs no `csrf` field.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
