@@ -1,11 +1,13 @@
 //! Reading the multipart report form without losing what was typed.
 
 use axum::extract::multipart::Field;
-use axum::extract::Multipart;
+use axum::extract::{FromRequest, Multipart, Request};
 use cnadesk_core::{FieldError, ReportInput};
 use cnadesk_store::NewAttachment;
 
-use crate::WebConfig;
+use crate::extract::{CsrfChecking, CsrfRule, CsrfVerdict, RequestBody};
+use crate::security::Csrf;
+use crate::{AppState, WebConfig};
 
 /// What the report form carried, even when part of it was unusable.
 #[derive(Debug, Default)]
@@ -14,10 +16,38 @@ pub struct ReportForm {
     pub input: ReportInput,
     /// Files within the limits.
     pub attachments: Vec<NewAttachment>,
-    /// The anti-forgery token sent with the form.
-    pub csrf: String,
-    /// Problems found while reading (too large, bad encoding…).
+    /// Problems found while reading (too large, bad encoding…, and an
+    /// anti-forgery token that is not this browser's).
     pub errors: Vec<FieldError>,
+}
+
+/// The report form as sent to `POST /report`, read by [`read_report_form`]
+/// with its anti-forgery token checked: a bad or missing token is one more
+/// error in [`ReportForm::errors`], so the form comes back with what was
+/// typed and nothing is stored. `None` when the body is not
+/// `multipart/form-data`.
+#[derive(Debug)]
+pub struct ReportSubmission(pub Option<ReportForm>);
+
+impl FromRequest<AppState> for ReportSubmission {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let csrf = Csrf::from_parts(&parts, state);
+        let Ok(multipart) = Multipart::from_request(Request::from_parts(parts, body), state).await
+        else {
+            return Ok(ReportSubmission(None));
+        };
+        Ok(ReportSubmission(Some(
+            read_report_form(multipart, &state.config, &csrf).await,
+        )))
+    }
+}
+
+impl CsrfChecking for ReportSubmission {
+    const RULE: CsrfRule = CsrfRule::Reshown;
+    const BODY: RequestBody = RequestBody::Multipart;
 }
 
 pub use cnadesk_app::text::{sanitize_content_type, sanitize_filename};
@@ -97,11 +127,13 @@ async fn read_field(
 }
 
 /// Reads the report form. Never fails: problems are collected in `errors`
-/// and whatever was read is kept. The route has no body limit of its own:
-/// the limits are enforced here, while streaming, so that the text typed
-/// before an oversized file survives.
-pub async fn read_report_form(mut multipart: Multipart, config: &WebConfig) -> ReportForm {
+/// and whatever was read is kept; the last problem, if any, is a `csrf`
+/// field that is not this browser's token (checked against `csrf`). The
+/// route has no body limit of its own: the limits are enforced here, while
+/// streaming, so that the text typed before an oversized file survives.
+async fn read_report_form(mut multipart: Multipart, config: &WebConfig, csrf: &Csrf) -> ReportForm {
     let mut form = ReportForm::default();
+    let mut token = String::new();
     let mb = |n: usize| n as f64 / (1024.0 * 1024.0);
     let too_large = format!(
         "the submission is too large (at most {:.1} MB in total); remove or shrink attachments",
@@ -149,7 +181,7 @@ pub async fn read_report_form(mut multipart: Multipart, config: &WebConfig) -> R
                 }
             }
             Read::Done(bytes) => match String::from_utf8(bytes) {
-                Ok(text) if name == "csrf" => form.csrf = text,
+                Ok(text) if name == "csrf" => token = text,
                 Ok(text) => {
                     set_text(&mut form.input, &name, text);
                 }
@@ -187,6 +219,12 @@ pub async fn read_report_form(mut multipart: Multipart, config: &WebConfig) -> R
                 break;
             }
         }
+    }
+    if CsrfVerdict::of(csrf, &token) == CsrfVerdict::Invalid {
+        form.errors.push(FieldError::new(
+            "form",
+            "this form expired or did not come from this site; check the fields and send it again",
+        ));
     }
     form
 }

@@ -1,17 +1,17 @@
 //! Pages anyone may use: the report form and the private tracking page.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::{Actor, FieldError, ReportInput, ReportState};
 use cnadesk_store::{Author, Channel, NewAttachment, NewMessage, Report, Visibility};
 use serde::Deserialize;
 
 use cnadesk_app::intake;
 
-use crate::forms::read_report_form;
+use crate::extract::CsrfForm;
+use crate::forms::ReportSubmission;
 use crate::security::{sha256_hex, ClientIp, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
@@ -179,9 +179,9 @@ pub async fn submit_report(
     State(state): State<AppState>,
     csrf: Csrf,
     ip: ClientIp,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    ReportSubmission(form): ReportSubmission,
 ) -> Response {
-    let Ok(multipart) = multipart else {
+    let Some(form) = form else {
         return render(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &form_page(
@@ -195,14 +195,8 @@ pub async fn submit_report(
             ),
         );
     };
-    let form = read_report_form(multipart, &state.config).await;
+    // The reading problems, the last of them a bad anti-forgery token.
     let mut errors = form.errors;
-    if !csrf.check(&form.csrf) {
-        errors.push(FieldError::new(
-            "form",
-            "this form expired or did not come from this site; check the fields and send it again",
-        ));
-    }
     if let Err(mut field_errors) = form.input.validate() {
         errors.append(&mut field_errors);
     }
@@ -382,8 +376,6 @@ pub async fn tracking_page(
 #[derive(Debug, Deserialize)]
 pub struct ReplyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     body: String,
 }
 
@@ -392,14 +384,13 @@ pub async fn tracking_reply(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: Csrf,
-    Form(form): Form<ReplyForm>,
+    CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, AppError> {
     let report = state
         .store
         .report_by_tracking_hash(&sha256_hex(&token))
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::security::check_csrf(&csrf, &form.csrf)?;
     let body = form.body.trim();
     if let Err(m) = crate::ui::check_text("The message", body, 50_000, true, true) {
         return tracking_response(

@@ -19,7 +19,8 @@ pub use cnadesk_app::keys::{random_token, sha256_hex, BadKey, ServerKey};
 pub struct CsrfToken(pub String);
 
 /// Gives every browser an anti-forgery cookie and puts the matching form
-/// token into the request. Form handlers check it with [`check_csrf`].
+/// token into the request. Form handlers receive their form through an
+/// extractor of [`crate::extract`] that checks it.
 pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(req.headers());
     let (value, fresh) = match jar.get(CSRF_COOKIE) {
@@ -79,22 +80,18 @@ pub struct Csrf {
 }
 
 impl Csrf {
-    /// Whether a submitted form token belongs to this browser.
-    pub fn check(&self, submitted: &str) -> bool {
+    /// Whether a submitted form token belongs to this browser. Handlers do
+    /// not call this: they take their form through an extractor of
+    /// [`crate::extract`] (or a multipart reader) that does.
+    pub(crate) fn check(&self, submitted: &str) -> bool {
         // The cookie is new when the browser did not send one: then no
         // submitted token can match, which is the point.
         self.key
             .verify("csrf", self.cookie.as_bytes(), submitted.trim())
     }
-}
 
-impl FromRequestParts<AppState> for Csrf {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    /// The anti-forgery state that [`csrf_cookie`] put into the request.
+    pub(crate) fn from_parts(parts: &Parts, state: &AppState) -> Self {
         let cookie = parts
             .extensions
             .get::<CsrfCookie>()
@@ -105,20 +102,22 @@ impl FromRequestParts<AppState> for Csrf {
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        Ok(Csrf {
+        Csrf {
             token,
             cookie,
             key: state.key.clone(),
-        })
+        }
     }
 }
 
-/// Checks a submitted token (helper for handlers).
-pub fn check_csrf(csrf: &Csrf, submitted: &str) -> Result<(), crate::AppError> {
-    if csrf.check(submitted) {
-        Ok(())
-    } else {
-        Err(crate::AppError::Csrf)
+impl FromRequestParts<AppState> for Csrf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Csrf::from_parts(parts, state))
     }
 }
 

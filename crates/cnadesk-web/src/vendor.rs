@@ -9,11 +9,10 @@
 //! Every view and change is audited.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::coordination::in_zone_with_utc;
@@ -28,13 +27,15 @@ use crate::auth::{
     check_password_policy, cookie_hash, encode_component, hash_password, login_allowed, safe_next,
     verify_password,
 };
+use crate::extract::{
+    CsrfChecking, CsrfForm, CsrfRule, CsrfVerdict, IdPath, RequestBody, ReshownForm, TokenOnly,
+};
 use crate::forms::{sanitize_content_type, sanitize_filename};
-use crate::security::{check_csrf, random_token, sha256_hex, ClientIp, Csrf};
-use crate::ui::coordination::ProductSubmission;
+use crate::security::{random_token, sha256_hex, ClientIp, Csrf};
 use crate::views::{file_download, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::coordination::{
-    checklist_of, embargo_end_text, message_body, product_update, vendor_view,
+    checklist_of, embargo_end_text, message_body, product_update, vendor_view, ProductForm,
 };
 
 pub use crate::cookies::VENDOR_COOKIE;
@@ -196,7 +197,6 @@ pub async fn login_form(
 /// The sign-in form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -271,7 +271,7 @@ pub async fn login_submit(
     State(state): State<AppState>,
     csrf: Csrf,
     ip: ClientIp,
-    Form(form): Form<LoginForm>,
+    ReshownForm { form, verdict }: ReshownForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = vendor_next(Some(&form.next));
     let again = |status: StatusCode, error: &str| {
@@ -285,7 +285,7 @@ pub async fn login_submit(
             },
         )
     };
-    if !csrf.check(&form.csrf) {
+    if verdict == CsrfVerdict::Invalid {
         return Ok(again(
             StatusCode::FORBIDDEN,
             "The form expired. Please sign in again.",
@@ -304,10 +304,8 @@ pub async fn login_submit(
 pub async fn logout(
     State(state): State<AppState>,
     vendor: Vendor,
-    csrf: Csrf,
-    Form(form): Form<crate::ui::TokenForm>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     state
         .store
         .delete_vendor_session(&vendor.session_hash)
@@ -412,7 +410,6 @@ pub async fn invitation(
 /// the existing account's password.
 #[derive(Debug, Deserialize)]
 pub struct InvitationForm {
-    csrf: String,
     #[serde(default)]
     display_name: String,
     #[serde(default)]
@@ -430,9 +427,8 @@ pub async fn accept_invitation(
     ip: ClientIp,
     jar: CookieJar,
     Path(token): Path<String>,
-    Form(form): Form<InvitationForm>,
+    CsrfForm(form): CsrfForm<InvitationForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let hash = sha256_hex(&token);
     let now = state.now_ms();
     let Some(participant) = state.store.invitation(&hash, now).await? else {
@@ -607,9 +603,8 @@ pub async fn home(
 async fn participation(
     state: &AppState,
     vendor: &Vendor,
-    id: &str,
+    id: CaseId,
 ) -> Result<(Case, Participant), AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     let participant = state
         .store
         .participations(vendor.account.id)
@@ -844,10 +839,10 @@ pub async fn case_view(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
     Query(q): Query<crate::ui::NoticeQuery>,
 ) -> Result<Response, AppError> {
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     let page = case_page(
         &state,
         &vendor,
@@ -882,12 +877,10 @@ fn back(case: &Case, done: &str) -> Response {
 pub async fn acknowledge(
     State(state): State<AppState>,
     vendor: Vendor,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<crate::ui::TokenForm>,
+    IdPath(id): IdPath<CaseId>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     state
         .store
         .acknowledge_embargo(participant.id, &vendor.actor(), state.now_ms())
@@ -900,11 +893,10 @@ pub async fn consent(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<crate::ui::TokenForm>,
+    IdPath(id): IdPath<CaseId>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::Forbidden);
     }
@@ -936,16 +928,13 @@ pub async fn update_product(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Path((id, row)): Path<(String, String)>,
-    Form(form): Form<ProductSubmission>,
+    IdPath((id, row)): IdPath<(CaseId, i64)>,
+    CsrfForm(form): CsrfForm<ProductForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let form = form.product;
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::Forbidden);
     }
-    let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
     if state
         .store
         .embargo(case.id)
@@ -1009,7 +998,6 @@ pub async fn update_product(
 /// The message form.
 #[derive(Debug, Deserialize)]
 pub struct MessageForm {
-    csrf: String,
     #[serde(default)]
     body: String,
     /// `shared` or `private`.
@@ -1022,11 +1010,10 @@ pub async fn post_message(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<MessageForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::Forbidden);
     }
@@ -1108,25 +1095,55 @@ pub async fn read_upload(
     Ok((csrf, file))
 }
 
+/// The vendor's upload form, read by [`read_upload`] within
+/// [`MAX_FILE_BYTES`], its anti-forgery token checked: a form that was read
+/// whole with a bad or missing token is refused with the 403 page; a form
+/// that could not be read (too large, cut off) is `Err` with the reason,
+/// for the page to show.
+#[derive(Debug)]
+pub struct CsrfUpload(pub Result<Option<NewCaseFile>, String>);
+
+impl FromRequest<AppState> for CsrfUpload {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let csrf = Csrf::from_parts(&parts, state);
+        let multipart = Multipart::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match read_upload(multipart, MAX_FILE_BYTES).await {
+            Ok((token, file)) => {
+                CsrfVerdict::of(&csrf, &token)
+                    .require()
+                    .map_err(IntoResponse::into_response)?;
+                Ok(CsrfUpload(Ok(file)))
+            }
+            Err(reason) => Ok(CsrfUpload(Err(reason))),
+        }
+    }
+}
+
+impl CsrfChecking for CsrfUpload {
+    const RULE: CsrfRule = CsrfRule::Checked;
+    const BODY: RequestBody = RequestBody::Multipart;
+}
+
 /// `POST /vendor/cases/{id}/files`: a patch or advisory, private to this
 /// vendor and the team.
 pub async fn upload(
     State(state): State<AppState>,
     vendor: Vendor,
     csrf: Csrf,
-    Path(id): Path<String>,
-    multipart: Multipart,
+    IdPath(id): IdPath<CaseId>,
+    CsrfUpload(read): CsrfUpload,
 ) -> Result<Response, AppError> {
-    let (case, participant) = participation(&state, &vendor, &id).await?;
-    let read = read_upload(multipart, MAX_FILE_BYTES).await;
-    if let Ok((token, _)) = &read {
-        check_csrf(&csrf, token)?;
-    }
+    let (case, participant) = participation(&state, &vendor, id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::Forbidden);
     }
     let error = match read {
-        Ok((_, Some(mut file))) => {
+        Ok(Some(mut file)) => {
             file.case_id = case.id;
             file.participant_id = Some(participant.id);
             state
@@ -1135,7 +1152,7 @@ pub async fn upload(
                 .await?;
             return Ok(back(&case, "file"));
         }
-        Ok((_, None)) => "choose a file to upload".to_owned(),
+        Ok(None) => "choose a file to upload".to_owned(),
         Err(e) => e,
     };
     refused(
@@ -1155,13 +1172,12 @@ pub async fn upload(
 pub async fn download(
     State(state): State<AppState>,
     vendor: Vendor,
-    Path((id, file)): Path<(String, String)>,
+    IdPath((id, file)): IdPath<(CaseId, i64)>,
 ) -> Result<Response, AppError> {
-    let (case, participant) = participation(&state, &vendor, &id).await?;
+    let (case, participant) = participation(&state, &vendor, id).await?;
     if participant.acknowledged_at_ms.is_none() {
         return Err(AppError::NotFound);
     }
-    let file: i64 = file.parse().map_err(|_| AppError::NotFound)?;
     let (meta, bytes) = state
         .store
         .case_file(case.id, file)

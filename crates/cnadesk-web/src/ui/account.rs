@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use cnadesk_core::report::without_controls;
@@ -20,8 +19,9 @@ use crate::auth::{
     safe_next, session_hash, start_session, totp, verify_password, Admin, Member,
     PendingSecondFactor,
 };
+use crate::extract::{CsrfForm, CsrfVerdict, IdPath, ReshownForm, TokenOnly};
 use crate::public::public_layout;
-use crate::security::{check_csrf, sha256_hex, ClientIp, Csrf};
+use crate::security::{sha256_hex, ClientIp, Csrf};
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::accounts::validate_new_account;
@@ -81,7 +81,6 @@ fn setup_gone() -> AppError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct AccountForm {
-    csrf: String,
     username: String,
     display_name: String,
     email: String,
@@ -96,7 +95,7 @@ pub async fn setup_submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: Csrf,
-    Form(form): Form<AccountForm>,
+    ReshownForm { form, verdict }: ReshownForm<AccountForm>,
 ) -> Result<Response, AppError> {
     if !state
         .store
@@ -112,7 +111,7 @@ pub async fn setup_submit(
         &form.password,
         &form.confirm,
     );
-    if !csrf.check(&form.csrf) {
+    if verdict == CsrfVerdict::Invalid {
         errors.push(FieldError::new(
             "form",
             "this form expired; check the fields and send it again",
@@ -194,7 +193,6 @@ pub async fn login_form(
 /// The sign-in form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
-    csrf: String,
     username: String,
     password: String,
     #[serde(default)]
@@ -206,7 +204,7 @@ pub async fn login_submit(
     State(state): State<AppState>,
     csrf: Csrf,
     ip: ClientIp,
-    Form(form): Form<LoginForm>,
+    ReshownForm { form, verdict }: ReshownForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next));
     let again = |status: StatusCode, error: &str| {
@@ -220,7 +218,7 @@ pub async fn login_submit(
             },
         )
     };
-    if !csrf.check(&form.csrf) {
+    if verdict == CsrfVerdict::Invalid {
         return Ok(again(
             StatusCode::FORBIDDEN,
             "The form expired. Please sign in again.",
@@ -298,7 +296,6 @@ pub async fn totp_form(
 /// The second-factor form.
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
-    csrf: String,
     code: String,
     #[serde(default)]
     next: String,
@@ -324,7 +321,7 @@ pub async fn totp_submit(
     State(state): State<AppState>,
     pending: PendingSecondFactor,
     csrf: Csrf,
-    Form(form): Form<CodeForm>,
+    ReshownForm { form, verdict }: ReshownForm<CodeForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next));
     let again = |status: StatusCode, error: &str| {
@@ -337,7 +334,7 @@ pub async fn totp_submit(
             },
         )
     };
-    if !csrf.check(&form.csrf) {
+    if verdict == CsrfVerdict::Invalid {
         return Ok(again(
             StatusCode::FORBIDDEN,
             "The form expired. Enter the code again.",
@@ -387,20 +384,12 @@ pub async fn totp_submit(
     Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
 
-/// A form with only the anti-forgery token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// `POST /logout`
 pub async fn logout(
     State(state): State<AppState>,
-    csrf: Csrf,
     jar: CookieJar,
-    Form(form): Form<CsrfOnly>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     if let Some(hash) = session_hash(&jar) {
         let actor = match state.store.session(&hash, state.now_ms()).await? {
             Some(s) => Actor::Member {
@@ -505,9 +494,8 @@ pub async fn totp_enrol_submit(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<CodeForm>,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     if member.user.totp_enabled {
         return Ok(Redirect::to("/account/totp").into_response());
     }
@@ -651,9 +639,8 @@ pub async fn create_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
     csrf: Csrf,
-    Form(form): Form<AccountForm>,
+    CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let mut errors = validate_new_account(
         &form.username,
         &form.display_name,
@@ -706,7 +693,6 @@ pub async fn create_user(
 /// The activate/deactivate form.
 #[derive(Debug, Deserialize)]
 pub struct ActiveForm {
-    csrf: String,
     active: String,
 }
 
@@ -714,12 +700,9 @@ pub struct ActiveForm {
 pub async fn set_user_active(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ActiveForm>,
+    IdPath(id): IdPath<UserId>,
+    CsrfForm(form): CsrfForm<ActiveForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id: UserId = id.parse().map_err(|_| AppError::NotFound)?;
     let active = form.active == "1";
     if id == admin.user.id && !active {
         return Err(AppError::Invalid(

@@ -4,10 +4,9 @@
 //! the embargo, the coordination threads and the vendors' files.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::coordination::{
     in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
@@ -20,7 +19,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath};
+use crate::security::Csrf;
 use crate::views::file_download;
 use crate::views::{render, Layout};
 use crate::{AppError, AppState};
@@ -143,8 +143,7 @@ async fn time_zone_of(state: &AppState, member: &Member) -> Result<String, AppEr
     Ok(crate::ui::time_zone_of(state, member.user.id).await?)
 }
 
-async fn the_case(state: &AppState, id: &str) -> Result<Case, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+async fn the_case(state: &AppState, id: CaseId) -> Result<Case, AppError> {
     state.store.case(id).await?.ok_or(AppError::NotFound)
 }
 
@@ -364,10 +363,10 @@ pub async fn coordination(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
     Query(q): Query<crate::ui::NoticeQuery>,
 ) -> Result<Response, AppError> {
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let p = page(
         &state,
         &member,
@@ -410,7 +409,6 @@ fn text_ok(name: &str, value: &str, max: usize, required: bool) -> Option<(Strin
 /// The new-vulnerability form.
 #[derive(Debug, Deserialize)]
 pub struct VulnerabilityForm {
-    csrf: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -426,11 +424,10 @@ pub async fn add_vulnerability(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<VulnerabilityForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<VulnerabilityForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let mut errors: Vec<(String, String)> = [
         text_ok("title", &form.title, 200, true),
         text_ok("summary", &form.summary, 20_000, false),
@@ -486,12 +483,10 @@ pub async fn add_products(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path((id, v)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    IdPath((id, v)): IdPath<(CaseId, i64)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, field(&pairs, "csrf"))?;
-    let case = the_case(&state, &id).await?;
-    let v: i64 = v.parse().map_err(|_| AppError::NotFound)?;
+    let case = the_case(&state, id).await?;
     let registry = state.scope.registry(&*state.store).await?;
     let mut keys: Vec<String> = pairs
         .iter()
@@ -546,7 +541,6 @@ pub async fn add_products(
 /// The CVE count form.
 #[derive(Debug, Deserialize)]
 pub struct CountForm {
-    csrf: String,
     #[serde(default)]
     secure_way: String,
     #[serde(default)]
@@ -560,12 +554,10 @@ pub async fn choose_count(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path((id, v)): Path<(String, String)>,
-    Form(form): Form<CountForm>,
+    IdPath((id, v)): IdPath<(CaseId, i64)>,
+    CsrfForm(form): CsrfForm<CountForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = the_case(&state, &id).await?;
-    let v: i64 = v.parse().map_err(|_| AppError::NotFound)?;
+    let case = the_case(&state, id).await?;
     let mut errors = Vec::new();
     let secure = match form.secure_way.as_str() {
         "yes" => Some(true),
@@ -614,27 +606,16 @@ pub async fn choose_count(
     }
 }
 
-/// The product form as posted: the anti-forgery token and the row.
-#[derive(Debug, Deserialize)]
-pub struct ProductSubmission {
-    pub(crate) csrf: String,
-    #[serde(flatten)]
-    pub(crate) product: ProductForm,
-}
-
 /// `POST /desk/cases/{id}/products/{row}`: the team sets a row (for a
 /// vendor who answered by other means) and whether other vendors see it.
 pub async fn update_product(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path((id, row)): Path<(String, String)>,
-    Form(form): Form<ProductSubmission>,
+    IdPath((id, row)): IdPath<(CaseId, i64)>,
+    CsrfForm(form): CsrfForm<ProductForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let form = form.product;
-    let case = the_case(&state, &id).await?;
-    let row: i64 = row.parse().map_err(|_| AppError::NotFound)?;
+    let case = the_case(&state, id).await?;
     let update = match product_update(&form) {
         Ok(u) => u,
         Err(errors) => {
@@ -668,11 +649,10 @@ pub async fn invite_vendor(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, field(&pairs, "csrf"))?;
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let email = field(&pairs, "email").trim().to_lowercase();
     let contact_name = field(&pairs, "contact_name").trim().to_owned();
     let listed = state.store.affected_products(case.id).await?;
@@ -735,7 +715,6 @@ pub async fn invite_vendor(
 /// The embargo form: a date-time in the member's zone (or with `Z`) and a reason.
 #[derive(Debug, Deserialize)]
 pub struct EmbargoForm {
-    csrf: String,
     #[serde(default)]
     ends_at: String,
     #[serde(default)]
@@ -747,11 +726,10 @@ pub async fn set_embargo(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<EmbargoForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<EmbargoForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let tz = time_zone_of(&state, &member).await?;
     let drafts = Drafts {
         embargo_end: form.ends_at.clone(),
@@ -800,7 +778,6 @@ pub async fn set_embargo(
 /// The broken-embargo form.
 #[derive(Debug, Deserialize)]
 pub struct BrokenForm {
-    csrf: String,
     #[serde(default)]
     disclosed_at: String,
     #[serde(default)]
@@ -814,11 +791,10 @@ pub async fn embargo_broken(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<BrokenForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<BrokenForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let tz = time_zone_of(&state, &member).await?;
     let now = state.now_ms();
     let mut errors = Vec::new();
@@ -895,7 +871,6 @@ pub async fn embargo_broken(
 /// The team's message form.
 #[derive(Debug, Deserialize)]
 pub struct ThreadForm {
-    csrf: String,
     #[serde(default)]
     body: String,
     /// `shared` or a participant id.
@@ -908,11 +883,10 @@ pub async fn post_message(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ThreadForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<ThreadForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = the_case(&state, &id).await?;
+    let case = the_case(&state, id).await?;
     let thread = if form.thread == "shared" {
         None
     } else {
@@ -964,10 +938,9 @@ pub async fn post_message(
 pub async fn download_file(
     State(state): State<AppState>,
     member: Member,
-    Path((id, file)): Path<(String, String)>,
+    IdPath((id, file)): IdPath<(CaseId, i64)>,
 ) -> Result<Response, AppError> {
-    let case = the_case(&state, &id).await?;
-    let file: i64 = file.parse().map_err(|_| AppError::NotFound)?;
+    let case = the_case(&state, id).await?;
     let (meta, bytes) = state
         .store
         .case_file(case.id, file)

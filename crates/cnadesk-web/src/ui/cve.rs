@@ -10,10 +10,9 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_app::cve::{self, CveError};
 use cnadesk_core::publication::{
     human_duration, publication_deadline, stale_reason, DeadlineState, ReservedUse,
@@ -26,7 +25,8 @@ use serde_json::Value;
 
 use super::DiffLine;
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath, TokenOnly};
+use crate::security::Csrf;
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 
@@ -402,10 +402,6 @@ async fn case_page(
     Ok(render(status, &page))
 }
 
-fn case_id(id: &str) -> Result<CaseId, AppError> {
-    id.parse().map_err(|_| AppError::NotFound)
-}
-
 /// A notice after a redirect.
 #[derive(Debug, Default, Deserialize)]
 pub struct NoticeQuery {
@@ -436,22 +432,14 @@ pub async fn case_cve(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
     let drafts = Drafts {
         notice: notice_text(&q.done).to_owned(),
         ..Default::default()
     };
-    case_page(
-        &state,
-        &member,
-        &csrf,
-        case_id(&id)?,
-        drafts,
-        StatusCode::OK,
-    )
-    .await
+    case_page(&state, &member, &csrf, id, drafts, StatusCode::OK).await
 }
 
 /// Where to go after a call: the page with a notice that says how it went.
@@ -510,7 +498,6 @@ async fn refused(
 /// The reservation form.
 #[derive(Debug, Deserialize)]
 pub struct ReserveForm {
-    csrf: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -524,11 +511,9 @@ pub async fn case_cve_reserve(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ReserveForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<ReserveForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
     state.store.case(id).await?.ok_or(AppError::NotFound)?;
     let mut drafts = Drafts {
         amount: form.amount.clone(),
@@ -556,7 +541,6 @@ pub async fn case_cve_reserve(
 /// A form naming one ID.
 #[derive(Debug, Deserialize)]
 pub struct IdForm {
-    csrf: String,
     #[serde(default)]
     cve_id: String,
     #[serde(default)]
@@ -575,11 +559,9 @@ pub async fn case_cve_link(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<IdForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<IdForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
     let cve = parse_id(&form.cve_id)?;
     match state
         .store
@@ -597,11 +579,9 @@ pub async fn case_cve_disclosed(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<IdForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<IdForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
     let cve = parse_id(&form.cve_id)?;
     let entry = state
         .store
@@ -672,7 +652,6 @@ fn parse_utc(s: &str) -> Option<i64> {
 /// A form naming a record version.
 #[derive(Debug, Deserialize)]
 pub struct VersionForm {
-    csrf: String,
     #[serde(default)]
     version: String,
 }
@@ -690,11 +669,9 @@ pub async fn case_cve_approve(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<VersionForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<VersionForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
     let version = form.version()?;
     match cve::approve(&state, id, version, member.user.id, &member.actor()).await {
         Ok(_) => {
@@ -709,11 +686,9 @@ pub async fn case_cve_publish(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<VersionForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<VersionForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
     let version = form.version()?;
     match cve::publish(&state, id, version, &member.actor()).await {
         Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
@@ -726,23 +701,14 @@ pub async fn case_cve_publish(
     }
 }
 
-/// A form with only the anti-forgery token.
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    pub(crate) csrf: String,
-}
-
 /// `POST /desk/cases/{id}/cve/jobs/{job}/run`: tries a waiting job now.
 pub async fn case_cve_run_job(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path((id, job)): Path<(String, String)>,
-    Form(form): Form<TokenForm>,
+    IdPath((id, job_id)): IdPath<(CaseId, i64)>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = case_id(&id)?;
-    let job_id: i64 = job.parse().map_err(|_| AppError::NotFound)?;
     let job = state
         .store
         .job(job_id)
@@ -787,9 +753,8 @@ pub async fn case_cve_drift(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let id = case_id(&id)?;
     let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
     let versions = state.store.record_versions(id).await?;
     let latest = versions.first().ok_or(AppError::NotFound)?;
@@ -964,9 +929,8 @@ pub async fn cve_sync(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<TokenForm>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let result = match desk(&state) {
         Err(m) => Err(m),
         Ok(desk) => desk.sync_ids(&member.actor()).await.map_err(|e| match e {
@@ -994,7 +958,6 @@ pub async fn cve_sync(
 /// The rejection form.
 #[derive(Debug, Deserialize)]
 pub struct RejectForm {
-    csrf: String,
     #[serde(default)]
     cve_id: String,
     #[serde(default)]
@@ -1007,9 +970,8 @@ pub async fn cve_reject(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<RejectForm>,
+    CsrfForm(form): CsrfForm<RejectForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let cve = parse_id(&form.cve_id)?;
     let again = |m: String, status| {
         let draft = (cve.to_string(), form.reason.clone());

@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use cnadesk_core::sla::Status;
 use cnadesk_core::sla_policy::{describe, TargetKey};
 use cnadesk_core::UserId;
@@ -16,7 +15,8 @@ use serde::Deserialize;
 use super::team::{clock_status, time_zone_of};
 use crate::auth::Member;
 use crate::charts::{column_chart, load_chart, target_chart, Bar, LoadRow, TargetRow};
-use crate::security::{check_csrf, Csrf};
+use crate::extract::CsrfForm;
+use crate::security::Csrf;
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::team::{notices_for, open_offers};
@@ -380,8 +380,6 @@ pub async fn stats(State(state): State<AppState>) -> Result<Response, AppError> 
 #[derive(Debug, Deserialize, Default)]
 pub struct ForecastForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     members: String,
     #[serde(default)]
     hours: String,
@@ -508,8 +506,7 @@ pub async fn forecast_submit(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<ForecastForm>,
+    CsrfForm(form): CsrfForm<ForecastForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     forecast_page(&state, &member, &csrf, form).await
 }

@@ -1,10 +1,9 @@
 //! The triage queue, the report and case view, and triage actions.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
 use cnadesk_store::{Author, CaseFilter, NewMessage, ReportFilter, Visibility};
@@ -13,7 +12,8 @@ use serde_json::json;
 
 use super::{case_and_report, check_text};
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath};
+use crate::security::Csrf;
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::scope::scope_input;
@@ -333,10 +333,6 @@ struct SentRow {
     state: String,
     when: String,
     error: String,
-}
-
-fn parse_report_id(s: &str) -> Result<ReportId, AppError> {
-    s.parse().map_err(|_| AppError::NotFound)
 }
 
 fn human_size(n: i64) -> String {
@@ -677,9 +673,8 @@ pub async fn report_view(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ReportId>,
 ) -> Result<Response, AppError> {
-    let id = parse_report_id(&id)?;
     let page = report_page(&state, &member, &csrf.token, id, Drafts::default()).await?;
     Ok(render(StatusCode::OK, &page))
 }
@@ -699,7 +694,6 @@ async fn again(
 /// The accept form.
 #[derive(Debug, Deserialize)]
 pub struct AcceptForm {
-    csrf: String,
     title: String,
 }
 
@@ -708,11 +702,9 @@ pub async fn accept_report(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<AcceptForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     match triage::accept(&state, id, &form.title, &member.actor()).await {
         Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#case", id.0)).into_response()),
         Err(e) => refused(&state, &member, &csrf, id, e, Drafts::error).await,
@@ -770,8 +762,6 @@ fn product_choices(proposal: &cnadesk_scope::Assessment, drafts: &Drafts) -> Vec
 #[derive(Debug, Deserialize)]
 pub struct ScopeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     decision: String,
     #[serde(default)]
     rule: String,
@@ -790,11 +780,9 @@ pub async fn decide_scope(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ScopeForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<ScopeForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let drafts = |error: String| Drafts {
         error,
         scope_decision: form.decision.clone(),
@@ -820,7 +808,6 @@ pub async fn decide_scope(
 /// The close form.
 #[derive(Debug, Deserialize)]
 pub struct CloseForm {
-    csrf: String,
     reason: String,
     #[serde(default)]
     duplicate_of: String,
@@ -833,11 +820,9 @@ pub async fn close_report(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<CloseForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<CloseForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let drafts = |error: String| Drafts {
         error,
         close_detail: form.detail.clone(),
@@ -858,7 +843,6 @@ pub async fn close_report(
 /// The message form (reply to the reporter or internal note).
 #[derive(Debug, Deserialize)]
 pub struct MessageForm {
-    csrf: String,
     visibility: String,
     body: String,
 }
@@ -868,11 +852,9 @@ pub async fn post_message(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<MessageForm>,
+    IdPath(id): IdPath<ReportId>,
+    CsrfForm(form): CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_report_id(&id)?;
     let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
         AppError::Invalid("A message is either shared with the reporter or internal.".into())
     })?;
@@ -921,10 +903,8 @@ pub async fn post_message(
 pub async fn download_attachment(
     State(state): State<AppState>,
     member: Member,
-    Path((id, attachment)): Path<(String, String)>,
+    IdPath((id, aid)): IdPath<(ReportId, AttachmentId)>,
 ) -> Result<Response, AppError> {
-    let id = parse_report_id(&id)?;
-    let aid: AttachmentId = attachment.parse().map_err(|_| AppError::NotFound)?;
     let file = state
         .store
         .attachment(id, aid)
@@ -947,9 +927,8 @@ pub async fn download_attachment(
 pub async fn case_redirect(
     State(state): State<AppState>,
     _member: Member,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
 }
@@ -957,7 +936,6 @@ pub async fn case_redirect(
 /// The state-change form.
 #[derive(Debug, Deserialize)]
 pub struct TransitionForm {
-    csrf: String,
     to: String,
     #[serde(default)]
     reason: String,
@@ -968,11 +946,10 @@ pub async fn transition_case(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<TransitionForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<TransitionForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let (case_id, report_id) = case_and_report(&state, id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
         return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
     }
@@ -996,7 +973,6 @@ pub async fn transition_case(
 /// The assignment form.
 #[derive(Debug, Deserialize)]
 pub struct AssignForm {
-    csrf: String,
     #[serde(default)]
     assignee: String,
     #[serde(default)]
@@ -1008,11 +984,10 @@ pub async fn assign_case(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<AssignForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<AssignForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case_id, report_id) = case_and_report(&state, &id).await?;
+    let (case_id, report_id) = case_and_report(&state, id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
         return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
     }

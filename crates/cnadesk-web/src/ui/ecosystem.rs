@@ -12,7 +12,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::FieldError;
 use cnadesk_ecosystem::{names, slug, Annotation, Listing, MatchKind, Product, Registry};
 use cnadesk_store::StoreError;
@@ -20,7 +19,8 @@ use serde::Deserialize;
 
 use super::{check_text, error_for};
 use crate::auth::{encode_component, Member};
-use crate::security::{check_csrf, Csrf};
+use crate::extract::CsrfForm;
+use crate::security::Csrf;
 use crate::views::{render, Layout};
 use crate::{AppError, AppState};
 
@@ -298,7 +298,6 @@ pub async fn ecosystem_index(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct EcosystemForm {
-    csrf: String,
     name: String,
     homepage: String,
     cat_client: String,
@@ -788,9 +787,8 @@ pub async fn ecosystem_annotate(
     member: Member,
     csrf: Csrf,
     Path(key): Path<String>,
-    Form(form): Form<EcosystemForm>,
+    CsrfForm(form): CsrfForm<EcosystemForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let registry = state.scope.registry(&*state.store).await?;
     let product = registry.product(&key).ok_or(AppError::NotFound)?;
     let (mut annotation, mut errors) =
@@ -910,9 +908,8 @@ pub async fn ecosystem_add(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<EcosystemForm>,
+    CsrfForm(form): CsrfForm<EcosystemForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let registry = state.scope.registry(&*state.store).await?;
     let name = form.name.trim().to_owned();
     let key = slug(&name);

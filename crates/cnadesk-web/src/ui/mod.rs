@@ -75,15 +75,14 @@ pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
 /// The case named in a URL (`NotFound` for anything else).
 pub(crate) async fn case_from_path(
     state: &crate::AppState,
-    id: &str,
+    id: cnadesk_core::CaseId,
 ) -> Result<cnadesk_store::Case, crate::AppError> {
-    let id: cnadesk_core::CaseId = id.parse().map_err(|_| crate::AppError::NotFound)?;
     state.store.case(id).await?.ok_or(crate::AppError::NotFound)
 }
 
 pub(crate) async fn case_and_report(
     state: &crate::AppState,
-    id: &str,
+    id: cnadesk_core::CaseId,
 ) -> Result<(cnadesk_core::CaseId, cnadesk_core::ReportId), crate::AppError> {
     let case = case_from_path(state, id).await?;
     Ok((case.id, case.report_id))

@@ -5,14 +5,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_notify::openpgp::PublicCert;
 use cnadesk_store::{JobState, MemberContact, NotificationPref, OutboxFilter};
 use serde::Deserialize;
 
-use super::TokenForm;
 use crate::auth::{Admin, Member};
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, TokenOnly};
+use crate::security::Csrf;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::notify::{choices_of, EVENTS};
@@ -149,7 +148,7 @@ pub async fn notify_settings_save(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(fields): Form<Vec<(String, String)>>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let get = |name: &str| {
         fields
@@ -158,7 +157,6 @@ pub async fn notify_settings_save(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    check_csrf(&csrf, &get("csrf"))?;
     let user = member.user.id;
     let contact = MemberContact {
         user,
@@ -307,11 +305,9 @@ pub async fn outbox(
 pub async fn outbox_retry(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(form): Form<TokenForm>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     state
         .store
         .retry_message(id, &admin.actor(), state.now_ms())
@@ -449,11 +445,9 @@ pub async fn quarantined_raw(
 pub async fn quarantine_release(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(form): Form<TokenForm>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     state
         .store
         .release_quarantined(id, &admin.actor(), state.now_ms())

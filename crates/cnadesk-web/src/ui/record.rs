@@ -8,10 +8,9 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::{CaseId, CveId};
 use cnadesk_cve::editor::{
     lossy_keys, merge, wrap_record, AffectedRow, CreditRow, RecordForm, ReferenceRow, TimelineRow,
@@ -27,7 +26,8 @@ use cnadesk_app::records::{
 
 use super::DiffLine;
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath};
+use crate::security::Csrf;
 use crate::views::{fmt_time, render, rfc3339, Layout};
 use crate::{AppError, AppState};
 
@@ -58,8 +58,7 @@ impl Loaded {
     }
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Loaded, AppError> {
-    let id: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
+async fn load(state: &AppState, id: CaseId) -> Result<Loaded, AppError> {
     let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
     let report = state
         .store
@@ -347,9 +346,9 @@ pub async fn record_editor(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let loaded = load(&state, &id).await?;
+    let loaded = load(&state, id).await?;
     let (form, notice) = match loaded.latest() {
         Some(v) => (
             RecordForm::from_container(&parse_document(v)),
@@ -387,7 +386,6 @@ const MAX_ROWS: usize = 200;
 /// (`a0_vendor`, `r2_url`, …).
 #[derive(Debug, Default)]
 struct Submitted {
-    csrf: String,
     action: String,
     cve_id: String,
     based_on: i64,
@@ -404,7 +402,8 @@ fn parse_submitted(pairs: Vec<(String, String)>) -> Result<Submitted, AppError> 
     let f = &mut out.form;
     for (key, value) in pairs {
         match key.as_str() {
-            "csrf" => out.csrf = value,
+            // Checked by `CsrfForm` before the form is read.
+            "csrf" => {}
             "action" => out.action = value,
             "cve_id" => out.cve_id = value,
             "note" => out.note = value,
@@ -474,12 +473,11 @@ pub async fn record_submit(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let sub = parse_submitted(pairs)?;
-    check_csrf(&csrf, &sub.csrf)?;
-    let loaded = load(&state, &id).await?;
+    let loaded = load(&state, id).await?;
     let provider = state.settings.records.provider();
     let now = state.now_ms();
     let mut findings = Findings::default();
@@ -640,9 +638,9 @@ pub async fn record_json(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
 ) -> Result<Response, AppError> {
-    let loaded = load(&state, &id).await?;
+    let loaded = load(&state, id).await?;
     let provider = state.settings.records.provider();
     let json = match loaded.latest() {
         Some(v) => v.document.clone(),
@@ -661,7 +659,6 @@ pub async fn record_json(
 /// The raw editor's form.
 #[derive(Debug, Deserialize)]
 pub struct JsonForm {
-    csrf: String,
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -679,11 +676,10 @@ pub async fn record_json_submit(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<JsonForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<JsonForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let loaded = load(&state, &id).await?;
+    let loaded = load(&state, id).await?;
     let provider = state.settings.records.provider();
     let now = state.now_ms();
     let mut findings = Findings::default();
@@ -920,10 +916,6 @@ struct VersionPage {
     json: String,
 }
 
-fn version_number(n: &str) -> Result<i64, AppError> {
-    n.parse().map_err(|_| AppError::NotFound)
-}
-
 /// A version's container, and the whole published record around it.
 fn document_and_record(state: &AppState, v: &RecordVersion) -> (Value, Value) {
     let doc = parse_document(v);
@@ -941,10 +933,10 @@ pub async fn record_version(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path((id, n)): Path<(String, String)>,
+    IdPath((id, n)): IdPath<(CaseId, i64)>,
 ) -> Result<Response, AppError> {
-    let loaded = load(&state, &id).await?;
-    let v = loaded.version(version_number(&n)?)?;
+    let loaded = load(&state, id).await?;
+    let v = loaded.version(n)?;
     let (doc, record) = document_and_record(&state, v);
     let author = state
         .store
@@ -979,13 +971,12 @@ pub async fn record_version(
 pub async fn record_export(
     State(state): State<AppState>,
     _member: Member,
-    Path((id, n, file)): Path<(String, String, String)>,
+    IdPath((case, n, file)): IdPath<(CaseId, i64, String)>,
 ) -> Result<Response, AppError> {
     // One query: the version is only found under its own case.
-    let case: CaseId = id.parse().map_err(|_| AppError::NotFound)?;
     let v = state
         .store
-        .record_version(case, version_number(&n)?)
+        .record_version(case, n)
         .await?
         .ok_or(AppError::NotFound)?;
     let (doc, record) = document_and_record(&state, &v);
@@ -1054,10 +1045,10 @@ pub async fn record_diff(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<CaseId>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Response, AppError> {
-    let loaded = load(&state, &id).await?;
+    let loaded = load(&state, id).await?;
     let to = q.to.unwrap_or(loaded.latest_number());
     let from = q.from.unwrap_or((to - 1).max(1));
     let find = |n: i64| loaded.version(n);

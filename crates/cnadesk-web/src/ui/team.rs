@@ -6,22 +6,22 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::team::{
     self, Absence, AbsenceKind, Affiliation, Profile, Recusal, RecusalSource, Relation,
 };
-use cnadesk_core::{ReportId, Role, UserId};
+use cnadesk_core::{CaseId, ReportId, Role, UserId};
 use cnadesk_store::StoreError;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::{check_text, TokenForm};
+use super::check_text;
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath, TokenOnly};
+use crate::security::Csrf;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_core::sla::utc_date_ms as date_of;
@@ -223,7 +223,6 @@ async fn refused(
 /// The profile form.
 #[derive(Debug, Deserialize)]
 pub struct ProfileForm {
-    csrf: String,
     #[serde(default)]
     time_zone: String,
     #[serde(default)]
@@ -258,9 +257,8 @@ pub async fn team_profile(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<ProfileForm>,
+    CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let d = Drafts {
         time_zone: form.time_zone.clone(),
         capacity: form.capacity.clone(),
@@ -298,7 +296,6 @@ pub async fn team_profile(
 /// The absence form.
 #[derive(Debug, Deserialize)]
 pub struct AbsenceForm {
-    csrf: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -314,9 +311,8 @@ pub async fn team_add_absence(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<AbsenceForm>,
+    CsrfForm(form): CsrfForm<AbsenceForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let d = Drafts {
         kind: form.kind.clone(),
         starts_on: form.starts_on.clone(),
@@ -387,27 +383,16 @@ pub async fn team_add_absence(
     Ok(Redirect::to("/desk/team#absences").into_response())
 }
 
-fn parse_id(s: &str) -> Result<i64, AppError> {
-    s.parse().map_err(|_| AppError::NotFound)
-}
-
 /// `POST /desk/team/absences/{id}/remove`: only one's own.
 pub async fn team_remove_absence(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<TokenForm>,
+    IdPath(id): IdPath<i64>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     match state
         .store
-        .remove_absence(
-            parse_id(&id)?,
-            member.user.id,
-            &member.actor(),
-            state.now_ms(),
-        )
+        .remove_absence(id, member.user.id, &member.actor(), state.now_ms())
         .await
     {
         Ok(()) => Ok(Redirect::to("/desk/team#absences").into_response()),
@@ -419,7 +404,6 @@ pub async fn team_remove_absence(
 /// The affiliation form.
 #[derive(Debug, Deserialize)]
 pub struct AffiliationForm {
-    csrf: String,
     #[serde(default)]
     product: String,
     #[serde(default)]
@@ -432,9 +416,8 @@ pub async fn team_declare_affiliation(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<AffiliationForm>,
+    CsrfForm(form): CsrfForm<AffiliationForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     let d = Drafts {
         product: form.product.clone(),
         relation: form.relation.clone(),
@@ -528,19 +511,12 @@ pub async fn team_declare_affiliation(
 pub async fn team_withdraw_affiliation(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<TokenForm>,
+    IdPath(id): IdPath<i64>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     match state
         .store
-        .withdraw_affiliation(
-            parse_id(&id)?,
-            member.user.id,
-            &member.actor(),
-            state.now_ms(),
-        )
+        .withdraw_affiliation(id, member.user.id, &member.actor(), state.now_ms())
         .await
     {
         Ok(()) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
@@ -794,7 +770,6 @@ pub async fn rota(
 /// The rota plan form.
 #[derive(Debug, Deserialize)]
 pub struct PlanForm {
-    csrf: String,
     #[serde(default)]
     start: String,
     /// Usernames in turn order, separated by commas or spaces.
@@ -809,9 +784,8 @@ pub async fn rota_plan(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(form): Form<PlanForm>,
+    CsrfForm(form): CsrfForm<PlanForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
     if member.user.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
@@ -854,7 +828,6 @@ pub async fn rota_plan(
 /// The handover form.
 #[derive(Debug, Deserialize)]
 pub struct HandoverForm {
-    csrf: String,
     #[serde(default)]
     note: String,
 }
@@ -865,11 +838,9 @@ pub async fn rota_handover(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<HandoverForm>,
+    IdPath(id): IdPath<i64>,
+    CsrfForm(form): CsrfForm<HandoverForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id = parse_id(&id)?;
     let now = state.now_ms();
     let shift = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
     if shift.user != member.user.id && member.user.role != Role::Admin {
@@ -898,7 +869,6 @@ pub async fn rota_handover(
 /// The recusal form.
 #[derive(Debug, Deserialize)]
 pub struct RecuseForm {
-    csrf: String,
     #[serde(default)]
     reason: String,
 }
@@ -907,12 +877,10 @@ pub struct RecuseForm {
 pub async fn case_recuse(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<RecuseForm>,
+    IdPath(id): IdPath<CaseId>,
+    CsrfForm(form): CsrfForm<RecuseForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let (case, report) = super::case_and_report(&state, &id).await?;
+    let (case, report) = super::case_and_report(&state, id).await?;
     if let Err(m) = check_text("The reason", &form.reason, 500, true, false) {
         return Err(AppError::Invalid(m));
     }
@@ -938,12 +906,10 @@ pub async fn case_recuse(
 pub async fn case_take(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<TokenForm>,
+    IdPath(id): IdPath<CaseId>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let case = super::case_from_path(&state, &id).await?;
+    let case = super::case_from_path(&state, id).await?;
     let (case_id, report) = (case.id, case.report_id);
     let events = state.store.audit_events_for_report(report).await?;
     let offer = cnadesk_app::team::live_offers(&state, &events)
@@ -982,7 +948,6 @@ pub async fn case_take(
 /// The clock form.
 #[derive(Debug, Deserialize)]
 pub struct ClockForm {
-    csrf: String,
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -994,12 +959,9 @@ pub struct ClockForm {
 pub async fn report_clock(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<ClockForm>,
+    IdPath(report): IdPath<i64>,
+    CsrfForm(form): CsrfForm<ClockForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let report: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let report = state
         .store
         .report(ReportId(report))

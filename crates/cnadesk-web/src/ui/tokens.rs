@@ -1,15 +1,15 @@
 //! A member's personal API tokens: made (shown once), listed, revoked.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cnadesk_app::tokens::{self, Scope, TokenError, TokenRequest, MAX_DAYS};
 use serde::Deserialize;
 
 use crate::auth::Member;
-use crate::security::{check_csrf, Csrf};
+use crate::extract::{CsrfForm, IdPath, TokenOnly};
+use crate::security::Csrf;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 
@@ -125,7 +125,7 @@ pub async fn create_api_token(
     State(state): State<AppState>,
     member: Member,
     csrf: Csrf,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let field = |name: &str| {
         pairs
@@ -134,7 +134,6 @@ pub async fn create_api_token(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    check_csrf(&csrf, &field("csrf"))?;
     let request = TokenRequest {
         name: field("name"),
         scopes: pairs
@@ -160,22 +159,13 @@ pub async fn create_api_token(
     }
 }
 
-/// A form with only the anti-forgery token.
-#[derive(Debug, Deserialize)]
-pub struct RevokeForm {
-    csrf: String,
-}
-
 /// `POST /account/tokens/{id}/revoke`
 pub async fn revoke_api_token(
     State(state): State<AppState>,
     member: Member,
-    csrf: Csrf,
-    Path(id): Path<String>,
-    Form(form): Form<RevokeForm>,
+    IdPath(id): IdPath<i64>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    check_csrf(&csrf, &form.csrf)?;
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     tokens::revoke(&state, member.user.id, id, &member.actor()).await?;
     Ok(Redirect::to("/account/tokens?done=revoked").into_response())
 }

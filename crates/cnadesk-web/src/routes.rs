@@ -1,0 +1,620 @@
+//! Every route of the application, as data: each registration records a
+//! [`RouteSpec`] (method, path, who may use it, how it resists forged
+//! cross-site requests) while adding the handler to the router, so the
+//! table ([`routes`]) and the router ([`crate::router`]) cannot drift apart.
+//!
+//! A `POST` route is registered only for a handler whose last argument
+//! checks the anti-forgery token ([`CsrfChecking`]): [`CsrfForm`] and the
+//! other extractors of [`crate::extract`]. The JSON API is the one route
+//! registered as exempt, by name.
+//!
+//! [`CsrfForm`]: crate::extract::CsrfForm
+
+use std::sync::OnceLock;
+
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::extract::{CsrfChecking, CsrfRule, RequestBody};
+use crate::{
+    api, health, public, public_site, transparency_desk, ui, vendor, AppState, FORM_BODY_LIMIT,
+};
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// Signed-in members and admins.
+    Member,
+    /// Admins only.
+    Admin,
+    /// Only a session whose second factor is pending.
+    Pending,
+    /// Only with the right private token in the URL.
+    Token,
+    /// Signed-in vendor contacts (the vendor portal; which cases and rows
+    /// each reaches is the handlers' business).
+    Vendor,
+    /// The team API: a personal API token in `Authorization: Bearer`, never
+    /// a session (what each token may do is its scopes').
+    Bearer,
+}
+
+/// The HTTP method of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RouteMethod {
+    /// `GET` (and `HEAD`).
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl RouteMethod {
+    /// `GET` or `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteMethod::Get => "GET",
+            RouteMethod::Post => "POST",
+        }
+    }
+}
+
+/// One registered route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RouteSpec {
+    /// The method.
+    pub method: RouteMethod,
+    /// The path as registered (`/desk/cases/{id}`).
+    pub path: &'static str,
+    /// Who may use it.
+    pub access: Access,
+    /// How a forged cross-site request is refused ([`CsrfRule::Safe`] for
+    /// every `GET`).
+    pub csrf: CsrfRule,
+    /// The request body it reads.
+    pub body: RequestBody,
+}
+
+/// Every route of the application, in registration order.
+pub fn routes() -> &'static [RouteSpec] {
+    static ROUTES: OnceLock<Vec<RouteSpec>> = OnceLock::new();
+    ROUTES.get_or_init(|| build(FORM_BODY_LIMIT).specs)
+}
+
+/// The last argument of a handler: axum's `Handler<T, S>` is implemented
+/// for `T = (M, T1, …, Tn)`, the extractors in order after a marker.
+pub trait LastArgument {
+    /// The last extractor (the one that reads the body).
+    type Last;
+}
+
+macro_rules! last_argument {
+    ($($ty:ident),* ; $last:ident) => {
+        impl<M, $($ty,)* $last> LastArgument for (M, $($ty,)* $last,) {
+            type Last = $last;
+        }
+    };
+}
+
+last_argument!(; T1);
+last_argument!(T1; T2);
+last_argument!(T1, T2; T3);
+last_argument!(T1, T2, T3; T4);
+last_argument!(T1, T2, T3, T4; T5);
+last_argument!(T1, T2, T3, T4, T5; T6);
+last_argument!(T1, T2, T3, T4, T5, T6; T7);
+last_argument!(T1, T2, T3, T4, T5, T6, T7; T8);
+last_argument!(T1, T2, T3, T4, T5, T6, T7, T8; T9);
+last_argument!(T1, T2, T3, T4, T5, T6, T7, T8, T9; T10);
+
+/// Routes being registered, and their specs.
+struct Table {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            specs: Vec::new(),
+        }
+    }
+
+    fn add(mut self, spec: RouteSpec, method_router: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(spec.path, method_router);
+        self.specs.push(spec);
+        self
+    }
+
+    /// A `GET` route.
+    fn get<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let spec = RouteSpec {
+            method: RouteMethod::Get,
+            path,
+            access,
+            csrf: CsrfRule::Safe,
+            body: RequestBody::Empty,
+        };
+        self.add(spec, get(handler))
+    }
+
+    /// A `POST` route whose handler reads its body through an extractor
+    /// that checks the anti-forgery token (which also tells the rule).
+    fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: LastArgument + 'static,
+        T::Last: CsrfChecking,
+    {
+        self.add(post_spec::<T>(path, access), post(handler))
+    }
+
+    /// [`Table::post`] with a body limit of its own.
+    fn post_with_limit<H, T>(
+        self,
+        path: &'static str,
+        access: Access,
+        limit: DefaultBodyLimit,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: LastArgument + 'static,
+        T::Last: CsrfChecking,
+    {
+        self.add(post_spec::<T>(path, access), post(handler).layer(limit))
+    }
+
+    /// A `POST` route that takes no form token ([`CsrfRule::Exempt`]).
+    fn post_exempt<H, T>(
+        self,
+        path: &'static str,
+        access: Access,
+        body: RequestBody,
+        limit: DefaultBodyLimit,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let spec = RouteSpec {
+            method: RouteMethod::Post,
+            path,
+            access,
+            csrf: CsrfRule::Exempt,
+            body,
+        };
+        self.add(spec, post(handler).layer(limit))
+    }
+}
+
+fn post_spec<T>(path: &'static str, access: Access) -> RouteSpec
+where
+    T: LastArgument,
+    T::Last: CsrfChecking,
+{
+    RouteSpec {
+        method: RouteMethod::Post,
+        path,
+        access,
+        csrf: <T::Last as CsrfChecking>::RULE,
+        body: <T::Last as CsrfChecking>::BODY,
+    }
+}
+
+/// The routes in their three groups, and the table of all.
+pub(crate) struct Routes {
+    /// The public site: no forms, no cookies, cacheable.
+    pub public_site: Router<AppState>,
+    /// The JSON API: no cookies, no form tokens.
+    pub api: Router<AppState>,
+    /// Everything else.
+    pub desk: Router<AppState>,
+    /// Every route of both.
+    pub specs: Vec<RouteSpec>,
+}
+
+/// Registers every route; `api_body_limit` is the JSON API's body limit.
+pub(crate) fn build(api_body_limit: usize) -> Routes {
+    use Access::*;
+    let public_site = Table::new()
+        .get("/advisories", Public, public_site::index)
+        .get("/advisories.atom", Public, public_site::feed)
+        .get("/advisories/{name}", Public, public_site::advisory)
+        .get("/policy", Public, public_site::policy)
+        .get("/contact", Public, public_site::contact)
+        .get(
+            "/.well-known/security.txt",
+            Public,
+            public_site::security_txt_route,
+        )
+        .get("/transparency", Public, transparency_desk::page)
+        .get(
+            "/transparency/log.jsonl",
+            Public,
+            transparency_desk::log_route,
+        )
+        .get("/transparency/head", Public, transparency_desk::head_route)
+        .get("/scope", Public, public::scope_page)
+        .get("/stats", Public, ui::stats);
+    // JSON in and out, with a personal API token or (to submit a report)
+    // none; never a cookie, so no form token. Reports take attachments
+    // inline (base64): the configured limit.
+    let json = |limit: usize| DefaultBodyLimit::max(limit);
+    let api = Table::new()
+        .post_exempt(
+            "/api/v1/reports",
+            Public,
+            RequestBody::Json,
+            json(api_body_limit),
+            api::create_report,
+        )
+        .get("/api/v1/me", Bearer, api::me)
+        .get("/api/v1/reports", Bearer, api::list_reports)
+        .get("/api/v1/reports/{id}", Bearer, api::get_report)
+        .post_exempt(
+            "/api/v1/reports/{id}/accept",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::accept_report,
+        )
+        .post_exempt(
+            "/api/v1/reports/{id}/close",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::close_report,
+        )
+        .post_exempt(
+            "/api/v1/reports/{id}/scope",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::decide_scope,
+        )
+        .get("/api/v1/cases", Bearer, api::list_cases)
+        .get("/api/v1/cases/{id}", Bearer, api::get_case)
+        .get(
+            "/api/v1/cases/{id}/record/versions",
+            Bearer,
+            api::record_versions,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/record/versions",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::save_record,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/record/check",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::check_record,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/record/versions/{version}/approve",
+            Bearer,
+            RequestBody::Empty,
+            json(FORM_BODY_LIMIT),
+            api::approve_version,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/record/versions/{version}/publish",
+            Bearer,
+            RequestBody::Empty,
+            json(FORM_BODY_LIMIT),
+            api::publish_version,
+        )
+        .get("/api/v1/cases/{id}/cve", Bearer, api::case_cve)
+        .post_exempt(
+            "/api/v1/cases/{id}/cve/reserve",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::reserve_ids,
+        )
+        .get(
+            "/api/v1/cases/{id}/coordination",
+            Bearer,
+            api::case_coordination,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/embargo",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::set_embargo,
+        )
+        .post_exempt(
+            "/api/v1/cases/{id}/vendors",
+            Bearer,
+            RequestBody::Json,
+            json(FORM_BODY_LIMIT),
+            api::invite_vendor,
+        );
+    let desk = Table::new()
+        .get("/", Public, public::home)
+        .get("/healthz", Public, health::healthz)
+        .get("/readyz", Public, health::readyz)
+        .get("/static/style.css", Public, public::stylesheet)
+        .get(
+            "/static/record-editor.js",
+            Public,
+            public::record_editor_script,
+        )
+        .get("/report", Public, public::report_form)
+        // The form enforces its limits while streaming (see forms.rs).
+        .post_with_limit(
+            "/report",
+            Public,
+            DefaultBodyLimit::disable(),
+            public::submit_report,
+        )
+        .get("/track/{token}", Token, public::tracking_page)
+        .post("/track/{token}/messages", Token, public::tracking_reply)
+        .get("/api/openapi.json", Public, api::openapi_json)
+        .get("/setup/{token}", Token, ui::setup_form)
+        .post("/setup/{token}", Token, ui::setup_submit)
+        .get("/login", Public, ui::login_form)
+        .post("/login", Public, ui::login_submit)
+        .get("/login/totp", Pending, ui::totp_form)
+        .post("/login/totp", Pending, ui::totp_submit)
+        .post("/logout", Public, ui::logout)
+        .get("/account/totp", Member, ui::totp_enrol_form)
+        .post("/account/totp", Member, ui::totp_enrol_submit)
+        .get("/desk", Member, ui::queue)
+        .get("/desk/reports/{id}", Member, ui::report_view)
+        .post("/desk/reports/{id}/accept", Member, ui::accept_report)
+        .post("/desk/reports/{id}/close", Member, ui::close_report)
+        .post("/desk/reports/{id}/messages", Member, ui::post_message)
+        .get(
+            "/desk/reports/{id}/attachments/{attachment}",
+            Member,
+            ui::download_attachment,
+        )
+        .get("/desk/cases/{id}", Member, ui::case_redirect)
+        .post("/desk/cases/{id}/transition", Member, ui::transition_case)
+        .post("/desk/cases/{id}/assign", Member, ui::assign_case)
+        .get("/desk/cases/{id}/record", Member, ui::record_editor)
+        .post("/desk/cases/{id}/record", Member, ui::record_submit)
+        .get("/desk/cases/{id}/record/json", Member, ui::record_json)
+        .post(
+            "/desk/cases/{id}/record/json",
+            Member,
+            ui::record_json_submit,
+        )
+        .get("/desk/cases/{id}/record/diff", Member, ui::record_diff)
+        .get(
+            "/desk/cases/{id}/record/versions/{version}",
+            Member,
+            ui::record_version,
+        )
+        .get(
+            "/desk/cases/{id}/record/versions/{version}/{file}",
+            Member,
+            ui::record_export,
+        )
+        .get("/desk/cases/{id}/cve", Member, ui::case_cve)
+        .post("/desk/cases/{id}/cve/reserve", Member, ui::case_cve_reserve)
+        .post("/desk/cases/{id}/cve/link", Member, ui::case_cve_link)
+        .post(
+            "/desk/cases/{id}/cve/disclosed",
+            Member,
+            ui::case_cve_disclosed,
+        )
+        .post("/desk/cases/{id}/cve/approve", Member, ui::case_cve_approve)
+        .post("/desk/cases/{id}/cve/publish", Member, ui::case_cve_publish)
+        .post(
+            "/desk/cases/{id}/cve/jobs/{job}/run",
+            Member,
+            ui::case_cve_run_job,
+        )
+        .get("/desk/cases/{id}/cve/drift", Member, ui::case_cve_drift)
+        .get("/desk/cve", Member, ui::cve_ids)
+        .post("/desk/cve/sync", Member, ui::cve_sync)
+        .post("/desk/cve/reject", Member, ui::cve_reject)
+        .get("/desk/ecosystem", Member, ui::ecosystem_index)
+        .get("/desk/ecosystem/new", Member, ui::ecosystem_new_form)
+        .post("/desk/ecosystem/products", Member, ui::ecosystem_add)
+        .get(
+            "/desk/ecosystem/products/{key}",
+            Member,
+            ui::ecosystem_product,
+        )
+        .post(
+            "/desk/ecosystem/products/{key}",
+            Member,
+            ui::ecosystem_annotate,
+        )
+        .get("/desk/ecosystem/xeps/{number}", Member, ui::ecosystem_xep)
+        .post("/desk/reports/{id}/scope", Member, ui::decide_scope)
+        .get("/desk/dashboard", Member, ui::dashboard)
+        .get("/desk/forecast", Member, ui::forecast)
+        .post("/desk/forecast", Member, ui::forecast_submit)
+        .get("/desk/team", Member, ui::team_index)
+        .post("/desk/team/profile", Member, ui::team_profile)
+        .post("/desk/team/absences", Member, ui::team_add_absence)
+        .post(
+            "/desk/team/absences/{id}/remove",
+            Member,
+            ui::team_remove_absence,
+        )
+        .post(
+            "/desk/team/affiliations",
+            Member,
+            ui::team_declare_affiliation,
+        )
+        .post(
+            "/desk/team/affiliations/{id}/withdraw",
+            Member,
+            ui::team_withdraw_affiliation,
+        )
+        .get("/desk/team/calendar", Member, ui::team_calendar)
+        .get("/desk/rota", Member, ui::rota)
+        .post("/desk/rota/plan", Admin, ui::rota_plan)
+        .post("/desk/rota/{id}/handover", Member, ui::rota_handover)
+        .post("/desk/cases/{id}/recuse", Member, ui::case_recuse)
+        .post("/desk/cases/{id}/take", Member, ui::case_take)
+        .post("/desk/reports/{id}/clock", Member, ui::report_clock)
+        .get("/desk/settings/notifications", Member, ui::notify_settings)
+        .post(
+            "/desk/settings/notifications",
+            Member,
+            ui::notify_settings_save,
+        )
+        .get("/admin/outbox", Admin, ui::outbox)
+        .post("/admin/outbox/{id}/retry", Admin, ui::outbox_retry)
+        .get("/admin/mail/quarantine", Admin, ui::quarantine)
+        .get("/admin/mail/quarantine/{id}", Admin, ui::quarantined_mail)
+        .get(
+            "/admin/mail/quarantine/{id}/raw",
+            Admin,
+            ui::quarantined_raw,
+        )
+        .post(
+            "/admin/mail/quarantine/{id}/release",
+            Admin,
+            ui::quarantine_release,
+        )
+        .get(
+            "/desk/cases/{id}/coordination",
+            Member,
+            ui::coordination::coordination,
+        )
+        .post(
+            "/desk/cases/{id}/vulnerabilities",
+            Member,
+            ui::coordination::add_vulnerability,
+        )
+        .post(
+            "/desk/cases/{id}/vulnerabilities/{v}/products",
+            Member,
+            ui::coordination::add_products,
+        )
+        .post(
+            "/desk/cases/{id}/vulnerabilities/{v}/count",
+            Member,
+            ui::coordination::choose_count,
+        )
+        .post(
+            "/desk/cases/{id}/products/{row}",
+            Member,
+            ui::coordination::update_product,
+        )
+        .post(
+            "/desk/cases/{id}/vendors",
+            Member,
+            ui::coordination::invite_vendor,
+        )
+        .post(
+            "/desk/cases/{id}/embargo",
+            Member,
+            ui::coordination::set_embargo,
+        )
+        .post(
+            "/desk/cases/{id}/embargo/broken",
+            Member,
+            ui::coordination::embargo_broken,
+        )
+        .post(
+            "/desk/cases/{id}/coordination/messages",
+            Member,
+            ui::coordination::post_message,
+        )
+        .get(
+            "/desk/cases/{id}/coordination/files/{file}",
+            Member,
+            ui::coordination::download_file,
+        )
+        .get("/vendor", Vendor, vendor::home)
+        .get("/vendor/login", Public, vendor::login_form)
+        .post("/vendor/login", Public, vendor::login_submit)
+        .post("/vendor/logout", Vendor, vendor::logout)
+        .get("/vendor/invitations/{token}", Token, vendor::invitation)
+        .post(
+            "/vendor/invitations/{token}",
+            Token,
+            vendor::accept_invitation,
+        )
+        .get("/vendor/cases/{id}", Vendor, vendor::case_view)
+        .post(
+            "/vendor/cases/{id}/acknowledge",
+            Vendor,
+            vendor::acknowledge,
+        )
+        .post("/vendor/cases/{id}/consent", Vendor, vendor::consent)
+        .post(
+            "/vendor/cases/{id}/products/{row}",
+            Vendor,
+            vendor::update_product,
+        )
+        .post("/vendor/cases/{id}/messages", Vendor, vendor::post_message)
+        .post_with_limit(
+            "/vendor/cases/{id}/files",
+            Vendor,
+            DefaultBodyLimit::max(vendor::MAX_FILE_BYTES + 64 * 1024),
+            vendor::upload,
+        )
+        .get("/vendor/cases/{id}/files/{file}", Vendor, vendor::download)
+        .get("/pgp-key.asc", Public, ui::cna_public_key)
+        .get("/account/tokens", Member, ui::api_tokens)
+        .post("/account/tokens", Member, ui::create_api_token)
+        .post("/account/tokens/{id}/revoke", Member, ui::revoke_api_token)
+        .get("/admin/users", Admin, ui::users)
+        .post("/admin/users", Admin, ui::create_user)
+        .post("/admin/users/{id}/active", Admin, ui::set_user_active);
+    let mut specs = public_site.specs;
+    specs.extend(api.specs);
+    specs.extend(desk.specs);
+    Routes {
+        public_site: public_site.router,
+        api: api.router,
+        desk: desk.router,
+        specs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_route_is_registered_once() {
+        let all = routes();
+        let distinct: HashSet<_> = all.iter().map(|r| (r.method, r.path)).collect();
+        assert_eq!(distinct.len(), all.len());
+        assert!(all.len() > 100, "{}", all.len());
+    }
+
+    #[test]
+    fn only_the_api_is_exempt_and_every_get_is_safe() {
+        for r in routes() {
+            match r.method {
+                RouteMethod::Get => {
+                    assert_eq!(r.csrf, CsrfRule::Safe, "{}", r.path);
+                    assert_eq!(r.body, RequestBody::Empty, "{}", r.path);
+                }
+                RouteMethod::Post => {
+                    assert_ne!(r.csrf, CsrfRule::Safe, "{}", r.path);
+                    if r.csrf == CsrfRule::Exempt {
+                        assert!(r.path.starts_with("/api/"), "{}", r.path);
+                    }
+                }
+            }
+        }
+    }
+}
