@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use cnadesk_core::{ReportId, ReportState, Role};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use support::{api_report, TestApp};
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use cnadesk_ecosystem::snapshot::files;
 use cnadesk_ecosystem::{sources, Registry, Snapshot, SourceState, SyncState};
 use cnadesk_scope::{Assessment, Decision, PastDecision, Policy, ScopeInput};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use cnadesk_store_sql::Migrate;
 use cnadesk_web::scope_desk::{today, ScopeDesk};
 use futures_util::StreamExt;
