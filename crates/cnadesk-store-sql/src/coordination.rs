@@ -1,25 +1,23 @@
-//! Coordinated disclosure: vulnerabilities and their products, vendor
-//! contacts, invitations and accounts, the embargo, the coordination threads
-//! and files, and published advisories. The [`cnadesk_store::Store`]
-//! implementation delegates here.
+//! [`Coordination`] over SQL: vulnerabilities and their products, the
+//! embargo, the coordination threads and files, and published advisories
+//! (vendor contacts, invitations and accounts are in `vendors.rs`).
 //!
 //! Every change appends its audit event in its own transaction, with the case
 //! and its report set, and a payload without secrets, e-mail addresses,
 //! statements or message bodies (bodies and files by SHA-256).
 
+use async_trait::async_trait;
 use cnadesk_core::audit::{ContentSubject, EventDraft};
-use cnadesk_core::{Actor, CaseId, ReportId, VendorId};
+use cnadesk_core::{Actor, CaseId, ReportId};
 use cnadesk_store::{
-    Advisory, AffectedProduct, CaseFile, CaseMessage, CountChoice, Embargo, EmbargoOutcome,
-    EmbargoProposal, NewCaseFile, NewInvitation, NewOutboxMessage, NewVendorAccount,
-    NewVulnerability, Participant, ProductUpdate, StoreError, StoreResult, VendorAccount,
-    Vulnerability,
+    Advisory, AffectedProduct, CaseFile, CaseMessage, Coordination, CountChoice, Embargo,
+    EmbargoOutcome, EmbargoProposal, NewCaseFile, NewVulnerability, ProductUpdate, StoreError,
+    StoreResult, Vulnerability,
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::notify::insert_outbox;
 use crate::rows::{db_err, flag, get, json_column, parsed, sha256_hex};
 use crate::store::{append_audit, fetch_case, SqlStore};
 
@@ -28,10 +26,6 @@ const VULNERABILITY_COLUMNS: &str = "id, case_id, title, summary, xeps, rfcs, se
 const PRODUCT_COLUMNS: &str = "id, vulnerability_id, case_id, product_key, product_name, status, \
      affected_versions, fixed_versions, statement, fix_released, shared, status_at, versions_at, \
      statement_at, updated_by";
-const PARTICIPANT_COLUMNS: &str = "id, case_id, email, contact_name, products, \
-     invitation_expires_at, invited_at, invited_by, vendor_id, accepted_at, acknowledged_at, \
-     consented_at, reminders_sent, last_reminded_at";
-const VENDOR_COLUMNS: &str = "id, email, display_name, time_zone, created_at";
 const EMBARGO_COLUMNS: &str = "case_id, ends_at, reason, set_at, set_by, pending_ends_at, \
      pending_reason, pending_by, pending_at, lifted_at, broken_at, broken_note, \
      publication_queued_at";
@@ -72,35 +66,6 @@ fn affected_product(row: &AnyRow) -> StoreResult<AffectedProduct> {
         versions_at_ms: get(row, "versions_at")?,
         statement_at_ms: get(row, "statement_at")?,
         updated_by: get(row, "updated_by")?,
-    })
-}
-
-fn participant(row: &AnyRow) -> StoreResult<Participant> {
-    Ok(Participant {
-        id: get(row, "id")?,
-        case_id: CaseId(get(row, "case_id")?),
-        email: get(row, "email")?,
-        contact_name: get(row, "contact_name")?,
-        products: json_column(row, "products")?,
-        invited_at_ms: get(row, "invited_at")?,
-        invited_by: get(row, "invited_by")?,
-        invitation_expires_at_ms: get(row, "invitation_expires_at")?,
-        vendor: get::<Option<i64>>(row, "vendor_id")?.map(VendorId),
-        accepted_at_ms: get(row, "accepted_at")?,
-        acknowledged_at_ms: get(row, "acknowledged_at")?,
-        consented_at_ms: get(row, "consented_at")?,
-        reminders_sent: get(row, "reminders_sent")?,
-        last_reminded_at_ms: get(row, "last_reminded_at")?,
-    })
-}
-
-fn vendor_account(row: &AnyRow) -> StoreResult<VendorAccount> {
-    Ok(VendorAccount {
-        id: VendorId(get(row, "id")?),
-        email: get(row, "email")?,
-        display_name: get(row, "display_name")?,
-        time_zone: get(row, "time_zone")?,
-        created_at_ms: get(row, "created_at")?,
     })
 }
 
@@ -154,12 +119,8 @@ fn case_file(row: &AnyRow) -> StoreResult<CaseFile> {
     })
 }
 
-fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
 /// The report of a case; `NotFound` when there is no such case.
-async fn case_report(conn: &mut AnyConnection, case: CaseId) -> StoreResult<ReportId> {
+pub(crate) async fn case_report(conn: &mut AnyConnection, case: CaseId) -> StoreResult<ReportId> {
     Ok(fetch_case(conn, case)
         .await?
         .ok_or_else(|| StoreError::NotFound(case.to_string()))?
@@ -168,12 +129,12 @@ async fn case_report(conn: &mut AnyConnection, case: CaseId) -> StoreResult<Repo
 
 /// An event about a case, linked to the case and its report so that
 /// notifications and the report's history find it.
-fn case_event(action: &str, case: CaseId, report: ReportId) -> EventDraft {
+pub(crate) fn case_event(action: &str, case: CaseId, report: ReportId) -> EventDraft {
     EventDraft::new(action).case(case).report(report)
 }
 
 /// The case of a participant and the case's report.
-async fn participant_case(
+pub(crate) async fn participant_case(
     conn: &mut AnyConnection,
     participant_id: i64,
 ) -> StoreResult<(CaseId, ReportId)> {
@@ -231,10 +192,9 @@ fn embargo_change_payload(previous_end: Option<i64>, end: i64, reason: &str) -> 
     json!({ "previous_end": previous_end, "end": end, "reason": reason })
 }
 
-impl SqlStore {
-    // ---- vulnerabilities and products ------------------------------------------
-
-    pub(crate) async fn coord_add_vulnerability(
+#[async_trait]
+impl Coordination for SqlStore {
+    async fn add_vulnerability(
         &self,
         v: NewVulnerability,
         actor: &Actor,
@@ -277,10 +237,7 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn coord_vulnerabilities(
-        &self,
-        case: CaseId,
-    ) -> StoreResult<Vec<Vulnerability>> {
+    async fn vulnerabilities(&self, case: CaseId) -> StoreResult<Vec<Vulnerability>> {
         let sql = format!(
             "SELECT {VULNERABILITY_COLUMNS} FROM vulnerabilities WHERE case_id = $1 ORDER BY created_at, id"
         );
@@ -294,7 +251,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_choose_cve_count(
+    async fn choose_cve_count(
         &self,
         case: CaseId,
         vulnerability_id: i64,
@@ -343,7 +300,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn coord_add_affected_products(
+    async fn add_affected_products(
         &self,
         case: CaseId,
         vulnerability_id: i64,
@@ -412,10 +369,7 @@ impl SqlStore {
         Ok(added.len())
     }
 
-    pub(crate) async fn coord_affected_products(
-        &self,
-        case: CaseId,
-    ) -> StoreResult<Vec<AffectedProduct>> {
+    async fn affected_products(&self, case: CaseId) -> StoreResult<Vec<AffectedProduct>> {
         let sql = format!(
             "SELECT {PRODUCT_COLUMNS} FROM affected_products WHERE case_id = $1 \
              ORDER BY vulnerability_id, id"
@@ -430,7 +384,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_update_affected_product(
+    async fn update_affected_product(
         &self,
         case: CaseId,
         row_id: i64,
@@ -530,7 +484,7 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn coord_share_affected_product(
+    async fn share_affected_product(
         &self,
         case: CaseId,
         row_id: i64,
@@ -567,408 +521,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    // ---- vendor contacts -------------------------------------------------------
-
-    pub(crate) async fn coord_invite_vendor(
-        &self,
-        invitation: NewInvitation,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<Participant> {
-        let case = invitation.case_id;
-        let email = normalize_email(&invitation.email);
-        if email.is_empty() || !email.contains('@') {
-            return Err(StoreError::Rejected(
-                "an invitation needs an e-mail address".into(),
-            ));
-        }
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        let report = case_report(&mut tx, case).await?;
-        // An address already invited to the case: lock its row and merge.
-        let sql = format!(
-            "UPDATE case_participants SET reminders_sent = reminders_sent \
-             WHERE case_id = $1 AND email = $2 \
-             RETURNING {PARTICIPANT_COLUMNS}"
-        );
-        let existing = sqlx::query(&sql)
-            .bind(case.0)
-            .bind(&email)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| participant(&r))
-            .transpose()?;
-        let mut products: Vec<String> = existing
-            .as_ref()
-            .map(|p| p.products.clone())
-            .unwrap_or_default();
-        for p in &invitation.products {
-            let p = p.trim();
-            if !p.is_empty() && !products.iter().any(|q| q == p) {
-                products.push(p.to_owned());
-            }
-        }
-        let contact_name = invitation.contact_name.trim();
-        let (stored, action) = match existing {
-            Some(existing) => {
-                let sql = format!(
-                    "UPDATE case_participants SET products = $1, contact_name = $2, token_hash = $3, \
-                     invitation_expires_at = $4 WHERE id = $5 RETURNING {PARTICIPANT_COLUMNS}"
-                );
-                let name = if contact_name.is_empty() {
-                    existing.contact_name.as_str()
-                } else {
-                    contact_name
-                };
-                let row = sqlx::query(&sql)
-                    .bind(json!(products).to_string())
-                    .bind(name)
-                    .bind(&invitation.token_hash)
-                    .bind(invitation.expires_at_ms)
-                    .bind(existing.id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (participant(&row)?, "vendor.reinvited")
-            }
-            None => {
-                let sql = format!(
-                    "INSERT INTO case_participants (case_id, email, contact_name, products, token_hash, \
-                     invitation_expires_at, invited_at, invited_by, reminders_sent) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING {PARTICIPANT_COLUMNS}"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(case.0)
-                    .bind(&email)
-                    .bind(contact_name)
-                    .bind(json!(products).to_string())
-                    .bind(&invitation.token_hash)
-                    .bind(invitation.expires_at_ms)
-                    .bind(now_ms)
-                    .bind(actor.to_key())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (participant(&row)?, "vendor.invited")
-            }
-        };
-        append_audit(
-            &mut tx,
-            case_event(action, case, report).payload(json!({
-                "participant": stored.id,
-                "products": stored.products,
-            })),
-            actor,
-            now_ms,
-        )
-        .await?;
-        if let Some(message) = &invitation.outbox {
-            let mut message = message.clone();
-            message.case_id.get_or_insert(case);
-            insert_outbox(&mut tx, &message, now_ms).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(stored)
-    }
-
-    pub(crate) async fn coord_participants(&self, case: CaseId) -> StoreResult<Vec<Participant>> {
-        let sql = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE case_id = $1 \
-             ORDER BY invited_at, id"
-        );
-        sqlx::query(&sql)
-            .bind(case.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(participant)
-            .collect()
-    }
-
-    pub(crate) async fn coord_participations(
-        &self,
-        vendor: VendorId,
-    ) -> StoreResult<Vec<Participant>> {
-        let sql = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants WHERE vendor_id = $1 \
-             ORDER BY case_id, id"
-        );
-        sqlx::query(&sql)
-            .bind(vendor.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(participant)
-            .collect()
-    }
-
-    pub(crate) async fn coord_invitation(
-        &self,
-        token_hash: &str,
-        now_ms: i64,
-    ) -> StoreResult<Option<Participant>> {
-        let sql = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM case_participants \
-             WHERE token_hash = $1 AND invitation_expires_at > $2"
-        );
-        sqlx::query(&sql)
-            .bind(token_hash)
-            .bind(now_ms)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| participant(&r))
-            .transpose()
-    }
-
-    pub(crate) async fn coord_accept_invitation(
-        &self,
-        token_hash: &str,
-        vendor: VendorId,
-        now_ms: i64,
-    ) -> StoreResult<Participant> {
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        // Conditional: of two accepts racing, the second finds no row with
-        // this hash (PostgreSQL re-checks the condition after the first
-        // commits; SQLite has one writer).
-        let sql = format!(
-            "UPDATE case_participants SET token_hash = NULL, vendor_id = $1, accepted_at = $2 \
-             WHERE token_hash = $3 AND invitation_expires_at > $2 RETURNING {PARTICIPANT_COLUMNS}"
-        );
-        let stored = sqlx::query(&sql)
-            .bind(vendor.0)
-            .bind(now_ms)
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| participant(&r))
-            .transpose()?
-            .ok_or(StoreError::SetupTokenInvalid)?;
-        let report = case_report(&mut tx, stored.case_id).await?;
-        append_audit(
-            &mut tx,
-            case_event("vendor.accepted", stored.case_id, report).payload(json!({
-                "participant": stored.id,
-                "vendor": vendor.0,
-            })),
-            &Actor::Vendor { id: vendor },
-            now_ms,
-        )
-        .await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(stored)
-    }
-
-    pub(crate) async fn coord_acknowledge_embargo(
-        &self,
-        participant_id: i64,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        let (case, report) = participant_case(&mut tx, participant_id).await?;
-        let n = sqlx::query(
-            "UPDATE case_participants SET acknowledged_at = $1 \
-             WHERE id = $2 AND acknowledged_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(participant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if n != 1 {
-            return Ok(false);
-        }
-        append_audit(
-            &mut tx,
-            case_event("vendor.acknowledged", case, report)
-                .payload(json!({ "participant": participant_id })),
-            actor,
-            now_ms,
-        )
-        .await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    pub(crate) async fn coord_remind_vendor(
-        &self,
-        participant_id: i64,
-        new_link: Option<(String, i64)>,
-        outbox: Option<NewOutboxMessage>,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        let sql = format!(
-            "UPDATE case_participants SET reminders_sent = reminders_sent + 1, last_reminded_at = $1 \
-             WHERE id = $2 RETURNING {PARTICIPANT_COLUMNS}"
-        );
-        let stored = sqlx::query(&sql)
-            .bind(now_ms)
-            .bind(participant_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| participant(&r))
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("participant {participant_id}")))?;
-        if let Some((hash, expires_at_ms)) = &new_link {
-            // A used link is never revived: it would let its holder bind the
-            // participant to another account.
-            let n = sqlx::query(
-                "UPDATE case_participants SET token_hash = $1, invitation_expires_at = $2 \
-                 WHERE id = $3 AND accepted_at IS NULL",
-            )
-            .bind(hash)
-            .bind(*expires_at_ms)
-            .bind(participant_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if n != 1 {
-                return Err(StoreError::Rejected(format!(
-                    "participant {participant_id} has accepted the invitation; a reminder cannot carry a new link"
-                )));
-            }
-        }
-        let report = case_report(&mut tx, stored.case_id).await?;
-        append_audit(
-            &mut tx,
-            case_event("vendor.reminded", stored.case_id, report).payload(json!({
-                "participant": participant_id,
-                "reminder": stored.reminders_sent,
-                "new_link": new_link.is_some(),
-            })),
-            &Actor::system("reminders"),
-            now_ms,
-        )
-        .await?;
-        if let Some(mut message) = outbox {
-            message.case_id.get_or_insert(stored.case_id);
-            insert_outbox(&mut tx, &message, now_ms).await?;
-        }
-        tx.commit().await.map_err(db_err)
-    }
-
-    // ---- vendor accounts and sessions --------------------------------------------
-
-    pub(crate) async fn coord_create_vendor_account(
-        &self,
-        account: NewVendorAccount,
-        now_ms: i64,
-    ) -> StoreResult<VendorAccount> {
-        let email = normalize_email(&account.email);
-        if email.is_empty() {
-            return Err(StoreError::Rejected(
-                "a vendor account needs an e-mail address".into(),
-            ));
-        }
-        let sql = format!(
-            "INSERT INTO vendor_accounts (email, display_name, password_hash, time_zone, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {VENDOR_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(&email)
-            .bind(account.display_name.trim())
-            .bind(&account.password_hash)
-            .bind(&account.time_zone)
-            .bind(now_ms)
-            .fetch_one(&self.writer)
-            .await
-            .map_err(|e| match db_err(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict("a vendor account with this e-mail address".into())
-                }
-                other => other,
-            })?;
-        vendor_account(&row)
-    }
-
-    pub(crate) async fn coord_vendor_account(
-        &self,
-        id: VendorId,
-    ) -> StoreResult<Option<VendorAccount>> {
-        let sql = format!("SELECT {VENDOR_COLUMNS} FROM vendor_accounts WHERE id = $1");
-        sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| vendor_account(&r))
-            .transpose()
-    }
-
-    pub(crate) async fn coord_vendor_credentials(
-        &self,
-        email: &str,
-    ) -> StoreResult<Option<(VendorAccount, String)>> {
-        let sql =
-            format!("SELECT {VENDOR_COLUMNS}, password_hash FROM vendor_accounts WHERE email = $1");
-        sqlx::query(&sql)
-            .bind(normalize_email(email))
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| Ok((vendor_account(&r)?, get(&r, "password_hash")?)))
-            .transpose()
-    }
-
-    pub(crate) async fn coord_create_vendor_session(
-        &self,
-        id_hash: &str,
-        vendor: VendorId,
-        expires_at_ms: i64,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO vendor_sessions (id_hash, vendor_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id_hash)
-        .bind(vendor.0)
-        .bind(now_ms)
-        .bind(expires_at_ms)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err)?;
-        Ok(())
-    }
-
-    pub(crate) async fn coord_vendor_session(
-        &self,
-        id_hash: &str,
-        now_ms: i64,
-    ) -> StoreResult<Option<VendorAccount>> {
-        let sql = "SELECT a.id, a.email, a.display_name, a.time_zone, a.created_at \
-             FROM vendor_sessions s JOIN vendor_accounts a ON a.id = s.vendor_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2";
-        sqlx::query(sql)
-            .bind(id_hash)
-            .bind(now_ms)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| vendor_account(&r))
-            .transpose()
-    }
-
-    pub(crate) async fn coord_delete_vendor_session(&self, id_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM vendor_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    // ---- the embargo --------------------------------------------------------------
-
-    pub(crate) async fn coord_embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>> {
+    async fn embargo(&self, case: CaseId) -> StoreResult<Option<Embargo>> {
         let sql = format!("SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE case_id = $1");
         sqlx::query(&sql)
             .bind(case.0)
@@ -979,7 +532,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn coord_set_embargo(
+    async fn set_embargo(
         &self,
         case: CaseId,
         ends_at_ms: i64,
@@ -1062,7 +615,7 @@ impl SqlStore {
         Ok(outcome)
     }
 
-    pub(crate) async fn coord_consent_embargo(
+    async fn consent_embargo(
         &self,
         participant_id: i64,
         actor: &Actor,
@@ -1143,7 +696,7 @@ impl SqlStore {
         Ok(outcome)
     }
 
-    pub(crate) async fn coord_break_embargo(
+    async fn break_embargo(
         &self,
         case: CaseId,
         disclosed_at_ms: i64,
@@ -1179,7 +732,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn coord_due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>> {
+    async fn due_embargo_lifts(&self, now_ms: i64) -> StoreResult<Vec<Embargo>> {
         let sql = format!(
             "SELECT {EMBARGO_COLUMNS} FROM embargoes WHERE lifted_at IS NULL AND (ends_at <= $1 OR broken_at IS NOT NULL) \
              ORDER BY ends_at, case_id"
@@ -1194,12 +747,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_lift_embargo(
-        &self,
-        case: CaseId,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
+    async fn lift_embargo(&self, case: CaseId, actor: &Actor, now_ms: i64) -> StoreResult<bool> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         // Conditional: of two lifts racing, one does it.
         let lifted = sqlx::query(
@@ -1246,11 +794,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn coord_mark_publication_queued(
-        &self,
-        case: CaseId,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn mark_publication_queued(&self, case: CaseId, now_ms: i64) -> StoreResult<()> {
         let n = sqlx::query(
             "UPDATE embargoes SET publication_queued_at = COALESCE(publication_queued_at, $1) \
              WHERE case_id = $2 AND lifted_at IS NOT NULL",
@@ -1267,7 +811,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn coord_lifted_awaiting_publication(&self) -> StoreResult<Vec<Embargo>> {
+    async fn lifted_awaiting_publication(&self) -> StoreResult<Vec<Embargo>> {
         let sql = format!(
             "SELECT {EMBARGO_COLUMNS} FROM embargoes \
              WHERE lifted_at IS NOT NULL AND publication_queued_at IS NULL ORDER BY lifted_at, case_id"
@@ -1281,7 +825,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_advisory(&self, case: CaseId) -> StoreResult<Option<Advisory>> {
+    async fn advisory(&self, case: CaseId) -> StoreResult<Option<Advisory>> {
         sqlx::query("SELECT case_id, published_at FROM advisories WHERE case_id = $1")
             .bind(case.0)
             .fetch_optional(&self.reader)
@@ -1291,7 +835,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn coord_advisories(&self) -> StoreResult<Vec<Advisory>> {
+    async fn advisories(&self) -> StoreResult<Vec<Advisory>> {
         sqlx::query(
             "SELECT case_id, published_at FROM advisories ORDER BY published_at DESC, case_id DESC",
         )
@@ -1303,9 +847,7 @@ impl SqlStore {
         .collect()
     }
 
-    // ---- threads and files -------------------------------------------------------
-
-    pub(crate) async fn coord_add_case_message(
+    async fn add_case_message(
         &self,
         case: CaseId,
         participant_id: Option<i64>,
@@ -1355,7 +897,7 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn coord_case_messages(
+    async fn case_messages(
         &self,
         case: CaseId,
         threads: Option<&[i64]>,
@@ -1388,7 +930,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_add_case_file(
+    async fn add_case_file(
         &self,
         file: NewCaseFile,
         actor: &Actor,
@@ -1435,7 +977,7 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn coord_case_files(&self, case: CaseId) -> StoreResult<Vec<CaseFile>> {
+    async fn case_files(&self, case: CaseId) -> StoreResult<Vec<CaseFile>> {
         let sql = format!(
             "SELECT {FILE_COLUMNS} FROM case_files WHERE case_id = $1 ORDER BY created_at, id"
         );
@@ -1449,11 +991,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn coord_case_file(
-        &self,
-        case: CaseId,
-        id: i64,
-    ) -> StoreResult<Option<(CaseFile, Vec<u8>)>> {
+    async fn case_file(&self, case: CaseId, id: i64) -> StoreResult<Option<(CaseFile, Vec<u8>)>> {
         let sql =
             format!("SELECT {FILE_COLUMNS}, bytes FROM case_files WHERE id = $1 AND case_id = $2");
         sqlx::query(&sql)

@@ -1,17 +1,19 @@
-//! Leases for periodic jobs and the heartbeat of running CVE jobs. Each is
+//! [`Leases`] over SQL: leases for periodic jobs and the heartbeat of running CVE jobs. Each is
 //! one statement on the writer: an upsert whose update applies only when the
 //! lease is free, expired or already the asker's. PostgreSQL re-checks that
 //! condition on the latest row version after waiting for a concurrent taker,
 //! SQLite serializes writers, so of several nodes asking at once exactly one
 //! is granted the lease.
 
-use cnadesk_store::{Lease, StoreResult};
+use async_trait::async_trait;
+use cnadesk_store::{Lease, Leases, StoreResult};
 
 use crate::rows::{db_err, get};
 use crate::store::SqlStore;
 
-impl SqlStore {
-    pub(crate) async fn lease_take(
+#[async_trait]
+impl Leases for SqlStore {
+    async fn take_lease(
         &self,
         name: &str,
         holder: &str,
@@ -36,7 +38,7 @@ impl SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(crate) async fn lease_release(&self, name: &str, holder: &str) -> StoreResult<()> {
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
@@ -46,7 +48,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn lease_list(&self) -> StoreResult<Vec<Lease>> {
+    async fn leases(&self) -> StoreResult<Vec<Lease>> {
         sqlx::query("SELECT name, holder, expires_at, taken_at FROM leases ORDER BY name")
             .fetch_all(&self.reader)
             .await
@@ -63,7 +65,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn job_lease_renew(
+    async fn renew_job_lease(
         &self,
         id: i64,
         attempt: i64,

@@ -9,17 +9,27 @@
 //! connection setup (SQLite: WAL, busy timeout, foreign keys, one writer).
 #![warn(clippy::unwrap_used)]
 
+mod accounts;
 mod api_tokens;
+mod audit;
 pub mod backup;
+mod cases;
 mod coordination;
+mod cve_ids;
+mod jobs;
 mod leases;
 mod maintenance;
 mod notify;
+mod records;
+mod reports;
 mod rows;
+mod scope;
+mod sessions;
 mod store;
 mod team;
 mod transparency;
 mod tx;
+mod vendors;
 
 use std::path::Path;
 use std::str::FromStr;

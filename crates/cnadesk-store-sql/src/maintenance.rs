@@ -1,5 +1,5 @@
-//! [`Maintenance`] over SQL: the write probe, the key fingerprint, the
-//! footprint.
+//! [`Maintenance`] over SQL: the backend's name and ping, the write probe,
+//! the key fingerprint, the footprint.
 
 use std::time::Duration;
 
@@ -117,6 +117,18 @@ impl SqlStore {
 
 #[async_trait]
 impl Maintenance for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn write_probe(&self, now_ms: i64) -> StoreResult<()> {
         let (failure, generation) = WriteHealth::PROCESS.failing();
         match &failure {

@@ -1,21 +1,21 @@
-//! The outbox, members' contact details and choices, inbound mail and the
-//! quarantine. The [`cnadesk_store::Store`] implementation delegates here.
+//! [`NotifyStore`] over SQL: the outbox, members' contact details and
+//! choices, inbound mail and the quarantine.
 
+use async_trait::async_trait;
 use cnadesk_core::audit::EventDraft;
 use cnadesk_core::{Actor, ReportId, UserId};
 use cnadesk_store::{
     Author, DeliveryOutcome, InboundFiling, JobState, MemberContact, NewMessage, NewOutboxMessage,
-    NewQuarantined, NotificationPref, OutboxFilter, OutboxMessage, Quarantined, StoreError,
-    StoreResult, Visibility,
+    NewQuarantined, NotificationPref, NotifyStore, OutboxFilter, OutboxMessage, Quarantined,
+    StoreError, StoreResult, Visibility,
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use crate::reports::{insert_attachments, insert_message, insert_report};
 use crate::rows::{db_err, get, parsed};
-use crate::store::{
-    append_audit, fetch_user, insert_attachments, insert_message, insert_report, SqlStore,
-};
+use crate::store::{append_audit, fetch_user, SqlStore};
 
 const OUTBOX_COLUMNS: &str = "id, dedupe_key, channel, recipient, template, report_id, case_id, \
      event_seq, context, sealed, state, attempts, next_attempt_at, lease_until, last_error, \
@@ -119,8 +119,9 @@ pub(crate) async fn advance_cursor(
     Ok(())
 }
 
-impl SqlStore {
-    pub(crate) async fn notify_enqueue(
+#[async_trait]
+impl NotifyStore for SqlStore {
+    async fn enqueue_messages(
         &self,
         messages: Vec<NewOutboxMessage>,
         cursor: Option<(&str, i64)>,
@@ -140,7 +141,7 @@ impl SqlStore {
         Ok(new)
     }
 
-    pub(crate) async fn notify_cursor_at(&self, name: &str) -> StoreResult<i64> {
+    async fn notify_cursor(&self, name: &str) -> StoreResult<i64> {
         let row = sqlx::query("SELECT last_seq FROM notify_cursors WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.reader)
@@ -151,10 +152,7 @@ impl SqlStore {
             .map(|s| s.unwrap_or(0))
     }
 
-    pub(crate) async fn notify_outbox(
-        &self,
-        filter: OutboxFilter,
-    ) -> StoreResult<Vec<OutboxMessage>> {
+    async fn outbox(&self, filter: OutboxFilter) -> StoreResult<Vec<OutboxMessage>> {
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 = '' OR state = $1) \
@@ -172,11 +170,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn notify_due(
-        &self,
-        now_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<OutboxMessage>> {
+    async fn due_messages(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE (state = 'queued' AND next_attempt_at <= $1) \
              OR (state = 'running' AND lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
@@ -192,7 +186,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn notify_claim(
+    async fn claim_message(
         &self,
         id: i64,
         lease_until_ms: i64,
@@ -214,7 +208,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn notify_finish(
+    async fn finish_message(
         &self,
         id: i64,
         attempt: i64,
@@ -270,12 +264,7 @@ impl SqlStore {
         Ok(stored)
     }
 
-    pub(crate) async fn notify_retry(
-        &self,
-        id: i64,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn retry_message(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE outbox SET state = 'queued', next_attempt_at = $1, last_error = '', updated_at = $1 \
@@ -301,7 +290,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn notify_contacts(&self) -> StoreResult<Vec<MemberContact>> {
+    async fn member_contacts(&self) -> StoreResult<Vec<MemberContact>> {
         sqlx::query("SELECT user_id, jid, openpgp_key FROM member_contacts ORDER BY user_id")
             .fetch_all(&self.reader)
             .await
@@ -317,7 +306,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn notify_save_contact(
+    async fn save_member_contact(
         &self,
         contact: MemberContact,
         actor: &Actor,
@@ -353,7 +342,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn notify_prefs(&self) -> StoreResult<Vec<NotificationPref>> {
+    async fn notification_prefs(&self) -> StoreResult<Vec<NotificationPref>> {
         sqlx::query(
             "SELECT user_id, event, email, xmpp FROM notification_prefs ORDER BY user_id, event",
         )
@@ -372,7 +361,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn notify_save_prefs(
+    async fn save_notification_prefs(
         &self,
         user: UserId,
         prefs: Vec<NotificationPref>,
@@ -419,7 +408,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn notify_inbound(&self, hash: &str) -> StoreResult<Option<ReportId>> {
+    async fn inbound_mail(&self, hash: &str) -> StoreResult<Option<ReportId>> {
         sqlx::query("SELECT report_id FROM inbound_mail WHERE message_id_hash = $1")
             .bind(hash)
             .fetch_optional(&self.reader)
@@ -429,7 +418,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn notify_file_inbound(
+    async fn file_inbound_mail(
         &self,
         hash: &str,
         filing: InboundFiling,
@@ -496,11 +485,7 @@ impl SqlStore {
         Ok((report, true))
     }
 
-    pub(crate) async fn notify_quarantine(
-        &self,
-        mail: NewQuarantined,
-        now_ms: i64,
-    ) -> StoreResult<i64> {
+    async fn quarantine_mail(&self, mail: NewQuarantined, now_ms: i64) -> StoreResult<i64> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         let row = sqlx::query(
             "INSERT INTO mail_quarantine (reason, mail_from, rcpt_to, size, raw, received_at) \
@@ -531,10 +516,7 @@ impl SqlStore {
         Ok(id)
     }
 
-    pub(crate) async fn notify_quarantined_list(
-        &self,
-        include_released: bool,
-    ) -> StoreResult<Vec<Quarantined>> {
+    async fn quarantined_mail(&self, include_released: bool) -> StoreResult<Vec<Quarantined>> {
         let sql = format!(
             "SELECT {QUARANTINE_COLUMNS} FROM mail_quarantine \
              WHERE ($1 = 1 OR released_at IS NULL) ORDER BY id DESC LIMIT 500"
@@ -549,7 +531,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn notify_quarantined_one(&self, id: i64) -> StoreResult<Option<Quarantined>> {
+    async fn quarantined(&self, id: i64) -> StoreResult<Option<Quarantined>> {
         let sql = format!("SELECT {QUARANTINE_COLUMNS}, raw FROM mail_quarantine WHERE id = $1");
         sqlx::query(&sql)
             .bind(id)
@@ -563,12 +545,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn notify_release(
-        &self,
-        id: i64,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn release_quarantined(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE mail_quarantine SET released_at = $1 WHERE id = $2 AND released_at IS NULL",

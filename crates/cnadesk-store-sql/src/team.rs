@@ -1,10 +1,11 @@
-//! The team tables: profiles, absences, affiliations, recusals and the rota.
-//! The [`cnadesk_store::Store`] implementation delegates here.
+//! [`TeamStore`] over SQL: profiles, absences, affiliations, recusals and the
+//! rota.
 
-use cnadesk_core::audit::{AuditEvent, EventDraft};
+use async_trait::async_trait;
+use cnadesk_core::audit::EventDraft;
 use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
-use cnadesk_core::{Actor, CaseId, ReportId, UserId};
-use cnadesk_store::{StoreError, StoreResult};
+use cnadesk_core::{Actor, CaseId, UserId};
+use cnadesk_store::{StoreError, StoreResult, TeamStore};
 use serde_json::json;
 use sqlx::any::AnyRow;
 
@@ -69,7 +70,38 @@ const RECUSAL_COLUMNS: &str = "case_id, user_id, reason, source, created_at";
 const SHIFT_COLUMNS: &str = "id, user_id, starts_at, ends_at, handover_note, handed_over_at";
 
 impl SqlStore {
-    pub(crate) async fn team_profiles(&self) -> StoreResult<Vec<Profile>> {
+    /// Deletes row `id` of `table` if it belongs to `user` (`NotFound`
+    /// otherwise: someone else's row looks like no row), and audits it.
+    #[allow(clippy::too_many_arguments)]
+    async fn delete_owned<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: i64,
+        user: UserId,
+        decode: fn(&AnyRow) -> StoreResult<T>,
+        event: impl FnOnce(&T) -> EventDraft,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2 RETURNING {columns}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("{table} row {id}")))?;
+        let gone = decode(&row)?;
+        append_audit(&mut tx, event(&gone), actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl TeamStore for SqlStore {
+    async fn profiles(&self) -> StoreResult<Vec<Profile>> {
         sqlx::query(
             "SELECT user_id, time_zone, capacity, skills FROM member_profiles ORDER BY user_id",
         )
@@ -81,12 +113,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn team_save_profile(
-        &self,
-        p: Profile,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn save_profile(&self, p: Profile, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         p.validate().map_err(|(_, m)| StoreError::Rejected(m))?;
         let mut tx = self.write_tx().await.map_err(db_err)?;
         fetch_user(&mut tx, p.user)
@@ -126,7 +153,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn team_absences(&self) -> StoreResult<Vec<Absence>> {
+    async fn absences(&self) -> StoreResult<Vec<Absence>> {
         let sql = format!("SELECT {ABSENCE_COLUMNS} FROM absences ORDER BY starts_on, id");
         sqlx::query(&sql)
             .fetch_all(&self.reader)
@@ -137,12 +164,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn team_add_absence(
-        &self,
-        a: Absence,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<Absence> {
+    async fn add_absence(&self, a: Absence, actor: &Actor, now_ms: i64) -> StoreResult<Absence> {
         cnadesk_core::team::check_absence(a.starts_on, a.ends_on)
             .map_err(|(_, m)| StoreError::Rejected(m))?;
         let mut tx = self.write_tx().await.map_err(db_err)?;
@@ -181,7 +203,7 @@ impl SqlStore {
         Ok(saved)
     }
 
-    pub(crate) async fn team_remove_absence(
+    async fn remove_absence(
         &self,
         id: i64,
         user: UserId,
@@ -208,7 +230,7 @@ impl SqlStore {
         .await
     }
 
-    pub(crate) async fn team_affiliations(&self) -> StoreResult<Vec<Affiliation>> {
+    async fn affiliations(&self) -> StoreResult<Vec<Affiliation>> {
         let sql = format!(
             "SELECT {AFFILIATION_COLUMNS} FROM affiliations ORDER BY user_id, product_name"
         );
@@ -221,7 +243,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn team_declare_affiliation(
+    async fn declare_affiliation(
         &self,
         a: Affiliation,
         actor: &Actor,
@@ -268,7 +290,7 @@ impl SqlStore {
         Ok(saved)
     }
 
-    pub(crate) async fn team_withdraw_affiliation(
+    async fn withdraw_affiliation(
         &self,
         id: i64,
         user: UserId,
@@ -295,35 +317,7 @@ impl SqlStore {
         .await
     }
 
-    /// Deletes row `id` of `table` if it belongs to `user` (`NotFound`
-    /// otherwise: someone else's row looks like no row), and audits it.
-    #[allow(clippy::too_many_arguments)]
-    async fn delete_owned<T>(
-        &self,
-        table: &str,
-        columns: &str,
-        id: i64,
-        user: UserId,
-        decode: fn(&AnyRow) -> StoreResult<T>,
-        event: impl FnOnce(&T) -> EventDraft,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await.map_err(db_err)?;
-        let sql = format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2 RETURNING {columns}");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| StoreError::NotFound(format!("{table} row {id}")))?;
-        let gone = decode(&row)?;
-        append_audit(&mut tx, event(&gone), actor, now_ms).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    pub(crate) async fn team_recusals(&self, case: Option<CaseId>) -> StoreResult<Vec<Recusal>> {
+    async fn recusals(&self, case: Option<CaseId>) -> StoreResult<Vec<Recusal>> {
         let rows = match case {
             Some(c) => {
                 let sql = format!(
@@ -341,12 +335,7 @@ impl SqlStore {
         rows.iter().map(recusal).collect()
     }
 
-    pub(crate) async fn team_recuse(
-        &self,
-        r: Recusal,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
+    async fn recuse(&self, r: Recusal, actor: &Actor, now_ms: i64) -> StoreResult<bool> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         let case = fetch_case(&mut tx, r.case)
             .await?
@@ -411,7 +400,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn team_shift(&self, id: i64) -> StoreResult<Option<Shift>> {
+    async fn shift(&self, id: i64) -> StoreResult<Option<Shift>> {
         let sql = format!("SELECT {SHIFT_COLUMNS} FROM rota_shifts WHERE id = $1");
         sqlx::query(&sql)
             .bind(id)
@@ -423,7 +412,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn team_shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>> {
+    async fn shifts(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Shift>> {
         let sql = format!(
             "SELECT {SHIFT_COLUMNS} FROM rota_shifts WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id"
         );
@@ -438,7 +427,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn team_plan_rota(
+    async fn plan_rota(
         &self,
         shifts: Vec<(UserId, i64, i64)>,
         actor: &Actor,
@@ -512,13 +501,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn team_hand_over(
-        &self,
-        id: i64,
-        note: &str,
-        actor: &Actor,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn hand_over(&self, id: i64, note: &str, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
         let sql = format!(
             "UPDATE rota_shifts SET handover_note = $1, handed_over_at = $2 WHERE id = $3 RETURNING {SHIFT_COLUMNS}"
@@ -546,7 +529,7 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    pub(crate) async fn team_last_assignments(&self) -> StoreResult<Vec<(UserId, i64)>> {
+    async fn last_assignments(&self) -> StoreResult<Vec<(UserId, i64)>> {
         let sql = format!(
             "SELECT {} FROM audit_events WHERE action = 'case.assigned' ORDER BY seq",
             rows::AUDIT_COLUMNS
@@ -563,55 +546,5 @@ impl SqlStore {
             }
         }
         Ok(last.into_iter().map(|(u, t)| (UserId(u), t)).collect())
-    }
-
-    pub(crate) async fn events_for_reports(
-        &self,
-        reports: &[ReportId],
-    ) -> StoreResult<Vec<AuditEvent>> {
-        let mut out = Vec::new();
-        for chunk in reports.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {} FROM audit_events WHERE report_id IN ({}) ORDER BY seq",
-                rows::AUDIT_COLUMNS,
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q.bind(r.0);
-            }
-            for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
-                out.push(rows::audit_event(&row)?);
-            }
-        }
-        out.sort_by_key(|e| e.seq);
-        Ok(out)
-    }
-
-    pub(crate) async fn events_by_actions(
-        &self,
-        actions: &[&str],
-        since_ms: i64,
-    ) -> StoreResult<Vec<AuditEvent>> {
-        if actions.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (2..=actions.len() + 1).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT {} FROM audit_events WHERE occurred_at >= $1 AND action IN ({}) ORDER BY seq",
-            rows::AUDIT_COLUMNS,
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(since_ms);
-        for a in actions {
-            q = q.bind(*a);
-        }
-        q.fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(rows::audit_event)
-            .collect()
     }
 }

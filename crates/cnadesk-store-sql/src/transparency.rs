@@ -1,10 +1,12 @@
-//! The public transparency log: entries chained under the database's
+//! [`TransparencyStore`] over SQL: entries chained under the database's
 //! constraints (`seq` and `prev_hash` are unique, so two appenders racing
 //! cannot fork the chain: one of them fails and retries later).
 
+use async_trait::async_trait;
 use cnadesk_core::{CaseId, ReportId};
 use cnadesk_store::{
     NewTransparencyEntry, StoreError, StoreResult, TransparencyEntry, TransparencyRow,
+    TransparencyStore,
 };
 use cnadesk_transparency::{commitment, entry_hash, GENESIS};
 use sqlx::any::AnyRow;
@@ -38,8 +40,9 @@ fn row(r: &AnyRow) -> StoreResult<TransparencyRow> {
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn tlog_append(
+#[async_trait]
+impl TransparencyStore for SqlStore {
+    async fn append_transparency(
         &self,
         entries: Vec<NewTransparencyEntry>,
         cursor: Option<(&str, i64)>,
@@ -101,7 +104,7 @@ impl SqlStore {
         Ok(appended)
     }
 
-    pub(crate) async fn tlog_entries(
+    async fn transparency_entries(
         &self,
         after: i64,
         limit: i64,
@@ -119,7 +122,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn tlog_last(&self) -> StoreResult<Option<TransparencyRow>> {
+    async fn transparency_last(&self) -> StoreResult<Option<TransparencyRow>> {
         let sql = format!("SELECT {COLUMNS} FROM transparency_log ORDER BY seq DESC LIMIT 1");
         sqlx::query(&sql)
             .fetch_optional(&self.reader)
@@ -130,7 +133,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn tlog_sealed_subjects(
+    async fn sealed_transparency_subjects(
         &self,
     ) -> StoreResult<Vec<(Option<CaseId>, Option<ReportId>)>> {
         sqlx::query(
@@ -150,7 +153,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn tlog_reveal(
+    async fn reveal_transparency(
         &self,
         case: Option<CaseId>,
         report: Option<ReportId>,

@@ -10,7 +10,8 @@ mod common;
 
 use std::sync::Arc;
 
-use cnadesk_store::{conformance, Store};
+use cnadesk_store::conformance;
+use cnadesk_store::prelude::*;
 use cnadesk_store_sql::{open, Migrate, SqlStore};
 
 use common::{sqlite, TestDb};

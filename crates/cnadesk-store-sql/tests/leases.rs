@@ -6,7 +6,8 @@ mod common;
 
 use std::sync::Arc;
 
-use cnadesk_store::{lease_conformance, Store};
+use cnadesk_store::lease_conformance;
+use cnadesk_store::prelude::*;
 use cnadesk_store_sql::{open, Migrate, SqlStore};
 
 use common::{postgres, sqlite, sqlite_url};

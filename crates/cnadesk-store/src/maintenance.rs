@@ -1,5 +1,6 @@
-//! The store's own health and identity: whether it can take writes now, and
-//! which secret key the desk's data was created with.
+//! The store's own health and identity: which backend it is, whether the
+//! database answers and can take writes now, and which secret key the
+//! desk's data was created with.
 
 use async_trait::async_trait;
 
@@ -31,6 +32,12 @@ impl Footprint {
 /// The store's health and identity.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
     /// Whether the database can durably store something right now: `Ok`
     /// when a write committed moments ago and none failed since, otherwise
     /// once a probe row commits (bounded in time). `/readyz` and start-up

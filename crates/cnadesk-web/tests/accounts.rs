@@ -4,7 +4,7 @@ mod support;
 
 use axum::http::{header, StatusCode};
 use cnadesk_core::Role;
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use cnadesk_web::security::sha256_hex;
 use cnadesk_web::WebConfig;
 use support::{ClockExt, TestApp, PASSWORD};

@@ -11,7 +11,8 @@ mod support;
 
 use axum::http::StatusCode;
 use cnadesk_core::{CaseId, ReportId, ReportState, Role};
-use cnadesk_store::{NewVendorAccount, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::NewVendorAccount;
 use cnadesk_web::{routes, Access, CsrfRule, RequestBody, RouteMethod, RouteSpec};
 use support::{api_report, Browser, TestApp, PASSWORD};
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use cnadesk_app::coordination::{sweep, CoordinationSettings, Sweep};
 use cnadesk_core::{CaseId, Role};
-use cnadesk_store::{JobFilter, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::JobFilter;
 use cnadesk_web::{AppState, WebConfig};
 use jiff::SignedDuration;
 use support::{

@@ -9,7 +9,8 @@ mod support;
 use axum::http::StatusCode;
 use cnadesk_core::{CaseId, ReportId, Role};
 use cnadesk_cve_services::double::Fault;
-use cnadesk_store::{CveIdFilter, CveIdState, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::{CveIdFilter, CveIdState};
 use support::{carbons_case, case_cve_id, record_fields, reserve, save_record, TestApp};
 
 #[tokio::test]

@@ -7,7 +7,7 @@ mod support;
 
 use axum::http::StatusCode;
 use cnadesk_core::Role;
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use serde_json::json;
 use support::TestApp;
 

@@ -6,7 +6,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use cnadesk_core::{ReportId, Role};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use cnadesk_web::WebConfig;
 use support::{api_report, csrf_from, Multipart, TestApp};
 

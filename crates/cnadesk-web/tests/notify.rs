@@ -23,7 +23,8 @@ use cnadesk_notify::mail::{Mailer, Outgoing, SmtpSecurity, SmtpSettings, Transpo
 use cnadesk_notify::openpgp::{decrypt_and_verify, SecretCert, SignatureCheck};
 use cnadesk_notify::smtp_server::{self, ListenerConfig};
 use cnadesk_notify::xmpp::{self, XmppNotifier, XmppSettings};
-use cnadesk_store::{Channel, JobState, OutboxFilter, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::{Channel, JobState, OutboxFilter};
 use lettre::AsyncTransport;
 use support::*;
 

@@ -7,7 +7,7 @@ mod support;
 use axum::http::StatusCode;
 use cnadesk_core::{CaseId, Role};
 use cnadesk_cve::{csaf, lint, osv, LintContext, SchemaSet};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use support::{carbons_case, Browser, TestApp};
 
 /// What a member fills in on top of the prefilled form.

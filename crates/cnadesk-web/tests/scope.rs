@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use cnadesk_core::{ReportId, Role};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use support::{api_report_about, TestApp};
 
 async fn report(app: &TestApp, product: &str, description: &str) -> i64 {

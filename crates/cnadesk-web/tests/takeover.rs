@@ -11,7 +11,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use cnadesk_core::{CaseId, Role};
 use cnadesk_cve_services::double::Fault;
-use cnadesk_store::{JobState, PublicationRequest, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::{JobState, PublicationRequest};
 use support::{carbons_case, case_cve_id, record_fields, reserve, save_record, TestApp};
 
 /// A case with a reserved ID and an approved version 1; returns the case

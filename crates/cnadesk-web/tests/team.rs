@@ -7,7 +7,7 @@ mod support;
 use axum::http::StatusCode;
 use cnadesk_core::team::Profile;
 use cnadesk_core::{Actor, CaseId, ReportId, Role, UserId};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use support::{accept_as_case, api_report, api_report_about, TestApp};
 
 /// The form was accepted: redirected to `to`, not to the sign-in page.

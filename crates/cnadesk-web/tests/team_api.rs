@@ -8,7 +8,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use cnadesk_core::Role;
-use cnadesk_store::{ApiTokens, Store};
+use cnadesk_store::prelude::*;
 use serde_json::{json, Value};
 use support::{Reply, TestApp};
 

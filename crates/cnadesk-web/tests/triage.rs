@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use cnadesk_core::{CaseId, CaseState, CloseReason, ReportId, ReportState, Role};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use support::{api_report, TestApp};
 
 #[tokio::test]

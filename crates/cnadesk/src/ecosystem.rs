@@ -13,7 +13,7 @@ use cnadesk_app::scope::{today, ScopeDesk};
 use cnadesk_ecosystem::snapshot::files;
 use cnadesk_ecosystem::{sources, Registry, Snapshot, SourceState, SyncState};
 use cnadesk_scope::{Assessment, Decision, PastDecision, Policy, ScopeInput};
-use cnadesk_store::Store;
+use cnadesk_store::prelude::*;
 use cnadesk_store_sql::Migrate;
 use futures_util::StreamExt;
 use serde::Serialize;

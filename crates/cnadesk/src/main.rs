@@ -21,7 +21,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use cnadesk_core::{Actor, Clock, Role, SystemClock};
-use cnadesk_store::{NewUser, Store};
+use cnadesk_store::prelude::*;
+use cnadesk_store::NewUser;
 use cnadesk_store_sql::{open, Backend, Migrate};
 
 use crate::config::{Config, Overrides};

@@ -51,7 +51,7 @@ async fn report_ids(data: &Path) -> BTreeSet<String> {
     )
     .await
     .unwrap();
-    let ids = cnadesk_store::Store::list_reports(&store, Default::default())
+    let ids = cnadesk_store::Reports::list_reports(&store, Default::default())
         .await
         .unwrap()
         .into_iter()

@@ -128,7 +128,7 @@ fn migrate_then_admin_create_user_and_list() {
 
 #[tokio::test]
 async fn admin_reset_totp_turns_off_the_second_factor_and_is_audited() {
-    use cnadesk_store::Store;
+    use cnadesk_store::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let d = data.to_str().unwrap();
@@ -829,7 +829,7 @@ fn audit_verify_names_the_event_whose_content_was_edited() {
             .await
             .unwrap();
         let story = cnadesk_store::conformance::content_story(&store).await;
-        let events = cnadesk_store::Store::audit_events(&store, 0, 10_000)
+        let events = cnadesk_store::Audit::audit_events(&store, 0, 10_000)
             .await
             .unwrap();
         store.close().await;

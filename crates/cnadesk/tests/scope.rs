@@ -427,7 +427,8 @@ fn serve_adopts_the_policy_version_and_refuses_changed_text_under_it() {
 #[tokio::test]
 async fn scope_dry_run_lists_the_past_decisions_a_new_version_changes() {
     use cnadesk_core::{Actor, ReportInput, Role};
-    use cnadesk_store::{Channel, NewReport, NewScopeDecision, NewUser, Store};
+    use cnadesk_store::prelude::*;
+    use cnadesk_store::{Channel, NewReport, NewScopeDecision, NewUser};
     let data = tempfile::tempdir().unwrap();
     let url = cnadesk_store_sql::sqlite_url_in(data.path());
     let store = cnadesk_store_sql::open(&url, cnadesk_store_sql::Migrate::Apply)
