@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::coordination::{
     self, answered, check_embargo_change, ProductStatus, ReminderSchedule,
 };
@@ -434,7 +435,7 @@ async fn queue_publication(app: &App, case: CaseId, actor: &Actor) -> Result<boo
     app.store
         .record_event(
             cnadesk_core::audit::EventDraft {
-                action: "embargo.publication_not_queued".into(),
+                action: AuditAction::EmbargoPublicationNotQueued,
                 case_id: Some(case.0),
                 report_id: report.map(|r| r.0),
                 payload: json!({ "reason": reason }),

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::audit::{AuditAction, AuditEvent};
 use cnadesk_core::sla_policy::TargetKey;
 use cnadesk_core::{CaseId, ReportId, UserId};
 use cnadesk_notify::mail::{Mailer, Outgoing, SendError};
@@ -286,15 +286,15 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
         _ => String::new(),
     };
     let mut out = Vec::new();
-    match event.action.as_str() {
-        "report.created" => {
+    match event.kind() {
+        Some(AuditAction::ReportCreated) => {
             let Some(r) = report else { return out };
             out.push(room(format!("New report #{r}")));
             for m in &facts.members {
                 out.push(member_event(m.id, "new_report", format!("New report #{r}")));
             }
         }
-        "case.assigned" => {
+        Some(AuditAction::CaseAssigned) => {
             if let (Some(to), Some(c)) = (user_field(&event.payload, "to"), case) {
                 if by != Some(to) {
                     out.push(member_event(
@@ -305,7 +305,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }
             }
         }
-        "case.offered" => {
+        Some(AuditAction::CaseOffered) => {
             if let (Some(to), Some(c)) = (user_field(&event.payload, "offered_to"), case) {
                 out.push(member_event(
                     to,
@@ -314,14 +314,14 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 ));
             }
         }
-        "sla.warned" | "sla.escalated" | "sla.breached" => {
-            let (level_title, level_text, to) = match event.action.as_str() {
-                "sla.warned" => (
+        Some(AuditAction::SlaWarned | AuditAction::SlaEscalated | AuditAction::SlaBreached) => {
+            let (level_title, level_text, to) = match event.kind() {
+                Some(AuditAction::SlaWarned) => (
                     "Warning",
                     "A response-time commitment of yours is at risk.",
                     user_field(&event.payload, "to"),
                 ),
-                "sla.escalated" => (
+                Some(AuditAction::SlaEscalated) => (
                     "Handed on to you",
                     "A response-time commitment is about to be missed and was handed on to you.",
                     user_field(&event.payload, "offered_to"),
@@ -358,7 +358,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }
             }
         }
-        "record.version_saved" => {
+        Some(AuditAction::RecordVersionSaved) => {
             let Some(c) = case else { return out };
             let version = event.payload["version"].as_i64().unwrap_or(0);
             for m in &facts.members {
@@ -372,7 +372,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 ));
             }
         }
-        "message.shared" => {
+        Some(AuditAction::MessageShared) => {
             let Some(r) = report else { return out };
             if by.is_some() {
                 if let Some((author, body)) = &facts.message {
@@ -396,7 +396,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }
             }
         }
-        "case.cve_id_set" => {
+        Some(AuditAction::CaseCveIdSet) => {
             if let (Some(r), Some(id)) = (report, event.payload["cve_id"].as_str()) {
                 out.push(Intent {
                     audience: Audience::Reporter,
@@ -405,7 +405,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 });
             }
         }
-        "cve.published" => {
+        Some(AuditAction::CvePublished) => {
             let Some(id) = event.payload["cve_id"].as_str() else {
                 return out;
             };
@@ -426,7 +426,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 });
             }
         }
-        "embargo.set" | "embargo.changed" => {
+        Some(AuditAction::EmbargoSet | AuditAction::EmbargoChanged) => {
             let Some(c) = case else { return out };
             let end = ms_text(&event.payload["end"]);
             let previous = ms_text(&event.payload["previous_end"]);
@@ -451,7 +451,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }),
             });
         }
-        "embargo.proposed" => {
+        Some(AuditAction::EmbargoProposed) => {
             let Some(c) = case else { return out };
             out.push(vendor_event(
                 None,
@@ -463,7 +463,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 url,
             ));
         }
-        "embargo.broken" => {
+        Some(AuditAction::EmbargoBroken) => {
             let Some(c) = case else { return out };
             let headline = format!("Case #{c}: the embargo was broken (public disclosure)");
             out.push(room(headline.clone()));
@@ -477,7 +477,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 url,
             ));
         }
-        "embargo.lifted" => {
+        Some(AuditAction::EmbargoLifted) => {
             let Some(c) = case else { return out };
             out.push(room(format!(
                 "Case #{c}: embargo lifted, advisory published"
@@ -494,7 +494,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }),
             });
         }
-        "embargo.publication_not_queued" => {
+        Some(AuditAction::EmbargoPublicationNotQueued) => {
             let Some(c) = case else { return out };
             let headline = format!(
                 "Case #{c}: the embargo was lifted, but the record was not queued for publication ({})",
@@ -505,7 +505,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 out.push(member_event(a, "published", headline));
             }
         }
-        "coordination.message" => {
+        Some(AuditAction::CoordinationMessage) => {
             let Some(c) = case else { return out };
             if by.is_some() {
                 out.push(vendor_event(
@@ -522,13 +522,15 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 }
             }
         }
-        "vendor.accepted" | "vendor.acknowledged" | "vulnerability.product_updated"
-            if by_vendor(event) =>
-        {
+        Some(
+            AuditAction::VendorAccepted
+            | AuditAction::VendorAcknowledged
+            | AuditAction::VulnerabilityProductUpdated,
+        ) if by_vendor(event) => {
             let Some(c) = case else { return out };
-            let what = match event.action.as_str() {
-                "vendor.accepted" => "accepted the invitation",
-                "vendor.acknowledged" => "acknowledged the embargo",
+            let what = match event.kind() {
+                Some(AuditAction::VendorAccepted) => "accepted the invitation",
+                Some(AuditAction::VendorAcknowledged) => "acknowledged the embargo",
                 _ => "updated a product's status",
             };
             let headline = format!("A vendor {what} on case #{c}");
@@ -672,8 +674,8 @@ async fn facts_for(app: &App, event: &AuditEvent, users: &[User]) -> Result<Fact
             .collect(),
         None => Vec::new(),
     };
-    let message = match (event.action.as_str(), &report) {
-        ("message.shared", Some(r)) => {
+    let message = match (event.kind(), &report) {
+        (Some(AuditAction::MessageShared), Some(r)) => {
             let id = event.payload["message_id"].as_i64();
             store
                 .messages(r.id, false)
@@ -1065,12 +1067,12 @@ mod tests {
     use super::*;
     use cnadesk_core::Role;
 
-    fn event(action: &str, actor: &str, payload: Value) -> AuditEvent {
+    fn event(action: AuditAction, actor: &str, payload: Value) -> AuditEvent {
         AuditEvent {
             seq: 7,
             occurred_at_ms: 0,
             actor: actor.into(),
-            action: action.into(),
+            action: action.as_str().into(),
             case_id: Some(4),
             report_id: Some(12),
             payload,
@@ -1111,76 +1113,104 @@ mod tests {
     #[test]
     fn every_rule_renders_for_every_audience() {
         let cases = [
-            event("report.created", "reporter:12", json!({})),
-            event("case.assigned", "system:assignment", json!({"to": 2})),
+            event(AuditAction::ReportCreated, "reporter:12", json!({})),
             event(
-                "case.offered",
+                AuditAction::CaseAssigned,
+                "system:assignment",
+                json!({"to": 2}),
+            ),
+            event(
+                AuditAction::CaseOffered,
                 "system:assignment",
                 json!({"offered_to": 1}),
             ),
             event(
-                "sla.warned",
+                AuditAction::SlaWarned,
                 "system:sla",
                 json!({"to": 2, "target": "triage", "message": "75%"}),
             ),
             event(
-                "sla.escalated",
+                AuditAction::SlaEscalated,
                 "system:sla",
                 json!({"offered_to": 1, "target": "triage", "message": "90%"}),
             ),
             event(
-                "sla.breached",
+                AuditAction::SlaBreached,
                 "system:sla",
                 json!({"target": "triage", "message": "passed"}),
             ),
-            event("record.version_saved", "member:1:m1", json!({"version": 2})),
-            event("message.shared", "member:1:m1", json!({"message_id": 1})),
-            event("message.shared", "reporter:12", json!({"message_id": 2})),
             event(
-                "case.cve_id_set",
+                AuditAction::RecordVersionSaved,
+                "member:1:m1",
+                json!({"version": 2}),
+            ),
+            event(
+                AuditAction::MessageShared,
+                "member:1:m1",
+                json!({"message_id": 1}),
+            ),
+            event(
+                AuditAction::MessageShared,
+                "reporter:12",
+                json!({"message_id": 2}),
+            ),
+            event(
+                AuditAction::CaseCveIdSet,
                 "member:1:m1",
                 json!({"cve_id": "CVE-2026-0001"}),
             ),
             event(
-                "cve.published",
+                AuditAction::CvePublished,
                 "system:cve",
                 json!({"cve_id": "CVE-2026-0001"}),
             ),
             event(
-                "embargo.set",
+                AuditAction::EmbargoSet,
                 "member:1:m1",
                 json!({"previous_end": null, "end": 1_790_000_000_000_i64, "reason": "r"}),
             ),
             event(
-                "embargo.changed",
+                AuditAction::EmbargoChanged,
                 "member:1:m1",
                 json!({"previous_end": 1_780_000_000_000_i64, "end": 1_790_000_000_000_i64, "reason": "r"}),
             ),
             event(
-                "embargo.proposed",
+                AuditAction::EmbargoProposed,
                 "member:1:m1",
                 json!({"end": 1_790_000_000_000_i64}),
             ),
-            event("embargo.broken", "member:1:m1", json!({"disclosed_at": 1})),
-            event("embargo.lifted", "system:embargo", json!({"end": 1})),
             event(
-                "embargo.publication_not_queued",
+                AuditAction::EmbargoBroken,
+                "member:1:m1",
+                json!({"disclosed_at": 1}),
+            ),
+            event(
+                AuditAction::EmbargoLifted,
+                "system:embargo",
+                json!({"end": 1}),
+            ),
+            event(
+                AuditAction::EmbargoPublicationNotQueued,
                 "system:embargo",
                 json!({"reason": "not approved"}),
             ),
             event(
-                "coordination.message",
+                AuditAction::CoordinationMessage,
                 "member:1:m1",
                 json!({"participant": null}),
             ),
             event(
-                "coordination.message",
+                AuditAction::CoordinationMessage,
                 "vendor:4",
                 json!({"participant": 2}),
             ),
-            event("vendor.acknowledged", "vendor:4", json!({"participant": 2})),
             event(
-                "vulnerability.product_updated",
+                AuditAction::VendorAcknowledged,
+                "vendor:4",
+                json!({"participant": 2}),
+            ),
+            event(
+                AuditAction::VulnerabilityProductUpdated,
                 "vendor:4",
                 json!({"row": 1}),
             ),
@@ -1231,7 +1261,7 @@ mod tests {
         // The recused member hears nothing of a version to approve; the author neither.
         assert_eq!(
             who(&event(
-                "record.version_saved",
+                AuditAction::RecordVersionSaved,
                 "member:1:m1",
                 json!({"version": 2})
             )),
@@ -1241,11 +1271,16 @@ mod tests {
             }]
         );
         // Taking a case oneself is not news to oneself.
-        assert!(who(&event("case.assigned", "member:2:m2", json!({"to": 2}))).is_empty());
+        assert!(who(&event(
+            AuditAction::CaseAssigned,
+            "member:2:m2",
+            json!({"to": 2})
+        ))
+        .is_empty());
         // A reporter's message goes to the assignee, not to the reporter.
         assert_eq!(
             who(&event(
-                "message.shared",
+                AuditAction::MessageShared,
                 "reporter:12",
                 json!({"message_id": 2})
             )),
@@ -1257,7 +1292,7 @@ mod tests {
         // A team message goes to the reporter only.
         assert_eq!(
             who(&event(
-                "message.shared",
+                AuditAction::MessageShared,
                 "member:1:m1",
                 json!({"message_id": 1})
             )),
@@ -1265,9 +1300,9 @@ mod tests {
         );
         // Room messages never carry details.
         for e in [
-            event("report.created", "reporter:12", json!({})),
+            event(AuditAction::ReportCreated, "reporter:12", json!({})),
             event(
-                "sla.breached",
+                AuditAction::SlaBreached,
                 "system:sla",
                 json!({"target": "triage", "message": "m"}),
             ),

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cnadesk_core::assignment::{Assignment, Candidate};
-use cnadesk_core::audit::{AuditEvent, EventDraft};
+use cnadesk_core::audit::{AuditAction, AuditEvent, EventDraft};
 use cnadesk_core::clocks::{self, AlertKind, Measured};
 use cnadesk_core::sla::utc_date_ms as date_of;
 use cnadesk_core::sla_policy::SlaPolicy;
@@ -258,12 +258,18 @@ pub async fn open_reports(app: &App) -> Result<(Vec<ReportId>, Vec<Case>), Store
     let mut inquiry_open: BTreeMap<i64, bool> = BTreeMap::new();
     for e in app
         .store
-        .audit_events_by_actions(&["sla.inquiry_received", "sla.inquiry_answered"], 0)
+        .audit_events_by_actions(
+            &[
+                AuditAction::SlaInquiryReceived,
+                AuditAction::SlaInquiryAnswered,
+            ],
+            0,
+        )
         .await?
     {
         inquiry_open.insert(
             e.report_id.unwrap_or_default(),
-            e.action == "sla.inquiry_received",
+            e.is(AuditAction::SlaInquiryReceived),
         );
     }
     ids.extend(
@@ -406,7 +412,7 @@ pub async fn sweep(app: &App) -> Result<Sweep, StoreError> {
             .unwrap_or_default();
         app.store
             .record_event(
-                EventDraft::new("case.offered")
+                EventDraft::new(AuditAction::CaseOffered)
                     .case(case.id)
                     .report(case.report_id)
                     .payload(json!({
@@ -496,7 +502,11 @@ pub async fn live_offers(
 }
 
 /// The audit actions that make and end offers.
-const OFFER_ACTIONS: [&str; 3] = ["sla.escalated", "case.offered", "case.assigned"];
+const OFFER_ACTIONS: [AuditAction; 3] = [
+    AuditAction::SlaEscalated,
+    AuditAction::CaseOffered,
+    AuditAction::CaseAssigned,
+];
 
 /// The latest offer of each case not yet followed by an assignment, from
 /// audit events (any others are ignored).
@@ -504,12 +514,12 @@ pub fn offers_in(events: &[AuditEvent]) -> BTreeMap<CaseId, Offer> {
     let mut offers: BTreeMap<CaseId, Offer> = BTreeMap::new();
     for e in events
         .iter()
-        .filter(|e| OFFER_ACTIONS.contains(&e.action.as_str()))
+        .filter(|e| e.kind().is_some_and(|a| OFFER_ACTIONS.contains(&a)))
     {
         let Some(case) = e.case_id.map(CaseId) else {
             continue;
         };
-        if e.action == "case.assigned" {
+        if e.is(AuditAction::CaseAssigned) {
             offers.remove(&case);
             continue;
         }
@@ -523,7 +533,7 @@ pub fn offers_in(events: &[AuditEvent]) -> BTreeMap<CaseId, Offer> {
                 report: ReportId(e.report_id.unwrap_or_default()),
                 to: UserId(user),
                 from: e.payload["from"].as_i64().map(UserId),
-                because_away: e.action == "case.offered",
+                because_away: e.is(AuditAction::CaseOffered),
                 message: e.payload["message"].as_str().unwrap_or_default().to_owned(),
                 at_ms: e.occurred_at_ms,
             },
@@ -576,13 +586,13 @@ pub async fn notices_for(app: &App, user: UserId) -> Result<Vec<Notice>, StoreEr
     let since = app.now_ms() - 14 * 86_400_000;
     let mut out: Vec<Notice> = app
         .store
-        .audit_events_by_actions(&["sla.warned", "sla.escalated"], since)
+        .audit_events_by_actions(&[AuditAction::SlaWarned, AuditAction::SlaEscalated], since)
         .await?
         .into_iter()
         // Warnings to them; hand-ons of reports not yet a case (a case's
         // hand-on is an offer they can take).
-        .filter(|e| match e.action.as_str() {
-            "sla.warned" => e.payload["to"].as_i64() == Some(user.0),
+        .filter(|e| match e.kind() {
+            Some(AuditAction::SlaWarned) => e.payload["to"].as_i64() == Some(user.0),
             _ => e.case_id.is_none() && e.payload["offered_to"].as_i64() == Some(user.0),
         })
         .map(|e| Notice {

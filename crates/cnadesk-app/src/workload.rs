@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::audit::{AuditAction, AuditEvent};
 use cnadesk_core::clocks::{self, Figures, Measured};
 use cnadesk_core::sla::Target;
 use cnadesk_core::sla_policy::{SlaPolicy, TargetKey};
@@ -38,8 +38,8 @@ pub struct Quarter {
 pub async fn all_clocks(
     app: &App,
 ) -> Result<(Vec<Measured>, Vec<cnadesk_core::audit::AuditEvent>), StoreError> {
-    let mut actions: Vec<&str> = clocks::ACTIONS.to_vec();
-    actions.extend(["cve.rejected", "case.recused"]);
+    let mut actions: Vec<AuditAction> = clocks::ACTIONS.to_vec();
+    actions.extend([AuditAction::CveRejected, AuditAction::CaseRecused]);
     let events = app.store.audit_events_by_actions(&actions, 0).await?;
     let measured = team::measure_events(app, &events, team::Audience::Public).await?;
     Ok((measured, events))
@@ -51,11 +51,11 @@ pub async fn quarters(app: &App) -> Result<Vec<Quarter>, StoreError> {
     let (measured, events) = all_clocks(app).await?;
     let mut rows: BTreeMap<String, Quarter> = BTreeMap::new();
     for e in &events {
-        let counter: fn(&mut Quarter) = match e.action.as_str() {
-            "report.created" => |q| q.reports += 1,
-            "cve.published" => |q| q.published += 1,
-            "cve.rejected" => |q| q.rejected += 1,
-            "case.recused" => |q| q.recusals += 1,
+        let counter: fn(&mut Quarter) = match e.kind() {
+            Some(AuditAction::ReportCreated) => |q| q.reports += 1,
+            Some(AuditAction::CvePublished) => |q| q.published += 1,
+            Some(AuditAction::CveRejected) => |q| q.rejected += 1,
+            Some(AuditAction::CaseRecused) => |q| q.recusals += 1,
             _ => continue,
         };
         let q = clocks::quarter_of(ts(e.occurred_at_ms));
@@ -132,10 +132,13 @@ pub async fn public_quarters(app: &App) -> Result<std::sync::Arc<Vec<Quarter>>, 
 pub async fn desk_history(app: &App) -> Result<Vec<HistoryEvent>, StoreError> {
     let events = app
         .store
-        .audit_events_by_actions(&["report.created", "cve.ids_recorded"], 0)
+        .audit_events_by_actions(
+            &[AuditAction::ReportCreated, AuditAction::CveIdsRecorded],
+            0,
+        )
         .await?;
     let mut ids_per_report: BTreeMap<i64, u32> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.action == "cve.ids_recorded") {
+    for e in events.iter().filter(|e| e.is(AuditAction::CveIdsRecorded)) {
         if let Some(r) = e.report_id {
             let n = e.payload["added"].as_array().map_or(0, |a| a.len()) as u32;
             *ids_per_report.entry(r).or_default() += n;
@@ -143,7 +146,7 @@ pub async fn desk_history(app: &App) -> Result<Vec<HistoryEvent>, StoreError> {
     }
     Ok(events
         .iter()
-        .filter(|e| e.action == "report.created")
+        .filter(|e| e.is(AuditAction::ReportCreated))
         .map(|e| HistoryEvent {
             date: date_of(e.occurred_at_ms),
             kind: EventKind::Report,
@@ -170,20 +173,20 @@ pub fn days_per_state(events: &[AuditEvent], now_ms: i64) -> Vec<(CaseState, f64
     };
     for e in events {
         let Some(case) = e.case_id else { continue };
-        let app = match e.action.as_str() {
-            "case.opened" => e.payload["app"].as_str().unwrap_or("accepted"),
-            "case.state_changed" => e.payload["to"].as_str().unwrap_or_default(),
+        let state = match e.kind() {
+            Some(AuditAction::CaseOpened) => e.payload["state"].as_str().unwrap_or("accepted"),
+            Some(AuditAction::CaseStateChanged) => e.payload["to"].as_str().unwrap_or_default(),
             _ => continue,
         };
         if let Some((was, since)) = current.remove(&case) {
             add(was, since, e.occurred_at_ms);
         }
-        if let Ok(app) = app.parse::<CaseState>() {
-            current.insert(case, (app, e.occurred_at_ms));
+        if let Ok(state) = state.parse::<CaseState>() {
+            current.insert(case, (state, e.occurred_at_ms));
         }
     }
-    for (app, since) in current.into_values().filter(|(s, _)| s.is_open()) {
-        add(app, since, now_ms);
+    for (state, since) in current.into_values().filter(|(s, _)| s.is_open()) {
+        add(state, since, now_ms);
     }
     CaseState::ALL
         .into_iter()
@@ -270,7 +273,7 @@ mod tests {
     fn event(
         seq: i64,
         day: i64,
-        action: &str,
+        action: AuditAction,
         case: i64,
         payload: serde_json::Value,
     ) -> AuditEvent {
@@ -292,35 +295,35 @@ mod tests {
             event(
                 1,
                 0,
-                "case.opened",
+                AuditAction::CaseOpened,
                 1,
-                serde_json::json!({"app": "accepted"}),
+                serde_json::json!({"state": "accepted"}),
             ),
             event(
                 2,
                 0,
-                "case.opened",
+                AuditAction::CaseOpened,
                 2,
-                serde_json::json!({"app": "accepted"}),
+                serde_json::json!({"state": "accepted"}),
             ),
             event(
                 3,
                 2,
-                "case.state_changed",
+                AuditAction::CaseStateChanged,
                 1,
                 serde_json::json!({"to": "in_coordination"}),
             ),
             event(
                 4,
                 4,
-                "case.state_changed",
+                AuditAction::CaseStateChanged,
                 2,
                 serde_json::json!({"to": "closed"}),
             ),
             event(
                 5,
                 5,
-                "case.state_changed",
+                AuditAction::CaseStateChanged,
                 1,
                 serde_json::json!({"to": "published"}),
             ),

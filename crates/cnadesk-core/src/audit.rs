@@ -2,6 +2,9 @@
 //! SHA-256 of the previous event and of its own canonical content, so that an
 //! edit, deletion or reordering anywhere in the history is detectable.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -9,11 +12,243 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Declares [`AuditAction`] from one list of (variant, dotted name), so that
+/// the enum, [`AuditAction::as_str`], [`AuditAction::parse`] and
+/// [`AuditAction::ALL`] cannot disagree.
+macro_rules! audit_actions {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $name:literal, )*) => {
+        /// Every action the audit log records, named in this one place.
+        ///
+        /// The dotted name ([`Self::as_str`]) is what an event stores and what
+        /// its hash covers, so a name never changes once released; a log may
+        /// hold names a later version added, which is why
+        /// [`AuditEvent::action`] stays a string ([`AuditEvent::kind`] reads
+        /// it back as an action).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum AuditAction {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl AuditAction {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [AuditAction] = &[$( AuditAction::$variant, )*];
+
+            /// The dotted name stored in events, e.g. `report.created`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( AuditAction::$variant => $name, )*
+                }
+            }
+
+            /// The action with this dotted name; `None` for a name this
+            /// version does not know.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $( $name => Some(AuditAction::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    // ---- reports and their threads
+    /// A report was received (web form, API or e-mail).
+    ReportCreated => "report.created",
+    /// A reporter's e-mail reply added attachments to their report.
+    ReportFilesAdded => "report.files_added",
+    /// A report awaiting triage was closed with a reason.
+    ReportClosed => "report.closed",
+    /// A message the reporter sees was added to a report's thread.
+    MessageShared => "message.shared",
+    /// An internal note was added to a report's thread.
+    NoteAdded => "note.added",
+    /// A member downloaded an attachment of a report.
+    AttachmentDownloaded => "attachment.downloaded",
+    // ---- cases
+    /// A report was accepted as a case.
+    CaseOpened => "case.opened",
+    /// A case moved to another state.
+    CaseStateChanged => "case.state_changed",
+    /// A case was assigned (or unassigned).
+    CaseAssigned => "case.assigned",
+    /// A case was offered to the next member on call.
+    CaseOffered => "case.offered",
+    /// A member recused themself from a case.
+    CaseRecused => "case.recused",
+    /// A case took its CVE ID.
+    CaseCveIdSet => "case.cve_id_set",
+    // ---- CVE records
+    /// A new version of a case's record was saved.
+    RecordVersionSaved => "record.version_saved",
+    /// A second member approved a record version.
+    RecordApproved => "record.approved",
+    /// Publication of a record version was requested (a job queued).
+    RecordPublicationRequested => "record.publication_requested",
+    // ---- CVE IDs and jobs
+    /// CVE IDs were recorded as CVE Services reports them.
+    CveIdsRecorded => "cve.ids_recorded",
+    /// A known CVE ID was linked to a case.
+    CveIdLinked => "cve.id_linked",
+    /// When a CVE ID became public was set or cleared.
+    CveDisclosedSet => "cve.disclosed_set",
+    /// CVE IDs were reserved at CVE Services.
+    CveReserved => "cve.reserved",
+    /// A CVE record was published.
+    CvePublished => "cve.published",
+    /// A published CVE record was updated.
+    CveUpdated => "cve.updated",
+    /// A CVE ID was rejected.
+    CveRejected => "cve.rejected",
+    /// A job finished without an effect of its own.
+    JobDone => "job.done",
+    /// A job attempt failed.
+    JobFailed => "job.failed",
+    // ---- scope and the ecosystem
+    /// A scope decision was recorded on a report.
+    ScopeDecided => "scope.decided",
+    /// The desk adopted a scope policy version.
+    ScopePolicyAdopted => "scope.policy_adopted",
+    /// A member added a product to the ecosystem registry.
+    EcosystemProductAdded => "ecosystem.product_added",
+    /// A member annotated a product of the ecosystem registry.
+    EcosystemProductAnnotated => "ecosystem.product_annotated",
+    // ---- accounts and sessions
+    /// A team account was created.
+    UserCreated => "user.created",
+    /// A team account was activated.
+    UserActivated => "user.activated",
+    /// A team account was deactivated.
+    UserDeactivated => "user.deactivated",
+    /// A member enrolled a second factor.
+    UserTotpEnrolled => "user.totp_enrolled",
+    /// A member's second factor was removed.
+    UserTotpRemoved => "user.totp_removed",
+    /// A password was verified; the second factor is pending.
+    SessionPasswordVerified => "session.password_verified",
+    /// A member signed in.
+    SessionSignedIn => "session.signed_in",
+    /// A member signed out.
+    SessionSignedOut => "session.signed_out",
+    /// A member made a personal API token.
+    ApiTokenCreated => "api_token.created",
+    /// A member revoked a personal API token.
+    ApiTokenRevoked => "api_token.revoked",
+    // ---- the team
+    /// A member's profile was saved.
+    TeamProfileSaved => "team.profile_saved",
+    /// An absence was recorded.
+    TeamAbsenceAdded => "team.absence_added",
+    /// An absence was removed.
+    TeamAbsenceRemoved => "team.absence_removed",
+    /// A member declared an affiliation.
+    TeamAffiliationDeclared => "team.affiliation_declared",
+    /// A member withdrew an affiliation.
+    TeamAffiliationWithdrawn => "team.affiliation_withdrawn",
+    /// A member's contact details were saved.
+    TeamContactSaved => "team.contact_saved",
+    /// A member's notification choices were saved.
+    TeamNotificationsChosen => "team.notifications_chosen",
+    /// The on-call rota was planned.
+    RotaPlanned => "rota.planned",
+    /// A handover note was left on a shift.
+    RotaHandedOver => "rota.handed_over",
+    // ---- response-time clocks
+    /// The response-time clocks of a report were paused.
+    SlaPaused => "sla.paused",
+    /// The response-time clocks of a report run again.
+    SlaResumed => "sla.resumed",
+    /// A reporter's inquiry was received.
+    SlaInquiryReceived => "sla.inquiry_received",
+    /// A reporter's inquiry was answered.
+    SlaInquiryAnswered => "sla.inquiry_answered",
+    /// A response-time target is close: the member working on it was warned.
+    SlaWarned => "sla.warned",
+    /// A response-time target is closer: the work was escalated.
+    SlaEscalated => "sla.escalated",
+    /// A response-time target passed.
+    SlaBreached => "sla.breached",
+    // ---- notifications and mail
+    /// An outbox message failed for good.
+    NotifyFailed => "notify.failed",
+    /// A failed outbox message was queued again.
+    NotifyRetried => "notify.retried",
+    /// Inbound mail that could not be filed was quarantined.
+    MailQuarantined => "mail.quarantined",
+    /// Quarantined mail was marked as dealt with.
+    MailReleased => "mail.released",
+    // ---- coordination
+    /// A vulnerability was added to a case.
+    VulnerabilityAdded => "vulnerability.added",
+    /// The CVE count of a vulnerability was chosen.
+    VulnerabilityCountChosen => "vulnerability.count_chosen",
+    /// Products were added to a vulnerability.
+    VulnerabilityProductsAdded => "vulnerability.products_added",
+    /// A product row of a vulnerability changed.
+    VulnerabilityProductUpdated => "vulnerability.product_updated",
+    /// A product row was shared (or no longer) with the other vendors.
+    VulnerabilityProductShared => "vulnerability.product_shared",
+    /// A vendor contact was invited to a case.
+    VendorInvited => "vendor.invited",
+    /// An address already invited to the case was invited again.
+    VendorReinvited => "vendor.reinvited",
+    /// A vendor accepted an invitation.
+    VendorAccepted => "vendor.accepted",
+    /// A vendor acknowledged the embargo terms.
+    VendorAcknowledged => "vendor.acknowledged",
+    /// A vendor was reminded.
+    VendorReminded => "vendor.reminded",
+    /// A vendor viewed a case.
+    VendorViewed => "vendor.viewed",
+    /// A case's embargo was set.
+    EmbargoSet => "embargo.set",
+    /// A change of the embargo end awaits the vendors' consent.
+    EmbargoProposed => "embargo.proposed",
+    /// The embargo end changed.
+    EmbargoChanged => "embargo.changed",
+    /// A vendor consented to the pending embargo change.
+    EmbargoConsented => "embargo.consented",
+    /// A public disclosure before the end was recorded.
+    EmbargoBroken => "embargo.broken",
+    /// The embargo was lifted.
+    EmbargoLifted => "embargo.lifted",
+    /// After the lift, publication of the records could not be queued.
+    EmbargoPublicationNotQueued => "embargo.publication_not_queued",
+    /// A case's advisory was published.
+    AdvisoryPublished => "advisory.published",
+    /// A message was added to a coordination thread.
+    CoordinationMessage => "coordination.message",
+    /// A file was added to a case's coordination.
+    CoordinationFileAdded => "coordination.file_added",
+    /// A coordination file was downloaded.
+    CoordinationFileDownloaded => "coordination.file_downloaded",
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A dotted name that is no [`AuditAction`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown audit action `{0}`")]
+pub struct UnknownAction(pub String);
+
+impl FromStr for AuditAction {
+    type Err = UnknownAction;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        AuditAction::parse(name).ok_or_else(|| UnknownAction(name.to_owned()))
+    }
+}
+
 /// What a new event says (the store adds the sequence number and the hashes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventDraft {
-    /// Dotted action name, e.g. `report.created`.
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     /// The case the event concerns, if any.
     pub case_id: Option<i64>,
     /// The report the event concerns, if any.
@@ -24,9 +259,9 @@ pub struct EventDraft {
 
 impl EventDraft {
     /// A draft with an empty payload.
-    pub fn new(action: &str) -> Self {
+    pub fn new(action: AuditAction) -> Self {
         Self {
-            action: action.to_owned(),
+            action,
             case_id: None,
             report_id: None,
             payload: Value::Object(Default::default()),
@@ -75,7 +310,7 @@ pub struct AuditEvent {
     pub occurred_at_ms: i64,
     /// Who did it (see [`crate::Actor`]'s display form).
     pub actor: String,
-    /// Dotted action name.
+    /// Dotted action name (an [`AuditAction`]'s, or one of a later version).
     pub action: String,
     /// The case concerned.
     pub case_id: Option<i64>,
@@ -102,7 +337,7 @@ impl AuditEvent {
             seq,
             occurred_at_ms,
             actor: actor.to_key(),
-            action: draft.action,
+            action: draft.action.as_str().to_owned(),
             case_id: draft.case_id,
             report_id: draft.report_id,
             payload: draft.payload,
@@ -111,6 +346,16 @@ impl AuditEvent {
         };
         event.hash = event.compute_hash();
         event
+    }
+
+    /// The action, if this version knows it.
+    pub fn kind(&self) -> Option<AuditAction> {
+        AuditAction::parse(&self.action)
+    }
+
+    /// Whether the event records `action`.
+    pub fn is(&self, action: AuditAction) -> bool {
+        self.action == action.as_str()
     }
 
     /// The canonical content that is hashed: every field but `hash`, as JSON
@@ -410,16 +655,16 @@ impl ContentClaim {
         }
         let text = |key: &str| p.get(key).and_then(Value::as_str).map(str::to_owned);
         let int = |key: &str| p.get(key).and_then(Value::as_i64);
-        let (subject, sha256) = match event.action.as_str() {
-            "message.shared" | "note.added" => (
+        let (subject, sha256) = match event.kind()? {
+            AuditAction::MessageShared | AuditAction::NoteAdded => (
                 ContentSubject::Message(int("message_id")?),
                 text("body_sha256")?,
             ),
-            "coordination.message" => (
+            AuditAction::CoordinationMessage => (
                 ContentSubject::CaseMessage(int("message")?),
                 text("sha256")?,
             ),
-            "record.version_saved" => (
+            AuditAction::RecordVersionSaved => (
                 ContentSubject::RecordVersion {
                     case: event.case_id?,
                     version: int("version")?,
@@ -652,7 +897,7 @@ mod tests {
         (1..=n)
             .map(|seq| {
                 let e = AuditEvent::seal(
-                    EventDraft::new("report.created")
+                    EventDraft::new(AuditAction::ReportCreated)
                         .report(ReportId(seq))
                         .payload(serde_json::json!({"b": 1, "a": [seq, "x"]})),
                     seq,
@@ -838,7 +1083,7 @@ mod tests {
         let digest = report_digest(ReportId(3), &report);
         let created = sealed(
             1,
-            EventDraft::new("report.created")
+            EventDraft::new(AuditAction::ReportCreated)
                 .report(ReportId(3))
                 .payload(serde_json::json!({"channel": "web"}))
                 .digest(ContentSubject::Report(3), digest.clone()),
@@ -864,12 +1109,13 @@ mod tests {
         // record versions to their text.
         let old_report = sealed(
             2,
-            EventDraft::new("report.created").payload(serde_json::json!({"product": "x"})),
+            EventDraft::new(AuditAction::ReportCreated)
+                .payload(serde_json::json!({"product": "x"})),
         );
         assert_eq!(ContentClaim::of(&old_report), None);
         let old_message = sealed(
             3,
-            EventDraft::new("message.shared")
+            EventDraft::new(AuditAction::MessageShared)
                 .payload(serde_json::json!({"message_id": 9, "body_sha256": text_sha256("hi")})),
         );
         let claim = ContentClaim::of(&old_message).unwrap();
@@ -880,7 +1126,7 @@ mod tests {
         assert_eq!(claim.check(Some(&text_sha256("hi"))), Ok(()));
         let mut old_version = sealed(
             4,
-            EventDraft::new("record.version_saved")
+            EventDraft::new(AuditAction::RecordVersionSaved)
                 .payload(serde_json::json!({"version": 2, "sha256": text_sha256("{}")})),
         );
         assert_eq!(ContentClaim::of(&old_version), None, "no case, no claim");
@@ -895,25 +1141,53 @@ mod tests {
     }
 
     #[test]
+    fn every_action_reads_back_from_its_name() {
+        let mut names = std::collections::HashSet::new();
+        for &action in AuditAction::ALL {
+            let name = action.as_str();
+            assert_eq!(AuditAction::parse(name), Some(action));
+            assert_eq!(name.parse::<AuditAction>(), Ok(action));
+            assert_eq!(action.to_string(), name);
+            assert!(names.insert(name), "{name} is named twice");
+            let (area, what) = name.split_once('.').expect("a dotted name");
+            assert!(
+                [area, what].iter().all(|part| !part.is_empty()
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')),
+                "{name} is not a dotted lower-case name"
+            );
+            let event = sealed(1, EventDraft::new(action));
+            assert_eq!(event.action, name);
+            assert_eq!(event.kind(), Some(action));
+            assert!(event.is(action));
+        }
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        assert_eq!(AuditAction::parse("report.deleted"), None);
+        assert_eq!(
+            "report.deleted".parse::<AuditAction>(),
+            Err(UnknownAction("report.deleted".into()))
+        );
+    }
+
+    #[test]
     fn the_latest_claim_about_a_content_counts() {
         let mut claims = ContentClaims::default();
         for (seq, sha) in [(1, "aa"), (2, "bb")] {
             claims.push(&sealed(
                 seq,
                 EventDraft::new(if seq == 1 {
-                    "report.created"
+                    AuditAction::ReportCreated
                 } else {
-                    "report.edited"
+                    AuditAction::ReportFilesAdded
                 })
                 .digest(ContentSubject::Report(1), sha.into()),
             ));
         }
         claims.push(&sealed(
             3,
-            EventDraft::new("coordination.message")
+            EventDraft::new(AuditAction::CoordinationMessage)
                 .digest(ContentSubject::CaseMessage(4), "cc".into()),
         ));
-        claims.push(&sealed(4, EventDraft::new("case.assigned")));
+        claims.push(&sealed(4, EventDraft::new(AuditAction::CaseAssigned)));
         let claims = claims.into_claims();
         assert_eq!(claims.len(), 2);
         assert_eq!(
@@ -922,7 +1196,7 @@ mod tests {
                 claims[0].action.as_str(),
                 claims[0].sha256.as_str()
             ),
-            (2, "report.edited", "bb")
+            (2, "report.files_added", "bb")
         );
         assert_eq!(claims[1].subject, ContentSubject::CaseMessage(4));
     }

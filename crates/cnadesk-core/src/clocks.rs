@@ -18,30 +18,30 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditAction, AuditEvent};
 use crate::ids::{CaseId, ReportId};
 use crate::sla::{timestamp as ts, Clock, Status, Target};
 use crate::sla_policy::{SlaPolicy, TargetKey};
 
 /// Every audit action [`derive`] reads: what a store query for clocks must fetch.
-pub const ACTIONS: [&str; 17] = [
-    "report.created",
-    "message.shared",
-    "sla.paused",
-    "sla.resumed",
-    "case.opened",
-    "report.closed",
-    "case.cve_id_set",
-    "cve.id_linked",
-    "cve.ids_recorded",
-    "case.state_changed",
-    "cve.disclosed_set",
-    "cve.published",
-    "sla.inquiry_received",
-    "sla.inquiry_answered",
-    "sla.warned",
-    "sla.escalated",
-    "sla.breached",
+pub const ACTIONS: [AuditAction; 17] = [
+    AuditAction::ReportCreated,
+    AuditAction::MessageShared,
+    AuditAction::SlaPaused,
+    AuditAction::SlaResumed,
+    AuditAction::CaseOpened,
+    AuditAction::ReportClosed,
+    AuditAction::CaseCveIdSet,
+    AuditAction::CveIdLinked,
+    AuditAction::CveIdsRecorded,
+    AuditAction::CaseStateChanged,
+    AuditAction::CveDisclosedSet,
+    AuditAction::CvePublished,
+    AuditAction::SlaInquiryReceived,
+    AuditAction::SlaInquiryAnswered,
+    AuditAction::SlaWarned,
+    AuditAction::SlaEscalated,
+    AuditAction::SlaBreached,
 ];
 
 /// The alerts a clock raises, each at most once.
@@ -58,15 +58,15 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// The audit action recording it.
-    pub fn action(self) -> &'static str {
+    pub fn action(self) -> AuditAction {
         match self {
-            AlertKind::Warning => "sla.warned",
-            AlertKind::Escalation => "sla.escalated",
-            AlertKind::Breach => "sla.breached",
+            AlertKind::Warning => AuditAction::SlaWarned,
+            AlertKind::Escalation => AuditAction::SlaEscalated,
+            AlertKind::Breach => AuditAction::SlaBreached,
         }
     }
 
-    fn from_action(action: &str) -> Option<Self> {
+    fn from_action(action: AuditAction) -> Option<Self> {
         [AlertKind::Warning, AlertKind::Escalation, AlertKind::Breach]
             .into_iter()
             .find(|k| k.action() == action)
@@ -217,46 +217,51 @@ pub fn derive(events: &[AuditEvent]) -> Vec<TrackedClock> {
             }
         }
         let payload = &e.payload;
-        match e.action.as_str() {
-            "report.created" => {
+        let Some(action) = e.kind() else {
+            continue;
+        };
+        match action {
+            AuditAction::ReportCreated => {
                 r.start(report, TargetKey::Acknowledge, at);
                 r.start(report, TargetKey::Triage, at);
             }
-            "message.shared" => match e.actor.parse() {
+            AuditAction::MessageShared => match e.actor.parse() {
                 Ok(crate::Actor::Member { .. }) => r.meet(TargetKey::Acknowledge, at),
                 Ok(crate::Actor::Reporter { .. }) => r.resume_all(at),
                 _ => {}
             },
-            "sla.paused" => r.pause_all(at),
-            "sla.resumed" => r.resume_all(at),
-            "case.opened" => {
+            AuditAction::SlaPaused => r.pause_all(at),
+            AuditAction::SlaResumed => r.resume_all(at),
+            AuditAction::CaseOpened => {
                 r.meet(TargetKey::Acknowledge, at);
                 r.meet(TargetKey::Triage, at);
                 r.start(report, TargetKey::CveDecision, at);
             }
-            "report.closed" => {
+            AuditAction::ReportClosed => {
                 r.meet(TargetKey::Acknowledge, at);
                 r.meet(TargetKey::Triage, at);
             }
-            "case.cve_id_set" | "cve.id_linked" => r.meet(TargetKey::CveDecision, at),
-            "cve.ids_recorded" => {
+            AuditAction::CaseCveIdSet | AuditAction::CveIdLinked => {
+                r.meet(TargetKey::CveDecision, at)
+            }
+            AuditAction::CveIdsRecorded => {
                 if e.case_id.is_some() && payload["added"].as_array().is_some_and(|a| !a.is_empty())
                 {
                     r.meet(TargetKey::CveDecision, at);
                 }
             }
-            "case.state_changed" => match payload["to"].as_str() {
+            AuditAction::CaseStateChanged => match payload["to"].as_str() {
                 Some("closed" | "rejected") => r.meet(TargetKey::CveDecision, at),
                 Some("published") => r.publish(None, at),
                 _ => {}
             },
-            "cve.disclosed_set" => {
+            AuditAction::CveDisclosedSet => {
                 if let Some(cve) = payload["cve_id"].as_str() {
                     r.disclose(report, cve, payload["disclosed_at"].as_i64().map(ts));
                 }
             }
-            "cve.published" => r.publish(payload["cve_id"].as_str(), at),
-            "sla.inquiry_received" => {
+            AuditAction::CvePublished => r.publish(payload["cve_id"].as_str(), at),
+            AuditAction::SlaInquiryReceived => {
                 let open = r
                     .current(TargetKey::Inquiry)
                     .is_some_and(|c| c.clock.met.is_none());
@@ -264,7 +269,7 @@ pub fn derive(events: &[AuditEvent]) -> Vec<TrackedClock> {
                     r.start(report, TargetKey::Inquiry, at);
                 }
             }
-            "sla.inquiry_answered" => r.meet(TargetKey::Inquiry, at),
+            AuditAction::SlaInquiryAnswered => r.meet(TargetKey::Inquiry, at),
             action => {
                 if let Some(kind) = AlertKind::from_action(action) {
                     let key = payload["target"].as_str().and_then(|k| k.parse().ok());
@@ -480,7 +485,7 @@ mod tests {
             &mut self,
             at: &str,
             actor: &str,
-            action: &str,
+            action: AuditAction,
             case: Option<i64>,
             payload: serde_json::Value,
         ) {
@@ -518,7 +523,7 @@ mod tests {
         log.push(
             "2026-11-27T16:00:00Z",
             "system:intake",
-            "report.created",
+            AuditAction::ReportCreated,
             None,
             json!({}),
         );
@@ -526,14 +531,14 @@ mod tests {
         log.push(
             "2026-11-30T09:00:00Z",
             "member:1:alice",
-            "message.shared",
+            AuditAction::MessageShared,
             None,
             json!({}),
         );
         log.push(
             "2026-11-30T09:01:00Z",
             "member:1:alice",
-            "sla.paused",
+            AuditAction::SlaPaused,
             None,
             json!({}),
         );
@@ -541,7 +546,7 @@ mod tests {
         log.push(
             "2026-12-02T09:01:00Z",
             "reporter:1",
-            "message.shared",
+            AuditAction::MessageShared,
             None,
             json!({}),
         );
@@ -567,7 +572,7 @@ mod tests {
         log.push(
             "2026-12-02T13:00:00Z",
             "member:1:alice",
-            "case.opened",
+            AuditAction::CaseOpened,
             Some(7),
             json!({}),
         );
@@ -605,7 +610,7 @@ mod tests {
         log.push(
             "2026-11-30T09:00:00Z",
             "system:intake",
-            "report.created",
+            AuditAction::ReportCreated,
             None,
             json!({}),
         );
@@ -624,7 +629,7 @@ mod tests {
         log.push(
             "2026-12-01T22:00:00Z",
             "system:sla",
-            "sla.warned",
+            AuditAction::SlaWarned,
             None,
             json!({"target": "acknowledge", "instance": 0}),
         );
@@ -644,7 +649,7 @@ mod tests {
         log.push(
             "2026-12-02T10:30:00Z",
             "member:2:bob",
-            "message.shared",
+            AuditAction::MessageShared,
             None,
             json!({}),
         );
@@ -670,14 +675,14 @@ mod tests {
         log.push(
             "2026-11-20T09:00:00Z",
             "system:intake",
-            "report.created",
+            AuditAction::ReportCreated,
             None,
             json!({}),
         );
         log.push(
             "2026-11-20T10:00:00Z",
             "member:1:alice",
-            "case.opened",
+            AuditAction::CaseOpened,
             Some(3),
             json!({}),
         );
@@ -685,7 +690,7 @@ mod tests {
         log.push(
             "2026-11-27T18:00:00Z",
             "member:1:alice",
-            "cve.disclosed_set",
+            AuditAction::CveDisclosedSet,
             Some(3),
             json!({"cve_id": "CVE-2026-9", "disclosed_at": t("2026-11-27T12:00:00Z").as_millisecond()}),
         );
@@ -702,7 +707,7 @@ mod tests {
         log.push(
             "2026-11-30T11:30:00Z",
             "system:worker",
-            "cve.published",
+            AuditAction::CvePublished,
             Some(3),
             json!({}),
         );
@@ -734,28 +739,28 @@ mod tests {
         log.push(
             "2026-11-20T09:00:00Z",
             "system:intake",
-            "report.created",
+            AuditAction::ReportCreated,
             None,
             json!({}),
         );
         log.push(
             "2026-11-20T10:00:00Z",
             "member:1:a",
-            "case.opened",
+            AuditAction::CaseOpened,
             Some(3),
             json!({}),
         );
         log.push(
             "2026-11-23T09:00:00Z",
             "member:1:a",
-            "cve.disclosed_set",
+            AuditAction::CveDisclosedSet,
             Some(3),
             json!({"cve_id": "CVE-2026-1", "disclosed_at": ms("2026-11-23T09:00:00Z")}),
         );
         log.push(
             "2026-11-24T09:00:00Z",
             "system:worker",
-            "cve.published",
+            AuditAction::CvePublished,
             Some(3),
             json!({"cve_id": "CVE-2026-1"}),
         );
@@ -763,7 +768,7 @@ mod tests {
         log.push(
             "2026-11-25T09:00:00Z",
             "member:1:a",
-            "cve.disclosed_set",
+            AuditAction::CveDisclosedSet,
             Some(3),
             json!({"cve_id": "CVE-2026-2", "disclosed_at": ms("2026-11-25T09:00:00Z")}),
         );
@@ -771,7 +776,7 @@ mod tests {
         log.push(
             "2026-11-25T10:00:00Z",
             "member:1:a",
-            "cve.disclosed_set",
+            AuditAction::CveDisclosedSet,
             Some(3),
             json!({"cve_id": "CVE-2026-1", "disclosed_at": ms("2026-11-25T10:00:00Z")}),
         );
@@ -796,7 +801,7 @@ mod tests {
         log.push(
             "2026-11-26T10:00:00Z",
             "member:1:a",
-            "cve.disclosed_set",
+            AuditAction::CveDisclosedSet,
             Some(3),
             json!({"cve_id": "CVE-2026-2", "disclosed_at": null}),
         );
@@ -817,28 +822,28 @@ mod tests {
         log.push(
             "2026-11-23T09:00:00Z",
             "system:intake",
-            "report.created",
+            AuditAction::ReportCreated,
             None,
             json!({}),
         );
         log.push(
             "2026-11-23T10:00:00Z",
             "member:1:a",
-            "sla.inquiry_received",
+            AuditAction::SlaInquiryReceived,
             None,
             json!({}),
         );
         log.push(
             "2026-11-24T10:00:00Z",
             "member:1:a",
-            "sla.inquiry_answered",
+            AuditAction::SlaInquiryAnswered,
             None,
             json!({}),
         );
         log.push(
             "2026-11-25T10:00:00Z",
             "member:1:a",
-            "sla.inquiry_received",
+            AuditAction::SlaInquiryReceived,
             None,
             json!({}),
         );

@@ -1,7 +1,7 @@
 //! [`Accounts`] over SQL: team accounts and the first-run setup.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, UserId};
 use cnadesk_store::{Accounts, NewUser, StoreError, StoreResult, User, UserCredentials};
 use serde_json::json;
@@ -35,7 +35,7 @@ async fn insert_user(conn: &mut AnyConnection, user: &NewUser, now_ms: i64) -> S
 }
 
 fn user_created_event(user: &User) -> EventDraft {
-    EventDraft::new("user.created").payload(json!({
+    EventDraft::new(AuditAction::UserCreated).payload(json!({
         "user_id": user.id.0,
         "username": user.username,
         "role": user.role.as_str(),
@@ -140,9 +140,9 @@ impl Accounts for SqlStore {
                 .rows_affected();
         }
         let action = if active {
-            "user.activated"
+            AuditAction::UserActivated
         } else {
-            "user.deactivated"
+            AuditAction::UserDeactivated
         };
         append_audit(
             &mut tx,
@@ -181,9 +181,9 @@ impl Accounts for SqlStore {
             return Err(StoreError::NotFound(id.to_string()));
         }
         let action = if enabled {
-            "user.totp_enrolled"
+            AuditAction::UserTotpEnrolled
         } else {
-            "user.totp_removed"
+            AuditAction::UserTotpRemoved
         };
         append_audit(
             &mut tx,

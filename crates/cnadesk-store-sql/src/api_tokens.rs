@@ -1,7 +1,7 @@
 //! [`ApiTokens`] over SQL (table `api_tokens`).
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, UserId};
 use cnadesk_store::{ApiToken, ApiTokens, NewApiToken, StoreError, StoreResult, User};
 use serde_json::json;
@@ -56,7 +56,7 @@ impl ApiTokens for SqlStore {
         let created = token(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("api_token.created").payload(json!({
+            EventDraft::new(AuditAction::ApiTokenCreated).payload(json!({
                 "user_id": created.user_id.0,
                 "token_id": created.id,
                 "name": created.name,
@@ -153,7 +153,7 @@ impl ApiTokens for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("api_token.revoked")
+            EventDraft::new(AuditAction::ApiTokenRevoked)
                 .payload(json!({ "user_id": user.0, "token_id": id })),
             actor,
             now_ms,

@@ -1,7 +1,7 @@
 //! [`Audit`] over SQL: free-standing events and reading the chain.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{AuditEvent, EventDraft};
+use cnadesk_core::audit::{AuditAction, AuditEvent, EventDraft};
 use cnadesk_core::{Actor, ReportId};
 use cnadesk_store::{Audit, StoreResult};
 use sqlx::Row;
@@ -85,7 +85,7 @@ impl Audit for SqlStore {
 
     async fn audit_events_by_actions(
         &self,
-        actions: &[&str],
+        actions: &[AuditAction],
         since_ms: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         if actions.is_empty() {
@@ -99,7 +99,7 @@ impl Audit for SqlStore {
         );
         let mut q = sqlx::query(&sql).bind(since_ms);
         for a in actions {
-            q = q.bind(*a);
+            q = q.bind(a.as_str());
         }
         q.fetch_all(&self.reader)
             .await

@@ -1,7 +1,7 @@
 //! [`Cases`] over SQL: accepting reports as cases, state, assignment.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, CaseId, CaseState, CveId, ReportId, ReportState, UserId};
 use cnadesk_store::{Case, CaseFilter, Cases, StoreError, StoreResult};
 use serde_json::json;
@@ -76,7 +76,7 @@ impl Cases for SqlStore {
         let case = rows::case(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("case.opened")
+            EventDraft::new(AuditAction::CaseOpened)
                 .report(report)
                 .case(case.id)
                 .payload(json!({ "title": title, "state": case.state.as_str() })),
@@ -155,7 +155,7 @@ impl Cases for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("case.state_changed")
+            EventDraft::new(AuditAction::CaseStateChanged)
                 .case(id)
                 .report(case.report_id)
                 .payload(json!({
@@ -223,7 +223,7 @@ impl Cases for SqlStore {
         .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("case.assigned")
+            EventDraft::new(AuditAction::CaseAssigned)
                 .case(id)
                 .report(case.report_id)
                 .payload(json!({
@@ -298,7 +298,7 @@ impl Cases for SqlStore {
             .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("case.cve_id_set")
+            EventDraft::new(AuditAction::CaseCveIdSet)
                 .report(case.report_id)
                 .case(id)
                 .payload(json!({

@@ -7,7 +7,7 @@
 //! statements or message bodies (bodies and files by SHA-256).
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{ContentSubject, EventDraft};
+use cnadesk_core::audit::{AuditAction, ContentSubject, EventDraft};
 use cnadesk_core::{Actor, CaseId, ReportId};
 use cnadesk_store::{
     Advisory, AffectedProduct, CaseFile, CaseMessage, Coordination, CountChoice, Embargo,
@@ -129,7 +129,7 @@ pub(crate) async fn case_report(conn: &mut AnyConnection, case: CaseId) -> Store
 
 /// An event about a case, linked to the case and its report so that
 /// notifications and the report's history find it.
-pub(crate) fn case_event(action: &str, case: CaseId, report: ReportId) -> EventDraft {
+pub(crate) fn case_event(action: AuditAction, case: CaseId, report: ReportId) -> EventDraft {
     EventDraft::new(action).case(case).report(report)
 }
 
@@ -223,7 +223,7 @@ impl Coordination for SqlStore {
         let stored = vulnerability(&row)?;
         append_audit(
             &mut tx,
-            case_event("vulnerability.added", v.case_id, report).payload(json!({
+            case_event(AuditAction::VulnerabilityAdded, v.case_id, report).payload(json!({
                 "vulnerability": stored.id,
                 "title": stored.title,
                 "xeps": stored.xeps.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -287,7 +287,7 @@ impl Coordination for SqlStore {
         }
         append_audit(
             &mut tx,
-            case_event("vulnerability.count_chosen", case, report).payload(json!({
+            case_event(AuditAction::VulnerabilityCountChosen, case, report).payload(json!({
                 "vulnerability": vulnerability_id,
                 "secure_way_exists": choice.secure_way_exists,
                 "count": choice.count,
@@ -356,7 +356,7 @@ impl Coordination for SqlStore {
                 .map_err(db_err)?;
             append_audit(
                 &mut tx,
-                case_event("vulnerability.products_added", case, report).payload(json!({
+                case_event(AuditAction::VulnerabilityProductsAdded, case, report).payload(json!({
                     "vulnerability": vulnerability_id,
                     "products": added,
                 })),
@@ -468,7 +468,7 @@ impl Coordination for SqlStore {
         let stored = affected_product(&row)?;
         append_audit(
             &mut tx,
-            case_event("vulnerability.product_updated", case, report).payload(json!({
+            case_event(AuditAction::VulnerabilityProductUpdated, case, report).payload(json!({
                 "row": row_id,
                 "vulnerability": stored.vulnerability_id,
                 "product": stored.product_key,
@@ -509,7 +509,7 @@ impl Coordination for SqlStore {
         .ok_or_else(|| StoreError::NotFound(format!("product row {row_id} of {case}")))?;
         append_audit(
             &mut tx,
-            case_event("vulnerability.product_shared", case, report).payload(json!({
+            case_event(AuditAction::VulnerabilityProductShared, case, report).payload(json!({
                 "row": row_id,
                 "product": key,
                 "shared": shared,
@@ -580,7 +580,7 @@ impl Coordination for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                ("embargo.set", EmbargoOutcome::Applied)
+                (AuditAction::EmbargoSet, EmbargoOutcome::Applied)
             }
             Some(_) if needs_consent => {
                 sqlx::query(
@@ -596,11 +596,11 @@ impl Coordination for SqlStore {
                 .await
                 .map_err(db_err)?;
                 clear_consents(&mut tx, case).await?;
-                ("embargo.proposed", EmbargoOutcome::Proposed)
+                (AuditAction::EmbargoProposed, EmbargoOutcome::Proposed)
             }
             Some(_) => {
                 apply_change(&mut tx, case, ends_at_ms, reason, &actor.to_key(), now_ms).await?;
-                ("embargo.changed", EmbargoOutcome::Applied)
+                (AuditAction::EmbargoChanged, EmbargoOutcome::Applied)
             }
         };
         append_audit(
@@ -647,7 +647,7 @@ impl Coordination for SqlStore {
         }
         append_audit(
             &mut tx,
-            case_event("embargo.consented", case, report).payload(json!({
+            case_event(AuditAction::EmbargoConsented, case, report).payload(json!({
                 "participant": participant_id,
                 "end": pending.ends_at_ms,
             })),
@@ -683,7 +683,7 @@ impl Coordination for SqlStore {
             payload["consented"] = json!(true);
             append_audit(
                 &mut tx,
-                case_event("embargo.changed", case, report).payload(payload),
+                case_event(AuditAction::EmbargoChanged, case, report).payload(payload),
                 actor,
                 now_ms,
             )
@@ -723,7 +723,7 @@ impl Coordination for SqlStore {
             .map_err(db_err)?;
         append_audit(
             &mut tx,
-            case_event("embargo.broken", case, report)
+            case_event(AuditAction::EmbargoBroken, case, report)
                 .payload(json!({ "disclosed_at": disclosed_at_ms, "end": current.ends_at_ms })),
             actor,
             now_ms,
@@ -777,14 +777,14 @@ impl Coordination for SqlStore {
         .map_err(db_err)?;
         append_audit(
             &mut tx,
-            case_event("embargo.lifted", case, report).payload(json!({ "end": end })),
+            case_event(AuditAction::EmbargoLifted, case, report).payload(json!({ "end": end })),
             actor,
             now_ms,
         )
         .await?;
         append_audit(
             &mut tx,
-            case_event("advisory.published", case, report)
+            case_event(AuditAction::AdvisoryPublished, case, report)
                 .payload(json!({ "published_at": now_ms })),
             actor,
             now_ms,
@@ -879,7 +879,7 @@ impl Coordination for SqlStore {
         let stored = case_message(&row)?;
         append_audit(
             &mut tx,
-            case_event("coordination.message", case, report)
+            case_event(AuditAction::CoordinationMessage, case, report)
                 .payload(json!({
                     "message": stored.id,
                     "participant": participant_id,
@@ -963,7 +963,7 @@ impl Coordination for SqlStore {
         let stored = case_file(&row)?;
         append_audit(
             &mut tx,
-            case_event("coordination.file_added", case, report).payload(json!({
+            case_event(AuditAction::CoordinationFileAdded, case, report).payload(json!({
                 "file": stored.id,
                 "participant": stored.participant_id,
                 "sha256": sha,

@@ -1,7 +1,7 @@
 //! [`CveIds`] over SQL: the CVE IDs the desk knows.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, CaseId, CveId};
 use cnadesk_store::{
     Case, CveIdEntry, CveIdFilter, CveIdState, CveIds, ServiceCveId, StoreError, StoreResult,
@@ -128,7 +128,7 @@ pub(crate) async fn upsert_cve_ids_in(
         adopt_as_case_id(&mut *conn, case, &first.cve_id, now_ms).await?;
     }
     if !added.is_empty() || !changed.is_empty() {
-        let mut draft = EventDraft::new("cve.ids_recorded")
+        let mut draft = EventDraft::new(AuditAction::CveIdsRecorded)
             .payload(json!({ "added": added, "changed": changed }));
         if let Some(case) = &case {
             draft = draft.case(case.id).report(case.report_id);
@@ -212,7 +212,7 @@ impl CveIds for SqlStore {
         adopt_as_case_id(&mut tx, &case, id, now_ms).await?;
         append_audit(
             &mut tx,
-            EventDraft::new("cve.id_linked")
+            EventDraft::new(AuditAction::CveIdLinked)
                 .report(case.report_id)
                 .case(case_id)
                 .payload(json!({ "cve_id": id.as_str() })),
@@ -245,7 +245,7 @@ impl CveIds for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        let mut draft = EventDraft::new("cve.disclosed_set").payload(json!({
+        let mut draft = EventDraft::new(AuditAction::CveDisclosedSet).payload(json!({
             "cve_id": id.as_str(),
             "disclosed_at": disclosed_at_ms,
             "previous": entry.disclosed_at_ms,

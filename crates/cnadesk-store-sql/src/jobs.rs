@@ -1,7 +1,7 @@
 //! [`Jobs`] over SQL: the transactional outbox of CVE Services work.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::Actor;
 use cnadesk_store::{
     CveIdState, Job, JobEffect, JobFilter, JobKind, JobOutcome, JobState, Jobs, NewJob,
@@ -63,14 +63,14 @@ async fn apply_effect(
     effect: JobEffect,
     actor: &Actor,
     now_ms: i64,
-    draft: &(dyn Fn(&str, serde_json::Value) -> EventDraft + Sync),
+    draft: &(dyn Fn(AuditAction, serde_json::Value) -> EventDraft + Sync),
 ) -> StoreResult<()> {
     match effect {
         JobEffect::None => {
             append_audit(
                 &mut *conn,
                 draft(
-                    "job.done",
+                    AuditAction::JobDone,
                     json!({ "job": job.id, "kind": job.kind.as_str(), "subject": job.subject }),
                 ),
                 actor,
@@ -83,7 +83,7 @@ async fn apply_effect(
             append_audit(
                 &mut *conn,
                 draft(
-                    "cve.reserved",
+                    AuditAction::CveReserved,
                     json!({
                         "job": job.id,
                         "ids": ids.iter().map(|i| i.cve_id.as_str()).collect::<Vec<_>>(),
@@ -114,9 +114,9 @@ async fn apply_effect(
                 return Err(StoreError::NotFound(cve_id.to_string()));
             }
             let action = if job.kind == JobKind::CveUpdate {
-                "cve.updated"
+                AuditAction::CveUpdated
             } else {
-                "cve.published"
+                AuditAction::CvePublished
             };
             append_audit(
                 &mut *conn,
@@ -152,7 +152,7 @@ async fn apply_effect(
             append_audit(
                 &mut *conn,
                 draft(
-                    "cve.rejected",
+                    AuditAction::CveRejected,
                     json!({ "job": job.id, "cve_id": cve_id.as_str(), "reason": reason }),
                 ),
                 actor,
@@ -292,7 +292,7 @@ impl Jobs for SqlStore {
         .await?;
         append_audit(
             &mut tx,
-            EventDraft::new("record.publication_requested")
+            EventDraft::new(AuditAction::RecordPublicationRequested)
                 .report(case.report_id)
                 .case(case_id)
                 .payload(json!({
@@ -432,7 +432,7 @@ impl Jobs for SqlStore {
             Some(c) => fetch_case(&mut tx, c).await?.map(|c| c.report_id),
             None => None,
         };
-        let draft = |action: &str, payload: serde_json::Value| {
+        let draft = |action: AuditAction, payload: serde_json::Value| {
             let mut d = EventDraft::new(action).payload(payload);
             if let Some(c) = job.case_id {
                 d = d.case(c);
@@ -450,7 +450,7 @@ impl Jobs for SqlStore {
                 append_audit(
                     &mut tx,
                     draft(
-                        "job.failed",
+                        AuditAction::JobFailed,
                         json!({ "job": id, "kind": job.kind.as_str(), "subject": job.subject, "error": error }),
                     ),
                     actor,

@@ -2,7 +2,7 @@
 //! choices, inbound mail and the quarantine.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, ReportId, UserId};
 use cnadesk_store::{
     Author, DeliveryOutcome, InboundFiling, JobState, MemberContact, NewMessage, NewOutboxMessage,
@@ -249,7 +249,7 @@ impl NotifyStore for SqlStore {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
         if stored.state == JobState::Failed {
-            let mut draft = EventDraft::new("notify.failed").payload(json!({
+            let mut draft = EventDraft::new(AuditAction::NotifyFailed).payload(json!({
                 "message": id,
                 "channel": stored.channel.as_str(),
                 "template": stored.template,
@@ -282,7 +282,7 @@ impl NotifyStore for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("notify.retried").payload(json!({ "message": id })),
+            EventDraft::new(AuditAction::NotifyRetried).payload(json!({ "message": id })),
             actor,
             now_ms,
         )
@@ -330,7 +330,7 @@ impl NotifyStore for SqlStore {
         .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("team.contact_saved").payload(json!({
+            EventDraft::new(AuditAction::TeamContactSaved).payload(json!({
                 "user": contact.user.0,
                 "jid": !contact.jid.is_empty(),
                 "openpgp_key": !contact.openpgp_key.is_empty(),
@@ -399,7 +399,7 @@ impl NotifyStore for SqlStore {
             .collect();
         append_audit(
             &mut tx,
-            EventDraft::new("team.notifications_chosen")
+            EventDraft::new(AuditAction::TeamNotificationsChosen)
                 .payload(json!({ "user": user.0, "choices": summary })),
             actor,
             now_ms,
@@ -460,7 +460,7 @@ impl NotifyStore for SqlStore {
                 if !files.is_empty() {
                     append_audit(
                         &mut tx,
-                        EventDraft::new("report.files_added")
+                        EventDraft::new(AuditAction::ReportFilesAdded)
                             .report(*report)
                             .payload(json!({ "attachments": files })),
                         &actor,
@@ -503,7 +503,7 @@ impl NotifyStore for SqlStore {
         let id: i64 = get(&row, "id")?;
         append_audit(
             &mut tx,
-            EventDraft::new("mail.quarantined").payload(json!({
+            EventDraft::new(AuditAction::MailQuarantined).payload(json!({
                 "quarantine": id,
                 "reason": mail.reason,
                 "size": mail.raw.len(),
@@ -560,7 +560,7 @@ impl NotifyStore for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("mail.released").payload(json!({ "quarantine": id })),
+            EventDraft::new(AuditAction::MailReleased).payload(json!({ "quarantine": id })),
             actor,
             now_ms,
         )

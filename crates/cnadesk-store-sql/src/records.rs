@@ -1,7 +1,7 @@
 //! [`Records`] over SQL: CVE record versions and their approvals.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{ContentSubject, EventDraft};
+use cnadesk_core::audit::{AuditAction, ContentSubject, EventDraft};
 use cnadesk_core::{publication, Actor, CaseId, UserId};
 use cnadesk_store::{Approval, NewRecordVersion, RecordVersion, Records, StoreError, StoreResult};
 use serde_json::json;
@@ -109,7 +109,7 @@ impl Records for SqlStore {
         let stored = rows::record_version(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("record.version_saved")
+            EventDraft::new(AuditAction::RecordVersionSaved)
                 .report(case.report_id)
                 .case(case_id)
                 .payload(json!({
@@ -222,7 +222,7 @@ impl Records for SqlStore {
         let approval = rows::approval(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("record.approved")
+            EventDraft::new(AuditAction::RecordApproved)
                 .report(case.report_id)
                 .case(case_id)
                 .payload(json!({

@@ -1,7 +1,7 @@
 //! [`Reports`] over SQL: reports, attachments and their threads.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{report_digest, ContentSubject, EventDraft};
+use cnadesk_core::audit::{report_digest, AuditAction, ContentSubject, EventDraft};
 use cnadesk_core::{Actor, AttachmentId, CaseId, CloseReason, ReportId, ReportState};
 use cnadesk_store::{
     Attachment, AttachmentMeta, Author, CloseDecision, Message, NewAttachment, NewMessage,
@@ -54,7 +54,7 @@ pub(crate) async fn insert_report(
     let files = insert_attachments(conn, id, &report.attachments, now_ms).await?;
     append_audit(
         conn,
-        EventDraft::new("report.created")
+        EventDraft::new(AuditAction::ReportCreated)
             .report(id)
             .payload(json!({
                 "channel": report.channel.as_str(),
@@ -116,8 +116,8 @@ pub(crate) async fn insert_message(
         .map_err(db_err)?;
     let stored = rows::message(&row)?;
     let action = match message.visibility {
-        Visibility::Reporter => "message.shared",
-        Visibility::Internal => "note.added",
+        Visibility::Reporter => AuditAction::MessageShared,
+        Visibility::Internal => AuditAction::NoteAdded,
     };
     let case_id: Option<i64> = sqlx::query("SELECT id FROM cases WHERE report_id = $1")
         .bind(message.report_id.0)
@@ -308,11 +308,13 @@ impl Reports for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("report.closed").report(id).payload(json!({
-                "reason": decision.reason.as_str(),
-                "duplicate_of": decision.duplicate_of.map(|r| r.0),
-                "detail": detail,
-            })),
+            EventDraft::new(AuditAction::ReportClosed)
+                .report(id)
+                .payload(json!({
+                    "reason": decision.reason.as_str(),
+                    "duplicate_of": decision.duplicate_of.map(|r| r.0),
+                    "detail": detail,
+                })),
             actor,
             now_ms,
         )

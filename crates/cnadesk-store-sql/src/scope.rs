@@ -1,7 +1,7 @@
 //! [`ScopeStore`] over SQL: ecosystem annotations, scope decisions and policies.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::{canonical_json, EventDraft};
+use cnadesk_core::audit::{canonical_json, AuditAction, EventDraft};
 use cnadesk_core::{Actor, ReportId};
 use cnadesk_store::{ScopeStore, StoreError, StoreResult};
 use serde_json::json;
@@ -78,9 +78,9 @@ impl ScopeStore for SqlStore {
         append_audit(
             &mut tx,
             EventDraft::new(if added {
-                "ecosystem.product_added"
+                AuditAction::EcosystemProductAdded
             } else {
-                "ecosystem.product_annotated"
+                AuditAction::EcosystemProductAnnotated
             })
             .payload(json!({
                 "product": key,
@@ -157,7 +157,7 @@ impl ScopeStore for SqlStore {
         let saved = rows::scope_decision(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("scope.decided")
+            EventDraft::new(AuditAction::ScopeDecided)
                 .report(d.report)
                 .payload(json!({
                     "decision": d.decision,
@@ -253,7 +253,7 @@ impl ScopeStore for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("scope.policy_adopted").payload(json!({
+            EventDraft::new(AuditAction::ScopePolicyAdopted).payload(json!({
                 "version": version,
                 "effective": effective,
                 "sha256": sha256,

@@ -1,7 +1,7 @@
 //! [`Sessions`] over SQL: team members' sessions.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::Actor;
 use cnadesk_store::{NewSession, SessionWithUser, Sessions, StoreError, StoreResult};
 use serde_json::json;
@@ -34,9 +34,9 @@ impl Sessions for SqlStore {
         append_audit(
             &mut tx,
             EventDraft::new(if session.mfa_pending {
-                "session.password_verified"
+                AuditAction::SessionPasswordVerified
             } else {
-                "session.signed_in"
+                AuditAction::SessionSignedIn
             })
             .payload(json!({ "user_id": session.user_id.0 })),
             actor,
@@ -107,7 +107,7 @@ impl Sessions for SqlStore {
         .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("session.signed_in").payload(json!({
+            EventDraft::new(AuditAction::SessionSignedIn).payload(json!({
                 "user_id": new_session.user_id.0,
                 "second_factor": "totp",
             })),
@@ -129,7 +129,7 @@ impl Sessions for SqlStore {
         if n > 0 {
             append_audit(
                 &mut tx,
-                EventDraft::new("session.signed_out"),
+                EventDraft::new(AuditAction::SessionSignedOut),
                 actor,
                 now_ms,
             )

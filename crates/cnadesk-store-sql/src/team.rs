@@ -2,7 +2,7 @@
 //! rota.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::team::{Absence, Affiliation, Profile, Recusal, Shift};
 use cnadesk_core::{Actor, CaseId, UserId};
 use cnadesk_store::{StoreError, StoreResult, TeamStore};
@@ -140,7 +140,7 @@ impl TeamStore for SqlStore {
         .map_err(db_err)?;
         append_audit(
             &mut tx,
-            EventDraft::new("team.profile_saved").payload(json!({
+            EventDraft::new(AuditAction::TeamProfileSaved).payload(json!({
                 "user": p.user.0,
                 "time_zone": p.time_zone,
                 "capacity": p.capacity,
@@ -188,7 +188,7 @@ impl TeamStore for SqlStore {
         let saved = absence(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("team.absence_added").payload(json!({
+            EventDraft::new(AuditAction::TeamAbsenceAdded).payload(json!({
                 "id": saved.id,
                 "user": saved.user.0,
                 "kind": saved.kind.as_str(),
@@ -217,7 +217,7 @@ impl TeamStore for SqlStore {
             user,
             absence,
             |gone| {
-                EventDraft::new("team.absence_removed").payload(json!({
+                EventDraft::new(AuditAction::TeamAbsenceRemoved).payload(json!({
                     "id": id,
                     "user": user.0,
                     "starts_on": gone.starts_on.to_string(),
@@ -275,7 +275,7 @@ impl TeamStore for SqlStore {
         let saved = affiliation(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("team.affiliation_declared").payload(json!({
+            EventDraft::new(AuditAction::TeamAffiliationDeclared).payload(json!({
                 "id": saved.id,
                 "user": saved.user.0,
                 "product": saved.product_key,
@@ -304,7 +304,7 @@ impl TeamStore for SqlStore {
             user,
             affiliation,
             |gone| {
-                EventDraft::new("team.affiliation_withdrawn").payload(json!({
+                EventDraft::new(AuditAction::TeamAffiliationWithdrawn).payload(json!({
                     "id": id,
                     "user": user.0,
                     "product": gone.product_key,
@@ -362,7 +362,7 @@ impl TeamStore for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("case.recused")
+            EventDraft::new(AuditAction::CaseRecused)
                 .case(r.case)
                 .report(case.report_id)
                 .payload(json!({
@@ -387,7 +387,7 @@ impl TeamStore for SqlStore {
             .map_err(db_err)?;
             append_audit(
                 &mut tx,
-                EventDraft::new("case.assigned")
+                EventDraft::new(AuditAction::CaseAssigned)
                     .case(r.case)
                     .report(case.report_id)
                     .payload(json!({ "from": r.user.0, "to": null, "reason": reason })),
@@ -489,7 +489,7 @@ impl TeamStore for SqlStore {
         }
         append_audit(
             &mut tx,
-            EventDraft::new("rota.planned").payload(json!({
+            EventDraft::new(AuditAction::RotaPlanned).payload(json!({
                 "from": first,
                 "replaced": removed,
                 "shifts": shifts.iter().map(|(u, s, e)| json!({"user": u.0, "starts_at": s, "ends_at": e})).collect::<Vec<_>>(),
@@ -517,7 +517,7 @@ impl TeamStore for SqlStore {
         let s = shift(&row)?;
         append_audit(
             &mut tx,
-            EventDraft::new("rota.handed_over").payload(json!({
+            EventDraft::new(AuditAction::RotaHandedOver).payload(json!({
                 "shift": id,
                 "user": s.user.0,
                 "note": note.trim(),
@@ -531,11 +531,12 @@ impl TeamStore for SqlStore {
 
     async fn last_assignments(&self) -> StoreResult<Vec<(UserId, i64)>> {
         let sql = format!(
-            "SELECT {} FROM audit_events WHERE action = 'case.assigned' ORDER BY seq",
+            "SELECT {} FROM audit_events WHERE action = $1 ORDER BY seq",
             rows::AUDIT_COLUMNS
         );
         let mut last: std::collections::BTreeMap<i64, i64> = Default::default();
         for row in sqlx::query(&sql)
+            .bind(AuditAction::CaseAssigned.as_str())
             .fetch_all(&self.reader)
             .await
             .map_err(db_err)?

@@ -1,6 +1,7 @@
 //! [`Vendors`] over SQL: vendor contacts, invitations, accounts and sessions.
 
 use async_trait::async_trait;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{Actor, CaseId, VendorId};
 use cnadesk_store::{
     NewInvitation, NewOutboxMessage, NewVendorAccount, Participant, StoreError, StoreResult,
@@ -115,7 +116,7 @@ impl Vendors for SqlStore {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                (participant(&row)?, "vendor.reinvited")
+                (participant(&row)?, AuditAction::VendorReinvited)
             }
             None => {
                 let sql = format!(
@@ -135,7 +136,7 @@ impl Vendors for SqlStore {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                (participant(&row)?, "vendor.invited")
+                (participant(&row)?, AuditAction::VendorInvited)
             }
         };
         append_audit(
@@ -229,7 +230,7 @@ impl Vendors for SqlStore {
         let report = case_report(&mut tx, stored.case_id).await?;
         append_audit(
             &mut tx,
-            case_event("vendor.accepted", stored.case_id, report).payload(json!({
+            case_event(AuditAction::VendorAccepted, stored.case_id, report).payload(json!({
                 "participant": stored.id,
                 "vendor": vendor.0,
             })),
@@ -264,7 +265,7 @@ impl Vendors for SqlStore {
         }
         append_audit(
             &mut tx,
-            case_event("vendor.acknowledged", case, report)
+            case_event(AuditAction::VendorAcknowledged, case, report)
                 .payload(json!({ "participant": participant_id })),
             actor,
             now_ms,
@@ -318,7 +319,7 @@ impl Vendors for SqlStore {
         let report = case_report(&mut tx, stored.case_id).await?;
         append_audit(
             &mut tx,
-            case_event("vendor.reminded", stored.case_id, report).payload(json!({
+            case_event(AuditAction::VendorReminded, stored.case_id, report).payload(json!({
                 "participant": participant_id,
                 "reminder": stored.reminders_sent,
                 "new_link": new_link.is_some(),

@@ -11,7 +11,7 @@
     reason = "test support, compiled only for tests: a failed step is a failed story"
 )]
 
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, AuditEvent, EventDraft};
 use cnadesk_core::{Actor, CaseState, CloseReason, ReportId, ReportInput, ReportState, Role};
 
 use crate::{

@@ -2,7 +2,7 @@
 //! them may be said. Pure: the desk decides separately whether the case an
 //! entry concerns is still undisclosed (then the entry is sealed).
 
-use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::audit::{AuditAction, AuditEvent};
 use serde_json::{json, Value};
 
 /// What an entry concerns, which decides when it may be read.
@@ -29,21 +29,21 @@ pub struct Projected {
 }
 
 /// The actions that become entries (everything else stays internal).
-pub const ACTIONS: &[&str] = &[
-    "scope.decided",
-    "scope.policy_adopted",
-    "case.opened",
-    "case.recused",
-    "case.state_changed",
-    "cve.reserved",
-    "cve.published",
-    "cve.updated",
-    "cve.rejected",
-    "embargo.set",
-    "embargo.changed",
-    "embargo.broken",
-    "embargo.lifted",
-    "advisory.published",
+pub const ACTIONS: &[AuditAction] = &[
+    AuditAction::ScopeDecided,
+    AuditAction::ScopePolicyAdopted,
+    AuditAction::CaseOpened,
+    AuditAction::CaseRecused,
+    AuditAction::CaseStateChanged,
+    AuditAction::CveReserved,
+    AuditAction::CvePublished,
+    AuditAction::CveUpdated,
+    AuditAction::CveRejected,
+    AuditAction::EmbargoSet,
+    AuditAction::EmbargoChanged,
+    AuditAction::EmbargoBroken,
+    AuditAction::EmbargoLifted,
+    AuditAction::AdvisoryPublished,
 ];
 
 fn case_ref(e: &AuditEvent) -> Value {
@@ -63,8 +63,9 @@ fn case_subject(e: &AuditEvent) -> Subject {
 /// descriptions or free text written under embargo.
 pub fn project(event: &AuditEvent) -> Option<Projected> {
     let p = &event.payload;
-    let (content, subject) = match event.action.as_str() {
-        "scope.decided" => {
+    let action = event.kind()?;
+    let (content, subject) = match action {
+        AuditAction::ScopeDecided => {
             let decision = p["decision"].as_str().unwrap_or_default();
             let mut c = json!({
                 "type": "scope.decision",
@@ -87,7 +88,7 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
             };
             (c, subject)
         }
-        "scope.policy_adopted" => (
+        AuditAction::ScopePolicyAdopted => (
             json!({
                 "type": "policy.adopted",
                 "policy": "scope",
@@ -97,23 +98,23 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
             }),
             Subject::Public,
         ),
-        "case.opened" => (
-            json!({ "type": "case.opened", "case": case_ref(event) }),
+        AuditAction::CaseOpened => (
+            json!({ "type": action.as_str(), "case": case_ref(event) }),
             case_subject(event),
         ),
         // Counted, never named: which member stepped aside from which case
         // is the team's business.
-        "case.recused" => (json!({ "type": "recusal", "count": 1 }), Subject::Public),
-        "cve.reserved" => (
+        AuditAction::CaseRecused => (json!({ "type": "recusal", "count": 1 }), Subject::Public),
+        AuditAction::CveReserved => (
             json!({
-                "type": "cve.reserved",
+                "type": action.as_str(),
                 "count": p["ids"].as_array().map_or(0, Vec::len),
             }),
             Subject::Public,
         ),
-        "cve.published" | "cve.updated" => (
+        AuditAction::CvePublished | AuditAction::CveUpdated => (
             json!({
-                "type": event.action,
+                "type": action.as_str(),
                 "cve_id": p["cve_id"],
                 "record_sha256": p["published_sha256"],
             }),
@@ -121,8 +122,8 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
         ),
         // The reason is what CVE Services publishes for a rejected record;
         // an ID reserved for a case is told of only once the case is public.
-        "cve.rejected" => (
-            json!({ "type": "cve.rejected", "cve_id": p["cve_id"], "reason": p["reason"] }),
+        AuditAction::CveRejected => (
+            json!({ "type": action.as_str(), "cve_id": p["cve_id"], "reason": p["reason"] }),
             if event.case_id.is_some() {
                 case_subject(event)
             } else {
@@ -131,7 +132,7 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
         ),
         // Disputes of a published record (rule 4.6): when one is opened
         // and how it ended. The member's reason stays internal.
-        "case.state_changed" => {
+        AuditAction::CaseStateChanged => {
             let (from, to) = (
                 p["from"].as_str().unwrap_or_default(),
                 p["to"].as_str().unwrap_or_default(),
@@ -151,25 +152,25 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
             };
             (content, case_subject(event))
         }
-        "embargo.set" | "embargo.changed" => (
+        AuditAction::EmbargoSet | AuditAction::EmbargoChanged => (
             json!({
-                "type": event.action,
+                "type": action.as_str(),
                 "case": case_ref(event),
                 "end_ms": p["end"],
                 "previous_end_ms": p["previous_end"],
             }),
             case_subject(event),
         ),
-        "embargo.broken" => (
-            json!({ "type": "embargo.broken", "case": case_ref(event) }),
+        AuditAction::EmbargoBroken => (
+            json!({ "type": action.as_str(), "case": case_ref(event) }),
             case_subject(event),
         ),
-        "embargo.lifted" => (
-            json!({ "type": "embargo.lifted", "case": case_ref(event) }),
+        AuditAction::EmbargoLifted => (
+            json!({ "type": action.as_str(), "case": case_ref(event) }),
             case_subject(event),
         ),
-        "advisory.published" => (
-            json!({ "type": "advisory.published", "case": case_ref(event) }),
+        AuditAction::AdvisoryPublished => (
+            json!({ "type": action.as_str(), "case": case_ref(event) }),
             case_subject(event),
         ),
         _ => return None,
@@ -185,12 +186,12 @@ pub fn project(event: &AuditEvent) -> Option<Projected> {
 mod tests {
     use super::*;
 
-    fn event(action: &str, payload: Value) -> AuditEvent {
+    fn event(action: AuditAction, payload: Value) -> AuditEvent {
         AuditEvent {
             seq: 9,
             occurred_at_ms: 0,
             actor: "member:1:alice".into(),
-            action: action.into(),
+            action: action.as_str().into(),
             case_id: Some(4),
             report_id: Some(7),
             payload,
@@ -205,7 +206,7 @@ mod tests {
             json!({"decision": d, "rule": "xmpp-implementation", "policy_version": "2026.1",
                    "product": "prosody", "referral": null, "overridden": false, "reason": "secret words"})
         };
-        let inside = project(&event("scope.decided", payload("in_scope"))).unwrap();
+        let inside = project(&event(AuditAction::ScopeDecided, payload("in_scope"))).unwrap();
         assert_eq!(
             inside.subject,
             Subject::Case {
@@ -219,7 +220,7 @@ mod tests {
         let payload_referred = json!({"decision": "refer", "rule": "vendor-cna",
             "policy_version": "2026.1", "product": "libexpat", "referral": "Example CNA",
             "overridden": false});
-        let referred = project(&event("scope.decided", payload_referred)).unwrap();
+        let referred = project(&event(AuditAction::ScopeDecided, payload_referred)).unwrap();
         assert_eq!(referred.subject, Subject::Public);
         assert_eq!(referred.content["rule"], "vendor-cna");
         // Neither the product nor the CNA referred to: the vulnerability may
@@ -231,12 +232,12 @@ mod tests {
     #[test]
     fn a_rejection_waits_for_its_case_but_not_without_one() {
         let payload = json!({"job": 3, "cve_id": "CVE-2026-1000", "reason": "duplicate"});
-        let of_case = project(&event("cve.rejected", payload.clone())).unwrap();
+        let of_case = project(&event(AuditAction::CveRejected, payload.clone())).unwrap();
         assert!(matches!(
             of_case.subject,
             Subject::Case { case: Some(4), .. }
         ));
-        let mut unlinked = event("cve.rejected", payload);
+        let mut unlinked = event(AuditAction::CveRejected, payload);
         unlinked.case_id = None;
         unlinked.report_id = None;
         let p = project(&unlinked).unwrap();
@@ -247,49 +248,52 @@ mod tests {
     #[test]
     fn recusals_are_counted_without_names_and_reservations_without_ids() {
         let r = project(&event(
-            "case.recused",
+            AuditAction::CaseRecused,
             json!({"user": 3, "source": "affiliation", "reason": "works for Example"}),
         ))
         .unwrap();
         assert_eq!(r.content, json!({"type": "recusal", "count": 1}));
         let ids = project(&event(
-            "cve.reserved",
+            AuditAction::CveReserved,
             json!({"job": 1, "ids": ["CVE-2026-1000", "CVE-2026-1001"]}),
         ))
         .unwrap();
-        assert_eq!(ids.content, json!({"type": "cve.reserved", "count": 2}));
+        assert_eq!(
+            ids.content,
+            json!({"type": AuditAction::CveReserved.as_str(), "count": 2})
+        );
         assert_eq!(ids.subject, Subject::Public);
     }
 
     #[test]
     fn internal_events_are_not_projected() {
         for action in [
-            "session.signed_in",
-            "note.added",
-            "vendor.invited",
-            "report.created",
+            AuditAction::SessionSignedIn,
+            AuditAction::NoteAdded,
+            AuditAction::VendorInvited,
+            AuditAction::ReportCreated,
         ] {
             assert!(project(&event(action, json!({}))).is_none(), "{action}");
         }
-        for action in ACTIONS {
+        for &action in ACTIONS {
             let payload = json!({"ids": [], "from": "published", "to": "disputed"});
             assert!(project(&event(action, payload)).is_some(), "{action}");
         }
         // Other state changes are internal.
         let triage = json!({"from": "accepted", "to": "in_progress", "reason": "x"});
-        assert!(project(&event("case.state_changed", triage)).is_none());
+        assert!(project(&event(AuditAction::CaseStateChanged, triage)).is_none());
     }
 
     #[test]
     fn disputes_and_their_outcome_without_the_reason() {
         let opened = json!({"from": "published", "to": "disputed", "reason": "vendor says no"});
-        let p = project(&event("case.state_changed", opened)).unwrap();
+        let p = project(&event(AuditAction::CaseStateChanged, opened)).unwrap();
         assert_eq!(
             p.content,
             json!({"type": "dispute.opened", "case": "CASE-4"})
         );
         let ended = json!({"from": "disputed", "to": "rejected", "reason": "not a vuln"});
-        let p = project(&event("case.state_changed", ended)).unwrap();
+        let p = project(&event(AuditAction::CaseStateChanged, ended)).unwrap();
         assert_eq!(p.content["outcome"], "record rejected");
         assert!(p.content.get("reason").is_none());
     }

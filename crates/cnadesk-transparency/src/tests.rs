@@ -1,4 +1,5 @@
 use super::*;
+use cnadesk_core::audit::AuditAction;
 
 const T: &str = "2026-12-01T10:00:00Z";
 
@@ -10,7 +11,7 @@ fn key(byte: u8) -> LogKey {
 fn log(n: u64) -> (Vec<Entry>, Vec<Entry>) {
     let mut full: Vec<Entry> = Vec::new();
     for i in 1..=n {
-        let content = json!({ "type": "cve.published", "cve_id": format!("CVE-2026-{i:04}") });
+        let content = json!({ "type": AuditAction::CvePublished.as_str(), "cve_id": format!("CVE-2026-{i:04}") });
         let salt = format!("{i:032x}");
         let e = next_entry(full.last(), T, content, &salt).expect("hex salt");
         full.push(e);
@@ -76,7 +77,8 @@ fn entries_chain_and_commit() {
 #[test]
 fn tampered_content_is_detected_at_its_line() {
     let (_, mut served) = log(4);
-    served[2].content = Some(json!({ "type": "cve.published", "cve_id": "CVE-2026-9999" }));
+    served[2].content =
+        Some(json!({ "type": AuditAction::CvePublished.as_str(), "cve_id": "CVE-2026-9999" }));
     let k = key(1);
     let err = verify(&text(&served), &head_for(&served, &k), None).unwrap_err();
     assert!(
@@ -220,7 +222,8 @@ fn revealed_entries_verify_against_their_earlier_commitments() {
     // not match the commitment in the newer log, nor the older one's.
     let mut forged = later.clone();
     let salt = forged[1].salt.clone().unwrap();
-    forged[1].content = Some(json!({"type": "cve.published", "cve_id": "CVE-2026-0000"}));
+    forged[1].content =
+        Some(json!({"type": AuditAction::CvePublished.as_str(), "cve_id": "CVE-2026-0000"}));
     assert!(verify(&text(&forged), &head_for(&forged, &k), None).is_err());
     assert!(check_extends(&before, &text(&forged)).is_err());
     // Re-committing the forged content changes the hash: no longer an

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::coordination::in_zone_with_utc;
 use cnadesk_core::{Actor, CaseId, VendorId};
 use cnadesk_store::{
@@ -806,7 +806,7 @@ async fn audit_vendor(
     state: &AppState,
     vendor: &Vendor,
     case: &Case,
-    action: &str,
+    action: AuditAction,
     payload: serde_json::Value,
 ) -> Result<(), AppError> {
     state
@@ -862,7 +862,7 @@ pub async fn case_view(
         &state,
         &vendor,
         &case,
-        "vendor.viewed",
+        AuditAction::VendorViewed,
         json!({ "participant": participant.id, "rows": shown, "acknowledged": page.acknowledged }),
     )
     .await?;
@@ -1188,7 +1188,7 @@ pub async fn download(
         &state,
         &vendor,
         &case,
-        "coordination.file_downloaded",
+        AuditAction::CoordinationFileDownloaded,
         json!({ "file": meta.id, "sha256": meta.sha256 }),
     )
     .await?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use cnadesk_app::coordination::{sweep, CoordinationSettings, Sweep};
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{CaseId, Role};
 use cnadesk_store::prelude::*;
 use cnadesk_store::JobFilter;
@@ -298,7 +299,7 @@ async fn a_xep_level_flaw_is_coordinated_and_the_embargo_lifts_on_time() {
     let events = app.store.audit_events(0, 10_000).await.unwrap();
     let shown: Vec<&serde_json::Value> = events
         .iter()
-        .filter(|e| e.action == "vendor.viewed" && e.payload["acknowledged"] == true)
+        .filter(|e| e.is(AuditAction::VendorViewed) && e.payload["acknowledged"] == true)
         .map(|e| &e.payload["rows"])
         .collect();
     assert!(shown.contains(&&serde_json::json!([row1])));
@@ -363,7 +364,7 @@ async fn a_xep_level_flaw_is_coordinated_and_the_embargo_lifts_on_time() {
     let events = app.store.audit_events(0, 10_000).await.unwrap();
     let views: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "vendor.viewed")
+        .filter(|e| e.is(AuditAction::VendorViewed))
         .collect();
     assert!(views.len() >= 4);
     assert!(views.iter().all(|e| e.actor.starts_with("vendor:")));
@@ -393,7 +394,7 @@ async fn a_xep_level_flaw_is_coordinated_and_the_embargo_lifts_on_time() {
     let events = app.store.audit_events(0, 10_000).await.unwrap();
     assert!(events
         .iter()
-        .any(|e| e.action == "embargo.publication_not_queued"));
+        .any(|e| e.is(AuditAction::EmbargoPublicationNotQueued)));
     // A second sweep does nothing more.
     assert_eq!(sweep(&app.state).await.unwrap(), Sweep::default());
 }

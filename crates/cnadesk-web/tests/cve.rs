@@ -7,6 +7,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{CaseId, ReportId, Role};
 use cnadesk_cve_services::double::Fault;
 use cnadesk_store::prelude::*;
@@ -183,10 +184,10 @@ async fn reserve_author_approve_publish_and_read_back() {
         .unwrap();
     let approved_event = events
         .iter()
-        .find(|e| e.action == "record.approved")
+        .find(|e| e.is(AuditAction::RecordApproved))
         .unwrap();
     assert!(approved_event.actor.contains("bob"));
-    assert!(events.iter().any(|e| e.action == "cve.published"));
+    assert!(events.iter().any(|e| e.is(AuditAction::CvePublished)));
 }
 
 #[tokio::test]

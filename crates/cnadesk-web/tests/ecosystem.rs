@@ -6,6 +6,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::Role;
 use cnadesk_store::prelude::*;
 use serde_json::json;
@@ -256,7 +257,7 @@ async fn a_valid_annotation_is_saved_audited_and_used_by_lookups() {
     let events = app.store.audit_events(0, 1000).await.unwrap();
     let e = events
         .iter()
-        .find(|e| e.action == "ecosystem.product_annotated")
+        .find(|e| e.is(AuditAction::EcosystemProductAnnotated))
         .expect("the change is audited");
     assert_eq!(e.payload["product"], "prosody-im");
     assert_eq!(e.payload["after"]["own_cna"], "mozilla");
@@ -313,7 +314,9 @@ async fn a_member_adds_a_product_and_duplicates_are_refused() {
     assert!(r.body.contains("added by the team"));
     assert!(r.body.contains("https://gateway.example.org"));
     let events = app.store.audit_events(0, 1000).await.unwrap();
-    assert!(events.iter().any(|e| e.action == "ecosystem.product_added"));
+    assert!(events
+        .iter()
+        .any(|e| e.is(AuditAction::EcosystemProductAdded)));
 
     // It is found like any other product.
     let r = ada.get("/desk/ecosystem?q=example+gateway").await;

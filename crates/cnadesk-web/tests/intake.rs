@@ -5,6 +5,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{ReportId, Role};
 use cnadesk_store::prelude::*;
 use cnadesk_web::WebConfig;
@@ -395,7 +396,9 @@ async fn a_form_report_with_attachment_reaches_the_member_safely() {
         .audit_events_for_report(ReportId(1))
         .await
         .unwrap();
-    assert!(events.iter().any(|e| e.action == "attachment.downloaded"));
+    assert!(events
+        .iter()
+        .any(|e| e.is(AuditAction::AttachmentDownloaded)));
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use cnadesk_app::coordination::sweep as coordination_sweep;
 use cnadesk_app::transparency;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::Role;
 use cnadesk_transparency::{check_extends, verify, Head};
 use jiff::SignedDuration;
@@ -371,7 +372,7 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
     assert_eq!(transparency::sweep(&app.state).await.unwrap(), (0, 0));
     let page = get(&app, "/transparency").await;
     assert!(page.body.contains(&key));
-    assert!(page.body.contains("cve.published"));
+    assert!(page.body.contains(AuditAction::CvePublished.as_str()));
     // A tampered copy fails.
     let tampered = log.replacen(&cve, "CVE-2026-0000", 1);
     assert!(verify(&tampered, &head, Some(&key)).is_err());

@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{CaseId, Role};
 use cnadesk_cve::{csaf, lint, osv, LintContext, SchemaSet};
 use cnadesk_store::prelude::*;
@@ -208,7 +209,7 @@ async fn a_case_becomes_a_valid_record_and_exports_without_typing_json() {
         .unwrap();
     let saved = events
         .iter()
-        .find(|e| e.action == "record.version_saved")
+        .find(|e| e.is(AuditAction::RecordVersionSaved))
         .expect("audited");
     assert_eq!(saved.payload["sha256"], versions[0].sha256.as_str());
 }

@@ -4,6 +4,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{ReportId, Role};
 use cnadesk_store::prelude::*;
 use support::{api_report_about, TestApp};
@@ -222,7 +223,10 @@ async fn overriding_needs_a_reason_and_keeps_what_was_typed() {
         .audit_events_for_report(ReportId(id))
         .await
         .unwrap();
-    let e = events.iter().find(|e| e.action == "scope.decided").unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.is(AuditAction::ScopeDecided))
+        .unwrap();
     assert_eq!(e.payload["overridden"], true);
     assert_eq!(e.payload["proposed"], "refer");
     // Now the report can be accepted.

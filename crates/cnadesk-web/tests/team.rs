@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::team::Profile;
 use cnadesk_core::{Actor, CaseId, ReportId, Role, UserId};
 use cnadesk_store::prelude::*;
@@ -286,7 +287,10 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         "acknowledge only (triage has 5 business days): {s:?}"
     );
     let events = app.store.audit_events_for_report(rid).await.unwrap();
-    let warned: Vec<_> = events.iter().filter(|e| e.action == "sla.warned").collect();
+    let warned: Vec<_> = events
+        .iter()
+        .filter(|e| e.is(AuditAction::SlaWarned))
+        .collect();
     assert_eq!(warned.len(), 1);
     assert_eq!(
         warned[0].payload["to"], bo.id.0,
@@ -301,7 +305,7 @@ async fn clocks_warn_then_hand_on_across_a_weekend_and_absent_members_cases_are_
         .await
         .unwrap()
         .into_iter()
-        .find(|e| e.action == "sla.escalated")
+        .find(|e| e.is(AuditAction::SlaEscalated))
         .unwrap();
     assert_eq!(
         escalated.payload["offered_to"], cy.id.0,

@@ -7,6 +7,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::Role;
 use cnadesk_store::prelude::*;
 use serde_json::{json, Value};
@@ -224,15 +225,15 @@ async fn a_report_becomes_a_published_cve_through_the_api_alone() {
 
     // Every step is in the audit log as the member who took it.
     let events = app.store.audit_events(0, 1000).await.unwrap();
-    let by = |action: &str| {
+    let by = |action: AuditAction| {
         events
             .iter()
-            .find(|e| e.action == action)
+            .find(|e| e.is(action))
             .map(|e| e.actor.clone())
             .unwrap_or_default()
     };
-    assert!(by("api_token.created").contains("ada"));
-    assert!(by("record.approved").contains("bob"));
+    assert!(by(AuditAction::ApiTokenCreated).contains("ada"));
+    assert!(by(AuditAction::RecordApproved).contains("bob"));
 }
 
 #[tokio::test]

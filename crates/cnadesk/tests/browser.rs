@@ -15,6 +15,7 @@
 
 mod support;
 
+use cnadesk_core::audit::AuditAction;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -625,7 +626,7 @@ async fn first_day_flow_in_chromium() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let log = text(public, "entries").await;
-    assert!(log.contains("cve.published"), "{log}");
+    assert!(log.contains(AuditAction::CvePublished.as_str()), "{log}");
     assert!(
         log.contains("sealed"),
         "the embargoed case's entries are sealed: {log}"

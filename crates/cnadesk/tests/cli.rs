@@ -2,6 +2,7 @@
 
 mod support;
 
+use cnadesk_core::audit::AuditAction;
 use std::io::Write;
 use std::process::Stdio;
 
@@ -195,7 +196,7 @@ async fn admin_reset_totp_turns_off_the_second_factor_and_is_audited() {
     assert!(creds.totp_secret_enc.is_none());
     let events = store.audit_events(0, 100).await.unwrap();
     let last = events.last().unwrap();
-    assert_eq!(last.action, "user.totp_removed");
+    assert_eq!(last.kind(), Some(AuditAction::UserTotpRemoved));
     assert_eq!(last.actor, "system:cli");
     assert_eq!(last.payload["user_id"], mia.id.0);
     store.close().await;
@@ -763,7 +764,7 @@ fn transparency_verify_against_the_server_and_tampered_copies() {
     let extra = cnadesk_transparency::next_entry(
         Some(&last),
         "2026-12-01T00:00:00Z",
-        serde_json::json!({"type": "cve.published", "cve_id": "CVE-2026-9999"}),
+        serde_json::json!({"type": AuditAction::CvePublished.as_str(), "cve_id": "CVE-2026-9999"}),
         "00112233445566778899aabbccddeeff",
     )
     .unwrap();
@@ -835,18 +836,20 @@ fn audit_verify_names_the_event_whose_content_was_edited() {
         store.close().await;
         (story, events)
     });
-    let seq = |action: &str, matches: &dyn Fn(&cnadesk_core::audit::AuditEvent) -> bool| {
+    let seq = |action: AuditAction, matches: &dyn Fn(&cnadesk_core::audit::AuditEvent) -> bool| {
         events
             .iter()
-            .find(|e| e.action == action && matches(e))
+            .find(|e| e.is(action) && matches(e))
             .unwrap_or_else(|| panic!("no {action} event"))
             .seq
     };
-    let created = seq("report.created", &|e| e.report_id == Some(report));
-    let shared = seq("message.shared", &|e| {
+    let created = seq(AuditAction::ReportCreated, &|e| e.report_id == Some(report));
+    let shared = seq(AuditAction::MessageShared, &|e| {
         e.payload["message_id"] == serde_json::json!(story.message)
     });
-    let saved = seq("record.version_saved", &|e| e.case_id == Some(story.case.0));
+    let saved = seq(AuditAction::RecordVersionSaved, &|e| {
+        e.case_id == Some(story.case.0)
+    });
     let (m, c, v) = (story.message, story.case.0, story.record_version);
     let verify = || run(&["audit", "verify", "--data-dir", d]);
     let o = verify();

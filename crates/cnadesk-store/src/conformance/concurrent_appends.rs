@@ -12,7 +12,8 @@ pub async fn concurrent_appends_keep_the_chain(store: std::sync::Arc<dyn Store>)
             for j in 0..10 {
                 store
                     .record_event(
-                        EventDraft::new("stress").payload(serde_json::json!({"i": i, "j": j})),
+                        EventDraft::new(AuditAction::AttachmentDownloaded)
+                            .payload(serde_json::json!({"i": i, "j": j})),
                         &Actor::system("stress"),
                         T0 + i * 100 + j,
                     )

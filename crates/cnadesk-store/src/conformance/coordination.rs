@@ -1054,32 +1054,27 @@ pub async fn coordination_story(store: &dyn Store) {
 
     // ---- the audit -------------------------------------------------------------------
     let events = store.audit_events(head_before, 10_000).await.unwrap();
-    let of = |action: &str| {
-        events
-            .iter()
-            .filter(|e| e.action == action)
-            .collect::<Vec<_>>()
-    };
+    let of = |action: AuditAction| events.iter().filter(|e| e.is(action)).collect::<Vec<_>>();
     for (action, n) in [
-        ("vulnerability.added", 3),
-        ("vulnerability.count_chosen", 2),
-        ("vulnerability.products_added", 3),
-        ("vulnerability.product_updated", 4),
-        ("vulnerability.product_shared", 1),
-        ("vendor.invited", 2),
-        ("vendor.reinvited", 1),
-        ("vendor.accepted", 2),
-        ("vendor.acknowledged", 2),
-        ("vendor.reminded", 2),
-        ("embargo.set", 2),
-        ("embargo.changed", 2),
-        ("embargo.proposed", 2),
-        ("embargo.consented", 3),
-        ("embargo.broken", 1),
-        ("embargo.lifted", 2),
-        ("advisory.published", 2),
-        ("coordination.message", 3),
-        ("coordination.file_added", 2),
+        (AuditAction::VulnerabilityAdded, 3),
+        (AuditAction::VulnerabilityCountChosen, 2),
+        (AuditAction::VulnerabilityProductsAdded, 3),
+        (AuditAction::VulnerabilityProductUpdated, 4),
+        (AuditAction::VulnerabilityProductShared, 1),
+        (AuditAction::VendorInvited, 2),
+        (AuditAction::VendorReinvited, 1),
+        (AuditAction::VendorAccepted, 2),
+        (AuditAction::VendorAcknowledged, 2),
+        (AuditAction::VendorReminded, 2),
+        (AuditAction::EmbargoSet, 2),
+        (AuditAction::EmbargoChanged, 2),
+        (AuditAction::EmbargoProposed, 2),
+        (AuditAction::EmbargoConsented, 3),
+        (AuditAction::EmbargoBroken, 1),
+        (AuditAction::EmbargoLifted, 2),
+        (AuditAction::AdvisoryPublished, 2),
+        (AuditAction::CoordinationMessage, 3),
+        (AuditAction::CoordinationFileAdded, 2),
     ] {
         assert_eq!(of(action).len(), n, "{action}");
     }
@@ -1110,7 +1105,7 @@ pub async fn coordination_story(store: &dyn Store) {
             );
         }
     }
-    let updates = of("vulnerability.product_updated");
+    let updates = of(AuditAction::VulnerabilityProductUpdated);
     let changed: Vec<_> = updates
         .iter()
         .map(|e| e.payload["changed"].clone())
@@ -1127,39 +1122,48 @@ pub async fn coordination_story(store: &dyn Store) {
     assert_eq!(updates[0].payload["row"], prosody.id);
     assert_eq!(updates[0].payload["product"], "prosody");
     assert_eq!(updates[1].payload["status"], "fixed");
-    let invited = of("vendor.invited");
+    let invited = of(AuditAction::VendorInvited);
     assert_eq!(invited[0].payload["participant"], p1.id);
     assert_eq!(
         invited[0].payload["products"],
         serde_json::json!(["prosody"])
     );
     assert_eq!(
-        of("vendor.reinvited")[0].payload["products"],
+        of(AuditAction::VendorReinvited)[0].payload["products"],
         serde_json::json!(["prosody", "tigase"])
     );
-    let accepted_events = of("vendor.accepted");
+    let accepted_events = of(AuditAction::VendorAccepted);
     assert_eq!(accepted_events[0].actor, format!("vendor:{}", account.id.0));
     assert_eq!(accepted_events[0].payload["participant"], p1.id);
-    let reminded = of("vendor.reminded");
+    let reminded = of(AuditAction::VendorReminded);
     assert_eq!(reminded[0].payload["participant"], p2.id);
     assert_eq!(reminded[0].payload["reminder"], 1);
-    let set = of("embargo.set");
+    let set = of(AuditAction::EmbargoSet);
     assert_eq!(set[0].payload["previous_end"], serde_json::Value::Null);
     assert_eq!(set[0].payload["end"], T0 + 10_000);
     assert_eq!(set[0].payload["reason"], "90 days");
-    let changed = of("embargo.changed");
+    let changed = of(AuditAction::EmbargoChanged);
     assert_eq!(changed[0].payload["previous_end"], T0 + 10_000);
     assert_eq!(changed[0].payload["end"], T0 + 20_000);
     assert_eq!(changed[1].payload["previous_end"], T0 + 20_000);
     assert_eq!(changed[1].payload["end"], T0 + 40_000);
-    assert_eq!(of("embargo.proposed")[1].payload["end"], T0 + 40_000);
-    assert_eq!(of("embargo.broken")[0].payload["disclosed_at"], T0 + 35_000);
-    assert_eq!(of("embargo.lifted")[0].payload["end"], T0 + 40_000);
-    let message = of("coordination.message");
+    assert_eq!(
+        of(AuditAction::EmbargoProposed)[1].payload["end"],
+        T0 + 40_000
+    );
+    assert_eq!(
+        of(AuditAction::EmbargoBroken)[0].payload["disclosed_at"],
+        T0 + 35_000
+    );
+    assert_eq!(
+        of(AuditAction::EmbargoLifted)[0].payload["end"],
+        T0 + 40_000
+    );
+    let message = of(AuditAction::CoordinationMessage);
     assert_eq!(message[0].payload["participant"], serde_json::Value::Null);
     assert_eq!(message[1].payload["participant"], p1.id);
     assert_eq!(message[1].payload["sha256"], BODY_SHA);
-    let file_event = of("coordination.file_added");
+    let file_event = of(AuditAction::CoordinationFileAdded);
     assert_eq!(file_event[0].payload["file"], file.id);
     assert_eq!(file_event[0].payload["participant"], p1.id);
     assert_eq!(file_event[0].payload["sha256"], PATCH_SHA);

@@ -406,18 +406,15 @@ pub async fn cve_program_story(store: &dyn Store) {
 
     let events = store.audit_events_for_report(report.id).await.unwrap();
     for action in [
-        "cve.reserved",
-        "cve.ids_recorded",
-        "cve.id_linked",
-        "cve.disclosed_set",
-        "record.approved",
-        "record.publication_requested",
-        "cve.published",
+        AuditAction::CveReserved,
+        AuditAction::CveIdsRecorded,
+        AuditAction::CveIdLinked,
+        AuditAction::CveDisclosedSet,
+        AuditAction::RecordApproved,
+        AuditAction::RecordPublicationRequested,
+        AuditAction::CvePublished,
     ] {
-        assert!(
-            events.iter().any(|e| e.action == action),
-            "no {action} event"
-        );
+        assert!(events.iter().any(|e| e.is(action)), "no {action} event");
     }
     assert!(verify_chain(store).await.is_ok());
 }

@@ -140,7 +140,7 @@ pub async fn records_story(store: &dyn Store) {
     let events = store.audit_events_for_report(r1.id).await.unwrap();
     let saved: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "record.version_saved")
+        .filter(|e| e.is(AuditAction::RecordVersionSaved))
         .collect();
     assert_eq!(saved.len(), 2, "each saved version is audited once");
     assert_eq!(saved[0].case_id, Some(c1.id.0));
@@ -148,6 +148,6 @@ pub async fn records_story(store: &dyn Store) {
     assert_eq!(saved[0].payload["version"], 1);
     assert!(events
         .iter()
-        .any(|e| e.action == "case.cve_id_set" && e.payload["cve_id"] == "CVE-2026-10001"));
+        .any(|e| e.is(AuditAction::CaseCveIdSet) && e.payload["cve_id"] == "CVE-2026-10001"));
     assert!(verify_chain(store).await.is_ok());
 }

@@ -580,7 +580,8 @@ pub async fn run(store: &dyn Store) {
     // ---- audit ------------------------------------------------------------------------
     let free = store
         .record_event(
-            EventDraft::new("policy.noted").payload(serde_json::json!({"z": 1, "a": "b"})),
+            EventDraft::new(AuditAction::AttachmentDownloaded)
+                .payload(serde_json::json!({"z": 1, "a": "b"})),
             &Actor::system("story"),
             T0 + 1000,
         )
@@ -592,23 +593,23 @@ pub async fn run(store: &dyn Store) {
         &free,
         "stored events read back as written"
     );
-    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    let actions: Vec<AuditAction> = events.iter().filter_map(AuditEvent::kind).collect();
     for expected in [
-        "user.created",
-        "user.totp_enrolled",
-        "session.password_verified",
-        "session.signed_in",
-        "report.created",
-        "message.shared",
-        "note.added",
-        "report.closed",
-        "case.opened",
-        "case.state_changed",
-        "case.assigned",
-        "user.deactivated",
-        "user.activated",
-        "user.totp_removed",
-        "policy.noted",
+        AuditAction::UserCreated,
+        AuditAction::UserTotpEnrolled,
+        AuditAction::SessionPasswordVerified,
+        AuditAction::SessionSignedIn,
+        AuditAction::ReportCreated,
+        AuditAction::MessageShared,
+        AuditAction::NoteAdded,
+        AuditAction::ReportClosed,
+        AuditAction::CaseOpened,
+        AuditAction::CaseStateChanged,
+        AuditAction::CaseAssigned,
+        AuditAction::UserDeactivated,
+        AuditAction::UserActivated,
+        AuditAction::UserTotpRemoved,
+        AuditAction::AttachmentDownloaded,
     ] {
         assert!(
             actions.contains(&expected),
@@ -618,7 +619,7 @@ pub async fn run(store: &dyn Store) {
     assert_eq!(
         events
             .iter()
-            .filter(|e| e.action == "session.signed_out")
+            .filter(|e| e.is(AuditAction::SessionSignedOut))
             .count(),
         0,
         "ending an unknown session changes nothing and audits nothing"
@@ -629,10 +630,10 @@ pub async fn run(store: &dyn Store) {
     assert!(for_r1.iter().all(|e| e.report_id == Some(r1.id.0)));
     assert!(for_r1
         .iter()
-        .any(|e| e.action == "case.opened" && e.case_id == Some(case.id.0)));
+        .any(|e| e.is(AuditAction::CaseOpened) && e.case_id == Some(case.id.0)));
     assert!(for_r1
         .iter()
-        .any(|e| e.action == "note.added" && e.case_id.is_none()));
+        .any(|e| e.is(AuditAction::NoteAdded) && e.case_id.is_none()));
     let n = verify_chain(store).await.expect("the chain verifies");
     assert_eq!(n, events.len() as i64);
 }

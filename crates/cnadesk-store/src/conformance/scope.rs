@@ -40,17 +40,16 @@ pub async fn scope_story(store: &dyn Store) {
     let events = store.audit_events(0, 10_000).await.unwrap();
     let annotated: Vec<_> = events
         .iter()
-        .filter(|e| e.action.starts_with("ecosystem."))
+        .filter(|e| {
+            e.is(AuditAction::EcosystemProductAnnotated) || e.is(AuditAction::EcosystemProductAdded)
+        })
         .collect();
     assert_eq!(
-        annotated
-            .iter()
-            .map(|e| e.action.as_str())
-            .collect::<Vec<_>>(),
+        annotated.iter().map(|e| e.kind()).collect::<Vec<_>>(),
         vec![
-            "ecosystem.product_annotated",
-            "ecosystem.product_annotated",
-            "ecosystem.product_added"
+            Some(AuditAction::EcosystemProductAnnotated),
+            Some(AuditAction::EcosystemProductAnnotated),
+            Some(AuditAction::EcosystemProductAdded)
         ]
     );
     assert_eq!(annotated[1].payload["before"], first);
@@ -144,7 +143,7 @@ pub async fn scope_story(store: &dyn Store) {
     let events = store.audit_events_for_report(report.id).await.unwrap();
     let decided: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "scope.decided")
+        .filter(|e| e.is(AuditAction::ScopeDecided))
         .collect();
     assert_eq!(decided.len(), 2);
     assert_eq!(decided[1].payload["overridden"], true);

@@ -43,7 +43,7 @@ pub async fn scope_policy_story(store: &dyn Store) {
     let events = store.audit_events(0, 10_000).await.unwrap();
     let adopted: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "scope.policy_adopted")
+        .filter(|e| e.is(AuditAction::ScopePolicyAdopted))
         .map(|e| e.payload["version"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(adopted, vec!["2026.1", "2027.1"]);

@@ -264,41 +264,41 @@ pub async fn team_story(store: &dyn Store) {
     // Turn-taking data and the audit trail.
     let last = store.last_assignments().await.unwrap();
     assert!(last.contains(&(ada_id, T0 + 11)), "{last:?}");
-    let actions: Vec<String> = store
+    let actions: Vec<AuditAction> = store
         .audit_events_by_actions(
             &[
-                "team.profile_saved",
-                "team.absence_added",
-                "team.affiliation_declared",
-                "case.recused",
-                "rota.planned",
-                "rota.handed_over",
+                AuditAction::TeamProfileSaved,
+                AuditAction::TeamAbsenceAdded,
+                AuditAction::TeamAffiliationDeclared,
+                AuditAction::CaseRecused,
+                AuditAction::RotaPlanned,
+                AuditAction::RotaHandedOver,
             ],
             T0,
         )
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .filter_map(|e| e.kind())
         .collect();
     assert_eq!(
         actions,
         [
-            "team.profile_saved",
-            "team.profile_saved",
-            "team.absence_added",
-            "team.affiliation_declared",
-            "case.recused",
-            "case.recused",
-            "rota.planned",
-            "rota.planned",
-            "rota.handed_over"
+            AuditAction::TeamProfileSaved,
+            AuditAction::TeamProfileSaved,
+            AuditAction::TeamAbsenceAdded,
+            AuditAction::TeamAffiliationDeclared,
+            AuditAction::CaseRecused,
+            AuditAction::CaseRecused,
+            AuditAction::RotaPlanned,
+            AuditAction::RotaPlanned,
+            AuditAction::RotaHandedOver
         ]
     );
     let for_report = store.audit_events_for_reports(&[r.id]).await.unwrap();
     assert_eq!(
-        for_report.first().map(|e| e.action.as_str()),
-        Some("report.created")
+        for_report.first().and_then(AuditEvent::kind),
+        Some(AuditAction::ReportCreated)
     );
     assert!(for_report.iter().all(|e| e.report_id == Some(r.id.0)));
     store

@@ -36,7 +36,7 @@ pub async fn transparency_story(store: &dyn Store) {
                 entry(1, json!({"type": "policy.adopted", "version": "1"}), false),
                 entry(
                     2,
-                    json!({"type": "case.opened", "case": "CASE-SECRET"}),
+                    json!({"type": AuditAction::CaseOpened.as_str(), "case": "CASE-SECRET"}),
                     true,
                 ),
             ],
@@ -52,10 +52,14 @@ pub async fn transparency_story(store: &dyn Store) {
             vec![
                 entry(
                     2,
-                    json!({"type": "case.opened", "case": "CASE-SECRET"}),
+                    json!({"type": AuditAction::CaseOpened.as_str(), "case": "CASE-SECRET"}),
                     true,
                 ),
-                entry(3, json!({"type": "cve.reserved", "count": 2}), false),
+                entry(
+                    3,
+                    json!({"type": AuditAction::CveReserved.as_str(), "count": 2}),
+                    false,
+                ),
             ],
             Some(("transparency", 1)),
         )

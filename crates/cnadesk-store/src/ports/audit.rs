@@ -1,7 +1,7 @@
 //! The audit log.
 
 use async_trait::async_trait;
-use cnadesk_core::audit::AuditEvent;
+use cnadesk_core::audit::{AuditAction, AuditEvent};
 use cnadesk_core::{Actor, ReportId};
 
 use crate::StoreResult;
@@ -32,7 +32,7 @@ pub trait Audit: Send + Sync {
     /// Audit events with one of `actions` since `since_ms`, in order.
     async fn audit_events_by_actions(
         &self,
-        actions: &[&str],
+        actions: &[AuditAction],
         since_ms: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
 }

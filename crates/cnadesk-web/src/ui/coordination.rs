@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::coordination::{
     in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
     Checklist,
@@ -949,7 +949,7 @@ pub async fn download_file(
     state
         .store
         .record_event(
-            EventDraft::new("coordination.file_downloaded")
+            EventDraft::new(AuditAction::CoordinationFileDownloaded)
                 .case(case.id)
                 .report(case.report_id)
                 .payload(json!({ "file": meta.id, "sha256": meta.sha256 })),

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::sla::Status;
 use cnadesk_core::sla_policy::{describe, TargetKey};
 use cnadesk_core::UserId;
@@ -162,7 +163,7 @@ pub async fn dashboard(
 
     // Cases per month (last 12) and time per phase, from the audit log.
     let events = store
-        .audit_events_by_actions(&["case.opened", "case.state_changed"], 0)
+        .audit_events_by_actions(&[AuditAction::CaseOpened, AuditAction::CaseStateChanged], 0)
         .await?;
     let mut months: BTreeMap<String, f64> = BTreeMap::new();
     let mut d = today.first_of_month();
@@ -170,7 +171,7 @@ pub async fn dashboard(
         months.insert(format!("{:04}-{:02}", d.year(), d.month()), 0.0);
         d = d.checked_sub(jiff::Span::new().months(1)).unwrap_or(d);
     }
-    for e in events.iter().filter(|e| e.action == "case.opened") {
+    for e in events.iter().filter(|e| e.is(AuditAction::CaseOpened)) {
         let date = date_of(e.occurred_at_ms);
         if let Some(n) = months.get_mut(&format!("{:04}-{:02}", date.year(), date.month())) {
             *n += 1.0;

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
 use cnadesk_store::{Author, CaseFilter, NewMessage, ReportFilter, Visibility};
 use serde::Deserialize;
@@ -913,7 +913,7 @@ pub async fn download_attachment(
     state
         .store
         .record_event(
-            EventDraft::new("attachment.downloaded")
+            EventDraft::new(AuditAction::AttachmentDownloaded)
                 .report(id)
                 .payload(json!({"attachment_id": aid.0, "sha256": file.meta.sha256})),
             &member.actor(),

@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::EventDraft;
+use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::team::{
     self, Absence, AbsenceKind, Affiliation, Profile, Recusal, RecusalSource, Relation,
 };
@@ -968,10 +968,10 @@ pub async fn report_clock(
         .await?
         .ok_or(AppError::NotFound)?;
     let action = match form.action.as_str() {
-        "pause" => "sla.paused",
-        "resume" => "sla.resumed",
-        "inquiry_received" => "sla.inquiry_received",
-        "inquiry_answered" => "sla.inquiry_answered",
+        "pause" => AuditAction::SlaPaused,
+        "resume" => AuditAction::SlaResumed,
+        "inquiry_received" => AuditAction::SlaInquiryReceived,
+        "inquiry_answered" => AuditAction::SlaInquiryAnswered,
         _ => return Err(AppError::Invalid("Unknown clock action.".into())),
     };
     if let Err(m) = check_text("The note", &form.note, 1000, false, false) {
