@@ -1,34 +1,42 @@
-//! cnadesk over HTTP.
+//! cnadesk over HTTP: server-rendered pages and the JSON API. Handlers
+//! read the request, call a use case of `cnadesk_app`, and render; none of
+//! them holds domain rules or SQL. Folders are by audience:
 //!
-//! - `public`: what anyone may use without an account: the report form, the
-//!   private tracking page, health checks.
-//! - `ui`: the team's pages (sign-in, setup, triage queue, report and case
-//!   view, accounts).
-//! - `api`: the JSON API and its OpenAPI document.
-//! - `routes`: every route as data (method, path, access, anti-forgery
-//!   rule), from which the router is built.
-//! - `extract`: the extractors that check every form's anti-forgery token
-//!   and parse typed ids from paths.
+//! - `public`: anyone, without an account: the report form and the private
+//!   tracking page, the published advisories and feeds, the transparency
+//!   log, `/stats`, `/scope`, the CNA's key, health checks.
+//! - `account`: a member's own account: setup, sign-in, second factor,
+//!   sign-out, personal API tokens.
+//! - `desk`: the team's pages (`/desk`): triage queue, report and case,
+//!   record and CVE IDs, coordination, team, workload, ecosystem,
+//!   notification settings.
+//! - `admin`: admins only: accounts, outbox, mail quarantine.
+//! - `vendor`: the vendor portal (`/vendor`).
+//! - `api`: the JSON API (`api::v1`) and its OpenAPI document.
 //!
-//! The web layer holds the store as `Arc<dyn Store>` and never sees SQL.
+//! Around them: `routes` (every route as data, from which the router is
+//! built), `extract` (the extractors that check every form's anti-forgery
+//! token and parse typed ids from paths), `auth` (sessions and roles),
+//! `security` (the anti-forgery cookie, client addresses), `views` and
+//! `charts` (rendering helpers), `forms` (the streamed report form),
+//! `ratelimit`, `error`.
 #![warn(clippy::unwrap_used)]
 
+pub mod account;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod charts;
 mod cookies;
+pub mod desk;
 mod error;
 pub mod extract;
 mod forms;
-mod health;
 pub mod public;
-pub mod public_site;
 mod ratelimit;
 pub mod routes;
 mod scope_view;
 pub mod security;
-pub mod transparency_desk;
-pub mod ui;
 pub mod vendor;
 mod views;
 
@@ -114,7 +122,7 @@ pub struct AppState {
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
     /// The public pages, rendered once per change.
-    pub public_site: Arc<public_site::PublicSite>,
+    pub public_site: Arc<public::advisories::PublicSite>,
 }
 
 impl std::ops::Deref for AppState {
@@ -156,7 +164,7 @@ impl AppState {
             login_limiter,
             login_throttle,
             intake_limiter,
-            public_site: Arc::new(public_site::PublicSite::default()),
+            public_site: Arc::new(public::advisories::PublicSite::default()),
         }
     }
 
@@ -210,7 +218,7 @@ pub fn router(state: AppState) -> Router {
     // The public site: no forms, no cookies, cacheable and compressed.
     let public_site = routes
         .public_site
-        .layer(axum::middleware::from_fn(public_site::validators))
+        .layer(axum::middleware::from_fn(public::advisories::validators))
         .layer(CompressionLayer::new());
     let desk = routes
         .desk

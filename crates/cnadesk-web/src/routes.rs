@@ -18,9 +18,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::extract::{CsrfChecking, CsrfRule, RequestBody};
-use crate::{
-    api, health, public, public_site, transparency_desk, ui, vendor, AppState, FORM_BODY_LIMIT,
-};
+use crate::{account, admin, api, desk, public, vendor, AppState, FORM_BODY_LIMIT};
 
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -227,25 +225,29 @@ pub(crate) struct Routes {
 pub(crate) fn build(api_body_limit: usize) -> Routes {
     use Access::*;
     let public_site = Table::new()
-        .get("/advisories", Public, public_site::index)
-        .get("/advisories.atom", Public, public_site::feed)
-        .get("/advisories/{name}", Public, public_site::advisory)
-        .get("/policy", Public, public_site::policy)
-        .get("/contact", Public, public_site::contact)
+        .get("/advisories", Public, public::advisories::index)
+        .get("/advisories.atom", Public, public::advisories::feed)
+        .get("/advisories/{name}", Public, public::advisories::advisory)
+        .get("/policy", Public, public::advisories::policy)
+        .get("/contact", Public, public::advisories::contact)
         .get(
             "/.well-known/security.txt",
             Public,
-            public_site::security_txt_route,
+            public::advisories::security_txt_route,
         )
-        .get("/transparency", Public, transparency_desk::page)
+        .get("/transparency", Public, public::transparency::page)
         .get(
             "/transparency/log.jsonl",
             Public,
-            transparency_desk::log_route,
+            public::transparency::log_route,
         )
-        .get("/transparency/head", Public, transparency_desk::head_route)
+        .get(
+            "/transparency/head",
+            Public,
+            public::transparency::head_route,
+        )
         .get("/scope", Public, public::scope_page)
-        .get("/stats", Public, ui::stats);
+        .get("/stats", Public, public::stats);
     // JSON in and out, with a personal API token or (to submit a report)
     // none; never a cookie, so no form token. Reports take attachments
     // inline (base64): the configured limit.
@@ -346,8 +348,8 @@ pub(crate) fn build(api_body_limit: usize) -> Routes {
         );
     let desk = Table::new()
         .get("/", Public, public::home)
-        .get("/healthz", Public, health::healthz)
-        .get("/readyz", Public, health::readyz)
+        .get("/healthz", Public, public::health::healthz)
+        .get("/readyz", Public, public::health::readyz)
         .get("/static/style.css", Public, public::stylesheet)
         .get(
             "/static/record-editor.js",
@@ -365,178 +367,198 @@ pub(crate) fn build(api_body_limit: usize) -> Routes {
         .get("/track/{token}", Token, public::tracking_page)
         .post("/track/{token}/messages", Token, public::tracking_reply)
         .get("/api/openapi.json", Public, api::openapi_json)
-        .get("/setup/{token}", Token, ui::setup_form)
-        .post("/setup/{token}", Token, ui::setup_submit)
-        .get("/login", Public, ui::login_form)
-        .post("/login", Public, ui::login_submit)
-        .get("/login/totp", Pending, ui::totp_form)
-        .post("/login/totp", Pending, ui::totp_submit)
-        .post("/logout", Public, ui::logout)
-        .get("/account/totp", Member, ui::totp_enrol_form)
-        .post("/account/totp", Member, ui::totp_enrol_submit)
-        .get("/desk", Member, ui::queue)
-        .get("/desk/reports/{id}", Member, ui::report_view)
-        .post("/desk/reports/{id}/accept", Member, ui::accept_report)
-        .post("/desk/reports/{id}/close", Member, ui::close_report)
-        .post("/desk/reports/{id}/messages", Member, ui::post_message)
+        .get("/setup/{token}", Token, account::setup_form)
+        .post("/setup/{token}", Token, account::setup_submit)
+        .get("/login", Public, account::login_form)
+        .post("/login", Public, account::login_submit)
+        .get("/login/totp", Pending, account::totp_form)
+        .post("/login/totp", Pending, account::totp_submit)
+        .post("/logout", Public, account::logout)
+        .get("/account/totp", Member, account::totp_enrol_form)
+        .post("/account/totp", Member, account::totp_enrol_submit)
+        .get("/desk", Member, desk::queue)
+        .get("/desk/reports/{id}", Member, desk::report_view)
+        .post("/desk/reports/{id}/accept", Member, desk::accept_report)
+        .post("/desk/reports/{id}/close", Member, desk::close_report)
+        .post("/desk/reports/{id}/messages", Member, desk::post_message)
         .get(
             "/desk/reports/{id}/attachments/{attachment}",
             Member,
-            ui::download_attachment,
+            desk::download_attachment,
         )
-        .get("/desk/cases/{id}", Member, ui::case_redirect)
-        .post("/desk/cases/{id}/transition", Member, ui::transition_case)
-        .post("/desk/cases/{id}/assign", Member, ui::assign_case)
-        .get("/desk/cases/{id}/record", Member, ui::record_editor)
-        .post("/desk/cases/{id}/record", Member, ui::record_submit)
-        .get("/desk/cases/{id}/record/json", Member, ui::record_json)
+        .get("/desk/cases/{id}", Member, desk::case_redirect)
+        .post("/desk/cases/{id}/transition", Member, desk::transition_case)
+        .post("/desk/cases/{id}/assign", Member, desk::assign_case)
+        .get("/desk/cases/{id}/record", Member, desk::record_editor)
+        .post("/desk/cases/{id}/record", Member, desk::record_submit)
+        .get("/desk/cases/{id}/record/json", Member, desk::record_json)
         .post(
             "/desk/cases/{id}/record/json",
             Member,
-            ui::record_json_submit,
+            desk::record_json_submit,
         )
-        .get("/desk/cases/{id}/record/diff", Member, ui::record_diff)
+        .get("/desk/cases/{id}/record/diff", Member, desk::record_diff)
         .get(
             "/desk/cases/{id}/record/versions/{version}",
             Member,
-            ui::record_version,
+            desk::record_version,
         )
         .get(
             "/desk/cases/{id}/record/versions/{version}/{file}",
             Member,
-            ui::record_export,
+            desk::record_export,
         )
-        .get("/desk/cases/{id}/cve", Member, ui::case_cve)
-        .post("/desk/cases/{id}/cve/reserve", Member, ui::case_cve_reserve)
-        .post("/desk/cases/{id}/cve/link", Member, ui::case_cve_link)
+        .get("/desk/cases/{id}/cve", Member, desk::case_cve)
+        .post(
+            "/desk/cases/{id}/cve/reserve",
+            Member,
+            desk::case_cve_reserve,
+        )
+        .post("/desk/cases/{id}/cve/link", Member, desk::case_cve_link)
         .post(
             "/desk/cases/{id}/cve/disclosed",
             Member,
-            ui::case_cve_disclosed,
+            desk::case_cve_disclosed,
         )
-        .post("/desk/cases/{id}/cve/approve", Member, ui::case_cve_approve)
-        .post("/desk/cases/{id}/cve/publish", Member, ui::case_cve_publish)
+        .post(
+            "/desk/cases/{id}/cve/approve",
+            Member,
+            desk::case_cve_approve,
+        )
+        .post(
+            "/desk/cases/{id}/cve/publish",
+            Member,
+            desk::case_cve_publish,
+        )
         .post(
             "/desk/cases/{id}/cve/jobs/{job}/run",
             Member,
-            ui::case_cve_run_job,
+            desk::case_cve_run_job,
         )
-        .get("/desk/cases/{id}/cve/drift", Member, ui::case_cve_drift)
-        .get("/desk/cve", Member, ui::cve_ids)
-        .post("/desk/cve/sync", Member, ui::cve_sync)
-        .post("/desk/cve/reject", Member, ui::cve_reject)
-        .get("/desk/ecosystem", Member, ui::ecosystem_index)
-        .get("/desk/ecosystem/new", Member, ui::ecosystem_new_form)
-        .post("/desk/ecosystem/products", Member, ui::ecosystem_add)
+        .get("/desk/cases/{id}/cve/drift", Member, desk::case_cve_drift)
+        .get("/desk/cve", Member, desk::cve_ids)
+        .post("/desk/cve/sync", Member, desk::cve_sync)
+        .post("/desk/cve/reject", Member, desk::cve_reject)
+        .get("/desk/ecosystem", Member, desk::ecosystem_index)
+        .get("/desk/ecosystem/new", Member, desk::ecosystem_new_form)
+        .post("/desk/ecosystem/products", Member, desk::ecosystem_add)
         .get(
             "/desk/ecosystem/products/{key}",
             Member,
-            ui::ecosystem_product,
+            desk::ecosystem_product,
         )
         .post(
             "/desk/ecosystem/products/{key}",
             Member,
-            ui::ecosystem_annotate,
+            desk::ecosystem_annotate,
         )
-        .get("/desk/ecosystem/xeps/{number}", Member, ui::ecosystem_xep)
-        .post("/desk/reports/{id}/scope", Member, ui::decide_scope)
-        .get("/desk/dashboard", Member, ui::dashboard)
-        .get("/desk/forecast", Member, ui::forecast)
-        .post("/desk/forecast", Member, ui::forecast_submit)
-        .get("/desk/team", Member, ui::team_index)
-        .post("/desk/team/profile", Member, ui::team_profile)
-        .post("/desk/team/absences", Member, ui::team_add_absence)
+        .get("/desk/ecosystem/xeps/{number}", Member, desk::ecosystem_xep)
+        .post("/desk/reports/{id}/scope", Member, desk::decide_scope)
+        .get("/desk/dashboard", Member, desk::dashboard)
+        .get("/desk/forecast", Member, desk::forecast)
+        .post("/desk/forecast", Member, desk::forecast_submit)
+        .get("/desk/team", Member, desk::team_index)
+        .post("/desk/team/profile", Member, desk::team_profile)
+        .post("/desk/team/absences", Member, desk::team_add_absence)
         .post(
             "/desk/team/absences/{id}/remove",
             Member,
-            ui::team_remove_absence,
+            desk::team_remove_absence,
         )
         .post(
             "/desk/team/affiliations",
             Member,
-            ui::team_declare_affiliation,
+            desk::team_declare_affiliation,
         )
         .post(
             "/desk/team/affiliations/{id}/withdraw",
             Member,
-            ui::team_withdraw_affiliation,
+            desk::team_withdraw_affiliation,
         )
-        .get("/desk/team/calendar", Member, ui::team_calendar)
-        .get("/desk/rota", Member, ui::rota)
-        .post("/desk/rota/plan", Admin, ui::rota_plan)
-        .post("/desk/rota/{id}/handover", Member, ui::rota_handover)
-        .post("/desk/cases/{id}/recuse", Member, ui::case_recuse)
-        .post("/desk/cases/{id}/take", Member, ui::case_take)
-        .post("/desk/reports/{id}/clock", Member, ui::report_clock)
-        .get("/desk/settings/notifications", Member, ui::notify_settings)
+        .get("/desk/team/calendar", Member, desk::team_calendar)
+        .get("/desk/rota", Member, desk::rota)
+        .post("/desk/rota/plan", Admin, desk::rota_plan)
+        .post("/desk/rota/{id}/handover", Member, desk::rota_handover)
+        .post("/desk/cases/{id}/recuse", Member, desk::case_recuse)
+        .post("/desk/cases/{id}/take", Member, desk::case_take)
+        .post("/desk/reports/{id}/clock", Member, desk::report_clock)
+        .get(
+            "/desk/settings/notifications",
+            Member,
+            desk::notify_settings,
+        )
         .post(
             "/desk/settings/notifications",
             Member,
-            ui::notify_settings_save,
+            desk::notify_settings_save,
         )
-        .get("/admin/outbox", Admin, ui::outbox)
-        .post("/admin/outbox/{id}/retry", Admin, ui::outbox_retry)
-        .get("/admin/mail/quarantine", Admin, ui::quarantine)
-        .get("/admin/mail/quarantine/{id}", Admin, ui::quarantined_mail)
+        .get("/admin/outbox", Admin, admin::outbox)
+        .post("/admin/outbox/{id}/retry", Admin, admin::outbox_retry)
+        .get("/admin/mail/quarantine", Admin, admin::quarantine)
+        .get(
+            "/admin/mail/quarantine/{id}",
+            Admin,
+            admin::quarantined_mail,
+        )
         .get(
             "/admin/mail/quarantine/{id}/raw",
             Admin,
-            ui::quarantined_raw,
+            admin::quarantined_raw,
         )
         .post(
             "/admin/mail/quarantine/{id}/release",
             Admin,
-            ui::quarantine_release,
+            admin::quarantine_release,
         )
         .get(
             "/desk/cases/{id}/coordination",
             Member,
-            ui::coordination::coordination,
+            desk::coordination::coordination,
         )
         .post(
             "/desk/cases/{id}/vulnerabilities",
             Member,
-            ui::coordination::add_vulnerability,
+            desk::coordination::add_vulnerability,
         )
         .post(
             "/desk/cases/{id}/vulnerabilities/{v}/products",
             Member,
-            ui::coordination::add_products,
+            desk::coordination::add_products,
         )
         .post(
             "/desk/cases/{id}/vulnerabilities/{v}/count",
             Member,
-            ui::coordination::choose_count,
+            desk::coordination::choose_count,
         )
         .post(
             "/desk/cases/{id}/products/{row}",
             Member,
-            ui::coordination::update_product,
+            desk::coordination::update_product,
         )
         .post(
             "/desk/cases/{id}/vendors",
             Member,
-            ui::coordination::invite_vendor,
+            desk::coordination::invite_vendor,
         )
         .post(
             "/desk/cases/{id}/embargo",
             Member,
-            ui::coordination::set_embargo,
+            desk::coordination::set_embargo,
         )
         .post(
             "/desk/cases/{id}/embargo/broken",
             Member,
-            ui::coordination::embargo_broken,
+            desk::coordination::embargo_broken,
         )
         .post(
             "/desk/cases/{id}/coordination/messages",
             Member,
-            ui::coordination::post_message,
+            desk::coordination::post_message,
         )
         .get(
             "/desk/cases/{id}/coordination/files/{file}",
             Member,
-            ui::coordination::download_file,
+            desk::coordination::download_file,
         )
         .get("/vendor", Vendor, vendor::home)
         .get("/vendor/login", Public, vendor::login_form)
@@ -568,13 +590,17 @@ pub(crate) fn build(api_body_limit: usize) -> Routes {
             vendor::upload,
         )
         .get("/vendor/cases/{id}/files/{file}", Vendor, vendor::download)
-        .get("/pgp-key.asc", Public, ui::cna_public_key)
-        .get("/account/tokens", Member, ui::api_tokens)
-        .post("/account/tokens", Member, ui::create_api_token)
-        .post("/account/tokens/{id}/revoke", Member, ui::revoke_api_token)
-        .get("/admin/users", Admin, ui::users)
-        .post("/admin/users", Admin, ui::create_user)
-        .post("/admin/users/{id}/active", Admin, ui::set_user_active);
+        .get("/pgp-key.asc", Public, public::cna_public_key)
+        .get("/account/tokens", Member, account::api_tokens)
+        .post("/account/tokens", Member, account::create_api_token)
+        .post(
+            "/account/tokens/{id}/revoke",
+            Member,
+            account::revoke_api_token,
+        )
+        .get("/admin/users", Admin, admin::users)
+        .post("/admin/users", Admin, admin::create_user)
+        .post("/admin/users/{id}/active", Admin, admin::set_user_active);
     let mut specs = public_site.specs;
     specs.extend(api.specs);
     specs.extend(desk.specs);

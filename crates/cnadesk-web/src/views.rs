@@ -103,6 +103,16 @@ pub fn file_download(filename: &str, bytes: Vec<u8>) -> Response {
     res
 }
 
+/// The message for one field (for templates).
+pub(crate) fn error_for(errors: &[cnadesk_core::FieldError], field: &str) -> String {
+    errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -840,7 +840,7 @@ pub async fn case_view(
     vendor: Vendor,
     csrf: Csrf,
     IdPath(id): IdPath<CaseId>,
-    Query(q): Query<crate::ui::NoticeQuery>,
+    Query(q): Query<crate::desk::NoticeQuery>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
     let page = case_page(

@@ -140,7 +140,7 @@ impl Page {
 }
 
 async fn time_zone_of(state: &AppState, member: &Member) -> Result<String, AppError> {
-    Ok(crate::ui::time_zone_of(state, member.user.id).await?)
+    Ok(crate::desk::time_zone_of(state, member.user.id).await?)
 }
 
 async fn the_case(state: &AppState, id: CaseId) -> Result<Case, AppError> {
@@ -364,7 +364,7 @@ pub async fn coordination(
     member: Member,
     csrf: Csrf,
     IdPath(id): IdPath<CaseId>,
-    Query(q): Query<crate::ui::NoticeQuery>,
+    Query(q): Query<crate::desk::NoticeQuery>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
     let p = page(
@@ -401,7 +401,7 @@ fn done(case: &Case, what: &str) -> Response {
 }
 
 fn text_ok(name: &str, value: &str, max: usize, required: bool) -> Option<(String, String)> {
-    crate::ui::check_text(name, value, max, required, true)
+    crate::desk::check_text(name, value, max, required, true)
         .err()
         .map(|e| (name.to_owned(), e))
 }

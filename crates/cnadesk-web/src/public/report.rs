@@ -77,7 +77,7 @@ pub async fn stylesheet() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../static/style.css"),
+        include_str!("../../static/style.css"),
     )
         .into_response()
 }
@@ -90,7 +90,7 @@ pub async fn record_editor_script() -> Response {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../static/record-editor.js"),
+        include_str!("../../static/record-editor.js"),
     )
         .into_response()
 }
@@ -392,7 +392,7 @@ pub async fn tracking_reply(
         .await?
         .ok_or(AppError::NotFound)?;
     let body = form.body.trim();
-    if let Err(m) = crate::ui::check_text("The message", body, 50_000, true, true) {
+    if let Err(m) = crate::desk::check_text("The message", body, 50_000, true, true) {
         return tracking_response(
             &state,
             &token,
@@ -594,4 +594,17 @@ pub async fn scope_page(
         },
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /pgp-key.asc`: the CNA's OpenPGP public key.
+pub async fn cna_public_key(State(state): State<AppState>) -> Result<Response, AppError> {
+    let key = state.notify.public_key().ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pgp-keys"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        key.to_armored(),
+    )
+        .into_response())
 }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::json::ApiJson;
-use super::ApiMember;
+use crate::api::json::ApiJson;
+use crate::api::ApiMember;
 use crate::{ApiError, AppState};
 
 // ---- answers ------------------------------------------------------------------------

@@ -1,28 +1,24 @@
-//! The team's pages: setup, sign-in, triage queue, report and case view,
-//! accounts.
+//! The team's pages (`/desk`): the triage queue, a report and its case,
+//! the CVE record and CVE IDs, coordination with vendors, the team (rota,
+//! absences, affiliations), the workload dashboard and forecast, the
+//! ecosystem registry, and a member's notification settings.
 
-mod account;
 pub mod coordination;
 mod cve;
 mod dashboard;
-mod desk;
 mod ecosystem;
 mod notify;
 mod record;
 mod team;
-mod tokens;
+mod triage;
 
-pub use account::*;
 pub use cve::*;
 pub use dashboard::*;
-pub use desk::*;
 pub use ecosystem::*;
 pub use notify::*;
 pub use record::*;
 pub use team::*;
-pub use tokens::*;
-
-use cnadesk_core::FieldError;
+pub use triage::*;
 
 pub(crate) use cnadesk_app::text::check_text;
 
@@ -60,16 +56,6 @@ pub(crate) fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
         }
     }
     lines
-}
-
-/// The message for one field (for templates).
-pub(crate) fn error_for(errors: &[FieldError], field: &str) -> String {
-    errors
-        .iter()
-        .filter(|e| e.field == field)
-        .map(|e| e.message.as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The case named in a URL (`NotFound` for anything else).

@@ -17,10 +17,11 @@ use cnadesk_ecosystem::{names, slug, Annotation, Listing, MatchKind, Product, Re
 use cnadesk_store::StoreError;
 use serde::Deserialize;
 
-use super::{check_text, error_for};
+use super::check_text;
 use crate::auth::{encode_component, Member};
 use crate::extract::CsrfForm;
 use crate::security::Csrf;
+use crate::views::error_for;
 use crate::views::{render, Layout};
 use crate::{AppError, AppState};
 
