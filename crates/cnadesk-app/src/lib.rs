@@ -9,6 +9,7 @@
 //!
 //! - `accounts`: rules for new accounts and passwords, password hashing.
 //! - `advisories`: what is public, assembled from the store.
+//! - `conversation`: the messages of a report, and reading its files.
 //! - `coordination`: vendors invited under an embargo, reminders, lifts.
 //! - `keys`: the server key and the tokens made with it.
 //! - `inbound`: received mail filed as reports or replies, or quarantined.
@@ -23,6 +24,7 @@
 
 pub mod accounts;
 pub mod advisories;
+pub mod conversation;
 pub mod coordination;
 pub mod cve;
 pub mod inbound;

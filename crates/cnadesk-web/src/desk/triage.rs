@@ -4,11 +4,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
-use cnadesk_store::{Author, CaseFilter, NewMessage, ReportFilter, Visibility};
+use cnadesk_store::{Author, CaseFilter, ReportFilter, Visibility};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{case_and_report, check_text};
 use crate::auth::Member;
@@ -16,6 +14,7 @@ use crate::extract::{CsrfForm, IdPath};
 use crate::security::Csrf;
 use crate::views::{fmt_age, fmt_time, render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_app::conversation::{self, MessageError};
 use cnadesk_app::scope::scope_input;
 use cnadesk_app::triage::{self, CloseChoice, ScopeChoice, TriageError};
 use cnadesk_scope::Decision;
@@ -870,31 +869,13 @@ pub async fn post_message(
             ..Default::default()
         },
     };
-    if let Err(m) = check_text("The message", &form.body, 50_000, true, true) {
-        return again(&state, &member, &csrf, id, drafts(m)).await;
-    }
-    match state
-        .store
-        .add_message(
-            NewMessage {
-                report_id: id,
-                author: Author::Member {
-                    id: member.user.id,
-                    name: member.user.display_name.clone(),
-                },
-                visibility,
-                body: form.body.trim().to_owned(),
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
+    let author = (member.user.id, member.user.display_name.as_str());
+    match conversation::member_writes(&state, id, author, visibility, &form.body, &member.actor())
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#thread", id.0)).into_response()),
-        Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(&state, &member, &csrf, id, drafts(m)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(MessageError::Refused(m)) => again(&state, &member, &csrf, id, drafts(m)).await,
+        Err(MessageError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -905,21 +886,9 @@ pub async fn download_attachment(
     member: Member,
     IdPath((id, aid)): IdPath<(ReportId, AttachmentId)>,
 ) -> Result<Response, AppError> {
-    let file = state
-        .store
-        .attachment(id, aid)
+    let file = conversation::read_attachment(&state, id, aid, &member.actor())
         .await?
         .ok_or(AppError::NotFound)?;
-    state
-        .store
-        .record_event(
-            EventDraft::new(AuditAction::AttachmentDownloaded)
-                .report(id)
-                .payload(json!({"attachment_id": aid.0, "sha256": file.meta.sha256})),
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
     Ok(crate::views::file_download(&file.meta.filename, file.data))
 }
 

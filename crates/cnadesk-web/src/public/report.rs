@@ -4,10 +4,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::{Actor, FieldError, ReportInput, ReportState};
-use cnadesk_store::{Author, Channel, NewAttachment, NewMessage, Report, Visibility};
+use cnadesk_core::{FieldError, ReportInput, ReportState};
+use cnadesk_store::{Author, Channel, NewAttachment, Report};
 use serde::Deserialize;
 
+use cnadesk_app::conversation::{self, MessageError};
 use cnadesk_app::intake;
 
 use crate::extract::CsrfForm;
@@ -386,40 +387,24 @@ pub async fn tracking_reply(
     csrf: Csrf,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, AppError> {
-    let report = state
-        .store
-        .report_by_tracking_hash(&sha256_hex(&token))
+    let report = conversation::report_of_tracking_token(&state, &token)
         .await?
         .ok_or(AppError::NotFound)?;
-    let body = form.body.trim();
-    if let Err(m) = crate::desk::check_text("The message", body, 50_000, true, true) {
-        return tracking_response(
-            &state,
-            &token,
-            &csrf.token,
-            false,
-            m,
-            &form.body,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let sent = state
-        .store
-        .add_message(
-            NewMessage {
-                report_id: report.id,
-                author: Author::Reporter,
-                visibility: Visibility::Reporter,
-                body: body.to_owned(),
-            },
-            &Actor::Reporter { report: report.id },
-            state.now_ms(),
-        )
-        .await;
-    match sent {
+    match conversation::reporter_writes(&state, report.id, &form.body).await {
         Ok(_) => Ok(Redirect::to(&format!("/track/{token}#thread")).into_response()),
-        Err(cnadesk_store::StoreError::Unavailable(reason)) => {
+        Err(MessageError::Refused(m)) => {
+            tracking_response(
+                &state,
+                &token,
+                &csrf.token,
+                false,
+                m,
+                &form.body,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(MessageError::Store(cnadesk_store::StoreError::Unavailable(reason))) => {
             // The page again, typed text kept, saying it was NOT sent.
             crate::error::log_unavailable(&reason);
             let page = tracking_response(
@@ -434,7 +419,7 @@ pub async fn tracking_reply(
             .await?;
             Ok(crate::error::unavailable(page))
         }
-        Err(e) => Err(e.into()),
+        Err(MessageError::Store(e)) => Err(e.into()),
     }
 }
 
