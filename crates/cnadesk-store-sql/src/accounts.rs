@@ -7,7 +7,8 @@ use cnadesk_store::{Accounts, NewUser, StoreError, StoreResult, User, UserCreden
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{append_audit, fetch_user, flag, SqlStore};
 
 async fn insert_user(conn: &mut AnyConnection, user: &NewUser, now_ms: i64) -> StoreResult<User> {

@@ -8,7 +8,8 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{append_audit, SqlStore};
 
 const COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";

@@ -6,7 +6,8 @@ use cnadesk_core::{Actor, ReportId};
 use cnadesk_store::{Audit, StoreResult};
 use sqlx::Row;
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{append_audit, SqlStore};
 
 #[async_trait]

@@ -122,13 +122,13 @@ fn is_busy(e: &sqlx::Error) -> bool {
 
 /// Sorts an SQLite error: busy or locked is [`BackupError::InUse`]; a
 /// damaged file as the store names it (SQLite's corrupt, 11, or not a
-/// database, 26: see `rows::unavailable`) is [`BackupError::Damaged`];
+/// database, 26: see `health::unavailable`) is [`BackupError::Damaged`];
 /// anything else (a full disk, I/O, read-only, cannot open, a failed
 /// checkpoint…) is [`BackupError::Io`], `doing` saying what failed ("cannot
 /// open").
 fn classify(path: &Path, doing: &str, e: sqlx::Error) -> BackupError {
-    use crate::rows::Failure;
-    match crate::rows::unavailable(&e) {
+    use crate::health::Failure;
+    match crate::health::unavailable(&e) {
         _ if is_busy(&e) => BackupError::InUse {
             path: path.to_owned(),
             detail: e.to_string(),
@@ -381,7 +381,7 @@ pub async fn sqlite_check_copy(path: &Path, access: CopyAccess) -> Result<Verifi
 /// A read of the open copy failed: damaged only when SQLite says so.
 fn store_error(path: &Path, e: StoreError) -> BackupError {
     match e {
-        StoreError::Unavailable(reason) if reason.starts_with(crate::rows::DAMAGED) => {
+        StoreError::Unavailable(reason) if reason.starts_with(crate::health::DAMAGED) => {
             damaged(path, reason)
         }
         StoreError::Unavailable(reason) => {

@@ -7,7 +7,8 @@ use cnadesk_store::{Case, CaseFilter, Cases, StoreError, StoreResult};
 use serde_json::json;
 use sqlx::Row;
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{
     append_audit, changed_meanwhile, fetch_case, fetch_report, fetch_user, flag, SqlStore,
 };

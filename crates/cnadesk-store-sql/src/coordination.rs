@@ -18,7 +18,8 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::rows::{db_err, flag, get, json_column, parsed, sha256_hex};
+use crate::health::db_err;
+use crate::rows::{flag, get, json_column, parsed, sha256_hex};
 use crate::store::{append_audit, fetch_case, SqlStore};
 
 const VULNERABILITY_COLUMNS: &str = "id, case_id, title, summary, xeps, rfcs, secure_way_exists, \

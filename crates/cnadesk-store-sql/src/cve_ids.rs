@@ -9,7 +9,8 @@ use cnadesk_store::{
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{append_audit, fetch_case, SqlStore};
 
 pub(crate) async fn fetch_cve_id(

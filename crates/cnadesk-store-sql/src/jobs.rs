@@ -11,8 +11,9 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::cve_ids::{fetch_cve_id, upsert_cve_ids_in};
+use crate::health::db_err;
 use crate::records::latest_version;
-use crate::rows::{self, db_err, sha256_hex};
+use crate::rows::{self, sha256_hex};
 use crate::store::{append_audit, fetch_case, SqlStore};
 
 async fn fetch_job(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Job>> {

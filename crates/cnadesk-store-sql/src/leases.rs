@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use cnadesk_store::{Lease, Leases, StoreResult};
 
-use crate::rows::{db_err, get};
+use crate::health::db_err;
+use crate::rows::get;
 use crate::store::SqlStore;
 
 #[async_trait]

@@ -16,10 +16,12 @@ pub mod backup;
 mod cases;
 mod coordination;
 mod cve_ids;
+mod health;
 mod jobs;
 mod leases;
 mod maintenance;
 mod notify;
+mod outbox;
 mod records;
 mod reports;
 mod rows;
@@ -167,7 +169,8 @@ async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(),
             ));
         }
     }
-    let in_words = |e: sqlx::Error| damaged(rows::unavailable_reason(&e).unwrap_or(e.to_string()));
+    let in_words =
+        |e: sqlx::Error| damaged(crate::health::unavailable_reason(&e).unwrap_or(e.to_string()));
     let connect = async {
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect_with(options)
             .await
@@ -201,7 +204,7 @@ async fn preflight_sqlite(path: &str, options: &AnyConnectOptions) -> Result<(),
                 )));
             }
             Ok(Err(e)) => {
-                let reason = rows::unavailable_reason(&e).unwrap_or(e.to_string());
+                let reason = crate::health::unavailable_reason(&e).unwrap_or(e.to_string());
                 return Err(damaged(format!("the integrity check failed: {reason}")));
             }
             Err(_) => {

@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use cnadesk_store::{Footprint, Maintenance, StoreError, StoreResult};
 use sqlx::Row;
 
-use crate::rows::{db_err, Failure};
+use crate::health::{db_err, Failure, WriteHealth};
 use crate::store::SqlStore;
-use crate::tx::WriteHealth;
 
 const KEY_FINGERPRINT: &str = "key_fingerprint";
 const WRITE_PROBE: &str = "write_probe";

@@ -7,7 +7,8 @@ use cnadesk_store::{Approval, NewRecordVersion, RecordVersion, Records, StoreErr
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{self, db_err, sha256_hex};
+use crate::health::db_err;
+use crate::rows::{self, sha256_hex};
 use crate::store::{append_audit, fetch_case, SqlStore};
 
 pub(crate) async fn latest_version(

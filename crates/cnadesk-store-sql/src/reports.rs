@@ -10,7 +10,9 @@ use cnadesk_store::{
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{self, db_err, sha256_hex};
+use crate::health::db_err;
+use crate::outbox::insert_outbox;
+use crate::rows::{self, sha256_hex};
 use crate::store::{append_audit, changed_meanwhile, fetch_report, flag, SqlStore};
 
 /// Inserts a report with its attachments, its audit event and the messages
@@ -69,7 +71,7 @@ pub(crate) async fn insert_report(
     for message in &report.outbox {
         let mut message = message.clone();
         message.report_id = Some(id);
-        crate::notify::insert_outbox(conn, &message, now_ms).await?;
+        insert_outbox(conn, &message, now_ms).await?;
     }
     Ok(id)
 }

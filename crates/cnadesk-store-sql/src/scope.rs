@@ -6,7 +6,8 @@ use cnadesk_core::{Actor, ReportId};
 use cnadesk_store::{ScopeStore, StoreError, StoreResult};
 use serde_json::json;
 
-use crate::rows::{self, db_err, sha256_hex};
+use crate::health::db_err;
+use crate::rows::{self, sha256_hex};
 use crate::store::{append_audit, fetch_report, SqlStore};
 
 #[async_trait]

@@ -7,7 +7,8 @@ use cnadesk_store::{NewSession, SessionWithUser, Sessions, StoreError, StoreResu
 use serde_json::json;
 use sqlx::Row;
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::store::{append_audit, flag, SqlStore};
 
 #[async_trait]

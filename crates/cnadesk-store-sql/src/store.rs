@@ -7,7 +7,8 @@ use cnadesk_core::{Actor, CaseId, ReportId, UserId};
 use cnadesk_store::{Case, Report, StoreError, StoreResult, User};
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::rows::{self, db_err};
+use crate::health::db_err;
+use crate::rows;
 use crate::Backend;
 
 /// The SQL store. Cheap to clone.

@@ -9,7 +9,8 @@ use cnadesk_store::{StoreError, StoreResult, TeamStore};
 use serde_json::json;
 use sqlx::any::AnyRow;
 
-use crate::rows::{self, db_err, get, parsed};
+use crate::health::db_err;
+use crate::rows::{self, get, parsed};
 use crate::store::{append_audit, fetch_case, fetch_user, SqlStore};
 
 fn profile(row: &AnyRow) -> StoreResult<Profile> {

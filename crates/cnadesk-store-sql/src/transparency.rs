@@ -11,8 +11,9 @@ use cnadesk_store::{
 use cnadesk_transparency::{commitment, entry_hash, GENESIS};
 use sqlx::any::AnyRow;
 
+use crate::health::db_err;
 use crate::notify::advance_cursor;
-use crate::rows::{db_err, flag, get};
+use crate::rows::{flag, get};
 use crate::store::SqlStore;
 
 const COLUMNS: &str =

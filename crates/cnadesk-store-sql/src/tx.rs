@@ -1,5 +1,4 @@
-//! Write transactions that never outlive a failure, and the record of
-//! whether writes work.
+//! Write transactions that never outlive a failure.
 //!
 //! sqlx counts a connection's transaction depth and lowers it only when
 //! `COMMIT` or `ROLLBACK` succeeds. On SQLite, a `COMMIT` that fails (a full
@@ -13,17 +12,16 @@
 //! connection is returned, and a connection whose `ROLLBACK` fails, or whose
 //! `COMMIT` failed, is closed (closing an SQLite or PostgreSQL connection
 //! rolls back whatever it had open; the next write starts on a fresh one).
-//! A write is reported as stored only once `COMMIT` returned.
+//! A write is reported as stored only once `COMMIT` returned, and the
+//! commit is noted in the record of whether writes work
+//! ([`crate::health::WriteHealth`]).
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor};
 
-use crate::rows::Failure;
+use crate::health::{self, WriteHealth};
 use crate::store::SqlStore;
 use crate::Backend;
 
@@ -34,116 +32,6 @@ use crate::Backend;
 pub(crate) struct WriteTx {
     /// `Some` until the transaction is committed or dropped.
     conn: Option<PoolConnection<Any>>,
-}
-
-/// Whether writes work: a handle on the one record of the process.
-///
-/// The record is process-global because `rows::db_err`, the one place every
-/// failed statement passes through (inside a transaction or not, reads
-/// included), knows no store. A cnadesk process serves one database, so one
-/// record is the database's record; the store's clones share it by
-/// construction. (Tests that open several databases in one process share it
-/// too; none of them depends on it.)
-///
-/// A failure of the database as a whole is recorded when any statement
-/// meets one. [`Failure::Damaged`] is sticky: no lesser failure replaces it,
-/// and only a passing `PRAGMA quick_check` clears it. [`Failure::Other`] is
-/// cleared when a write as large as a big report commits again (the
-/// `/readyz` probe), since a small write can still fit where a report no
-/// longer does. The record also holds when a write last committed, so that
-/// `/readyz` need not commit a probe of its own while writes are flowing.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct WriteHealth(());
-
-struct Record {
-    failure: Option<Failure>,
-    /// Bumped whenever `failure` changes, so that a probe clears only the
-    /// failure it saw, never one recorded while it ran.
-    generation: u64,
-    last_commit: Option<Instant>,
-}
-
-static RECORD: Mutex<Record> = Mutex::new(Record {
-    failure: None,
-    generation: 0,
-    last_commit: None,
-});
-
-/// Set while a `quick_check` runs (at most one at a time).
-static CHECKING: AtomicBool = AtomicBool::new(false);
-
-fn record() -> std::sync::MutexGuard<'static, Record> {
-    RECORD.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl WriteHealth {
-    /// The process's record.
-    pub(crate) const PROCESS: WriteHealth = WriteHealth(());
-
-    /// The failure recorded, if any, with its generation (for
-    /// [`WriteHealth::clear`]).
-    pub(crate) fn failing(self) -> (Option<Failure>, u64) {
-        let r = record();
-        (r.failure.clone(), r.generation)
-    }
-
-    /// Records a failure of the database as a whole (a damaged file is never
-    /// replaced by a lesser failure).
-    pub(crate) fn record(self, failure: Failure) {
-        let mut r = record();
-        if matches!(r.failure, Some(Failure::Damaged(_))) && matches!(failure, Failure::Other(_)) {
-            return;
-        }
-        if r.failure.is_none() {
-            tracing::error!(reason = failure.reason(), "the database cannot take writes");
-        }
-        r.failure = Some(failure);
-        r.generation += 1;
-    }
-
-    /// Clears the failure of `generation` (a newer one stays).
-    pub(crate) fn clear(self, generation: u64) {
-        let mut r = record();
-        if r.generation == generation && r.failure.is_some() {
-            r.failure = None;
-            r.generation += 1;
-            tracing::info!("writes are stored again");
-        }
-    }
-
-    /// Notes a successful commit.
-    pub(crate) fn committed(self) {
-        record().last_commit = Some(Instant::now());
-    }
-
-    /// Whether a write committed within `window` and no failure is recorded.
-    pub(crate) fn recently_committed(self, window: Duration) -> bool {
-        let r = record();
-        r.failure.is_none() && r.last_commit.is_some_and(|t| t.elapsed() < window)
-    }
-
-    /// The right to run the one `quick_check`, unless one runs already.
-    pub(crate) fn start_check(self) -> Option<CheckRunning> {
-        // (Not `then_some`: a guard built for nothing would reset the flag
-        // of the check that runs when dropped.)
-        if CHECKING
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            Some(CheckRunning(()))
-        } else {
-            None
-        }
-    }
-}
-
-/// Held while the one `quick_check` runs; dropping it lets the next start.
-pub(crate) struct CheckRunning(());
-
-impl Drop for CheckRunning {
-    fn drop(&mut self) {
-        CHECKING.store(false, Ordering::Release);
-    }
 }
 
 impl SqlStore {
@@ -159,7 +47,7 @@ impl SqlStore {
         if let Err(e) = conn.execute(begin).await {
             // No transaction was opened: the connection is fine and goes
             // back to the pool, unless the database as a whole failed.
-            if crate::rows::unavailable(&e).is_some() {
+            if health::unavailable(&e).is_some() {
                 conn.close_on_drop();
             }
             return Err(e);
@@ -281,27 +169,5 @@ mod tests {
                 .await
                 .expect("the same connection");
         }
-    }
-
-    /// The record's rules: a damaged file is not replaced by a lesser
-    /// failure, and a probe clears only the failure it saw.
-    #[test]
-    fn damage_is_sticky_and_clearing_needs_the_same_generation() {
-        let health = WriteHealth::PROCESS;
-        health.record(Failure::Damaged("damaged".into()));
-        let (_, seen) = health.failing();
-        health.record(Failure::Other("disk full".into()));
-        assert_eq!(health.failing().0, Some(Failure::Damaged("damaged".into())));
-        assert_eq!(health.failing().1, seen, "a lesser failure changes nothing");
-        health.record(Failure::Damaged("damaged again".into()));
-        health.clear(seen);
-        assert!(health.failing().0.is_some(), "a newer failure stays");
-        let (_, now) = health.failing();
-        health.clear(now);
-        assert_eq!(health.failing().0, None);
-        let first = health.start_check().expect("no check runs");
-        assert!(health.start_check().is_none(), "one check at a time");
-        drop(first);
-        assert!(health.start_check().is_some());
     }
 }

@@ -11,8 +11,9 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 
 use crate::coordination::{case_event, case_report, participant_case};
-use crate::notify::insert_outbox;
-use crate::rows::{db_err, get, json_column};
+use crate::health::db_err;
+use crate::outbox::insert_outbox;
+use crate::rows::{get, json_column};
 use crate::store::{append_audit, SqlStore};
 
 const PARTICIPANT_COLUMNS: &str = "id, case_id, email, contact_name, products, \
