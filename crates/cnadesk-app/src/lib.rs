@@ -9,6 +9,8 @@
 //!
 //! - `accounts`: rules for new accounts and passwords, password hashing.
 //! - `advisories`: what is public, assembled from the store.
+//! - `casework`: the team's coordination work on a case (vulnerabilities,
+//!   products, CVE count, invitations, a broken embargo, messages, files).
 //! - `conversation`: the messages of a report, and reading its files.
 //! - `coordination`: vendors invited under an embargo, reminders, lifts.
 //! - `keys`: the server key and the tokens made with it.
@@ -24,6 +26,7 @@
 
 pub mod accounts;
 pub mod advisories;
+pub mod casework;
 pub mod conversation;
 pub mod coordination;
 pub mod cve;

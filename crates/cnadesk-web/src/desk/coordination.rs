@@ -7,16 +7,13 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::coordination::{
-    in_zone_with_utc, parse_datetime, parse_rfc_refs, parse_xep_refs, suggested_cve_count,
-    Checklist,
+    in_zone_with_utc, parse_datetime, suggested_cve_count, Checklist,
 };
-use cnadesk_core::report::{email_problem, without_controls};
+use cnadesk_core::report::without_controls;
 use cnadesk_core::CaseId;
-use cnadesk_store::{Case, CountChoice, EmbargoOutcome, NewVulnerability, StoreError};
+use cnadesk_store::{Case, EmbargoOutcome};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::Member;
 use crate::extract::{CsrfForm, IdPath};
@@ -24,9 +21,9 @@ use crate::security::Csrf;
 use crate::views::file_download;
 use crate::views::{render, Layout};
 use crate::{AppError, AppState};
+use cnadesk_app::casework::{self, CaseworkError, CountInput, VulnerabilityInput};
 use cnadesk_app::coordination::{
-    candidates, checklist_of, message_body, product_names, product_update, ProductForm,
-    XepCandidates,
+    candidates, checklist_of, product_names, ProductForm, XepCandidates,
 };
 
 struct RowView {
@@ -392,6 +389,22 @@ async fn refused(
     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &p))
 }
 
+/// The page again with the fields a casework step refused, or the error.
+async fn casework_refused(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    case: &Case,
+    error: CaseworkError,
+    drafts: Drafts,
+) -> Result<Response, AppError> {
+    match error {
+        CaseworkError::Invalid(errors) => refused(state, member, csrf, case, errors, drafts).await,
+        CaseworkError::NotFound => Err(AppError::NotFound),
+        CaseworkError::Store(e) => Err(e.into()),
+    }
+}
+
 fn done(case: &Case, what: &str) -> Response {
     Redirect::to(&format!(
         "/desk/cases/{}/coordination?done={what}",
@@ -428,46 +441,25 @@ pub async fn add_vulnerability(
     CsrfForm(form): CsrfForm<VulnerabilityForm>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let mut errors: Vec<(String, String)> = [
-        text_ok("title", &form.title, 200, true),
-        text_ok("summary", &form.summary, 20_000, false),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let xeps = parse_xep_refs(&form.xeps).unwrap_or_else(|e| {
-        errors.push(("xeps".into(), e));
-        Vec::new()
-    });
-    let rfcs = parse_rfc_refs(&form.rfcs).unwrap_or_else(|e| {
-        errors.push(("rfcs".into(), e));
-        Vec::new()
-    });
-    if !errors.is_empty() {
-        let drafts = Drafts {
-            title: form.title,
-            summary: form.summary,
-            xeps: form.xeps,
-            rfcs: form.rfcs,
-            ..Drafts::default()
-        };
-        return refused(&state, &member, &csrf, &case, errors, drafts).await;
+    let input = VulnerabilityInput {
+        title: form.title.clone(),
+        summary: form.summary.clone(),
+        xeps: form.xeps.clone(),
+        rfcs: form.rfcs.clone(),
+    };
+    match casework::add_vulnerability(&state, &case, &input, &member.actor()).await {
+        Ok(()) => Ok(done(&case, "vulnerability")),
+        Err(e) => {
+            let drafts = Drafts {
+                title: form.title,
+                summary: form.summary,
+                xeps: form.xeps,
+                rfcs: form.rfcs,
+                ..Drafts::default()
+            };
+            casework_refused(&state, &member, &csrf, &case, e, drafts).await
+        }
     }
-    state
-        .store
-        .add_vulnerability(
-            NewVulnerability {
-                case_id: case.id,
-                title: form.title.trim().to_owned(),
-                summary: form.summary.trim().to_owned(),
-                xeps,
-                rfcs,
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
-    Ok(done(&case, "vulnerability"))
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
@@ -487,7 +479,6 @@ pub async fn add_products(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let registry = state.scope.registry(&*state.store).await?;
     let mut keys: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "product")
@@ -497,45 +488,11 @@ pub async fn add_products(
     if !other.is_empty() {
         keys.push(other.to_owned());
     }
-    let mut products = Vec::new();
-    let mut errors = Vec::new();
-    for key in keys {
-        match registry
-            .product(&key)
-            .or_else(|| registry.product_named(&key))
-        {
-            Some(p) => products.push((p.key.clone(), p.name.clone())),
-            None => errors.push((
-                "other".to_owned(),
-                format!("`{key}` is not a product of the ecosystem registry (add it there first)"),
-            )),
-        }
+    match casework::add_products(&state, &case, v, keys, &member.actor()).await {
+        Ok(recused) if recused.is_empty() => Ok(done(&case, "products")),
+        Ok(_) => Ok(done(&case, "products_recused")),
+        Err(e) => casework_refused(&state, &member, &csrf, &case, e, Drafts::default()).await,
     }
-    if products.is_empty() && errors.is_empty() {
-        errors.push(("other".into(), "pick at least one product".into()));
-    }
-    if !errors.is_empty() {
-        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
-    }
-    match state
-        .store
-        .add_affected_products(case.id, v, products, &member.actor(), state.now_ms())
-        .await
-    {
-        Ok(_) => {}
-        Err(StoreError::NotFound(_)) => return Err(AppError::NotFound),
-        Err(e) => return Err(e.into()),
-    }
-    // Members affiliated with a newly affected product step aside.
-    let recused = cnadesk_app::team::recuse_affiliated(&state, &case).await?;
-    Ok(done(
-        &case,
-        if recused.is_empty() {
-            "products"
-        } else {
-            "products_recused"
-        },
-    ))
 }
 
 /// The CVE count form.
@@ -558,51 +515,14 @@ pub async fn choose_count(
     CsrfForm(form): CsrfForm<CountForm>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let mut errors = Vec::new();
-    let secure = match form.secure_way.as_str() {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => {
-            errors.push((
-                "secure_way".into(),
-                "say whether the specification can be implemented securely".into(),
-            ));
-            None
-        }
+    let input = CountInput {
+        secure_way: form.secure_way,
+        count: form.count,
+        reason: form.reason,
     };
-    let count = form
-        .count
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (0..=1000).contains(n));
-    if count.is_none() {
-        errors.push(("count".into(), "must be a number from 0 to 1000".into()));
-    }
-    if let Some(e) = text_ok("reason", &form.reason, 2000, true) {
-        errors.push(e);
-    }
-    let (Some(secure), Some(count), true) = (secure, count, errors.is_empty()) else {
-        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
-    };
-    match state
-        .store
-        .choose_cve_count(
-            case.id,
-            v,
-            CountChoice {
-                secure_way_exists: secure,
-                count,
-                reason: form.reason.trim().to_owned(),
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await
-    {
+    match casework::choose_count(&state, &case, v, &input, &member.actor()).await {
         Ok(()) => Ok(done(&case, "count")),
-        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
-        Err(e) => Err(e.into()),
+        Err(e) => casework_refused(&state, &member, &csrf, &case, e, Drafts::default()).await,
     }
 }
 
@@ -616,32 +536,10 @@ pub async fn update_product(
     CsrfForm(form): CsrfForm<ProductForm>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let update = match product_update(&form) {
-        Ok(u) => u,
-        Err(errors) => {
-            return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await
-        }
-    };
-    let now = state.now_ms();
-    let shared = form.shared.is_some();
-    let current = state
-        .store
-        .affected_products(case.id)
-        .await?
-        .into_iter()
-        .find(|p| p.id == row)
-        .ok_or(AppError::NotFound)?;
-    state
-        .store
-        .update_affected_product(case.id, row, update, &member.actor(), now)
-        .await?;
-    if current.shared != shared {
-        state
-            .store
-            .share_affected_product(case.id, row, shared, &member.actor(), now)
-            .await?;
+    match casework::set_product_row(&state, &case, row, &form, &member.actor()).await {
+        Ok(()) => Ok(done(&case, "product")),
+        Err(e) => casework_refused(&state, &member, &csrf, &case, e, Drafts::default()).await,
     }
-    Ok(done(&case, "product"))
 }
 
 /// `POST /desk/cases/{id}/vendors`: `email`, `contact_name`, `product` repeated.
@@ -653,45 +551,27 @@ pub async fn invite_vendor(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let email = field(&pairs, "email").trim().to_lowercase();
-    let contact_name = field(&pairs, "contact_name").trim().to_owned();
-    let listed = state.store.affected_products(case.id).await?;
-    let products: Vec<String> = pairs
+    let email = field(&pairs, "email");
+    let contact_name = field(&pairs, "contact_name");
+    let picked: Vec<String> = pairs
         .iter()
-        .filter(|(k, v)| k == "product" && listed.iter().any(|p| &p.product_key == v))
+        .filter(|(k, _)| k == "product")
         .map(|(_, v)| v.clone())
         .collect();
-    let mut errors = Vec::new();
-    if let Some(problem) = email_problem(&email) {
-        errors.push(("email".into(), problem.into()));
-    }
-    if let Some(e) = text_ok("contact_name", &contact_name, 100, false) {
-        errors.push(e);
-    }
-    if products.is_empty() {
-        errors.push((
-            "product".into(),
-            "pick the products this contact speaks for (add them to a vulnerability first)".into(),
-        ));
-    }
-    if !errors.is_empty() {
-        let drafts = Drafts {
-            // Invisible characters are refused, and not shown back.
-            email: without_controls(&email),
-            contact_name,
-            ..Drafts::default()
-        };
-        return refused(&state, &member, &csrf, &case, errors, drafts).await;
-    }
-    let (_, link) = cnadesk_app::coordination::invite(
-        &state,
-        &case,
-        &email,
-        &contact_name,
-        products,
-        &member.actor(),
-    )
-    .await?;
+    let invited =
+        casework::invite_vendor(&state, &case, email, contact_name, &picked, &member.actor()).await;
+    let link = match invited {
+        Ok((_, link)) => link,
+        Err(e) => {
+            let drafts = Drafts {
+                // Invisible characters are refused, and not shown back.
+                email: without_controls(email.trim()),
+                contact_name: contact_name.trim().to_owned(),
+                ..Drafts::default()
+            };
+            return casework_refused(&state, &member, &csrf, &case, e, drafts).await;
+        }
+    };
     // The link is shown once, here, so it can be passed on by other means
     // when e-mail is off; the desk keeps only its hash.
     let mail = if state.notify.mail_enabled() {
@@ -699,6 +579,7 @@ pub async fn invite_vendor(
     } else {
         "E-mail is not configured: send them this link yourself."
     };
+    let email = email.trim().to_lowercase();
     let p = page(
         &state,
         &member,
@@ -796,76 +677,15 @@ pub async fn embargo_broken(
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
     let tz = time_zone_of(&state, &member).await?;
-    let now = state.now_ms();
-    let mut errors = Vec::new();
-    if let Some(e) = text_ok("note", &form.note, 2000, true) {
-        errors.push(e);
-    }
     let at = if form.disclosed_at.trim().is_empty() {
-        Ok(now)
+        Ok(state.now_ms())
     } else {
         parse_datetime(&form.disclosed_at, &tz)
     };
-    let at = match at {
-        Ok(t) if t <= now => Some(t),
-        Ok(_) => {
-            errors.push(("disclosed_at".into(), "lies in the future".into()));
-            None
-        }
-        Err(e) => {
-            errors.push(("disclosed_at".into(), e));
-            None
-        }
-    };
-    let Some(at) = at.filter(|_| errors.is_empty()) else {
-        return refused(&state, &member, &csrf, &case, errors, Drafts::default()).await;
-    };
-    match state
-        .store
-        .break_embargo(case.id, at, form.note.trim(), &member.actor(), now)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::NotFound(_)) => {
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                &case,
-                vec![("note".into(), "the case has no embargo".into())],
-                Drafts::default(),
-            )
-            .await
-        }
-        Err(StoreError::Rejected(m)) => {
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                &case,
-                vec![("note".into(), m)],
-                Drafts::default(),
-            )
-            .await
-        }
-        Err(e) => return Err(e.into()),
+    match casework::break_embargo(&state, &case, at, &form.note, &member.actor()).await {
+        Ok(()) => Ok(done(&case, "broken")),
+        Err(e) => casework_refused(&state, &member, &csrf, &case, e, Drafts::default()).await,
     }
-    for entry in state
-        .store
-        .cve_ids(cnadesk_store::CveIdFilter {
-            case: Some(case.id),
-            ..Default::default()
-        })
-        .await?
-    {
-        if entry.disclosed_at_ms.is_none() {
-            state
-                .store
-                .set_cve_id_disclosed(&entry.cve_id, Some(at), &member.actor(), now)
-                .await?;
-        }
-    }
-    Ok(done(&case, "broken"))
 }
 
 /// The team's message form.
@@ -887,49 +707,24 @@ pub async fn post_message(
     CsrfForm(form): CsrfForm<ThreadForm>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let thread = if form.thread == "shared" {
-        None
-    } else {
-        let p: i64 = form.thread.parse().map_err(|_| AppError::NotFound)?;
-        state
-            .store
-            .participants(case.id)
-            .await?
-            .iter()
-            .find(|x| x.id == p)
-            .ok_or(AppError::NotFound)?;
-        Some(p)
-    };
-    match message_body(&form.body) {
-        Ok(body) => {
-            let author = format!("{} ({})", member.user.display_name, state.settings.cna_name);
-            state
-                .store
-                .add_case_message(
-                    case.id,
-                    thread,
-                    &author,
-                    &body,
-                    &member.actor(),
-                    state.now_ms(),
-                )
-                .await?;
-            Ok(done(&case, "message"))
-        }
+    let name = &member.user.display_name;
+    match casework::team_message(
+        &state,
+        &case,
+        &form.thread,
+        &form.body,
+        name,
+        &member.actor(),
+    )
+    .await
+    {
+        Ok(()) => Ok(done(&case, "message")),
         Err(e) => {
             let drafts = Drafts {
                 body: form.body,
                 ..Drafts::default()
             };
-            refused(
-                &state,
-                &member,
-                &csrf,
-                &case,
-                vec![("body".into(), e)],
-                drafts,
-            )
-            .await
+            casework_refused(&state, &member, &csrf, &case, e, drafts).await
         }
     }
 }
@@ -941,21 +736,8 @@ pub async fn download_file(
     IdPath((id, file)): IdPath<(CaseId, i64)>,
 ) -> Result<Response, AppError> {
     let case = the_case(&state, id).await?;
-    let (meta, bytes) = state
-        .store
-        .case_file(case.id, file)
+    let (meta, bytes) = casework::read_case_file(&state, &case, file, &member.actor())
         .await?
         .ok_or(AppError::NotFound)?;
-    state
-        .store
-        .record_event(
-            EventDraft::new(AuditAction::CoordinationFileDownloaded)
-                .case(case.id)
-                .report(case.report_id)
-                .payload(json!({ "file": meta.id, "sha256": meta.sha256 })),
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
     Ok(file_download(&meta.filename, bytes))
 }
