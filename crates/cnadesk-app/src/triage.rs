@@ -275,7 +275,7 @@ fn new_scope_decision(
             && referral.as_deref() != proposal.referral.as_ref().map(|r| r.short_name.as_str()));
     NewScopeDecision {
         report,
-        decision: decision.as_str().into(),
+        decision,
         rule,
         policy_version: proposal.policy_version.clone(),
         product_key: product,

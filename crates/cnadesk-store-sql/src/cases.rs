@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, CaseId, CaseState, CveId, ReportId, ReportState, UserId};
+use cnadesk_scope::Decision;
 use cnadesk_store::{Case, CaseFilter, Cases, StoreError, StoreResult};
 use serde_json::json;
 use sqlx::Row;
@@ -43,9 +44,14 @@ impl Cases for SqlStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if let Some((decision,)) = latest_scope.filter(|(d,)| d != "in_scope") {
+        let latest_scope = latest_scope
+            .map(|(d,)| d.parse::<Decision>())
+            .transpose()
+            .map_err(|e| StoreError::Database(format!("decision: {e}")))?;
+        if let Some(decision) = latest_scope.filter(|d| *d != Decision::InScope) {
             return Err(StoreError::Rejected(format!(
-                "the scope decision on {report} is `{decision}`; record an in-scope decision before accepting it"
+                "the scope decision on {report} is `{}`; record an in-scope decision before accepting it",
+                decision.as_str()
             )));
         }
         let n = sqlx::query(

@@ -304,7 +304,7 @@ pub(crate) fn scope_decision(row: &AnyRow) -> Result<cnadesk_store::ScopeDecisio
     Ok(cnadesk_store::ScopeDecision {
         id: get(row, "id")?,
         report: ReportId(get(row, "report_id")?),
-        decision: get(row, "decision")?,
+        decision: parsed(row, "decision")?,
         rule: get(row, "rule_id")?,
         policy_version: get(row, "policy_version")?,
         product_key: get(row, "product_key")?,

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{canonical_json, AuditAction, EventDraft};
 use cnadesk_core::{Actor, ReportId};
+use cnadesk_scope::Decision;
 use cnadesk_store::{ScopeStore, StoreError, StoreResult};
 use serde_json::json;
 
@@ -107,13 +108,15 @@ impl ScopeStore for SqlStore {
                 "scope decisions are made by team members".into(),
             ));
         };
-        if !matches!(d.decision.as_str(), "in_scope" | "refer" | "out_of_scope") {
+        if !Decision::FINAL.contains(&d.decision) {
             return Err(StoreError::Rejected(format!(
                 "`{}` is not a scope decision (in_scope, refer, out_of_scope)",
-                d.decision
+                d.decision.as_str()
             )));
         }
-        if d.decision == "refer" && d.referral_cna.as_deref().unwrap_or("").trim().is_empty() {
+        if d.decision == Decision::Refer
+            && d.referral_cna.as_deref().unwrap_or("").trim().is_empty()
+        {
             return Err(StoreError::Rejected(
                 "a referral names the CNA it refers to".into(),
             ));
@@ -141,7 +144,7 @@ impl ScopeStore for SqlStore {
         );
         let row = sqlx::query(&sql)
             .bind(d.report.0)
-            .bind(&d.decision)
+            .bind(d.decision.as_str())
             .bind(&d.rule)
             .bind(&d.policy_version)
             .bind(&d.product_key)
@@ -161,7 +164,7 @@ impl ScopeStore for SqlStore {
             EventDraft::new(AuditAction::ScopeDecided)
                 .report(d.report)
                 .payload(json!({
-                    "decision": d.decision,
+                    "decision": d.decision.as_str(),
                     "rule": d.rule,
                     "policy_version": d.policy_version,
                     "product": d.product_key,

@@ -109,6 +109,33 @@ async fn sqlite_creates_data_dir_and_uses_wal() {
     assert!(fk.is_err(), "foreign keys must be on");
 }
 
+/// A stored scope decision this binary does not know (written past the
+/// CHECK constraint) is a database error naming it when read, not a panic.
+#[tokio::test]
+async fn an_unknown_stored_scope_decision_is_a_database_error() {
+    let (_dir, store) = sqlite().await;
+    conformance::scope_story(&store).await;
+    // One writer connection: the PRAGMA holds for the INSERT after it.
+    store
+        .execute_raw_for_tests("PRAGMA ignore_check_constraints = ON")
+        .await
+        .unwrap();
+    store
+        .execute_raw_for_tests(
+            "INSERT INTO scope_decisions (report_id, decision, rule_id, policy_version, \
+             product_key, referral_cna, overridden, reason, input, proposal, decided_by, decided_at) \
+             SELECT report_id, 'maybe', rule_id, policy_version, product_key, referral_cna, \
+             overridden, reason, input, proposal, decided_by, decided_at + 1 \
+             FROM scope_decisions ORDER BY id DESC LIMIT 1",
+        )
+        .await
+        .unwrap();
+    match store.latest_scope_decisions().await {
+        Err(cnadesk_store::StoreError::Database(m)) => assert!(m.contains("maybe"), "{m}"),
+        other => panic!("expected a database error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set CNADESK_TEST_POSTGRES_URL"]
 async fn postgres_requires_explicit_migration() {

@@ -6,6 +6,7 @@ use cnadesk_core::{
     AttachmentId, CaseId, CaseState, CloseReason, CveId, MessageId, ReportId, ReportState, Role,
     UserId, ValidReport,
 };
+use cnadesk_scope::Decision;
 use serde::{Deserialize, Serialize};
 
 /// A new team account. The password arrives already hashed (Argon2id PHC string).
@@ -789,8 +790,10 @@ pub struct ProductAnnotation {
 pub struct NewScopeDecision {
     /// The report.
     pub report: ReportId,
-    /// `in_scope`, `refer` or `out_of_scope`.
-    pub decision: String,
+    /// What is decided: in scope, refer or out of scope (`needs_human` is
+    /// the engine's answer, never a decision a member records; the store
+    /// rejects it).
+    pub decision: Decision,
     /// The rule that decides (none when a member overrides without one).
     pub rule: Option<String>,
     /// The policy version in force.
@@ -816,8 +819,8 @@ pub struct ScopeDecision {
     pub id: i64,
     /// The report.
     pub report: ReportId,
-    /// `in_scope`, `refer` or `out_of_scope`.
-    pub decision: String,
+    /// In scope, refer or out of scope.
+    pub decision: Decision,
     /// The rule.
     pub rule: Option<String>,
     /// The policy version it was made under.

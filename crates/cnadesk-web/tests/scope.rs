@@ -6,6 +6,7 @@ mod support;
 use axum::http::StatusCode;
 use cnadesk_core::audit::AuditAction;
 use cnadesk_core::{ReportId, Role};
+use cnadesk_scope::Decision;
 use cnadesk_store::prelude::*;
 use support::{api_report_about, TestApp};
 
@@ -66,12 +67,8 @@ async fn an_in_scope_proposal_is_confirmed_by_accepting() {
     assert_eq!(decisions.len(), 1);
     let d = &decisions[0];
     assert_eq!(
-        (
-            d.decision.as_str(),
-            d.rule.as_deref(),
-            d.policy_version.as_str()
-        ),
-        ("in_scope", Some("xsf-listed"), "2026.1")
+        (d.decision, d.rule.as_deref(), d.policy_version.as_str()),
+        (Decision::InScope, Some("xsf-listed"), "2026.1")
     );
     assert_eq!(d.product_key.as_deref(), Some("prosody-im"));
     assert!(!d.overridden);

@@ -302,7 +302,7 @@ pub async fn run_scope(file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<E
                     Some(PastDecision {
                         subject: d.report.to_string(),
                         input: serde_json::from_value(d.input).ok()?,
-                        decision: d.decision.parse().ok()?,
+                        decision: d.decision,
                         rule: d.rule,
                         policy_version: d.policy_version,
                     })

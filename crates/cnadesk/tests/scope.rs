@@ -486,7 +486,7 @@ async fn scope_dry_run_lists_the_past_decisions_a_new_version_changes() {
             .record_scope_decision(
                 NewScopeDecision {
                     report: report.id,
-                    decision: a.decision.as_str().into(),
+                    decision: a.decision,
                     rule: a.rule.clone(),
                     policy_version: a.policy_version.clone(),
                     product_key: a.product.as_ref().map(|p| p.key.clone()),

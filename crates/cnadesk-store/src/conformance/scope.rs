@@ -6,6 +6,7 @@ use super::*;
 /// decision that is not in scope blocks acceptance until a new one is made.
 pub async fn scope_story(store: &dyn Store) {
     use crate::NewScopeDecision;
+    use cnadesk_scope::Decision;
     let (ada_id, ada) = member(store, "scope-ada", Role::Member).await;
 
     // Annotations: created, then replaced; each change audited with before/after.
@@ -60,25 +61,28 @@ pub async fn scope_story(store: &dyn Store) {
         .create_report(new_report("scope", "scope-1"), T0)
         .await
         .unwrap();
-    let decision = |decision: &str, overridden: bool, reason: &str| NewScopeDecision {
+    let decision = |decision: Decision, overridden: bool, reason: &str| NewScopeDecision {
         report: report.id,
-        decision: decision.into(),
+        decision,
         rule: Some("vendor-is-cna".into()),
         policy_version: "2026.1".into(),
         product_key: Some("mozilla-thunderbird".into()),
-        referral_cna: (decision == "refer").then(|| "mozilla".into()),
+        referral_cna: (decision == Decision::Refer).then(|| "mozilla".into()),
         overridden,
         reason: reason.into(),
         input: serde_json::json!({ "product": "Thunderbird", "description": "" }),
         proposal: serde_json::json!({ "decision": "refer", "rule": "vendor-is-cna" }),
     };
     for (bad, why) in [
-        (decision("maybe", false, ""), "not a scope decision"),
-        (decision("in_scope", true, " "), "needs a reason"),
+        (
+            decision(Decision::NeedsHuman, false, ""),
+            "not a scope decision",
+        ),
+        (decision(Decision::InScope, true, " "), "needs a reason"),
         (
             NewScopeDecision {
                 referral_cna: None,
-                ..decision("refer", false, "")
+                ..decision(Decision::Refer, false, "")
             },
             "names the CNA",
         ),
@@ -90,12 +94,16 @@ pub async fn scope_story(store: &dyn Store) {
     }
     assert!(matches!(
         store
-            .record_scope_decision(decision("refer", false, ""), &Actor::system("cli"), T0 + 5)
+            .record_scope_decision(
+                decision(Decision::Refer, false, ""),
+                &Actor::system("cli"),
+                T0 + 5
+            )
             .await,
         Err(StoreError::Rejected(_))
     ));
     let refer = store
-        .record_scope_decision(decision("refer", false, ""), &ada, T0 + 6)
+        .record_scope_decision(decision(Decision::Refer, false, ""), &ada, T0 + 6)
         .await
         .unwrap();
     assert_eq!(refer.referral_cna.as_deref(), Some("mozilla"));
@@ -107,7 +115,7 @@ pub async fn scope_story(store: &dyn Store) {
     }
     // An override with a reason; then acceptance works and decisions freeze.
     let mut over = decision(
-        "in_scope",
+        Decision::InScope,
         true,
         "Thunderbird's XMPP code is maintained by the XSF",
     );
@@ -118,11 +126,8 @@ pub async fn scope_story(store: &dyn Store) {
         .unwrap();
     let history = store.scope_decisions(report.id).await.unwrap();
     assert_eq!(
-        history
-            .iter()
-            .map(|d| d.decision.as_str())
-            .collect::<Vec<_>>(),
-        vec!["in_scope", "refer"],
+        history.iter().map(|d| d.decision).collect::<Vec<_>>(),
+        vec![Decision::InScope, Decision::Refer],
         "newest first"
     );
     assert!(history[0].overridden);
@@ -132,14 +137,14 @@ pub async fn scope_story(store: &dyn Store) {
         .unwrap();
     assert!(matches!(
         store
-            .record_scope_decision(decision("refer", false, ""), &ada, T0 + 10)
+            .record_scope_decision(decision(Decision::Refer, false, ""), &ada, T0 + 10)
             .await,
         Err(StoreError::Rejected(_))
     ));
     let latest = store.latest_scope_decisions().await.unwrap();
     let mine: Vec<_> = latest.iter().filter(|d| d.report == report.id).collect();
     assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0].decision, "in_scope");
+    assert_eq!(mine[0].decision, Decision::InScope);
     let events = store.audit_events_for_report(report.id).await.unwrap();
     let decided: Vec<_> = events
         .iter()

@@ -260,8 +260,7 @@ struct Drafts {
 
 /// A recorded scope decision, for the page.
 struct RecordedScope {
-    decision: String,
-    decision_label: String,
+    decision: Decision,
     rule: String,
     policy_version: String,
     who: String,
@@ -528,11 +527,6 @@ async fn report_page(
         .await?
         .into_iter()
         .map(|d| RecordedScope {
-            decision_label: d
-                .decision
-                .parse::<Decision>()
-                .map(|x| x.label().to_owned())
-                .unwrap_or_else(|_| d.decision.clone()),
             decision: d.decision,
             rule: d.rule.unwrap_or_default(),
             policy_version: d.policy_version,
@@ -549,7 +543,7 @@ async fn report_page(
         .collect();
     let mut drafts = drafts;
     if let Some(latest) = recorded.first() {
-        if drafts.reason.is_empty() && latest.decision != "in_scope" {
+        if drafts.reason.is_empty() && latest.decision != Decision::InScope {
             drafts.reason = CloseReason::OutOfScope.as_str().into();
             if drafts.close_detail.is_empty() {
                 drafts.close_detail = if latest.referral.is_empty() {
