@@ -17,6 +17,8 @@
 //! - `inbound`: received mail filed as reports or replies, or quarantined.
 //! - `intake`: one path for a report from the form, the API or e-mail.
 //! - `notify`: who is told what (rules, fan-out, delivery).
+//! - `roster`: profile, absences, affiliations, rota and handover, stepping
+//!   aside from or taking a case, clock actions.
 //! - `scope`: the scope policy and the ecosystem registry.
 //! - `team`: assignment, recusal, response-time clocks, offers, sweeps.
 //! - `text`: checks of free text.
@@ -35,6 +37,7 @@ pub mod intake;
 pub mod keys;
 pub mod notify;
 pub mod records;
+pub mod roster;
 pub mod scope;
 pub mod team;
 pub mod text;

@@ -9,16 +9,14 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::audit::{AuditAction, EventDraft};
-use cnadesk_core::team::{
-    self, Absence, AbsenceKind, Affiliation, Profile, Recusal, RecusalSource, Relation,
-};
+use cnadesk_core::team::{self, AbsenceKind, Profile, RecusalSource};
 use cnadesk_core::{CaseId, ReportId, Role, UserId};
 use cnadesk_store::StoreError;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::check_text;
+use cnadesk_app::roster::{self, AbsenceInput, RosterError};
+
 use crate::auth::Member;
 use crate::extract::{CsrfForm, IdPath, TokenOnly};
 use crate::security::Csrf;
@@ -265,32 +263,19 @@ pub async fn team_profile(
         skills: form.skills(),
         ..Drafts::default()
     };
-    let Ok(capacity) = form.capacity.trim().parse::<i64>() else {
-        return refused(
-            &state,
-            &member,
-            &csrf,
-            d,
-            "profile",
-            "The capacity must be a whole number of open cases (0 if you would rather not say)."
-                .into(),
-        )
-        .await;
-    };
-    let profile = Profile {
-        user: member.user.id,
-        time_zone: form.time_zone.trim().to_owned(),
-        capacity,
-        skills: form.skills(),
-    };
-    if let Err((_, m)) = profile.validate() {
-        return refused(&state, &member, &csrf, d, "profile", m).await;
+    let saved = roster::save_profile(
+        &state,
+        member.user.id,
+        &form.time_zone,
+        &form.capacity,
+        form.skills(),
+        &member.actor(),
+    )
+    .await;
+    match saved {
+        Ok(()) => Ok(Redirect::to("/desk/team#me").into_response()),
+        Err(e) => roster_refused(&state, &member, &csrf, d, "profile", e).await,
     }
-    state
-        .store
-        .save_profile(profile, &member.actor(), state.now_ms())
-        .await?;
-    Ok(Redirect::to("/desk/team#me").into_response())
 }
 
 /// The absence form.
@@ -320,67 +305,16 @@ pub async fn team_add_absence(
         note: form.note.clone(),
         ..Drafts::default()
     };
-    let kind: Result<AbsenceKind, _> = form.kind.parse();
-    let starts: Result<Date, _> = form.starts_on.trim().parse();
-    let ends: Result<Date, _> = form.ends_on.trim().parse();
-    let (kind, starts_on, ends_on) = match (kind, starts, ends) {
-        (Ok(k), Ok(s), Ok(e)) => (k, s, e),
-        (Err(_), _, _) => {
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                d,
-                "absence",
-                "Choose out of office or holiday.".into(),
-            )
-            .await
-        }
-        (_, Err(_), _) => {
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                d,
-                "absence",
-                "The first day is not a date (YYYY-MM-DD).".into(),
-            )
-            .await
-        }
-        (_, _, Err(_)) => {
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                d,
-                "absence",
-                "The last day is not a date (YYYY-MM-DD).".into(),
-            )
-            .await
-        }
+    let input = AbsenceInput {
+        kind: form.kind,
+        starts_on: form.starts_on,
+        ends_on: form.ends_on,
+        note: form.note,
     };
-    if let Err((_, m)) = team::check_absence(starts_on, ends_on) {
-        return refused(&state, &member, &csrf, d, "absence", m).await;
+    match roster::add_absence(&state, member.user.id, &input, &member.actor()).await {
+        Ok(()) => Ok(Redirect::to("/desk/team#absences").into_response()),
+        Err(e) => roster_refused(&state, &member, &csrf, d, "absence", e).await,
     }
-    if let Err(m) = check_text("The note", &form.note, 300, false, false) {
-        return refused(&state, &member, &csrf, d, "absence", m).await;
-    }
-    state
-        .store
-        .add_absence(
-            Absence {
-                id: 0,
-                user: member.user.id,
-                kind,
-                starts_on,
-                ends_on,
-                note: form.note,
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
-    Ok(Redirect::to("/desk/team#absences").into_response())
 }
 
 /// `POST /desk/team/absences/{id}/remove`: only one's own.
@@ -390,15 +324,10 @@ pub async fn team_remove_absence(
     IdPath(id): IdPath<i64>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    match state
-        .store
-        .remove_absence(id, member.user.id, &member.actor(), state.now_ms())
+    roster::remove_absence(&state, member.user.id, id, &member.actor())
         .await
-    {
-        Ok(()) => Ok(Redirect::to("/desk/team#absences").into_response()),
-        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+        .map_err(roster_error)?;
+    Ok(Redirect::to("/desk/team#absences").into_response())
 }
 
 /// The affiliation form.
@@ -423,87 +352,17 @@ pub async fn team_declare_affiliation(
         relation: form.relation.clone(),
         ..Drafts::default()
     };
-    let Ok(relation) = form.relation.parse::<Relation>() else {
-        return refused(
-            &state,
-            &member,
-            &csrf,
-            d,
-            "affiliation",
-            "Choose how you are tied to the product.".into(),
-        )
-        .await;
-    };
-    if let Err(m) = check_text("The product", &form.product, 300, true, false) {
-        return refused(&state, &member, &csrf, d, "affiliation", m).await;
-    }
-    let registry = state.scope.registry(&*state.store).await?;
-    let text = form.product.trim();
-    let mut found: Vec<String> = registry
-        .product(text)
-        .map(|p| vec![p.key.clone()])
-        .unwrap_or_else(|| registry.lookup(text).into_iter().map(|m| m.key).collect());
-    found.sort();
-    found.dedup();
-    let product = match found.as_slice() {
-        [one] => registry.product(one).cloned(),
-        [] => None,
-        many => {
-            let names: Vec<String> = many
-                .iter()
-                .filter_map(|k| registry.product(k))
-                .map(|p| format!("{} ({})", p.name, p.key))
-                .collect();
-            return refused(
-                &state,
-                &member,
-                &csrf,
-                d,
-                "affiliation",
-                format!(
-                    "“{text}” matches several products: {}. Type the key shown in brackets.",
-                    names.join(", ")
-                ),
-            )
-            .await;
-        }
-    };
-    let Some(product) = product else {
-        return refused(&state, &member, &csrf, d, "affiliation", format!("“{text}” is not in the ecosystem registry. Add it there first, then declare it here.")).await;
-    };
-    match state
-        .store
-        .declare_affiliation(
-            Affiliation {
-                id: 0,
-                user: member.user.id,
-                product_key: product.key.clone(),
-                product_name: product.name.clone(),
-                relation,
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await
-    {
-        Ok(_) => {
-            // The new affiliation recuses them from the open cases it concerns.
-            for case in state
-                .store
-                .list_cases(cnadesk_store::CaseFilter {
-                    open_only: true,
-                    assignee: None,
-                })
-                .await?
-            {
-                cnadesk_app::team::recuse_affiliated(&state, &case).await?;
-            }
-            Ok(Redirect::to("/desk/team#affiliations").into_response())
-        }
-        Err(StoreError::Conflict(m)) => {
-            refused(&state, &member, &csrf, d, "affiliation", format!("{m}.")).await
-        }
-        Err(e) => Err(e.into()),
+    let declared = roster::declare_affiliation(
+        &state,
+        member.user.id,
+        &form.product,
+        &form.relation,
+        &member.actor(),
+    )
+    .await;
+    match declared {
+        Ok(()) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
+        Err(e) => roster_refused(&state, &member, &csrf, d, "affiliation", e).await,
     }
 }
 
@@ -514,14 +373,34 @@ pub async fn team_withdraw_affiliation(
     IdPath(id): IdPath<i64>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    match state
-        .store
-        .withdraw_affiliation(id, member.user.id, &member.actor(), state.now_ms())
+    roster::withdraw_affiliation(&state, member.user.id, id, &member.actor())
         .await
-    {
-        Ok(()) => Ok(Redirect::to("/desk/team#affiliations").into_response()),
-        Err(StoreError::NotFound(_)) => Err(AppError::NotFound),
-        Err(e) => Err(e.into()),
+        .map_err(roster_error)?;
+    Ok(Redirect::to("/desk/team#affiliations").into_response())
+}
+
+/// A roster refusal as an error page (actions without a form to show again).
+fn roster_error(e: RosterError) -> AppError {
+    match e {
+        RosterError::Refused(m) => AppError::Invalid(m),
+        RosterError::NotFound => AppError::NotFound,
+        RosterError::Forbidden => AppError::Forbidden,
+        RosterError::Store(e) => e.into(),
+    }
+}
+
+/// The team page again with the refusal in its section, or the error.
+async fn roster_refused(
+    state: &AppState,
+    member: &Member,
+    csrf: &Csrf,
+    drafts: Drafts,
+    section: &'static str,
+    e: RosterError,
+) -> Result<Response, AppError> {
+    match e {
+        RosterError::Refused(m) => refused(state, member, csrf, drafts, section, m).await,
+        e => Err(roster_error(e)),
     }
 }
 
@@ -786,42 +665,20 @@ pub async fn rota_plan(
     csrf: Csrf,
     CsrfForm(form): CsrfForm<PlanForm>,
 ) -> Result<Response, AppError> {
-    if member.user.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
     let drafts = (form.start.clone(), form.order.clone(), form.count.clone());
-    let fail = |m: String| rota_page(&state, &member, &csrf, m, drafts.clone());
-    let Ok(start) = form.start.trim().parse::<Date>() else {
-        return fail("The first day is not a date (YYYY-MM-DD).".into()).await;
-    };
-    let count = match form.count.trim().parse::<usize>() {
-        Ok(n) if (1..=104).contains(&n) => n,
-        _ => return fail("The number of shifts must be from 1 to 104.".into()).await,
-    };
-    let users = state.store.list_users().await?;
-    let mut order = Vec::new();
-    for name in form
-        .order
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-    {
-        match users.iter().find(|u| u.username == name && u.active) {
-            Some(u) => order.push(u.id),
-            None => return fail(format!("“{name}” is not an active member.")).await,
-        }
-    }
-    if order.is_empty() {
-        return fail("Name the members on call, in turn order.".into()).await;
-    }
-    let plan = team::plan_rota(&order, start, state.team.policy().shift_days, count);
-    match state
-        .store
-        .plan_rota(plan, &member.actor(), state.now_ms())
-        .await
-    {
+    let planned = roster::plan_rota(
+        &state,
+        &member.user,
+        &form.start,
+        &form.order,
+        &form.count,
+        &member.actor(),
+    )
+    .await;
+    match planned {
         Ok(()) => Ok(Redirect::to("/desk/rota").into_response()),
-        Err(StoreError::Rejected(m)) => fail(m).await,
-        Err(e) => Err(e.into()),
+        Err(RosterError::Refused(m)) => rota_page(&state, &member, &csrf, m, drafts).await,
+        Err(e) => Err(roster_error(e)),
     }
 }
 
@@ -841,27 +698,22 @@ pub async fn rota_handover(
     IdPath(id): IdPath<i64>,
     CsrfForm(form): CsrfForm<HandoverForm>,
 ) -> Result<Response, AppError> {
-    let now = state.now_ms();
-    let shift = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
-    if shift.user != member.user.id && member.user.role != Role::Admin {
-        return Err(AppError::Forbidden);
+    let handed = roster::hand_over(&state, &member.user, id, &form.note, &member.actor()).await;
+    match handed {
+        Ok(()) => Ok(Redirect::to("/desk/rota").into_response()),
+        Err(RosterError::Refused(m)) => {
+            let start = next_day(state.now_ms());
+            rota_page(
+                &state,
+                &member,
+                &csrf,
+                m,
+                (start, String::new(), "8".into()),
+            )
+            .await
+        }
+        Err(e) => Err(roster_error(e)),
     }
-    if let Err(m) = check_text("The handover note", &form.note, 4000, true, true) {
-        let start = next_day(now);
-        return rota_page(
-            &state,
-            &member,
-            &csrf,
-            m,
-            (start, String::new(), "8".into()),
-        )
-        .await;
-    }
-    state
-        .store
-        .hand_over(id, &form.note, &member.actor(), now)
-        .await?;
-    Ok(Redirect::to("/desk/rota").into_response())
 }
 
 // ---- case actions ------------------------------------------------------------------
@@ -881,23 +733,9 @@ pub async fn case_recuse(
     CsrfForm(form): CsrfForm<RecuseForm>,
 ) -> Result<Response, AppError> {
     let (case, report) = super::case_and_report(&state, id).await?;
-    if let Err(m) = check_text("The reason", &form.reason, 500, true, false) {
-        return Err(AppError::Invalid(m));
-    }
-    state
-        .store
-        .recuse(
-            Recusal {
-                case,
-                user: member.user.id,
-                reason: form.reason.trim().to_owned(),
-                source: RecusalSource::SelfDeclared,
-                created_at_ms: 0,
-            },
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
+    roster::recuse(&state, member.user.id, case, &form.reason, &member.actor())
+        .await
+        .map_err(roster_error)?;
     Ok(Redirect::to(&format!("/desk/reports/{}#team", report.0)).into_response())
 }
 
@@ -910,39 +748,10 @@ pub async fn case_take(
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let case = super::case_from_path(&state, id).await?;
-    let (case_id, report) = (case.id, case.report_id);
-    let events = state.store.audit_events_for_report(report).await?;
-    let offer = cnadesk_app::team::live_offers(&state, &events)
-        .await?
-        .remove(&case_id)
-        .filter(|o| o.to == member.user.id);
-    let reason =
-        match (&offer, case.assignee) {
-            (Some(o), _) => format!(
-                "{} took the case offered to them: {}",
-                member.user.username, o.message
-            ),
-            (None, None) => format!("{} took the unassigned case", member.user.username),
-            (None, Some(_)) => return Err(AppError::Invalid(
-                "This case is assigned and was not offered to you; ask for it to be reassigned."
-                    .into(),
-            )),
-        };
-    match state
-        .store
-        .assign_case(
-            case_id,
-            Some(member.user.id),
-            &reason,
-            &member.actor(),
-            state.now_ms(),
-        )
+    roster::take_case(&state, &member.user, case.id, &member.actor())
         .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report.0)).into_response()),
-        Err(StoreError::Rejected(m)) => Err(AppError::Invalid(m)),
-        Err(e) => Err(e.into()),
-    }
+        .map_err(roster_error)?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#case", case.report_id.0)).into_response())
 }
 
 /// The clock form.
@@ -962,62 +771,18 @@ pub async fn report_clock(
     IdPath(report): IdPath<i64>,
     CsrfForm(form): CsrfForm<ClockForm>,
 ) -> Result<Response, AppError> {
-    let report = state
-        .store
-        .report(ReportId(report))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let action = match form.action.as_str() {
-        "pause" => AuditAction::SlaPaused,
-        "resume" => AuditAction::SlaResumed,
-        "inquiry_received" => AuditAction::SlaInquiryReceived,
-        "inquiry_answered" => AuditAction::SlaInquiryAnswered,
-        _ => return Err(AppError::Invalid("Unknown clock action.".into())),
-    };
-    if let Err(m) = check_text("The note", &form.note, 1000, false, false) {
-        return Err(AppError::Invalid(m));
-    }
-    let case = state.store.case_for_report(report.id).await?;
-    if let Some(c) = &case {
-        if let Some(r) = state
-            .store
-            .recusals(Some(c.id))
-            .await?
-            .into_iter()
-            .find(|r| r.user == member.user.id)
-        {
-            return Err(AppError::Invalid(format!(
-                "You are recused from this case ({}); another member keeps its clocks.",
-                r.reason
-            )));
-        }
-    }
-    // Only a change the clocks accept is recorded.
-    let measured = cnadesk_app::team::measure_reports(&state, &[report.id]).await?;
-    let can = cnadesk_app::team::ClockActions::of(&measured);
-    let refusal = match form.action.as_str() {
-        "pause" if !can.can_pause => Some("No running clock can be paused on this report."),
-        "resume" if !can.can_resume => Some("No clock is paused on this report."),
-        "inquiry_received" if can.inquiry_open => {
-            Some("An inquiry is already open; record its answer first.")
-        }
-        "inquiry_answered" if !can.inquiry_open => Some("No inquiry is open on this report."),
-        _ => None,
-    };
-    if let Some(m) = refusal {
-        return Err(AppError::Invalid(m.into()));
-    }
-    let mut draft = EventDraft::new(action)
-        .report(report.id)
-        .payload(serde_json::json!({ "note": form.note.trim() }));
-    if let Some(c) = case {
-        draft = draft.case(c.id);
-    }
-    state
-        .store
-        .record_event(draft, &member.actor(), state.now_ms())
-        .await?;
-    Ok(Redirect::to(&format!("/desk/reports/{}#clocks", report.id.0)).into_response())
+    let report = ReportId(report);
+    roster::clock_action(
+        &state,
+        member.user.id,
+        report,
+        &form.action,
+        &form.note,
+        &member.actor(),
+    )
+    .await
+    .map_err(roster_error)?;
+    Ok(Redirect::to(&format!("/desk/reports/{}#clocks", report.0)).into_response())
 }
 
 // ---- the team panel of the report page --------------------------------------------
