@@ -25,8 +25,8 @@ use crate::views::file_download;
 use crate::views::{render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::coordination::{
-    candidates, checklist_of, message_body, product_names, product_update, ProductForm,
-    XepCandidates,
+    candidates, checklist_of, message_body, product_names, product_update, EmbargoChangeError,
+    ProductForm, XepCandidates,
 };
 
 struct RowView {
@@ -757,11 +757,11 @@ pub async fn set_embargo(
         &form.reason,
         &member.actor(),
     )
-    .await?
+    .await
     {
         Ok(EmbargoOutcome::Applied) => Ok(done(&case, "embargo")),
         Ok(EmbargoOutcome::Proposed) => Ok(done(&case, "proposed")),
-        Err(e) => {
+        Err(EmbargoChangeError::Refused(e)) => {
             refused(
                 &state,
                 &member,
@@ -772,6 +772,7 @@ pub async fn set_embargo(
             )
             .await
         }
+        Err(EmbargoChangeError::Store(e)) => Err(e.into()),
     }
 }
 
