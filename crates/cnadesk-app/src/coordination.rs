@@ -323,28 +323,40 @@ pub async fn invite(
     ))
 }
 
+/// Why an embargo was not set or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbargoChangeError {
+    /// Refused by the rules ([`coordination::EmbargoError`]) or by the
+    /// store, with a sentence for the member (nothing changed).
+    #[error("{0}")]
+    Refused(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Sets or changes a case's embargo by the rules: a reason, a future date,
 /// and, when the policy asks for it, the consent of every vendor who
-/// acknowledged the current terms.
+/// acknowledged the current terms. A change the rules or the store refuse
+/// is [`EmbargoChangeError::Refused`]; any other store failure is
+/// [`EmbargoChangeError::Store`].
 pub async fn change_embargo(
     app: &App,
     case: CaseId,
     ends_at_ms: i64,
     reason: &str,
     actor: &Actor,
-) -> Result<Result<EmbargoOutcome, String>, StoreError> {
+) -> Result<EmbargoOutcome, EmbargoChangeError> {
     let now = app.now_ms();
     let current = app.store.embargo(case).await?;
-    if let Err(e) = check_embargo_change(
+    check_embargo_change(
         ends_at_ms,
         reason,
         current.as_ref().is_some_and(|e| e.lifted_at_ms.is_some()),
         now,
-    ) {
-        return Ok(Err(e.to_string()));
-    }
-    match app
-        .store
+    )
+    .map_err(|e| EmbargoChangeError::Refused(e.to_string()))?;
+    app.store
         .set_embargo(
             case,
             ends_at_ms,
@@ -354,11 +366,10 @@ pub async fn change_embargo(
             now,
         )
         .await
-    {
-        Ok(outcome) => Ok(Ok(outcome)),
-        Err(StoreError::Rejected(m)) => Ok(Err(m)),
-        Err(e) => Err(e),
-    }
+        .map_err(|e| match e {
+            StoreError::Rejected(m) => EmbargoChangeError::Refused(m),
+            e => EmbargoChangeError::Store(e),
+        })
 }
 
 /// What one sweep did.

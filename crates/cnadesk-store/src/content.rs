@@ -9,7 +9,7 @@ use cnadesk_core::audit::{
 };
 use cnadesk_core::{CaseId, ReportId};
 
-use crate::{Author, CaseMessage, Message, RecordVersion, Report, Store, StoreResult};
+use crate::{Author, CaseMessage, Message, RecordVersion, Report, Store, VerifyError};
 
 impl Report {
     /// The digest of what the reporter submitted ([`audit::report_digest`]).
@@ -77,13 +77,14 @@ fn digest_as(claim: &ContentClaim, canonical: impl FnOnce() -> String, text: &st
 }
 
 /// Re-reads every content the chain commits to (the latest claim per
-/// content) and recomputes its digest. Returns the failure of the earliest
-/// event, if any. Threads and record histories are read once per report
-/// or case.
+/// content) and recomputes its digest. Fails with the earliest event whose
+/// content changed ([`VerifyError::Broken`]), or with the store's error when
+/// it cannot be read ([`VerifyError::Store`]). Threads and record histories
+/// are read once per report or case.
 pub(crate) async fn check_claims(
     store: &dyn Store,
     claims: Vec<ContentClaim>,
-) -> StoreResult<Result<(), ChainError>> {
+) -> Result<(), VerifyError> {
     let mut failures: Vec<ChainError> = Vec::new();
     let mut messages: BTreeMap<Option<i64>, Vec<(i64, ContentClaim)>> = BTreeMap::new();
     let mut case_messages: BTreeMap<Option<i64>, Vec<(i64, ContentClaim)>> = BTreeMap::new();
@@ -158,8 +159,8 @@ pub(crate) async fn check_claims(
             }
         }
     }
-    Ok(match failures.into_iter().min_by_key(ChainError::seq) {
-        Some(first) => Err(first),
+    match failures.into_iter().min_by_key(ChainError::seq) {
+        Some(first) => Err(VerifyError::Broken(first)),
         None => Ok(()),
-    })
+    }
 }

@@ -327,6 +327,67 @@ async fn a_deactivated_members_tokens_stop_working() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
+/// An embargo set through the API: a date in the past is refused with the
+/// rule's sentence (422, nothing stored); a future date with a reason is set.
+#[tokio::test]
+async fn an_embargo_is_refused_or_set_through_the_api() {
+    let app = TestApp::new().await;
+    let ada = make_token(&app, "ada", &["read", "triage", "coordination"]).await;
+    let r = app
+        .send(
+            Request::post("/api/v1/reports")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({
+                        "title": "Carbons spoofing",
+                        "product": "Prosody",
+                        "description": "Message carbons from any sender are accepted, so a remote attacker can inject messages.",
+                    })
+                    .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let report = r.json()["id"].as_str().unwrap().to_owned();
+    let r = call(
+        &app,
+        &ada,
+        "POST",
+        &format!("/api/v1/reports/{report}/accept"),
+        Some(json!({"title": "Carbons spoofing in Prosody"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.json()["id"].as_str().unwrap().to_owned();
+    let embargo = format!("/api/v1/cases/{case}/embargo");
+
+    let past = json!({"ends_at": "2001-01-01T10:00:00Z", "reason": "Releases need a week"});
+    let r = call(&app, &ada, "POST", &embargo, Some(past)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "refused", "{}", r.body);
+    let r = call(
+        &app,
+        &ada,
+        "GET",
+        &format!("/api/v1/cases/{case}/coordination"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json()["embargo_ends_at"].is_null(), "{}", r.body);
+
+    let future = json!({"ends_at": "2099-01-01T10:00:00Z", "reason": "Releases need a week"});
+    let r = call(&app, &ada, "POST", &embargo, Some(future)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.json()["embargo_reason"],
+        "Releases need a week",
+        "{}",
+        r.body
+    );
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_the_team_api() {
     let app = TestApp::new().await;

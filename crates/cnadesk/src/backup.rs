@@ -62,12 +62,20 @@ fn postgres_advice(url: &str, what: &str) -> String {
     )
 }
 
+/// The database of the configuration, as backup and restore see it.
+enum Target {
+    /// An SQLite file: backed up and restored by cnadesk.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL: backed up with PostgreSQL's own tools.
+    Postgres(String),
+}
+
 /// The SQLite file of the configuration, or the PostgreSQL URL.
-fn sqlite_target(config: &Config) -> anyhow::Result<Result<PathBuf, String>> {
+fn target_of(config: &Config) -> anyhow::Result<Target> {
     let url = config.database_url();
     Ok(match Backend::from_url(&url)? {
-        Backend::Postgres => Err(url),
-        Backend::Sqlite => Ok(PathBuf::from(
+        Backend::Postgres => Target::Postgres(url),
+        Backend::Sqlite => Target::Sqlite(PathBuf::from(
             cnadesk_store_sql::sqlite_path(&url)
                 .context("an in-memory SQLite database has nothing to back up or restore")?,
         )),
@@ -85,9 +93,9 @@ fn describe(c: &Verified) -> String {
 pub(crate) async fn run_backup(file: Option<&Path>, args: BackupArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(file, &args.db.overrides())?;
     crate::init_tracing(&config);
-    let source = match sqlite_target(&config)? {
-        Ok(path) => path,
-        Err(url) => {
+    let source = match target_of(&config)? {
+        Target::Sqlite(path) => path,
+        Target::Postgres(url) => {
             eprintln!("{}", postgres_advice(&url, "backup"));
             return Ok(ExitCode::from(REFUSED));
         }
@@ -224,6 +232,16 @@ enum Stop {
     /// The backup was moved into place, but the directory could not be
     /// synced (exit 1).
     Unsynced(BackupError),
+    /// Anything else (the secret key here cannot be read, the data
+    /// directory cannot be created): an error of the command, as before any
+    /// check.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Stop {
+    fn from(e: anyhow::Error) -> Self {
+        Stop::Other(e)
+    }
 }
 
 impl From<BackupError> for Stop {
@@ -249,16 +267,17 @@ pub(crate) async fn run_restore(
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(file, &args.db.overrides())?;
     crate::init_tracing(&config);
-    let target = match sqlite_target(&config)? {
-        Ok(path) => std::path::absolute(&path)?,
-        Err(url) => {
+    let target = match target_of(&config)? {
+        Target::Sqlite(path) => std::path::absolute(&path)?,
+        Target::Postgres(url) => {
             eprintln!("{}", postgres_advice(&url, "restore"));
             return Ok(ExitCode::from(REFUSED));
         }
     };
     let from = std::path::absolute(&args.from)?;
-    match restore(&config, &from, &target, args.force).await? {
+    match restore(&config, &from, &target, args.force).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(Stop::Other(e)) => Err(e),
         Err(Stop::Refused(message)) => {
             eprintln!("refused: {message}");
             Ok(ExitCode::from(REFUSED))
@@ -289,23 +308,18 @@ pub(crate) async fn run_restore(
     }
 }
 
-async fn restore(
-    config: &Config,
-    from: &Path,
-    target: &Path,
-    force: bool,
-) -> anyhow::Result<Result<(), Stop>> {
+async fn restore(config: &Config, from: &Path, target: &Path, force: bool) -> Result<(), Stop> {
     if !from.is_file() {
-        return Ok(Err(Stop::Refused(format!(
+        return Err(Stop::Refused(format!(
             "there is no backup file at {}",
             from.display()
-        ))));
+        )));
     }
     if std::fs::canonicalize(from).ok() == std::fs::canonicalize(target).ok() {
-        return Ok(Err(Stop::Refused(format!(
+        return Err(Stop::Refused(format!(
             "{} is the desk's own database: restore from a copy",
             from.display()
-        ))));
+        )));
     }
     let dir = target
         .parent()
@@ -319,20 +333,17 @@ async fn restore(
 
     // 1. The key, read from the backup as it is (nothing copied yet): the
     //    restored desk only starts with the key it was made with.
-    let recorded = match backup::sqlite_backup_key_fingerprint(from).await {
-        Ok(recorded) => recorded,
-        Err(e) => return Ok(Err(e.into())),
-    };
+    let recorded = backup::sqlite_backup_key_fingerprint(from).await?;
     let key = config.existing_server_key()?;
     let key_note = match (&key, &recorded) {
         (Some(key), Some(recorded)) if key.fingerprint() != *recorded => {
-            return Ok(Err(Stop::Refused(format!(
+            return Err(Stop::Refused(format!(
                 "the backup belongs to the desk whose secret key has fingerprint {recorded}, but \
                  the key here ({}) has fingerprint {}. Put that desk's secret.key in place (or \
                  remove this one and copy it after the restore) and run restore again.",
                 config.key_path().display(),
                 key.fingerprint()
-            ))));
+            )));
         }
         (Some(_), Some(recorded)) => format!("the secret key here matches (fingerprint {recorded})"),
         (Some(_), None) => "the backup records no key fingerprint; the secret key here will be adopted".to_owned(),
@@ -353,7 +364,7 @@ async fn restore(
                 let holds = offline.holds.unwrap_or_default();
                 offline.release().await;
                 if !holds.is_empty() && !force {
-                    return Ok(Err(Stop::Refused(format!(
+                    return Err(Stop::Refused(format!(
                         "the database {} holds {} reports, {} audit events and {} team accounts. \
                          Restoring replaces all of it: add --force if that is what you want \
                          (back it up first with `cnadesk backup`).",
@@ -361,24 +372,22 @@ async fn restore(
                         holds.reports,
                         holds.audit_events,
                         holds.users
-                    ))));
+                    )));
                 }
             }
             Err(e @ BackupError::Damaged { .. }) if !force => {
-                return Ok(Err(Stop::Refused(format!(
+                return Err(Stop::Refused(format!(
                     "the current database cannot be read ({e}); add --force to replace it"
-                ))))
+                )))
             }
             Err(BackupError::Damaged { .. }) => {}
-            Err(e) => return Ok(Err(e.into())),
+            Err(e) => return Err(e.into()),
         }
     }
 
     // 3. The backup must be sound: one full integrity check, of the file as
     //    it is.
-    if let Err(e) = backup::sqlite_integrity_check(from).await {
-        return Ok(Err(e.into()));
-    }
+    backup::sqlite_integrity_check(from).await?;
 
     // 4. A private copy next to the database, brought up to this cnadesk's
     //    schema, its audit chain verified, synced, before the database is
@@ -386,31 +395,24 @@ async fn restore(
     ensure_private_dir(&dir)?;
     let tmp = TempCopy::new(&dir, &name);
     if let Err(e) = std::fs::copy(from, &tmp.0) {
-        return Ok(Err(Stop::Io(format!(
+        return Err(Stop::Io(format!(
             "cannot copy {} to {}: {e}",
             from.display(),
             tmp.0.display()
-        ))));
+        )));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if let Err(e) = std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o600)) {
-            return Ok(Err(Stop::Io(format!(
+            return Err(Stop::Io(format!(
                 "cannot restrict {}: {e}",
                 tmp.0.display()
-            ))));
+            )));
         }
     }
-    let contents = match backup::sqlite_check_copy(&tmp.0, CopyAccess::Migrate).await {
-        Ok(contents) => contents,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if let Err(e) =
-        backup::remove_files(&tmp.0, backup::SIDECARS).and_then(|()| backup::sync_file(&tmp.0))
-    {
-        return Ok(Err(e.into()));
-    }
+    let contents = backup::sqlite_check_copy(&tmp.0, CopyAccess::Migrate).await?;
+    backup::remove_files(&tmp.0, backup::SIDECARS).and_then(|()| backup::sync_file(&tmp.0))?;
 
     // 5. Into place, atomically, holding the database offline from before
     //    its -wal/-shm are removed until the rename is on disk: no desk can
@@ -424,18 +426,18 @@ async fn restore(
             backup::sqlite_replace_unlocked(target, &tmp.0)
         }
         Err(e @ BackupError::Damaged { .. }) => {
-            return Ok(Err(Stop::Refused(format!(
+            return Err(Stop::Refused(format!(
                 "the current database cannot be read ({e}); add --force to replace it"
-            ))))
+            )))
         }
         Err(e) => Err(e),
     };
     if let Err(e) = replaced {
         if !tmp.0.exists() && backup::sqlite_file_has_content(target) {
             // Renamed, but the directory could not be synced.
-            return Ok(Err(Stop::Unsynced(e)));
+            return Err(Stop::Unsynced(e));
         }
-        return Ok(Err(e.into()));
+        return Err(e.into());
     }
     drop(tmp);
     println!(
@@ -445,5 +447,5 @@ async fn restore(
         describe(&contents)
     );
     println!("{key_note}");
-    Ok(Ok(()))
+    Ok(())
 }

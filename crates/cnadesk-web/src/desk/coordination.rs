@@ -23,7 +23,7 @@ use crate::views::{render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::casework::{self, CaseworkError, CountInput, VulnerabilityInput};
 use cnadesk_app::coordination::{
-    candidates, checklist_of, product_names, ProductForm, XepCandidates,
+    candidates, checklist_of, product_names, EmbargoChangeError, ProductForm, XepCandidates,
 };
 
 struct RowView {
@@ -638,11 +638,11 @@ pub async fn set_embargo(
         &form.reason,
         &member.actor(),
     )
-    .await?
+    .await
     {
         Ok(EmbargoOutcome::Applied) => Ok(done(&case, "embargo")),
         Ok(EmbargoOutcome::Proposed) => Ok(done(&case, "proposed")),
-        Err(e) => {
+        Err(EmbargoChangeError::Refused(e)) => {
             refused(
                 &state,
                 &member,
@@ -653,6 +653,7 @@ pub async fn set_embargo(
             )
             .await
         }
+        Err(EmbargoChangeError::Store(e)) => Err(e.into()),
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cnadesk_app::coordination;
+use cnadesk_app::coordination::{self, EmbargoChangeError};
 use cnadesk_app::cve::{self, CveError};
 use cnadesk_app::records::{self, Draft, Findings};
 use cnadesk_app::text::rfc3339;
@@ -1178,12 +1178,12 @@ pub async fn set_embargo(
             )])
         })?
         .as_millisecond();
-    match coordination::change_embargo(&state, case.id, ends, &body.reason, &member.actor()).await?
-    {
+    match coordination::change_embargo(&state, case.id, ends, &body.reason, &member.actor()).await {
         Ok(EmbargoOutcome::Applied | EmbargoOutcome::Proposed) => {
             case_coordination(State(state), member, Path(id)).await
         }
-        Err(m) => Err(refused(m)),
+        Err(EmbargoChangeError::Refused(m)) => Err(refused(m)),
+        Err(EmbargoChangeError::Store(e)) => Err(e.into()),
     }
 }
 
