@@ -126,3 +126,34 @@ pub fn scope_input(fields: &cnadesk_core::ValidReport) -> ScopeInput {
         description,
     }
 }
+
+/// Why the team's annotation of a product was not saved.
+#[derive(Debug)]
+pub enum AnnotationError {
+    /// Refused, with a sentence for the form (nothing saved).
+    Refused(String),
+    /// The store failed.
+    Store(StoreError),
+}
+
+/// Saves the team's annotation of an ecosystem product (or a product a
+/// member added), audited; the registry sees it at its next read.
+pub async fn save_annotation(
+    app: &crate::App,
+    key: &str,
+    annotation: &Annotation,
+    actor: &cnadesk_core::Actor,
+) -> Result<(), AnnotationError> {
+    let value = serde_json::to_value(annotation).map_err(|e| {
+        AnnotationError::Store(StoreError::Database(format!("annotation to JSON: {e}")))
+    })?;
+    match app
+        .store
+        .save_product_annotation(key, value, actor, app.now_ms())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::Rejected(m)) => Err(AnnotationError::Refused(m)),
+        Err(e) => Err(AnnotationError::Store(e)),
+    }
+}

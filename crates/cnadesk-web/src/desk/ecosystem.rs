@@ -12,9 +12,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use cnadesk_app::scope::{save_annotation, AnnotationError};
 use cnadesk_core::FieldError;
 use cnadesk_ecosystem::{names, slug, Annotation, Listing, MatchKind, Product, Registry};
-use cnadesk_store::StoreError;
 use serde::Deserialize;
 
 use super::check_text;
@@ -570,26 +570,6 @@ fn check_annotation(
     (annotation, errors)
 }
 
-/// Saves an annotation. The inner error is a refusal to show on the form.
-async fn save(
-    state: &AppState,
-    member: &Member,
-    key: &str,
-    annotation: &Annotation,
-) -> Result<Result<(), String>, AppError> {
-    let value = serde_json::to_value(annotation)
-        .map_err(|e| AppError::Internal(format!("annotation to JSON: {e}")))?;
-    match state
-        .store
-        .save_product_annotation(key, value, &member.actor(), state.now_ms())
-        .await
-    {
-        Ok(_) => Ok(Ok(())),
-        Err(StoreError::Rejected(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
-    }
-}
-
 // ---- product page ------------------------------------------------------------------
 
 /// A notice after a redirect.
@@ -803,14 +783,15 @@ pub async fn ecosystem_annotate(
         annotation.name = product.name.clone();
     }
     if errors.is_empty() {
-        match save(&state, &member, &product.key, &annotation).await? {
+        match save_annotation(&state, &product.key, &annotation, &member.actor()).await {
             Ok(()) => {
                 return Ok(
                     Redirect::to(&format!("{}?done=saved", product_path(&product.key)))
                         .into_response(),
                 )
             }
-            Err(m) => errors.push(FieldError::new("form", m)),
+            Err(AnnotationError::Refused(m)) => errors.push(FieldError::new("form", m)),
+            Err(AnnotationError::Store(e)) => return Err(e.into()),
         }
     }
     let edit = Edit {
@@ -941,13 +922,14 @@ pub async fn ecosystem_add(
     annotation.categories = form.categories();
     annotation.homepage = homepage;
     if errors.is_empty() {
-        match save(&state, &member, &key, &annotation).await? {
+        match save_annotation(&state, &key, &annotation, &member.actor()).await {
             Ok(()) => {
                 return Ok(
                     Redirect::to(&format!("{}?done=added", product_path(&key))).into_response()
                 )
             }
-            Err(m) => errors.push(FieldError::new("form", m)),
+            Err(AnnotationError::Refused(m)) => errors.push(FieldError::new("form", m)),
+            Err(AnnotationError::Store(e)) => return Err(e.into()),
         }
     }
     Ok(new_page(
