@@ -1,5 +1,6 @@
-//! Team accounts: the rules for a new account and its password, and
-//! password hashing (Argon2id, off the async executor).
+//! Team accounts: the rules for a new account and its password, password
+//! hashing (Argon2id, off the async executor), and what an admin does with
+//! accounts (create one, activate or deactivate one).
 
 use std::sync::OnceLock;
 
@@ -7,7 +8,10 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use cnadesk_core::report::email_problem;
-use cnadesk_core::FieldError;
+use cnadesk_core::{Actor, FieldError, Role, UserId};
+use cnadesk_store::{NewUser, StoreError, User};
+
+use crate::App;
 
 /// Hashing a password failed (the reason is for logs).
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +112,106 @@ pub fn validate_new_account(
         errors.push(FieldError::new("password", format!("The password {m}")));
     }
     errors
+}
+
+/// Why an admin's step on an account did not happen.
+#[derive(Debug)]
+pub enum AccountError {
+    /// What was typed is wrong, field by field; nothing changed.
+    Invalid(Vec<FieldError>),
+    /// The step is refused, with the sentence why; nothing changed.
+    Refused(String),
+    /// Hashing the password failed.
+    Hash(HashFailed),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        AccountError::Store(e)
+    }
+}
+
+impl From<HashFailed> for AccountError {
+    fn from(e: HashFailed) -> Self {
+        AccountError::Hash(e)
+    }
+}
+
+/// A new team account as an admin typed it.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccountInput {
+    /// The sign-in name.
+    pub username: String,
+    /// The name shown.
+    pub display_name: String,
+    /// The e-mail address.
+    pub email: String,
+    /// The password.
+    pub password: String,
+    /// The password again.
+    pub confirm: String,
+    /// A [`Role`]; `None` means member.
+    pub role: Option<String>,
+}
+
+/// An admin creates a team account. `Invalid` names each wrong field, or
+/// says the username is already taken.
+pub async fn create_user(
+    app: &App,
+    input: &NewAccountInput,
+    actor: &Actor,
+) -> Result<User, AccountError> {
+    let mut errors = validate_new_account(
+        &input.username,
+        &input.display_name,
+        &input.email,
+        &input.password,
+        &input.confirm,
+    );
+    let role = input.role.as_deref().unwrap_or("member").parse::<Role>();
+    if let Err(m) = &role {
+        errors.push(FieldError::new("role", m.clone()));
+    }
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let new = NewUser {
+        username: input.username.trim().to_owned(),
+        display_name: input.display_name.trim().to_owned(),
+        email: input.email.trim().to_owned(),
+        role: role.unwrap_or(Role::Member),
+        password_hash: hash_password(input.password.clone()).await?,
+    };
+    match app.store.create_user(new, actor, app.now_ms()).await {
+        Ok(u) => Ok(u),
+        Err(StoreError::Conflict(_)) => Err(AccountError::Invalid(vec![FieldError::new(
+            "username",
+            "is already taken",
+        )])),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An admin (`admin`) activates or deactivates account `id`; deactivation
+/// ends its sessions. No admin deactivates their own account (`Refused`).
+pub async fn set_user_active(
+    app: &App,
+    admin: UserId,
+    id: UserId,
+    active: bool,
+    actor: &Actor,
+) -> Result<(), AccountError> {
+    if id == admin && !active {
+        return Err(AccountError::Refused(
+            "You cannot deactivate your own account; ask another admin.".into(),
+        ));
+    }
+    app.store
+        .set_user_active(id, active, actor, app.now_ms())
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,13 +7,15 @@
 //! (`team::sweep`, `coordination::sweep`, `notify::fan_out`,
 //! `notify::deliver_due`, `transparency::sweep`) as jobs.
 //!
-//! - `accounts`: rules for new accounts and passwords, password hashing.
+//! - `accounts`: rules for new accounts and passwords, password hashing,
+//!   an admin creating, activating and deactivating accounts.
 //! - `advisories`: what is public, assembled from the store.
 //! - `casework`: the team's coordination work on a case (vulnerabilities,
 //!   products, CVE count, invitations, a broken embargo, messages, files).
 //! - `conversation`: the messages of a report, and reading its files.
 //! - `coordination`: vendors invited under an embargo, reminders, lifts.
 //! - `keys`: the server key and the tokens made with it.
+//! - `mail_admin`: an admin retrying outbox mail, releasing quarantined mail.
 //! - `inbound`: received mail filed as reports or replies, or quarantined.
 //! - `intake`: one path for a report from the form, the API or e-mail.
 //! - `notify`: who is told what (rules, fan-out, delivery).
@@ -23,6 +25,8 @@
 //! - `team`: assignment, recusal, response-time clocks, offers, sweeps.
 //! - `text`: checks of free text.
 //! - `transparency`: the public log projected from the audit log.
+//! - `vendor_portal`: what an invited vendor contact may do (invitations,
+//!   sessions, the embargo terms, their product rows, messages, files).
 //! - `workload`: figures and the forecast of the team's load.
 #![warn(clippy::unwrap_used)]
 
@@ -35,6 +39,7 @@ pub mod cve;
 pub mod inbound;
 pub mod intake;
 pub mod keys;
+pub mod mail_admin;
 pub mod notify;
 pub mod records;
 pub mod roster;
@@ -44,6 +49,7 @@ pub mod text;
 pub mod tokens;
 pub mod transparency;
 pub mod triage;
+pub mod vendor_portal;
 pub mod workload;
 
 use std::sync::Arc;

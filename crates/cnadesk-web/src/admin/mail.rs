@@ -102,10 +102,7 @@ pub async fn outbox_retry(
     Path(id): Path<i64>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    state
-        .store
-        .retry_message(id, &admin.actor(), state.now_ms())
-        .await?;
+    cnadesk_app::mail_admin::retry_message(&state, id, &admin.actor()).await?;
     Ok(Redirect::to("/admin/outbox").into_response())
 }
 
@@ -242,9 +239,6 @@ pub async fn quarantine_release(
     Path(id): Path<i64>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    state
-        .store
-        .release_quarantined(id, &admin.actor(), state.now_ms())
-        .await?;
+    cnadesk_app::mail_admin::release_quarantined(&state, id, &admin.actor()).await?;
     Ok(Redirect::to("/admin/mail/quarantine").into_response())
 }

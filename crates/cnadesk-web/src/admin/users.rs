@@ -1,7 +1,7 @@
 //! Team accounts, for admins: list, create, activate and deactivate.
 
 use crate::account::AccountForm;
-use crate::auth::{hash_password, Admin, Member};
+use crate::auth::{Admin, Member};
 use crate::extract::{CsrfForm, IdPath};
 use crate::security::Csrf;
 use crate::views::error_for;
@@ -11,10 +11,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_app::accounts::validate_new_account;
+use cnadesk_app::accounts::{self, AccountError, NewAccountInput};
 use cnadesk_core::report::without_controls;
-use cnadesk_core::{FieldError, Role, UserId};
-use cnadesk_store::NewUser;
+use cnadesk_core::{FieldError, UserId};
 use serde::Deserialize;
 
 struct UserRow {
@@ -120,43 +119,25 @@ pub async fn create_user(
     csrf: Csrf,
     CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = validate_new_account(
-        &form.username,
-        &form.display_name,
-        &form.email,
-        &form.password,
-        &form.confirm,
-    );
-    let role = form.role.as_deref().unwrap_or("member").parse::<Role>();
-    if let Err(m) = &role {
-        errors.push(FieldError::new("role", m.clone()));
-    }
-    if errors.is_empty() {
-        let new = NewUser {
-            username: form.username.trim().to_owned(),
-            display_name: form.display_name.trim().to_owned(),
-            email: form.email.trim().to_owned(),
-            role: role.unwrap_or(Role::Member),
-            password_hash: hash_password(form.password.clone()).await?,
-        };
-        match state
-            .store
-            .create_user(new, &admin.actor(), state.now_ms())
-            .await
-        {
-            Ok(u) => {
-                return Ok(Redirect::to(&format!(
-                    "/admin/users?created={}",
-                    crate::auth::encode_component(&u.username)
-                ))
-                .into_response())
-            }
-            Err(cnadesk_store::StoreError::Conflict(_)) => {
-                errors.push(FieldError::new("username", "is already taken"))
-            }
-            Err(e) => return Err(e.into()),
+    let input = NewAccountInput {
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+        email: form.email.clone(),
+        password: form.password.clone(),
+        confirm: form.confirm.clone(),
+        role: form.role.clone(),
+    };
+    let errors = match accounts::create_user(&state, &input, &admin.actor()).await {
+        Ok(u) => {
+            return Ok(Redirect::to(&format!(
+                "/admin/users?created={}",
+                crate::auth::encode_component(&u.username)
+            ))
+            .into_response())
         }
-    }
+        Err(AccountError::Invalid(errors)) => errors,
+        Err(e) => return Err(account_error(e)),
+    };
     let page = users_page(
         &state,
         &admin,
@@ -183,14 +164,24 @@ pub async fn set_user_active(
     CsrfForm(form): CsrfForm<ActiveForm>,
 ) -> Result<Response, AppError> {
     let active = form.active == "1";
-    if id == admin.user.id && !active {
-        return Err(AppError::Invalid(
-            "You cannot deactivate your own account; ask another admin.".into(),
-        ));
-    }
-    state
-        .store
-        .set_user_active(id, active, &admin.actor(), state.now_ms())
-        .await?;
+    accounts::set_user_active(&state, admin.user.id, id, active, &admin.actor())
+        .await
+        .map_err(account_error)?;
     Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// An account step's refusal as the error page.
+fn account_error(e: AccountError) -> AppError {
+    match e {
+        AccountError::Invalid(errors) => AppError::Invalid(
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        AccountError::Refused(m) => AppError::Invalid(m),
+        AccountError::Hash(e) => e.into(),
+        AccountError::Store(e) => e.into(),
+    }
 }

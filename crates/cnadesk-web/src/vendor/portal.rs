@@ -14,19 +14,12 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::coordination::in_zone_with_utc;
 use cnadesk_core::{Actor, CaseId, VendorId};
-use cnadesk_store::{
-    Case, CaseMessage, NewCaseFile, NewVendorAccount, Participant, StoreError, VendorAccount,
-};
+use cnadesk_store::{Case, CaseMessage, NewCaseFile, Participant, VendorAccount};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::auth::{
-    check_password_policy, cookie_hash, encode_component, hash_password, login_allowed, safe_next,
-    verify_password,
-};
+use crate::auth::{cookie_hash, encode_component, login_allowed, safe_next};
 use crate::extract::{
     CsrfChecking, CsrfForm, CsrfRule, CsrfVerdict, IdPath, RequestBody, ReshownForm, TokenOnly,
 };
@@ -34,9 +27,8 @@ use crate::forms::{sanitize_content_type, sanitize_filename};
 use crate::security::{random_token, sha256_hex, ClientIp, Csrf};
 use crate::views::{file_download, render, Layout};
 use crate::{AppError, AppState};
-use cnadesk_app::coordination::{
-    checklist_of, embargo_end_text, message_body, product_update, vendor_view, ProductForm,
-};
+use cnadesk_app::coordination::{checklist_of, embargo_end_text, vendor_view, ProductForm};
+use cnadesk_app::vendor_portal::{self, NewAccountInput, PortalError};
 
 pub use crate::cookies::VENDOR_COOKIE;
 
@@ -105,9 +97,7 @@ impl FromRequestParts<AppState> for Vendor {
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let account = match vendor_session_hash(&jar) {
-            Some(hash) => state
-                .store
-                .vendor_session(&hash, state.now_ms())
+            Some(hash) => vendor_portal::session(state, &hash)
                 .await
                 .map_err(|e| VendorRejection::Internal(e.into()))?
                 .map(|a| (a, hash)),
@@ -145,11 +135,7 @@ async fn start_vendor_session(
     vendor: VendorId,
 ) -> Result<Cookie<'static>, AppError> {
     let token = random_token();
-    let now = state.now_ms();
-    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    state
-        .store
-        .create_vendor_session(&sha256_hex(&token), vendor, now.saturating_add(ttl), now)
+    vendor_portal::start_session(state, &sha256_hex(&token), vendor, state.config.session_ttl)
         .await?;
     Ok(Cookie::build((VENDOR_COOKIE, token))
         .path("/vendor")
@@ -246,16 +232,8 @@ async fn check_vendor_password(
         Ok(attempt) => attempt,
         Err(secs) => return Ok(Err(PasswordRefusal::TooMany(secs))),
     };
-    // Only an address an invitation could have gone to can have an account.
-    let plausible = cnadesk_core::report::email_problem(&email).is_none();
-    let creds = if plausible {
-        state.store.vendor_credentials(&email).await?
-    } else {
-        None
-    };
-    let ok = verify_password(password.to_owned(), creds.as_ref().map(|c| c.1.clone())).await;
-    match creds.filter(|_| ok) {
-        Some((account, _)) => {
+    match vendor_portal::authenticate(state, &email, password).await? {
+        Some(account) => {
             attempt.succeeded();
             Ok(Ok(account))
         }
@@ -306,10 +284,7 @@ pub async fn logout(
     vendor: Vendor,
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    state
-        .store
-        .delete_vendor_session(&vendor.session_hash)
-        .await?;
+    vendor_portal::end_session(&state, &vendor.session_hash).await?;
     let gone = Cookie::build((VENDOR_COOKIE, "")).path("/vendor").build();
     Ok((CookieJar::new().add(gone), Redirect::to("/vendor/login")).into_response())
 }
@@ -337,11 +312,7 @@ async fn invitation_page(
     draft: (&str, &str),
     errors: Vec<(String, String)>,
 ) -> Result<InvitationPage, AppError> {
-    let has_account = state
-        .store
-        .vendor_credentials(&participant.email)
-        .await?
-        .is_some();
+    let has_account = vendor_portal::has_account(state, &participant.email).await?;
     Ok(InvitationPage {
         layout: Layout::anonymous(&state.settings.cna_name, "Invitation", csrf),
         case_number: participant.case_id.0,
@@ -369,7 +340,7 @@ async fn signed_in_vendor(
     jar: &CookieJar,
 ) -> Result<Option<VendorAccount>, AppError> {
     match vendor_session_hash(jar) {
-        Some(h) => Ok(state.store.vendor_session(&h, state.now_ms()).await?),
+        Some(h) => Ok(vendor_portal::session(state, &h).await?),
         None => Ok(None),
     }
 }
@@ -382,10 +353,7 @@ pub async fn invitation(
     jar: CookieJar,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some(participant) = state
-        .store
-        .invitation(&sha256_hex(&token), state.now_ms())
-        .await?
+    let Some(participant) = vendor_portal::open_invitation(&state, &sha256_hex(&token)).await?
     else {
         return Err(AppError::Gone(
             "This invitation link was used already, has expired, or does not exist. \
@@ -430,8 +398,7 @@ pub async fn accept_invitation(
     CsrfForm(form): CsrfForm<InvitationForm>,
 ) -> Result<Response, AppError> {
     let hash = sha256_hex(&token);
-    let now = state.now_ms();
-    let Some(participant) = state.store.invitation(&hash, now).await? else {
+    let Some(participant) = vendor_portal::open_invitation(&state, &hash).await? else {
         return Err(AppError::Gone(
             "This invitation link was used already, has expired, or does not exist.".into(),
         ));
@@ -439,7 +406,7 @@ pub async fn accept_invitation(
     let signed_in = signed_in_vendor(&state, &jar)
         .await?
         .filter(|a| a.email == participant.email);
-    let existing = state.store.vendor_credentials(&participant.email).await?;
+    let existing = vendor_portal::has_account(&state, &participant.email).await?;
     let signed_in_page = signed_in.clone();
     let again = |errors: Vec<(String, String)>| {
         let state = state.clone();
@@ -462,7 +429,7 @@ pub async fn accept_invitation(
     };
     let account = match (signed_in, existing) {
         (Some(account), _) => account,
-        (None, Some(_)) => {
+        (None, true) => {
             match check_vendor_password(&state, &ip, &participant.email, &form.password).await? {
                 Ok(account) => account,
                 Err(refusal) => {
@@ -476,67 +443,24 @@ pub async fn accept_invitation(
                 }
             }
         }
-        (None, None) => {
-            let mut errors = Vec::new();
-            let name = form.display_name.trim();
-            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-                errors.push((
-                    "display_name".into(),
-                    "is required (at most 100 characters, one line)".into(),
-                ));
-            }
-            let tz = if form.time_zone.trim().is_empty() {
-                "UTC"
-            } else {
-                form.time_zone.trim()
+        (None, false) => {
+            let input = NewAccountInput {
+                display_name: form.display_name.clone(),
+                time_zone: form.time_zone.clone(),
+                password: form.password.clone(),
+                confirm: form.confirm.clone(),
             };
-            if jiff::tz::TimeZone::get(tz).is_err() {
-                errors.push((
-                    "time_zone".into(),
-                    format!("`{tz}` is not a time zone such as Europe/Berlin or UTC"),
-                ));
-            }
-            if let Err(e) = check_password_policy(&form.password, &form.confirm) {
-                errors.push(("password".into(), e));
-            }
-            if !errors.is_empty() {
-                return again(errors).await;
-            }
-            let password_hash = hash_password(form.password.clone()).await?;
-            match state
-                .store
-                .create_vendor_account(
-                    NewVendorAccount {
-                        email: participant.email.clone(),
-                        display_name: name.to_owned(),
-                        password_hash,
-                        time_zone: tz.to_owned(),
-                    },
-                    now,
-                )
-                .await
-            {
-                Ok(a) => a,
-                Err(StoreError::Conflict(_)) => {
-                    return again(vec![(
-                        "password".into(),
-                        "An account for this address was just created. Sign in with its password."
-                            .into(),
-                    )])
-                    .await;
-                }
-                Err(e) => return Err(e.into()),
+            match vendor_portal::create_account(&state, &participant, &input).await {
+                Ok(account) => account,
+                Err(PortalError::Invalid(errors)) => return again(errors).await,
+                Err(e) => return Err(plain(e)),
             }
         }
     };
-    let accepted = match state.store.accept_invitation(&hash, account.id, now).await {
-        Ok(p) => p,
-        Err(StoreError::SetupTokenInvalid) => {
-            return Err(AppError::Gone(
-                "This invitation link was used already, has expired, or does not exist.".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
+    let Some(accepted) = vendor_portal::accept_invitation(&state, &hash, account.id).await? else {
+        return Err(AppError::Gone(
+            "This invitation link was used already, has expired, or does not exist.".into(),
+        ));
     };
     let cookie = start_vendor_session(&state, account.id).await?;
     Ok((
@@ -569,10 +493,7 @@ pub async fn home(
     csrf: Csrf,
 ) -> Result<Response, AppError> {
     let mut cases = Vec::new();
-    for p in state.store.participations(vendor.account.id).await? {
-        let Some(case) = state.store.case(p.case_id).await? else {
-            continue;
-        };
+    for (p, case) in vendor_portal::invited_cases(&state, vendor.account.id).await? {
         let embargo = state.store.embargo(case.id).await?;
         cases.push(CaseRow {
             number: case.id.0,
@@ -605,15 +526,30 @@ async fn participation(
     vendor: &Vendor,
     id: CaseId,
 ) -> Result<(Case, Participant), AppError> {
-    let participant = state
-        .store
-        .participations(vendor.account.id)
-        .await?
+    vendor_portal::participation(state, vendor.account.id, id)
+        .await
+        .map_err(plain)
+}
+
+fn sentences(errors: Vec<(String, String)>) -> String {
+    errors
         .into_iter()
-        .find(|p| p.case_id == id)
-        .ok_or(AppError::NotFound)?;
-    let case = state.store.case(id).await?.ok_or(AppError::NotFound)?;
-    Ok((case, participant))
+        .map(|(field, sentence)| format!("{field}: {sentence}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A refusal of the portal as the error page (for steps with no form to
+/// show again).
+fn plain(e: PortalError) -> AppError {
+    match e {
+        PortalError::Invalid(errors) => AppError::Invalid(sentences(errors)),
+        PortalError::Conflict(errors) => AppError::Conflict(sentences(errors)),
+        PortalError::Forbidden => AppError::Forbidden,
+        PortalError::NotFound => AppError::NotFound,
+        PortalError::Hash(e) => e.into(),
+        PortalError::Store(e) => e.into(),
+    }
 }
 
 struct RowView {
@@ -802,25 +738,27 @@ async fn refused(
     Ok(render(status, &page))
 }
 
-async fn audit_vendor(
+/// The case page again with what the portal refused (422 for what was
+/// typed, 409 for the case's state), or the error page.
+async fn portal_refused(
     state: &AppState,
     vendor: &Vendor,
+    csrf: &Csrf,
     case: &Case,
-    action: AuditAction,
-    payload: serde_json::Value,
-) -> Result<(), AppError> {
-    state
-        .store
-        .record_event(
-            EventDraft::new(action)
-                .case(case.id)
-                .report(case.report_id)
-                .payload(payload),
-            &vendor.actor(),
-            state.now_ms(),
-        )
-        .await?;
-    Ok(())
+    participant: &Participant,
+    error: PortalError,
+) -> Result<Response, AppError> {
+    match error {
+        PortalError::Invalid(errors) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refused(state, vendor, csrf, case, participant, status, errors).await
+        }
+        PortalError::Conflict(errors) => {
+            let status = StatusCode::CONFLICT;
+            refused(state, vendor, csrf, case, participant, status, errors).await
+        }
+        e => Err(plain(e)),
+    }
 }
 
 fn notice_for(done: &str) -> &'static str {
@@ -858,12 +796,13 @@ pub async fn case_view(
         .iter()
         .flat_map(|v| v.rows.iter().map(|r| r.id))
         .collect();
-    audit_vendor(
+    vendor_portal::record_view(
         &state,
-        &vendor,
+        &vendor.account,
         &case,
-        AuditAction::VendorViewed,
-        json!({ "participant": participant.id, "rows": shown, "acknowledged": page.acknowledged }),
+        &participant,
+        &shown,
+        page.acknowledged,
     )
     .await?;
     Ok(render(StatusCode::OK, &page))
@@ -881,10 +820,7 @@ pub async fn acknowledge(
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    state
-        .store
-        .acknowledge_embargo(participant.id, &vendor.actor(), state.now_ms())
-        .await?;
+    vendor_portal::acknowledge(&state, &vendor.account, &participant).await?;
     Ok(back(&case, "acknowledged"))
 }
 
@@ -897,28 +833,9 @@ pub async fn consent(
     _: CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    if participant.acknowledged_at_ms.is_none() {
-        return Err(AppError::Forbidden);
-    }
-    match state
-        .store
-        .consent_embargo(participant.id, &vendor.actor(), state.now_ms())
-        .await
-    {
-        Ok(_) => Ok(back(&case, "consented")),
-        Err(StoreError::Rejected(m)) => {
-            refused(
-                &state,
-                &vendor,
-                &csrf,
-                &case,
-                &participant,
-                StatusCode::CONFLICT,
-                vec![("consent".into(), m)],
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+    match vendor_portal::consent(&state, &vendor.account, &participant).await {
+        Ok(()) => Ok(back(&case, "consented")),
+        Err(e) => portal_refused(&state, &vendor, &csrf, &case, &participant, e).await,
     }
 }
 
@@ -932,46 +849,11 @@ pub async fn update_product(
     CsrfForm(form): CsrfForm<ProductForm>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    if participant.acknowledged_at_ms.is_none() {
-        return Err(AppError::Forbidden);
-    }
-    if state
-        .store
-        .embargo(case.id)
-        .await?
-        .is_some_and(|e| e.lifted_at_ms.is_some())
+    match vendor_portal::update_product(&state, &vendor.account, &case, &participant, row, &form)
+        .await
     {
-        // The advisory is public: its statements change only through the
-        // coordinator.
-        return refused(
-            &state,
-            &vendor,
-            &csrf,
-            &case,
-            &participant,
-            StatusCode::CONFLICT,
-            vec![(
-                "status".into(),
-                "the advisory is published; ask the coordinator to change it".into(),
-            )],
-        )
-        .await;
-    }
-    let products = state.store.affected_products(case.id).await?;
-    // Only their own rows exist for them.
-    products
-        .iter()
-        .find(|p| p.id == row && participant.products.contains(&p.product_key))
-        .ok_or(AppError::NotFound)?;
-    match product_update(&form) {
-        Ok(update) => {
-            state
-                .store
-                .update_affected_product(case.id, row, update, &vendor.actor(), state.now_ms())
-                .await?;
-            Ok(back(&case, "status"))
-        }
-        Err(errors) => {
+        Ok(()) => Ok(back(&case, "status")),
+        Err(PortalError::Invalid(errors)) => {
             let mut page = case_page(
                 &state,
                 &vendor,
@@ -992,6 +874,7 @@ pub async fn update_product(
             }
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
+        Err(e) => portal_refused(&state, &vendor, &csrf, &case, &participant, e).await,
     }
 }
 
@@ -1014,38 +897,18 @@ pub async fn post_message(
     CsrfForm(form): CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    if participant.acknowledged_at_ms.is_none() {
-        return Err(AppError::Forbidden);
-    }
-    match message_body(&form.body) {
-        Ok(body) => {
-            let thread = (form.thread != "shared").then_some(participant.id);
-            state
-                .store
-                .add_case_message(
-                    case.id,
-                    thread,
-                    // Marked, so no vendor can pass for the coordinator.
-                    &format!("{} (vendor)", vendor.account.display_name),
-                    &body,
-                    &vendor.actor(),
-                    state.now_ms(),
-                )
-                .await?;
-            Ok(back(&case, "message"))
-        }
-        Err(e) => {
-            refused(
-                &state,
-                &vendor,
-                &csrf,
-                &case,
-                &participant,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec![("body".into(), e)],
-            )
-            .await
-        }
+    match vendor_portal::post_message(
+        &state,
+        &vendor.account,
+        &case,
+        &participant,
+        &form.thread,
+        &form.body,
+    )
+    .await
+    {
+        Ok(()) => Ok(back(&case, "message")),
+        Err(e) => portal_refused(&state, &vendor, &csrf, &case, &participant, e).await,
     }
 }
 
@@ -1139,32 +1002,10 @@ pub async fn upload(
     CsrfUpload(read): CsrfUpload,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    if participant.acknowledged_at_ms.is_none() {
-        return Err(AppError::Forbidden);
+    match vendor_portal::add_file(&state, &vendor.account, &case, &participant, read).await {
+        Ok(()) => Ok(back(&case, "file")),
+        Err(e) => portal_refused(&state, &vendor, &csrf, &case, &participant, e).await,
     }
-    let error = match read {
-        Ok(Some(mut file)) => {
-            file.case_id = case.id;
-            file.participant_id = Some(participant.id);
-            state
-                .store
-                .add_case_file(file, &vendor.actor(), state.now_ms())
-                .await?;
-            return Ok(back(&case, "file"));
-        }
-        Ok(None) => "choose a file to upload".to_owned(),
-        Err(e) => e,
-    };
-    refused(
-        &state,
-        &vendor,
-        &csrf,
-        &case,
-        &participant,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        vec![("file".into(), error)],
-    )
-    .await
 }
 
 /// `GET /vendor/cases/{id}/files/{file}`: the vendor's own files and those
@@ -1175,22 +1016,9 @@ pub async fn download(
     IdPath((id, file)): IdPath<(CaseId, i64)>,
 ) -> Result<Response, AppError> {
     let (case, participant) = participation(&state, &vendor, id).await?;
-    if participant.acknowledged_at_ms.is_none() {
-        return Err(AppError::NotFound);
-    }
-    let (meta, bytes) = state
-        .store
-        .case_file(case.id, file)
-        .await?
-        .filter(|(f, _)| f.participant_id.is_none() || f.participant_id == Some(participant.id))
-        .ok_or(AppError::NotFound)?;
-    audit_vendor(
-        &state,
-        &vendor,
-        &case,
-        AuditAction::CoordinationFileDownloaded,
-        json!({ "file": meta.id, "sha256": meta.sha256 }),
-    )
-    .await?;
+    let (meta, bytes) =
+        vendor_portal::read_file(&state, &vendor.account, &case, &participant, file)
+            .await
+            .map_err(plain)?;
     Ok(file_download(&meta.filename, bytes))
 }
