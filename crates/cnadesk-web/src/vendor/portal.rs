@@ -220,26 +220,34 @@ impl PasswordRefusal {
     }
 }
 
+/// What a password check came to.
+enum PasswordCheck {
+    /// The account it opens.
+    Passed(VendorAccount),
+    /// Refused (the form says why).
+    Refused(PasswordRefusal),
+}
+
 /// Checks a vendor's e-mail and password against the rate limits.
 async fn check_vendor_password(
     state: &AppState,
     ip: &ClientIp,
     email: &str,
     password: &str,
-) -> Result<Result<VendorAccount, PasswordRefusal>, AppError> {
+) -> Result<PasswordCheck, AppError> {
     let email = email.trim().to_lowercase();
     let attempt = match login_allowed(state, ip, "vendor-login", &email) {
         Ok(attempt) => attempt,
-        Err(secs) => return Ok(Err(PasswordRefusal::TooMany(secs))),
+        Err(secs) => return Ok(PasswordCheck::Refused(PasswordRefusal::TooMany(secs))),
     };
     match vendor_portal::authenticate(state, &email, password).await? {
         Some(account) => {
             attempt.succeeded();
-            Ok(Ok(account))
+            Ok(PasswordCheck::Passed(account))
         }
         None => {
             attempt.failed();
-            Ok(Err(PasswordRefusal::Wrong))
+            Ok(PasswordCheck::Refused(PasswordRefusal::Wrong))
         }
     }
 }
@@ -270,11 +278,13 @@ pub async fn login_submit(
         ));
     }
     match check_vendor_password(&state, &ip, &form.email, &form.password).await? {
-        Ok(account) => {
+        PasswordCheck::Passed(account) => {
             let cookie = start_vendor_session(&state, account.id).await?;
             Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
         }
-        Err(refusal) => Ok(refusal.respond(|status| again(status, &refusal.message()))),
+        PasswordCheck::Refused(refusal) => {
+            Ok(refusal.respond(|status| again(status, &refusal.message())))
+        }
     }
 }
 
@@ -431,8 +441,8 @@ pub async fn accept_invitation(
         (Some(account), _) => account,
         (None, true) => {
             match check_vendor_password(&state, &ip, &participant.email, &form.password).await? {
-                Ok(account) => account,
-                Err(refusal) => {
+                PasswordCheck::Passed(account) => account,
+                PasswordCheck::Refused(refusal) => {
                     // The same page, with the refusal's status (401, or a
                     // 429 that says when).
                     let mut page = again(vec![("password".into(), refusal.message())]).await?;
