@@ -31,6 +31,19 @@ fn token(row: &AnyRow) -> StoreResult<ApiToken> {
     })
 }
 
+impl SqlStore {
+    async fn note_token_use(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
 #[async_trait]
 impl ApiTokens for SqlStore {
     async fn create_api_token(
@@ -120,14 +133,11 @@ impl ApiTokens for SqlStore {
             .last_used_at_ms
             .is_none_or(|at| now_ms - at >= USE_RESOLUTION_MS)
         {
-            let mut tx = self.write_tx().await.map_err(db_err)?;
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now_ms)
-                .bind(found.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
+            // Noting the use is best effort: a database that cannot take
+            // writes (a full disk) still answers a token's reads.
+            if let Err(e) = self.note_token_use(found.id, now_ms).await {
+                tracing::warn!(token = found.id, error = %e, "could not note an API token's use");
+            }
         }
         Ok(Some((found, user)))
     }
