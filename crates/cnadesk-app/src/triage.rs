@@ -2,7 +2,7 @@
 //! given a scope decision, or closed. Each step is refused with a sentence
 //! for the member when the input or the report's state does not allow it.
 
-use cnadesk_core::{Actor, CloseReason, ReportId};
+use cnadesk_core::{Actor, CaseId, CaseState, CloseReason, ReportId, UserId};
 use cnadesk_scope::{Assessment, Decision, ScopeInput};
 use cnadesk_store::{Case, CloseDecision, NewScopeDecision, StoreError};
 
@@ -241,6 +241,50 @@ pub async fn close(
     };
     app.store
         .close_report(report, decision, actor, app.now_ms())
+        .await?;
+    Ok(())
+}
+
+/// Moves a case to another state (`to` as typed) with a reason, if the
+/// case's life cycle allows the move; a refusal says which moves are.
+pub async fn move_case(
+    app: &App,
+    case: CaseId,
+    to: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<(), TriageError> {
+    check_text("The reason", reason, 1000, false, false).map_err(TriageError::Refused)?;
+    let to = to.parse::<CaseState>().map_err(TriageError::Refused)?;
+    app.store
+        .transition_case(case, to, reason, actor, app.now_ms())
+        .await?;
+    Ok(())
+}
+
+/// Assigns a case by hand (`None`: unassigns it), through the assignment
+/// policy, which checks the member may take it and records why.
+pub async fn assign(
+    app: &App,
+    case: CaseId,
+    assignee: Option<UserId>,
+    reason: &str,
+    actor: &Actor,
+) -> Result<(), TriageError> {
+    check_text("The reason", reason, 1000, false, false).map_err(TriageError::Refused)?;
+    let candidates = crate::team::candidates(app, Some(case)).await?;
+    let assignment = app
+        .assignment
+        .manual(&candidates, assignee, reason)
+        .map_err(TriageError::Refused)?;
+    app.store
+        .assign_case(
+            case,
+            assignment.assignee,
+            &assignment.reason,
+            actor,
+            app.now_ms(),
+        )
         .await?;
     Ok(())
 }

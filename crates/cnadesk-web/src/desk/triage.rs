@@ -4,11 +4,11 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::{AttachmentId, CaseId, CaseState, CloseReason, ReportId, ReportState, UserId};
+use cnadesk_core::{AttachmentId, CaseId, CloseReason, ReportId, ReportState, UserId};
 use cnadesk_store::{Author, CaseFilter, ReportFilter, Visibility};
 use serde::Deserialize;
 
-use super::{case_and_report, check_text};
+use super::case_and_report;
 use crate::auth::Member;
 use crate::extract::{CsrfForm, IdPath};
 use crate::security::Csrf;
@@ -913,23 +913,9 @@ pub async fn transition_case(
     CsrfForm(form): CsrfForm<TransitionForm>,
 ) -> Result<Response, AppError> {
     let (case_id, report_id) = case_and_report(&state, id).await?;
-    if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
-        return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
-    }
-    let result = match form.to.parse::<CaseState>() {
-        Ok(to) => state
-            .store
-            .transition_case(case_id, to, &form.reason, &member.actor(), state.now_ms())
-            .await
-            .map(|_| ()),
-        Err(m) => Err(cnadesk_store::StoreError::Rejected(m)),
-    };
-    match result {
+    match triage::move_case(&state, case_id, &form.to, &form.reason, &member.actor()).await {
         Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response()),
-        Err(cnadesk_store::StoreError::Rejected(m)) => {
-            again(&state, &member, &csrf, report_id, Drafts::error(m)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &member, &csrf, report_id, e, Drafts::error).await,
     }
 }
 
@@ -951,9 +937,6 @@ pub async fn assign_case(
     CsrfForm(form): CsrfForm<AssignForm>,
 ) -> Result<Response, AppError> {
     let (case_id, report_id) = case_and_report(&state, id).await?;
-    if let Err(m) = check_text("The reason", &form.reason, 1000, false, false) {
-        return again(&state, &member, &csrf, report_id, Drafts::error(m)).await;
-    }
     let chosen = match form.assignee.trim() {
         "" => None,
         s => Some(
@@ -961,20 +944,8 @@ pub async fn assign_case(
                 .map_err(|_| AppError::Invalid("Unknown member.".into()))?,
         ),
     };
-    let candidates = cnadesk_app::team::candidates(&state, Some(case_id)).await?;
-    let assignment = match state.assignment.manual(&candidates, chosen, &form.reason) {
-        Ok(a) => a,
-        Err(m) => return again(&state, &member, &csrf, report_id, Drafts::error(m)).await,
-    };
-    state
-        .store
-        .assign_case(
-            case_id,
-            assignment.assignee,
-            &assignment.reason,
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
-    Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response())
+    match triage::assign(&state, case_id, chosen, &form.reason, &member.actor()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/desk/reports/{}#case", report_id.0)).into_response()),
+        Err(e) => refused(&state, &member, &csrf, report_id, e, Drafts::error).await,
+    }
 }
