@@ -360,6 +360,31 @@ async fn an_embargo_is_refused_or_set_through_the_api() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let case = r.json()["id"].as_str().unwrap().to_owned();
+    // An invitation names what is wrong: a product not of the case, or an
+    // address that is not one (the case has no product rows yet).
+    let vendors = format!("/api/v1/cases/{case}/vendors");
+    let bad = json!({"email": "vendor@example.org", "products": ["no-such-product"]});
+    let r = call(&app, &ada, "POST", &vendors, Some(bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.json()["error"]["fields"][0]["field"],
+        "products.0",
+        "{}",
+        r.body
+    );
+    let none = json!({"email": "not an address", "products": []});
+    let r = call(&app, &ada, "POST", &vendors, Some(none)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let fields: Vec<String> = r.json()["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        fields.contains(&"email".to_owned()) && fields.contains(&"products".to_owned()),
+        "{fields:?}"
+    );
     let embargo = format!("/api/v1/cases/{case}/embargo");
 
     let past = json!({"ends_at": "2001-01-01T10:00:00Z", "reason": "Releases need a week"});

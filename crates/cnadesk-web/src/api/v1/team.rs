@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use cnadesk_app::casework::{self, CaseworkError};
 use cnadesk_app::coordination::{self, EmbargoChangeError};
 use cnadesk_app::cve::{self, CveError};
 use cnadesk_app::records::{self, Draft, Findings};
@@ -1208,41 +1209,58 @@ pub async fn invite_vendor(
 ) -> Result<Response, ApiError> {
     member.require(Scope::Coordination)?;
     let case = the_case(&state, &id).await?;
-    let mut errors = Vec::new();
-    if let Some(problem) = cnadesk_core::report::email_problem(body.email.trim()) {
-        errors.push(FieldError::new("email", problem));
-    }
-    if let Err(m) = cnadesk_app::text::check_text("The name", &body.contact_name, 100, false, false)
-    {
-        errors.push(FieldError::new("contact_name", m));
-    }
+    // The API names a product that is not the case's (the page only offers
+    // the case's); the rest is the invitation use case's own check.
     let rows = state.store.affected_products(case.id).await?;
-    for (i, p) in body.products.iter().enumerate() {
-        if !rows.iter().any(|r| &r.product_key == p) {
-            errors.push(FieldError::new(
+    let unknown: Vec<FieldError> = body
+        .products
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !rows.iter().any(|r| &r.product_key == *p))
+        .map(|(i, p)| {
+            FieldError::new(
                 &format!("products.{i}"),
                 format!("`{p}` is not a product of this case"),
-            ));
-        }
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::fields(unknown));
     }
-    if body.products.is_empty() {
-        errors.push(FieldError::new(
-            "products",
-            "name at least one product of the case",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::fields(errors));
-    }
-    let (participant, link) = coordination::invite(
+    let invited = casework::invite_vendor(
         &state,
         &case,
         &body.email,
         &body.contact_name,
-        body.products,
+        &body.products,
         &member.actor(),
     )
-    .await?;
+    .await;
+    let (participant, link) = match invited {
+        Ok(done) => done,
+        Err(CaseworkError::Invalid(errors)) => {
+            let fields = errors
+                .into_iter()
+                .map(|(field, m)| {
+                    let field = if field == "product" {
+                        "products".to_owned()
+                    } else {
+                        field
+                    };
+                    FieldError::new(&field, m)
+                })
+                .collect();
+            return Err(ApiError::fields(fields));
+        }
+        Err(CaseworkError::NotFound) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such case",
+            ))
+        }
+        Err(CaseworkError::Store(e)) => return Err(e.into()),
+    };
     Ok(created(Invited {
         participant: ParticipantItem::from(&participant),
         invitation_url: link,
