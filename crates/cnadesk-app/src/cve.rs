@@ -104,5 +104,8 @@ pub async fn publish(
     actor: &Actor,
 ) -> Result<Job, CveError> {
     let desk = desk(app).map_err(CveError::NotConfigured)?;
-    Ok(desk.publish(case, version, actor).await?)
+    let job = desk.publish(case, version, actor).await?;
+    // The case follows its publication at once.
+    crate::lifecycle::follow_now(app).await;
+    Ok(job)
 }

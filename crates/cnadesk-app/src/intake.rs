@@ -43,6 +43,29 @@ pub fn prepare(
     channel: Channel,
 ) -> Result<Prepared, Vec<FieldError>> {
     let fields = input.validate()?;
+    let mut facts = Vec::new();
+    if let Some(cwe) = &fields.cwe {
+        if cnadesk_cve::cwe::lookup(cwe).is_none() {
+            facts.push(FieldError::new(
+                "cwe",
+                format!(
+                    "is not in the CWE list {}: choose one from the list (or leave it empty)",
+                    cnadesk_cve::cwe::VERSION
+                ),
+            ));
+        }
+    }
+    if let Some(vector) = &fields.cvss_vector {
+        if let Err(e) = cnadesk_cve::lint::score_vector(vector) {
+            facts.push(FieldError::new(
+                "cvss_vector",
+                format!("does not score ({e}); pick every base metric, or leave it empty"),
+            ));
+        }
+    }
+    if !facts.is_empty() {
+        return Err(facts);
+    }
     if let Some(key) = &fields.pgp_key {
         let problem = match cnadesk_notify::openpgp::PublicCert::parse_armored(key) {
             Ok(cert) if cert.can_encrypt() => None,

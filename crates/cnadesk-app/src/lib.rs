@@ -39,6 +39,7 @@ pub mod cve;
 pub mod inbound;
 pub mod intake;
 pub mod keys;
+pub mod lifecycle;
 pub mod mail_admin;
 pub mod notify;
 pub mod records;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub coordination: coordination::CoordinationSettings,
     /// The public pages (security.txt contacts, refresh).
     pub public: advisories::PublicSettings,
+    /// What the desk does by itself as a case goes on.
+    pub lifecycle: lifecycle::LifecycleSettings,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             records: RecordSettings::default(),
             coordination: coordination::CoordinationSettings::default(),
             public: advisories::PublicSettings::default(),
+            lifecycle: lifecycle::LifecycleSettings::default(),
         }
     }
 }

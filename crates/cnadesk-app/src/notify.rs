@@ -41,7 +41,7 @@ pub const EVENTS: [(&str, &str); 8] = [
     ),
     (
         "approval_requested",
-        "A record version waits for a second member's approval",
+        "A record version waits for a second member's approval, or mine was approved",
     ),
     ("reporter_replied", "The reporter of my case writes"),
     ("published", "A CVE record of my case is published"),
@@ -372,6 +372,20 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 ));
             }
         }
+        // The author hears back.
+        Some(AuditAction::RecordApproved) => {
+            let (Some(c), Some(author)) = (case, user_field(&event.payload, "author")) else {
+                return out;
+            };
+            if by != Some(author) {
+                let version = event.payload["version"].as_i64().unwrap_or(0);
+                out.push(member_event(
+                    author,
+                    "approval_requested",
+                    format!("Record version {version} of case #{c} was approved"),
+                ));
+            }
+        }
         Some(AuditAction::MessageShared) => {
             let Some(r) = report else { return out };
             if by.is_some() {
@@ -393,6 +407,39 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 match facts.assignee {
                     Some(a) => out.push(member_event(a, "reporter_replied", headline)),
                     None => out.push(room(headline)),
+                }
+            }
+        }
+        Some(AuditAction::CaseOpened) => {
+            if let Some(r) = report {
+                out.push(reporter_stage(
+                    r,
+                    "accepted",
+                    "we confirmed that what you reported is a vulnerability in our scope and opened a case for it. We tell you when a CVE ID is assigned and when it is published.",
+                    None,
+                ));
+            }
+        }
+        Some(AuditAction::CaseStateChanged) if event.payload["to"] == "closed" => {
+            if let Some(r) = report {
+                out.push(reporter_stage(
+                    r,
+                    "closed",
+                    "we closed the case of your report: nothing is left for us to do. Thank you for reporting it.",
+                    facts.cve_id.clone(),
+                ));
+            }
+        }
+        // An ID reserved for the case becomes its CVE ID by itself.
+        Some(AuditAction::CveReserved) => {
+            let reserved = event.payload["ids"].as_array();
+            if let (Some(r), Some(id)) = (report, facts.cve_id.as_deref()) {
+                if reserved.is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(id))) {
+                    out.push(Intent {
+                        audience: Audience::Reporter,
+                        template: "cve_assigned",
+                        context: json!({ "report": r, "cve_id": id, "details": facts.details }),
+                    });
                 }
             }
         }
@@ -542,6 +589,15 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
         _ => {}
     }
     out
+}
+
+/// A message telling the reporter where their report stands.
+fn reporter_stage(report: i64, stage: &str, text: &str, cve_id: Option<String>) -> Intent {
+    Intent {
+        audience: Audience::Reporter,
+        template: "report_stage",
+        context: json!({ "report": report, "stage": stage, "text": text, "cve_id": cve_id }),
+    }
 }
 
 /// A UTC time from an event payload (ms), as messages print it.

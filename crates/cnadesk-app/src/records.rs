@@ -6,9 +6,12 @@
 use std::collections::HashMap;
 
 use cnadesk_core::{Actor, CaseId, CveId, UserId};
-use cnadesk_cve::editor::{wrap_record, FieldMap, PLACEHOLDER_CVE_ID};
+use cnadesk_cve::editor::{
+    wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow, TimelineRow,
+    PLACEHOLDER_CVE_ID,
+};
 use cnadesk_cve::{lint, LintContext, Severity};
-use cnadesk_store::{Case, NewRecordVersion, RecordVersion, StoreError};
+use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
 use serde_json::Value;
 
 use crate::text::rfc3339;
@@ -124,7 +127,11 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
             },
         );
     }
-    for finding in lint(record, &LintContext::default()) {
+    let ctx = LintContext {
+        own_advisories: Some(advisories_url(app)),
+        ..LintContext::default()
+    };
+    for finding in lint(record, &ctx) {
         let severity = match finding.severity {
             Severity::Error => {
                 out.lint_errors += 1;
@@ -147,6 +154,14 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
         );
     }
     out
+}
+
+/// Where the desk's public advisories live (`…/advisories/`).
+pub fn advisories_url(app: &App) -> String {
+    format!(
+        "{}/advisories/",
+        app.settings.public_url.trim_end_matches('/')
+    )
 }
 
 /// Accepts a bare CNA container, `{"cnaContainer": …}` as CVE Services
@@ -289,4 +304,244 @@ pub async fn save(
 /// The versions of a case's record, newest first.
 pub async fn versions(app: &App, case: CaseId) -> Result<Vec<RecordVersion>, StoreError> {
     app.store.record_versions(case).await
+}
+
+// ---- the first draft, from what the case knows ------------------------------------------
+
+/// What the editor starts from before any version exists: everything the
+/// case, its report and its scope decision already know. The product as the
+/// registry names it (and its repository), the reporter's versions as a
+/// range, the weakness with its official CWE name, the CVSS vector, the
+/// credit, the public reference if the reporter gave one and the desk's own
+/// advisory page, and the `unsupported-when-assigned` tag when the product
+/// was decided on as abandoned. Nothing is typed twice.
+pub async fn draft_form(app: &App, case: &Case, report: &Report) -> Result<RecordForm, StoreError> {
+    let mut form = form_from_report(app, case, report);
+    let Some(decision) = app
+        .store
+        .scope_decisions(report.id)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(form);
+    };
+    // The tags of the rule the member decided under (also after an override).
+    if let Some(rule) = decision
+        .rule
+        .as_deref()
+        .and_then(|r| app.scope.policy().rule(r))
+    {
+        form.unsupported_when_assigned = rule.tags.iter().any(|t| t == "unsupported-when-assigned");
+    }
+    if let Some(key) = &decision.product_key {
+        let registry = app.scope.registry(&*app.store).await?;
+        if let (Some(product), Some(row)) = (registry.product(key), form.affected.first_mut()) {
+            row.product = product.name.clone();
+            if row.vendor.is_empty() {
+                row.vendor = product.name.clone();
+            }
+            let repo = product
+                .annotation
+                .repositories
+                .iter()
+                .chain(product.doap.iter().flat_map(|d| d.repositories.iter()))
+                .find(|u| u.starts_with("https://"))
+                .or_else(|| {
+                    // A home page on a forge is the repository.
+                    product.homepage.as_ref().filter(|h| {
+                        [
+                            "https://github.com/",
+                            "https://gitlab.com/",
+                            "https://codeberg.org/",
+                        ]
+                        .iter()
+                        .any(|forge| h.starts_with(forge))
+                    })
+                });
+            if let Some(repo) = repo {
+                row.repo = repo.clone();
+            }
+        }
+    }
+    Ok(form)
+}
+
+fn form_from_report(app: &App, case: &Case, report: &Report) -> RecordForm {
+    let f = &report.fields;
+    let (introduced, fixed, last_affected) = version_range(
+        f.versions.as_deref().unwrap_or(""),
+        f.fixed_version.as_deref(),
+    );
+    let version_type = if [&introduced, &fixed, &last_affected]
+        .iter()
+        .filter(|v| !v.is_empty() && v.as_str() != "0")
+        .all(|v| looks_semver(v))
+    {
+        "semver"
+    } else {
+        "custom"
+    };
+    let mut form = RecordForm {
+        title: case.title.clone(),
+        description: f.description.trim().to_owned(),
+        affected: vec![AffectedRow {
+            product: f.product.clone(),
+            version_type: if introduced.is_empty() {
+                String::new()
+            } else {
+                version_type.to_owned()
+            },
+            introduced,
+            fixed,
+            last_affected,
+            ..Default::default()
+        }],
+        timeline: vec![TimelineRow {
+            date: crate::scope::today(report.created_at_ms),
+            text: format!("Reported to the {} CNA", app.settings.cna_name),
+        }],
+        ..Default::default()
+    };
+    if let Some(cwe) = f.cwe.as_deref() {
+        form.cwe_id = cwe.to_owned();
+        form.cwe_name = cnadesk_cve::cwe::lookup(cwe)
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+    }
+    if let Some(vector) = f.cvss_vector.as_deref() {
+        form.cvss_vector = vector.to_owned();
+    }
+    if let Some(credit) = f.credit.as_deref().filter(|c| !c.trim().is_empty()) {
+        if !f.anonymous {
+            form.credits.push(CreditRow {
+                name: credit.trim().to_owned(),
+                kind: "finder".into(),
+            });
+        }
+    }
+    if let Some(url) = f
+        .public_where
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    {
+        form.references.push(ReferenceRow {
+            url: url.to_owned(),
+            tags: String::new(),
+        });
+    }
+    if let Some(id) = &case.cve_id {
+        // The desk's advisory goes public with the record.
+        form.references.push(ReferenceRow {
+            url: format!("{}{id}", advisories_url(app)),
+            tags: "third-party-advisory".into(),
+        });
+    }
+    form
+}
+
+fn looks_semver(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let parts: Vec<&str> = v.split('.').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A version as a reporter writes one (`0.12.3`, `v1.2`, `2024-01`): starts
+/// with a digit (after an optional `v`).
+fn version_token(word: &str) -> Option<&str> {
+    let w =
+        word.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '"' | '\''));
+    let w = w.trim_end_matches('.');
+    let rest = w.strip_prefix('v').unwrap_or(w);
+    (rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '~')))
+    .then_some(w)
+}
+
+/// The reporter's affected versions (free text) and fixed version as one
+/// range: `(introduced, fixed, last_affected)`, empty strings where unknown.
+/// "0.12.0 to 0.12.3" → from 0.12.0 up to 0.12.3; "before 1.0.4" or
+/// "< 1.0.4" → every version before 1.0.4; one version → from it (up to
+/// the fix, when given); nothing → every version before the fix.
+pub fn version_range(versions: &str, fixed: Option<&str>) -> (String, String, String) {
+    let lower = versions.to_ascii_lowercase();
+    let words: Vec<&str> = versions
+        .split(|c: char| c.is_whitespace() || c == '–' || c == '—')
+        .flat_map(|w| w.split("..."))
+        .collect();
+    let tokens: Vec<&str> = words.iter().filter_map(|w| version_token(w)).collect();
+    let upper_only = [
+        "before",
+        "prior to",
+        "<",
+        "up to",
+        "until",
+        "earlier than",
+        "below",
+    ]
+    .iter()
+    .any(|w| lower.trim_start().starts_with(w))
+        || lower.contains("and earlier")
+        || lower.contains("and older")
+        || lower.contains("and below");
+    let fixed = fixed.map(str::trim).filter(|f| !f.is_empty());
+    let inclusive_upper = lower.contains("up to")
+        || lower.contains("and earlier")
+        || lower.contains("and older")
+        || lower.trim_start().starts_with("<=");
+    match (tokens.as_slice(), fixed) {
+        ([], Some(fix)) => ("0".into(), fix.into(), String::new()),
+        ([], None) => Default::default(),
+        // "before 1.0.4" or "up to 1.0.3" with a fixed version: the fix is
+        // the bound.
+        ([_], Some(fix)) if upper_only => ("0".into(), fix.into(), String::new()),
+        ([one], Some(fix)) => (one.to_string(), fix.into(), String::new()),
+        ([one], None) if upper_only && !inclusive_upper => {
+            ("0".into(), one.to_string(), String::new())
+        }
+        ([one], None) if upper_only => ("0".into(), String::new(), one.to_string()),
+        ([one], None) => (one.to_string(), String::new(), String::new()),
+        ([first, .., _], Some(fix)) => (first.to_string(), fix.into(), String::new()),
+        ([first, .., last], None) => (first.to_string(), String::new(), last.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_range;
+
+    fn r(versions: &str, fixed: Option<&str>) -> (String, String, String) {
+        version_range(versions, fixed)
+    }
+
+    fn t(a: &str, b: &str, c: &str) -> (String, String, String) {
+        (a.into(), b.into(), c.into())
+    }
+
+    #[test]
+    fn reporters_versions_become_one_range() {
+        // From–to, with and without the fix.
+        assert_eq!(
+            r("0.12.0 to 0.12.3", Some("0.12.4")),
+            t("0.12.0", "0.12.4", "")
+        );
+        assert_eq!(r("0.12.0 - 0.12.3", None), t("0.12.0", "", "0.12.3"));
+        assert_eq!(r("v1.2 – v1.4", None), t("v1.2", "", "v1.4"));
+        // Upper bounds only.
+        assert_eq!(r("before 1.0.4", None), t("0", "1.0.4", ""));
+        assert_eq!(r("< 1.0.4", Some("1.0.4")), t("0", "1.0.4", ""));
+        assert_eq!(r("up to 1.0.3", None), t("0", "", "1.0.3"));
+        assert_eq!(r("1.0.3 and earlier", Some("1.0.4")), t("0", "1.0.4", ""));
+        // One version: from it; nothing: everything before the fix.
+        assert_eq!(r("0.12.2", None), t("0.12.2", "", ""));
+        assert_eq!(r("0.12.2", Some("0.12.4")), t("0.12.2", "0.12.4", ""));
+        assert_eq!(r("", Some("0.12.4")), t("0", "0.12.4", ""));
+        assert_eq!(r("all of them", None), t("", "", ""));
+    }
 }

@@ -99,6 +99,9 @@ pub async fn accept(
     if let Err(e) = crate::team::auto_assign(app, case.id).await {
         tracing::error!(case = %case.id, error = %e, "automatic assignment failed; the case stays unassigned");
     }
+    // What acceptance sets going (an ID, the first draft), at once.
+    crate::lifecycle::follow_now(app).await;
+    let case = app.store.case(case.id).await?.unwrap_or(case);
     Ok(case)
 }
 
@@ -256,6 +259,22 @@ pub async fn move_case(
 ) -> Result<(), TriageError> {
     check_text("The reason", reason, 1000, false, false).map_err(TriageError::Refused)?;
     let to = to.parse::<CaseState>().map_err(TriageError::Refused)?;
+    let current = app.store.case(case).await?.ok_or(TriageError::NotFound)?;
+    if let Err(e) = current.state.transition_by_hand(to) {
+        let by_hand: Vec<&str> = current.state.by_hand().iter().map(|s| s.label()).collect();
+        return Err(TriageError::Refused(
+            if current.state.transition(to).is_ok() {
+                format!(
+                "a case cannot move from {} to {} by hand: it becomes Published when its CVE record is published; allowed by hand: {}",
+                e.from.label(),
+                e.to.label(),
+                by_hand.join(", ")
+            )
+            } else {
+                e.to_string()
+            },
+        ));
+    }
     app.store
         .transition_case(case, to, reason, actor, app.now_ms())
         .await?;

@@ -743,6 +743,9 @@ pub fn report_digest(id: crate::ReportId, report: &crate::ValidReport) -> String
         anonymous,
         product,
         versions,
+        fixed_version,
+        cwe,
+        cvss_vector,
         description,
         impact,
         reproduction,
@@ -753,9 +756,7 @@ pub fn report_digest(id: crate::ReportId, report: &crate::ValidReport) -> String
         credit,
         pgp_key,
     } = report;
-    content_digest(
-        "cnadesk.report.v1",
-        serde_json::json!({
+    let mut content = serde_json::json!({
             "id": id.0,
             "title": title,
             "reporter_name": reporter_name,
@@ -772,8 +773,19 @@ pub fn report_digest(id: crate::ReportId, report: &crate::ValidReport) -> String
             "other_cna": other_cna,
             "credit": credit,
             "pgp_key": pgp_key,
-        }),
-    )
+    });
+    // Facts added later are part of the content only when given, so that
+    // reports stored before them still verify.
+    for (key, value) in [
+        ("fixed_version", fixed_version),
+        ("cwe", cwe),
+        ("cvss_vector", cvss_vector),
+    ] {
+        if let Some(v) = value {
+            content[key] = serde_json::json!(v);
+        }
+    }
+    content_digest("cnadesk.report.v1", content)
 }
 
 /// A message (or internal note) on a report's thread, as digested.
@@ -977,6 +989,9 @@ mod tests {
             anonymous: false,
             product: "Prosody".into(),
             versions: Some("0.12".into()),
+            fixed_version: None,
+            cwe: None,
+            cvss_vector: None,
             description: "A subject with <script> runs in the web client.".into(),
             impact: None,
             reproduction: Some("Set the subject.".into()),

@@ -78,8 +78,17 @@ impl CaseState {
         use CaseState::*;
         match self {
             Triage => &[Accepted, Closed, Rejected],
-            Accepted => &[InCoordination, CveReserved, UnderEmbargo, Closed, Rejected],
-            InCoordination => &[CveReserved, UnderEmbargo, Closed, Rejected],
+            // Published follows the publication of a record or an
+            // advisory, which may come before any other step.
+            Accepted => &[
+                InCoordination,
+                CveReserved,
+                UnderEmbargo,
+                Published,
+                Closed,
+                Rejected,
+            ],
+            InCoordination => &[CveReserved, UnderEmbargo, Published, Closed, Rejected],
             CveReserved => &[InCoordination, UnderEmbargo, Published, Rejected],
             UnderEmbargo => &[InCoordination, CveReserved, Published, Rejected],
             Published => &[Disputed, Closed],
@@ -87,6 +96,29 @@ impl CaseState {
             // A closed case can be reopened when new information arrives.
             Closed => &[Accepted],
             Rejected => &[Disputed],
+        }
+    }
+
+    /// The moves a member may make by hand: every successor, except that
+    /// an accepted case (or one in coordination) becomes Published only by
+    /// the publication itself, never by a member saying so.
+    pub fn by_hand(self) -> Vec<CaseState> {
+        self.successors()
+            .iter()
+            .copied()
+            .filter(|to| {
+                !(*to == CaseState::Published
+                    && matches!(self, CaseState::Accepted | CaseState::InCoordination))
+            })
+            .collect()
+    }
+
+    /// Checks a move a member makes by hand ([`CaseState::by_hand`]).
+    pub fn transition_by_hand(self, to: CaseState) -> Result<CaseState, TransitionError> {
+        if self.by_hand().contains(&to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
         }
     }
 
@@ -156,10 +188,12 @@ mod tests {
         (Accepted, InCoordination),
         (Accepted, CveReserved),
         (Accepted, UnderEmbargo),
+        (Accepted, Published),
         (Accepted, Closed),
         (Accepted, Rejected),
         (InCoordination, CveReserved),
         (InCoordination, UnderEmbargo),
+        (InCoordination, Published),
         (InCoordination, Closed),
         (InCoordination, Rejected),
         (CveReserved, InCoordination),
@@ -191,6 +225,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn published_comes_from_events_not_from_a_hand_move() {
+        assert!(Accepted.transition(Published).is_ok());
+        assert!(Accepted.transition_by_hand(Published).is_err());
+        assert!(InCoordination.transition_by_hand(Published).is_err());
+        assert!(CveReserved.transition_by_hand(Published).is_ok());
+        assert!(Accepted.by_hand().contains(&Closed));
     }
 
     #[test]

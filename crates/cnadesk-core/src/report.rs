@@ -38,6 +38,12 @@ pub struct ReportInput {
     pub product: String,
     /// Affected versions.
     pub versions: String,
+    /// The first version with the fix, if the reporter knows it.
+    pub fixed_version: String,
+    /// The weakness, as a CWE ID (`CWE-79`), if the reporter knows it.
+    pub cwe: String,
+    /// A CVSS 3.x or 4.0 vector, if the reporter scored it.
+    pub cvss_vector: String,
     /// The vulnerability.
     pub description: String,
     /// What an attacker gains.
@@ -92,6 +98,15 @@ pub struct ValidReport {
     pub product: String,
     /// Affected versions.
     pub versions: Option<String>,
+    /// The first fixed version.
+    #[serde(default)]
+    pub fixed_version: Option<String>,
+    /// The weakness (`CWE-79`), normalized.
+    #[serde(default)]
+    pub cwe: Option<String>,
+    /// A CVSS vector as typed (checked by the intake use case).
+    #[serde(default)]
+    pub cvss_vector: Option<String>,
     /// The vulnerability.
     pub description: String,
     /// Impact.
@@ -172,6 +187,26 @@ pub fn without_controls(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// A CWE ID as people write it (`CWE-79`, `cwe 79`, `79`) in its one
+/// form (`CWE-79`); `None` when it is none.
+pub fn normalize_cwe(s: &str) -> Option<String> {
+    let t = s.trim();
+    let rest = if t.len() >= 3 && t[..3].eq_ignore_ascii_case("cwe") {
+        &t[3..]
+    } else {
+        t
+    };
+    let rest = rest.trim_start_matches(['-', ' ', ':']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    // What may follow the number: nothing, or the name as a list shows it
+    // (`CWE-79: Improper Neutralization…`).
+    let after = &rest[digits.len()..];
+    let ok = !digits.is_empty()
+        && digits.len() <= 7
+        && (after.is_empty() || after.starts_with([':', ' ', '(']));
+    ok.then(|| format!("CWE-{}", digits.trim_start_matches('0').max("0")))
+}
+
 impl ReportInput {
     /// Validates every field and returns all problems at once.
     pub fn validate(&self) -> Result<ValidReport, Vec<FieldError>> {
@@ -181,6 +216,9 @@ impl ReportInput {
             ("reporter_name", &self.reporter_name),
             ("product", &self.product),
             ("versions", &self.versions),
+            ("fixed_version", &self.fixed_version),
+            ("cwe", &self.cwe),
+            ("cvss_vector", &self.cvss_vector),
             ("public_where", &self.public_where),
             ("other_cna", &self.other_cna),
             ("credit", &self.credit),
@@ -242,6 +280,20 @@ impl ReportInput {
                 "is required when you asked another CNA: which one?",
             ));
         }
+        let cwe = normalize_cwe(&self.cwe);
+        if !self.cwe.trim().is_empty() && cwe.is_none() {
+            errors.push(FieldError::new(
+                "cwe",
+                "is not a CWE ID: write it as CWE-79 (or leave it empty)",
+            ));
+        }
+        let vector = self.cvss_vector.trim();
+        if !vector.is_empty() && !vector.starts_with("CVSS:") {
+            errors.push(FieldError::new(
+                "cvss_vector",
+                "is not a CVSS vector: it starts with CVSS:3.1/ or CVSS:4.0/ (or leave it empty)",
+            ));
+        }
         let key = self.pgp_key.trim();
         check_len(&mut errors, "pgp_key", key, limits::PGP_KEY);
         let armored = key.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
@@ -266,6 +318,9 @@ impl ReportInput {
             anonymous: self.anonymous,
             product: self.product.trim().to_owned(),
             versions: opt(&self.versions),
+            fixed_version: opt(&self.fixed_version),
+            cwe,
+            cvss_vector: opt(vector),
             description: self.description.trim().to_owned(),
             impact: opt(&self.impact),
             reproduction: opt(&self.reproduction),
@@ -399,6 +454,23 @@ impl FromStr for CloseReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cwe_ids_are_read_as_people_write_them() {
+        use super::normalize_cwe;
+        for (typed, id) in [
+            ("CWE-79", "CWE-79"),
+            ("cwe 79", "CWE-79"),
+            ("79", "CWE-79"),
+            ("CWE-0346", "CWE-346"),
+            ("CWE-346: Origin Validation Error", "CWE-346"),
+        ] {
+            assert_eq!(normalize_cwe(typed).as_deref(), Some(id), "{typed}");
+        }
+        for bad in ["", "XSS", "CWE-", "CWE-79x", "NVD-CWE-Other"] {
+            assert_eq!(normalize_cwe(bad), None, "{bad}");
+        }
+    }
 
     fn valid() -> ReportInput {
         ReportInput {

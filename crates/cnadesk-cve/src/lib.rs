@@ -7,6 +7,7 @@
 
 pub mod builder;
 pub mod csaf;
+pub mod cwe;
 pub mod editor;
 pub mod explain;
 pub mod lint;

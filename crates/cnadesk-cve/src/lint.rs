@@ -42,6 +42,11 @@ pub struct LintContext {
     /// (from the ecosystem registry). When every affected product is in this
     /// list, the record must carry `unsupported-when-assigned`.
     pub unsupported_products: Vec<String>,
+    /// The address of the desk's own advisory pages (`https://…/advisories/`),
+    /// which go public with the record: a reference under it is the CNA's
+    /// advisory, not a placeholder, even on a desk served from a local
+    /// address (a demo or test desk).
+    pub own_advisories: Option<String>,
 }
 
 const R_513: &str =
@@ -498,7 +503,12 @@ fn lint_references(l: &mut Lint<'_>, c: &CnaPublishedContainer) {
         );
     }
     for (i, r) in c.references.iter().enumerate() {
-        if is_placeholder_url(&r.url) {
+        let own = l
+            .ctx
+            .own_advisories
+            .as_deref()
+            .is_some_and(|prefix| !prefix.is_empty() && r.url.starts_with(prefix));
+        if !own && is_placeholder_url(&r.url) {
             l.push(
                 "reference-placeholder-url",
                 Severity::Error,

@@ -96,7 +96,8 @@ fn unknown_versions_stay_unknown_and_eol_products_are_tagged() {
     assert!(lint(
         &doc,
         &LintContext {
-            unsupported_products: vec!["Prosody".into(), "Dino".into()]
+            unsupported_products: vec!["Prosody".into(), "Dino".into()],
+            ..LintContext::default()
         }
     )
     .is_empty());

@@ -209,6 +209,7 @@ fn cvss_vectors_parse_and_scores_match() {
 fn unsupported_products_need_the_tag() {
     let ctx = LintContext {
         unsupported_products: vec!["prosody".into()],
+        ..LintContext::default()
     };
     let d = good();
     assert_eq!(ids(&d, &ctx), ["cna-4.2.17-unsupported-when-assigned"]);
@@ -236,4 +237,22 @@ fn unreadable_documents_get_one_clear_finding() {
     let f = lint(&json!({"descriptions": 5}), &LintContext::default());
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].id, "record-unreadable");
+}
+
+#[test]
+fn the_desks_own_advisory_is_not_a_placeholder() {
+    // A desk served from a local address (a demo) references its own
+    // advisory page, which goes public with the record.
+    let mut d = good();
+    d["references"] = json!([{ "url": "http://127.0.0.1:8099/advisories/CVE-2026-0001" }]);
+    let plain = LintContext::default();
+    assert!(ids(&d, &plain).contains(&"reference-placeholder-url"));
+    let own = LintContext {
+        own_advisories: Some("http://127.0.0.1:8099/advisories/".into()),
+        ..LintContext::default()
+    };
+    assert!(!ids(&d, &own).contains(&"reference-placeholder-url"));
+    // Anything else on that host still is one.
+    d["references"] = json!([{ "url": "http://127.0.0.1:8099/elsewhere" }]);
+    assert!(ids(&d, &own).contains(&"reference-placeholder-url"));
 }

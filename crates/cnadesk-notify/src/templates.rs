@@ -9,8 +9,9 @@ use minijinja::{Environment, Value};
 use serde_json::Value as Json;
 
 /// Every message template, by name.
-pub const TEMPLATES: [&str; 10] = [
+pub const TEMPLATES: [&str; 11] = [
     "report_ack",
+    "report_stage",
     "team_message",
     "cve_assigned",
     "advisory_published",
@@ -33,6 +34,7 @@ macro_rules! sources {
 
 const SOURCES: &[(&str, &str)] = sources!(
     "report_ack",
+    "report_stage",
     "team_message",
     "cve_assigned",
     "advisory_published",
@@ -212,6 +214,12 @@ mod tests {
                 with(json!({"report": 12, "details": details.clone()})),
             ),
             ("team_message", "notice", with(json!({"report": 12}))),
+            (
+                "report_stage",
+                "accepted",
+                with(json!({"report": 12, "stage": "accepted",
+                "text": "we confirmed the vulnerability you reported and opened a case for it."})),
+            ),
             (
                 "cve_assigned",
                 "details",

@@ -26,8 +26,10 @@ pub(crate) async fn insert_report(
     let row = sqlx::query(
         "INSERT INTO reports (title, reporter_name, reporter_email, anonymous, product, versions, \
          description, impact, reproduction, already_public, public_where, asked_other_cna, other_cna, \
-         credit, pgp_key, state, channel, tracking_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+         credit, pgp_key, state, channel, tracking_hash, created_at, updated_at, fixed_version, cwe, \
+         cvss_vector) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, \
+         $20, $21, $22) \
          RETURNING id",
     )
     .bind(&f.title)
@@ -49,6 +51,9 @@ pub(crate) async fn insert_report(
     .bind(report.channel.as_str())
     .bind(&report.tracking_hash)
     .bind(now_ms)
+    .bind(&f.fixed_version)
+    .bind(&f.cwe)
+    .bind(&f.cvss_vector)
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;

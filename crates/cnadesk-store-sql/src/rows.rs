@@ -83,7 +83,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
 pub(crate) const REPORT_COLUMNS: &str = "id, title, reporter_name, reporter_email, anonymous, \
      product, versions, description, impact, reproduction, already_public, public_where, \
      asked_other_cna, other_cna, credit, pgp_key, state, close_reason, duplicate_of, \
-     close_detail, channel, created_at, updated_at";
+     close_detail, channel, created_at, updated_at, fixed_version, cwe, cvss_vector";
 
 pub(crate) fn report(row: &AnyRow) -> Result<Report, StoreError> {
     let close_reason: Option<String> = get(row, "close_reason")?;
@@ -97,6 +97,9 @@ pub(crate) fn report(row: &AnyRow) -> Result<Report, StoreError> {
             anonymous: flag(row, "anonymous")?,
             product: get(row, "product")?,
             versions: get(row, "versions")?,
+            fixed_version: get(row, "fixed_version")?,
+            cwe: get(row, "cwe")?,
+            cvss_vector: get(row, "cvss_vector")?,
             description: get(row, "description")?,
             impact: get(row, "impact")?,
             reproduction: get(row, "reproduction")?,

@@ -61,6 +61,9 @@ fn set_text(input: &mut ReportInput, name: &str, value: String) -> bool {
         "anonymous" => input.anonymous = checked,
         "product" => input.product = value,
         "versions" => input.versions = value,
+        "fixed_version" => input.fixed_version = value,
+        "cwe" => input.cwe = value,
+        "cvss_vector" => input.cvss_vector = value,
         "description" => input.description = value,
         "impact" => input.impact = value,
         "reproduction" => input.reproduction = value,
@@ -73,6 +76,76 @@ fn set_text(input: &mut ReportInput, name: &str, value: String) -> bool {
         _ => return false,
     }
     true
+}
+
+/// One metric of the calculator: its abbreviation, label and values
+/// (value, label).
+pub type Metric = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The CVSS 3.1 base metrics the form's calculator offers, in vector order.
+pub const CVSS31_BASE: [Metric; 8] = [
+    (
+        "AV",
+        "Attack vector",
+        &[
+            ("N", "Network"),
+            ("A", "Adjacent"),
+            ("L", "Local"),
+            ("P", "Physical"),
+        ],
+    ),
+    ("AC", "Attack complexity", &[("L", "Low"), ("H", "High")]),
+    (
+        "PR",
+        "Privileges required",
+        &[("N", "None"), ("L", "Low"), ("H", "High")],
+    ),
+    (
+        "UI",
+        "User interaction",
+        &[("N", "None"), ("R", "Required")],
+    ),
+    ("S", "Scope", &[("U", "Unchanged"), ("C", "Changed")]),
+    (
+        "C",
+        "Confidentiality",
+        &[("N", "None"), ("L", "Low"), ("H", "High")],
+    ),
+    (
+        "I",
+        "Integrity",
+        &[("N", "None"), ("L", "Low"), ("H", "High")],
+    ),
+    (
+        "A",
+        "Availability",
+        &[("N", "None"), ("L", "Low"), ("H", "High")],
+    ),
+];
+
+/// The vector the calculator's choices make (in vector order; empty when
+/// nothing was chosen). Partial choices make a partial vector, which the
+/// intake check refuses in words, so nothing chosen is lost.
+fn calculated_vector(choices: &[(String, String)]) -> String {
+    let parts: Vec<String> = CVSS31_BASE
+        .iter()
+        .filter_map(|(metric, _, values)| {
+            let (_, v) = choices.iter().find(|(m, v)| m == metric && !v.is_empty())?;
+            values
+                .iter()
+                .any(|(allowed, _)| allowed == v)
+                .then(|| format!("{metric}:{v}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("CVSS:3.1/{}", parts.join("/"))
+    }
 }
 
 /// Largest text field in bytes (the longest field allows 50,000 characters).
@@ -134,6 +207,7 @@ async fn read_field(
 async fn read_report_form(mut multipart: Multipart, config: &WebConfig, csrf: &Csrf) -> ReportForm {
     let mut form = ReportForm::default();
     let mut token = String::new();
+    let mut calculator: Vec<(String, String)> = Vec::new();
     let mb = |n: usize| n as f64 / (1024.0 * 1024.0);
     let too_large = format!(
         "the submission is too large (at most {:.1} MB in total); remove or shrink attachments",
@@ -182,6 +256,9 @@ async fn read_report_form(mut multipart: Multipart, config: &WebConfig, csrf: &C
             }
             Read::Done(bytes) => match String::from_utf8(bytes) {
                 Ok(text) if name == "csrf" => token = text,
+                Ok(text) if name.starts_with("cvss_") && name != "cvss_vector" => {
+                    calculator.push((name[5..].to_owned(), text));
+                }
                 Ok(text) => {
                     set_text(&mut form.input, &name, text);
                 }
@@ -220,6 +297,9 @@ async fn read_report_form(mut multipart: Multipart, config: &WebConfig, csrf: &C
             }
         }
     }
+    if form.input.cvss_vector.trim().is_empty() {
+        form.input.cvss_vector = calculated_vector(&calculator);
+    }
     if CsrfVerdict::of(csrf, &token) == CsrfVerdict::Invalid {
         form.errors.push(FieldError::new(
             "form",
@@ -231,6 +311,35 @@ async fn read_report_form(mut multipart: Multipart, config: &WebConfig, csrf: &C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_calculator_makes_a_vector_in_order() {
+        let pick = |pairs: &[(&str, &str)]| {
+            calculated_vector(
+                &pairs
+                    .iter()
+                    .map(|(m, v)| ((*m).to_owned(), (*v).to_owned()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            pick(&[
+                ("A", "N"),
+                ("AV", "N"),
+                ("AC", "L"),
+                ("PR", "N"),
+                ("UI", "R"),
+                ("S", "U"),
+                ("C", "N"),
+                ("I", "H")
+            ]),
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N"
+        );
+        assert_eq!(pick(&[]), "");
+        assert_eq!(pick(&[("AV", ""), ("AC", "")]), "");
+        // Partial and unknown choices: what is valid is kept.
+        assert_eq!(pick(&[("AV", "X"), ("AC", "H")]), "CVSS:3.1/AC:H");
+    }
 
     #[test]
     fn filenames_are_sanitized() {

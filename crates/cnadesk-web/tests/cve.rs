@@ -347,11 +347,29 @@ async fn the_publication_clock_runs_from_disclosure() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An empty time starts no clock: it must be given, or "now" chosen.
     let r = ada
         .submit(
             &page,
             &format!("{page}/disclosed"),
             &[("cve_id", &cve), ("disclosed_at", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("It became public just now"), "{}", r.body);
+    assert!(app
+        .store
+        .cve_id_entry(&cve.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .disclosed_at_ms
+        .is_none());
+    let r = ada
+        .submit(
+            &page,
+            &format!("{page}/disclosed"),
+            &[("cve_id", &cve), ("disclosed_at", ""), ("now", "1")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -51,8 +51,36 @@ pub struct Config {
     pub coordination: CoordinationConfig,
     /// The public pages: security.txt, how fresh the advisory pages are.
     pub public: PublicConfig,
+    /// What the desk does by itself as a case goes on.
+    pub lifecycle: LifecycleConfig,
     /// Several `serve` processes on one database: leases of the periodic jobs.
     pub nodes: crate::jobs::NodesConfig,
+}
+
+/// What the desk does by itself as a case goes on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Move cases as events happen (an ID reserved, a record published, an
+    /// embargo lifted); off: members move every case by hand.
+    pub follow_events: bool,
+    /// Reserve one CVE ID for a case when its report is accepted (with CVE
+    /// Services configured).
+    pub reserve_on_accept: bool,
+    /// Draft the first version of a case's record from the report once the
+    /// case has an ID (a second member then reviews it).
+    pub draft_record: bool,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        let d = cnadesk_app::lifecycle::LifecycleSettings::default();
+        Self {
+            follow_events: d.follow_events,
+            reserve_on_accept: d.reserve_on_accept,
+            draft_record: d.draft_record,
+        }
+    }
 }
 
 /// The public pages.
@@ -376,6 +404,7 @@ impl Default for Config {
             openpgp: OpenPgpConfig::default(),
             coordination: CoordinationConfig::default(),
             public: PublicConfig::default(),
+            lifecycle: LifecycleConfig::default(),
             nodes: crate::jobs::NodesConfig::default(),
         }
     }
@@ -731,6 +760,11 @@ impl Config {
                 contacts: self.public.contacts.clone(),
                 security_txt_days: i64::from(self.public.security_txt_days),
                 refresh: std::time::Duration::from_millis(self.public.refresh_ms),
+            },
+            lifecycle: cnadesk_app::lifecycle::LifecycleSettings {
+                follow_events: self.lifecycle.follow_events,
+                reserve_on_accept: self.lifecycle.reserve_on_accept,
+                draft_record: self.lifecycle.draft_record,
             },
         }
     }

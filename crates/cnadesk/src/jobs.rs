@@ -161,6 +161,7 @@ impl Runner {
             with(|s| Box::pin(response_times(s))),
         )
         .job("coordination", minute, with(|s| Box::pin(coordination(s))))
+        .job("case-lifecycle", TICK, with(|s| Box::pin(lifecycle(s))))
         .job("notify-fan-out", TICK, with(|s| Box::pin(fan_out(s))))
         .job(
             "transparency-log",
@@ -340,6 +341,13 @@ async fn coordination(app: App) {
 }
 
 /// The audit log fanned out to the outbox.
+/// Cases follow their events (an ID reserved, a record published, …).
+async fn lifecycle(app: App) {
+    if let Err(e) = cnadesk_app::lifecycle::follow(&app).await {
+        tracing::error!(error = %e, "the case life cycle could not read its events");
+    }
+}
+
 async fn fan_out(app: App) {
     if let Err(e) = cnadesk_app::notify::fan_out(&app).await {
         tracing::error!(error = %e, "notification fan-out failed");

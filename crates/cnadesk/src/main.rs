@@ -268,6 +268,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{}", demo_ignores_database(&url, &config.data_dir));
                 }
                 config.data_dir = dir;
+                // Without mail configured, the demo desk's mail goes to
+                // files (DATA_DIR/demo/mail), so every message can be read.
+                if config.mail.from.is_none() {
+                    config.mail.from = Some("Demo CNA <security@demo.invalid>".into());
+                    config.mail.transport = "file".into();
+                    config.mail.dir = None;
+                }
             }
             serve(config, args.demo).await?;
             Ok(ExitCode::SUCCESS)
@@ -724,6 +731,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if new_desk {
         cnadesk_app::notify::start_cursor_at_head(&app).await?;
     }
+    // The case life cycle follows events from now on: a desk that never ran
+    // it does not act on its history.
+    cnadesk_app::lifecycle::start_cursor_at_head(&app).await?;
     // The periodic jobs (response-time and coordination sweeps every minute;
     // fan-out, transparency log and delivery every tick), each run by the
     // node that holds its lease, so several nodes can share the database.

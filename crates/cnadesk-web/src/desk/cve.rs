@@ -287,6 +287,9 @@ struct CasePage {
     publishing: bool,
     drafts: Drafts,
     this_year: i32,
+    /// The case's IDs that are not rejected (a further reservation must
+    /// name them to confirm).
+    existing: String,
 }
 
 async fn names(state: &AppState) -> Result<HashMap<UserId, String>, AppError> {
@@ -387,8 +390,23 @@ async fn case_page(
         service: service_view(state),
         ids: entries
             .iter()
-            .map(|e| id_row(e, now, case.cve_id.as_ref(), None))
+            .map(|e| {
+                let unused = e.state == CveIdState::Reserved
+                    && case.cve_id.as_ref() != Some(&e.cve_id)
+                    && !versions.iter().any(|v| v.cve_id == e.cve_id);
+                let stale = unused.then(|| {
+                    "reserved and unused: give it to another vulnerability of this case, or reject it"
+                        .to_owned()
+                });
+                id_row(e, now, case.cve_id.as_ref(), stale)
+            })
             .collect(),
+        existing: entries
+            .iter()
+            .filter(|e| e.state != CveIdState::Rejected)
+            .map(|e| e.cve_id.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         unlinked,
         latest,
         publishing: jobs.iter().any(|j| {
@@ -498,6 +516,9 @@ async fn refused(
 /// The reservation form.
 #[derive(Debug, Deserialize)]
 pub struct ReserveForm {
+    /// The IDs the member saw the case has, confirming another reservation.
+    #[serde(default)]
+    another: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -521,6 +542,27 @@ pub async fn case_cve_reserve(
         batch: form.batch.clone(),
         ..Default::default()
     };
+    // A case that has an ID gets another only when the member confirms,
+    // naming the ones it has (a second click takes nothing by accident).
+    let existing: Vec<String> = state
+        .store
+        .cve_ids(CveIdFilter {
+            case: Some(id),
+            state: None,
+        })
+        .await?
+        .into_iter()
+        .filter(|e| e.state != CveIdState::Rejected)
+        .map(|e| e.cve_id.to_string())
+        .collect();
+    if !existing.is_empty() && form.another != existing.join(", ") {
+        drafts.error = format!(
+            "This case already has {}. To reserve another ID (one per vulnerable implementation, rule 4.2.14), tick the box that names it and reserve again.",
+            existing.join(", ")
+        );
+        let status = StatusCode::CONFLICT;
+        return case_page(&state, &member, &csrf, id, drafts, status).await;
+    }
     let request = match cve::reservation(Some(id), &form.amount, &form.year, &form.batch) {
         Ok(r) => r,
         Err(m) => {
@@ -545,6 +587,9 @@ pub struct IdForm {
     cve_id: String,
     #[serde(default)]
     disclosed_at: String,
+    /// `1`: it became public now.
+    #[serde(default)]
+    now: String,
     #[serde(default)]
     clear: String,
 }
@@ -591,8 +636,22 @@ pub async fn case_cve_disclosed(
         .ok_or(AppError::NotFound)?;
     let at = if !form.clear.is_empty() {
         None
-    } else if form.disclosed_at.trim().is_empty() {
+    } else if form.now == "1" {
         Some(state.now_ms())
+    } else if form.disclosed_at.trim().is_empty() {
+        let drafts = Drafts {
+            error: "Enter when the ID became public (UTC), or choose “It became public just now”: the 72-hour publication clock starts there.".into(),
+            ..Default::default()
+        };
+        return case_page(
+            &state,
+            &member,
+            &csrf,
+            id,
+            drafts,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     } else {
         match parse_utc(&form.disclosed_at) {
             Some(ms) if ms <= state.now_ms() + 60_000 => Some(ms),
@@ -654,6 +713,9 @@ fn parse_utc(s: &str) -> Option<i64> {
 pub struct VersionForm {
     #[serde(default)]
     version: String,
+    /// `publish`: publish at once after approving.
+    #[serde(default)]
+    then: String,
 }
 
 impl VersionForm {
@@ -674,6 +736,17 @@ pub async fn case_cve_approve(
 ) -> Result<Response, AppError> {
     let version = form.version()?;
     match cve::approve(&state, id, version, member.user.id, &member.actor()).await {
+        Ok(_) if form.then == "publish" => {
+            match cve::publish(&state, id, version, &member.actor()).await {
+                Ok(job) => Ok(after_job(&job, &format!("/desk/cases/{}/cve", id.0))),
+                Err(CveError::NotConfigured(m)) => {
+                    not_configured(&state, &member, &csrf, id, Drafts::default(), m).await
+                }
+                Err(CveError::Workflow(e)) => {
+                    refused(&state, &member, &csrf, id, Drafts::default(), e).await
+                }
+            }
+        }
         Ok(_) => {
             Ok(Redirect::to(&format!("/desk/cases/{}/cve?done=approved", id.0)).into_response())
         }

@@ -914,6 +914,97 @@ struct VersionPage {
     findings: Findings,
     preview: Preview,
     json: String,
+    review: Review,
+}
+
+/// The second member's part, on the latest version's page.
+#[derive(Default)]
+struct Review {
+    /// This member wrote (or drafted) the version.
+    mine: bool,
+    /// Who approved this exact version.
+    approvers: Vec<String>,
+    /// A member other than the author approved it.
+    approved: bool,
+    /// The version published at CVE Services (0: none).
+    published_version: i64,
+    /// An embargo runs: publication waits for its lift.
+    embargo_until: String,
+    /// CVE Services is configured.
+    can_publish: bool,
+    /// A publication is queued or running.
+    publishing: bool,
+    /// The changes since the published version.
+    diff: Vec<super::DiffLine>,
+}
+
+async fn review_of(
+    state: &AppState,
+    member: &Member,
+    loaded: &Loaded,
+    v: &RecordVersion,
+) -> Result<Review, AppError> {
+    let approvals = state.store.record_approvals(loaded.case.id).await?;
+    let users = state.store.list_users().await?;
+    let name = |id: cnadesk_core::UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.display_name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let of_this: Vec<_> = approvals
+        .iter()
+        .filter(|a| a.version == v.version && a.sha256 == v.sha256)
+        .collect();
+    let entry = state.store.cve_id_entry(&v.cve_id).await?;
+    let published_version = entry
+        .as_ref()
+        .and_then(|e| e.published_version)
+        .unwrap_or(0);
+    let diff = match entry.as_ref().and_then(|e| e.published_document.as_deref()) {
+        Some(published) if published_version != v.version => {
+            let old = serde_json::from_str::<Value>(published)
+                .map(|d| {
+                    serde_json::to_string_pretty(&cnadesk_cve_workflow::without_provider(&d))
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            let new = serde_json::to_string_pretty(&cnadesk_cve_workflow::without_provider(
+                &parse_document(v),
+            ))
+            .unwrap_or_default();
+            super::diff_lines(&old, &new)
+        }
+        _ => Vec::new(),
+    };
+    let embargo = state.store.embargo(loaded.case.id).await?;
+    let jobs = state
+        .store
+        .jobs(cnadesk_store::JobFilter {
+            case: Some(loaded.case.id),
+            open_only: true,
+            limit: 20,
+        })
+        .await?;
+    Ok(Review {
+        mine: v.author == member.user.id,
+        approvers: of_this.iter().map(|a| name(a.approver)).collect(),
+        approved: of_this.iter().any(|a| a.approver != v.author),
+        published_version,
+        embargo_until: embargo
+            .filter(|e| e.lifted_at_ms.is_none() && e.broken_at_ms.is_none())
+            .map(|e| fmt_time(e.ends_at_ms))
+            .unwrap_or_default(),
+        can_publish: state.cve.is_some(),
+        publishing: jobs.iter().any(|j| {
+            matches!(
+                j.kind,
+                cnadesk_store::JobKind::CvePublish | cnadesk_store::JobKind::CveUpdate
+            )
+        }),
+        diff,
+    })
 }
 
 /// A version's container, and the whole published record around it.
@@ -944,6 +1035,11 @@ pub async fn record_version(
         .await?
         .map(|u| u.display_name)
         .unwrap_or_else(|| v.author.to_string());
+    let review = if v.version == loaded.latest_number() {
+        review_of(&state, &member, &loaded, v).await?
+    } else {
+        Review::default()
+    };
     let page = VersionPage {
         layout: member.layout(
             &state,
@@ -961,6 +1057,7 @@ pub async fn record_version(
         findings: evaluate(&state, &record, None),
         preview: preview(v.cve_id.as_str(), &doc),
         json: v.document.clone(),
+        review,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -59,6 +59,9 @@ struct QueuePage {
     rows: Vec<QueueRow>,
     cases: Vec<CaseRow>,
     empty_text: String,
+    /// Record versions waiting for this member's review: (case, title,
+    /// CVE ID, version, author).
+    reviews: Vec<(i64, String, String, i64, String)>,
 }
 
 /// Which list the queue shows.
@@ -173,6 +176,19 @@ pub async fn queue(
     Ok(render(
         StatusCode::OK,
         &QueuePage {
+            reviews: cnadesk_app::lifecycle::waiting_for_review(&state, member.user.id)
+                .await?
+                .into_iter()
+                .map(|(c, v)| {
+                    (
+                        c.id.0,
+                        c.title,
+                        v.cve_id.to_string(),
+                        v.version,
+                        name_of(Some(v.author)),
+                    )
+                })
+                .collect(),
             layout: member.layout(&state, "Triage queue", &csrf.token),
             tabs: TABS
                 .iter()
@@ -241,6 +257,42 @@ struct CaseView {
     record: String,
     /// The most urgent publication clock (rule 4.5.1.4).
     deadline: Option<super::cve::DeadlineView>,
+    /// What must happen now.
+    next: Option<NextView>,
+}
+
+/// The next step, as the page shows it.
+pub(crate) struct NextView {
+    pub(crate) what: String,
+    pub(crate) who: String,
+    /// `open`, `post` or empty.
+    pub(crate) kind: &'static str,
+    pub(crate) label: String,
+    pub(crate) target: String,
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+impl From<cnadesk_app::lifecycle::NextStep> for NextView {
+    fn from(n: cnadesk_app::lifecycle::NextStep) -> Self {
+        use cnadesk_app::lifecycle::StepAction;
+        let (kind, label, target, fields) = match n.action {
+            StepAction::None => ("", String::new(), String::new(), Vec::new()),
+            StepAction::Open { label, href } => ("open", label, href, Vec::new()),
+            StepAction::Post {
+                label,
+                action,
+                fields,
+            } => ("post", label, action, fields),
+        };
+        NextView {
+            what: n.what,
+            who: n.who,
+            kind,
+            label,
+            target,
+            fields,
+        }
+    }
 }
 
 /// Text a member typed into a form on this page, kept when the form fails.
@@ -455,8 +507,13 @@ async fn report_page(
         }
         None => None,
     };
+    let next = match &case {
+        Some(c) => Some(cnadesk_app::lifecycle::next_step(state, c, member.user.id).await?),
+        None => None,
+    };
     let case = match case {
         Some(c) => Some(CaseView {
+            next: next.map(NextView::from),
             deadline: deadline.take(),
             cve_id: c.cve_id.as_ref().map(|c| c.to_string()).unwrap_or_default(),
             record: latest_record
@@ -484,7 +541,7 @@ async fn report_page(
             assignment_reason: c.assignment_reason.clone().unwrap_or_default(),
             transitions: c
                 .state
-                .successors()
+                .by_hand()
                 .iter()
                 .map(|s| Choice {
                     value: s.as_str().into(),

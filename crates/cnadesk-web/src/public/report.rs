@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_core::{FieldError, ReportInput, ReportState};
+use cnadesk_core::{FieldError, ReportInput};
 use cnadesk_store::{Author, Channel, NewAttachment, Report};
 use serde::Deserialize;
 
@@ -112,6 +112,10 @@ struct ReportFormPage {
     /// The desk could not store the report (a fault on its side): say it
     /// was not received, without blaming the form.
     unavailable: bool,
+    /// The CWE entries a vulnerability may be mapped to: ID and name.
+    cwes: Vec<(&'static str, &'static str)>,
+    /// The calculator's metrics.
+    cvss_metrics: &'static [crate::forms::Metric],
 }
 
 impl ReportFormPage {
@@ -121,6 +125,9 @@ impl ReportFormPage {
             "title" => "Title",
             "product" => "Affected product",
             "versions" => "Affected versions",
+            "fixed_version" => "Fixed in version",
+            "cwe" => "Weakness (CWE)",
+            "cvss_vector" => "Severity (CVSS)",
             "description" => "Description",
             "impact" => "Impact",
             "reproduction" => "Steps to reproduce",
@@ -134,6 +141,15 @@ impl ReportFormPage {
             "form" => "The form:",
             other => other,
         }
+    }
+
+    /// Whether the vector typed or calculated has `metric:value`.
+    fn chosen(&self, metric: &str, value: &str) -> bool {
+        let v = self.input.cvss_vector.trim();
+        v.starts_with("CVSS:3.")
+            && v.split('/')
+                .skip(1)
+                .any(|part| part.split_once(':') == Some((metric, value)))
     }
 
     /// The error message for a field, for the template.
@@ -162,6 +178,10 @@ fn form_page(
         max_attachments: state.config.max_attachments,
         max_attachment_mb: state.config.max_attachment_bytes / (1024 * 1024),
         unavailable: false,
+        cwes: cnadesk_cve::cwe::mappable()
+            .map(|e| (e.id.as_str(), e.name.as_str()))
+            .collect(),
+        cvss_metrics: &crate::forms::CVSS31_BASE,
     }
 }
 
@@ -265,6 +285,12 @@ struct TrackingPage {
     received: String,
     status: String,
     status_detail: String,
+    /// The stages: name, reached, current.
+    path: Vec<(&'static str, bool, bool)>,
+    cve_id: String,
+    advisory_url: String,
+    credit: String,
+    embargo_end: String,
     thread: Vec<ThreadItem>,
     can_reply: bool,
     error: String,
@@ -286,25 +312,7 @@ async fn tracking_response(
         .report_by_tracking_hash(&sha256_hex(token))
         .await?
         .ok_or(AppError::NotFound)?;
-    let case = state.store.case_for_report(report.id).await?;
-    let (status, status_detail) = match (report.state, &case) {
-        (ReportState::New, _) => (
-            "Received".to_owned(),
-            "Your report is waiting for triage by the team.".to_owned(),
-        ),
-        (ReportState::Accepted, Some(c)) => (
-            format!("Accepted: {}", c.state.label()),
-            "The team has opened a case for your report.".to_owned(),
-        ),
-        (ReportState::Accepted, None) => ("Accepted".to_owned(), String::new()),
-        (ReportState::Closed, _) => (
-            format!(
-                "Closed: {}",
-                report.close_reason.map(|r| r.label()).unwrap_or("closed")
-            ),
-            "The team closed this report. You can still write to them below.".to_owned(),
-        ),
-    };
+    let view = cnadesk_app::lifecycle::reporter_view(state, &report).await?;
     let thread = state
         .store
         .messages(report.id, false)
@@ -329,8 +337,13 @@ async fn tracking_response(
         title: report.fields.title,
         product: report.fields.product,
         received: fmt_time(report.created_at_ms),
-        status,
-        status_detail,
+        status: view.stage.label().to_owned(),
+        status_detail: view.text,
+        path: view.path,
+        cve_id: view.cve_id.unwrap_or_default(),
+        advisory_url: view.advisory_url.unwrap_or_default(),
+        credit: view.credit.unwrap_or_default(),
+        embargo_end: view.embargo_end.unwrap_or_default(),
         thread,
         can_reply: true,
         error,

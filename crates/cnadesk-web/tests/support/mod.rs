@@ -54,8 +54,16 @@ impl TestApp {
     /// An app talking to a fresh CVE Services double (organization `XSF`,
     /// quota 10), which it returns for fault injection and inspection.
     pub async fn with_cve_double() -> (Self, cnadesk_cve_services::double::Double) {
+        Self::with_cve_double_lifecycle(false).await
+    }
+
+    /// [`TestApp::with_cve_double`], with the case life cycle following
+    /// events (`on`) as a desk does by default.
+    pub async fn with_cve_double_lifecycle(
+        on: bool,
+    ) -> (Self, cnadesk_cve_services::double::Double) {
         use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
-        let mut app = Self::new().await;
+        let mut app = Self::build(WebConfig::default(), on).await;
         let double = Double::with_cna(DoubleConfig::default(), "XSF", 10, "bot", "k3y");
         double.add_org(Org {
             short_name: "XSF".into(),
@@ -90,7 +98,16 @@ impl TestApp {
         (app, double)
     }
 
+    /// An app with `config`. The case life cycle is off (each test takes
+    /// the steps it tests); `with_cve_double_lifecycle(true)` turns it on.
     pub async fn with_config(config: WebConfig) -> Self {
+        Self::build(config, false).await
+    }
+
+    async fn build(mut config: WebConfig, lifecycle: bool) -> Self {
+        if !lifecycle {
+            config.settings.lifecycle = cnadesk_app::lifecycle::LifecycleSettings::off();
+        }
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             open(&sqlite_url_in(dir.path()), Migrate::Apply)

@@ -1,6 +1,7 @@
 //! Runs the real `cnadesk` binary.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod faults;
 
 use std::io::{BufRead, BufReader};

@@ -57,6 +57,15 @@ pub struct ReportRequest {
     /// Where it is public (required when `already_public`).
     #[serde(default)]
     pub public_where: String,
+    /// The first version with the fix, if you know it.
+    #[serde(default)]
+    pub fixed_version: String,
+    /// The weakness as a CWE ID (`CWE-79`), if you know it.
+    #[serde(default)]
+    pub cwe: String,
+    /// A CVSS 3.1 or 4.0 vector, if you scored it.
+    #[serde(default)]
+    pub cvss_vector: String,
     /// Whether you asked another CNA.
     #[serde(default)]
     pub asked_other_cna: bool,
@@ -112,6 +121,9 @@ impl ReportRequest {
                 anonymous: self.anonymous,
                 product: self.product,
                 versions: self.versions,
+                fixed_version: self.fixed_version,
+                cwe: self.cwe,
+                cvss_vector: self.cvss_vector,
                 description: self.description,
                 impact: self.impact,
                 reproduction: self.reproduction,

@@ -1,0 +1,279 @@
+//! Real headless Chromium for the browser tests: chromedriver in its own
+//! process group, sessions (desktop or a 360 px phone), and the small steps
+//! a walk is made of (fill, click, wait, read).
+//!
+//! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
+//! `chromium-driver`; `.ci/run` installs them).
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver in its own process group: dropping it (also when the test
+/// panics) kills the driver and every browser it started.
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // `--`: without it, procps kill takes `-PGID` for an option.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn which(cmd: &str) -> Option<String> {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+pub async fn browser(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1280,1600",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+pub fn totp_now(secret_b32: &str) -> String {
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.trim().as_bytes())
+        .unwrap();
+    let now =
+        u64::try_from(cnadesk_core::Clock::now(&cnadesk_core::SystemClock).as_second()).unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret)
+        .unwrap()
+        .generate(now)
+}
+
+/// Waits (up to 15 s) for an element: clicks that submit forms return
+/// before the next page has loaded.
+pub async fn find(c: &Client, id: &str) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Id(id))
+        .await
+    {
+        Ok(el) => el,
+        Err(e) => panic!("#{id} on {}: {e}", path(c).await),
+    }
+}
+
+/// Waits (up to 15 s) until the browser is at a path starting with `prefix`.
+pub async fn wait_path(c: &Client, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let p = path(c).await;
+        if p.starts_with(prefix) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "expected {prefix}, still at {p}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn fill(c: &Client, id: &str, text: &str) {
+    let el = find(c, id).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+pub async fn click(c: &Client, id: &str) {
+    find(c, id).await.click().await.unwrap();
+}
+
+/// The element's text. A page that is just being replaced (after a click)
+/// can make the element stale between finding and reading it: look again.
+pub async fn text(c: &Client, id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match find(c, id).await.text().await {
+            Ok(t) => return t,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "#{id}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Waits (up to 15 s) until the page source contains `needle`.
+pub async fn wait_for_text(c: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !c.source().await.unwrap().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared on {}",
+            path(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (up to 15 s) until the element's text contains `needle`; returns it.
+pub async fn wait_for_child_text(c: &Client, id: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = text(c, id).await;
+        if t.contains(needle) {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "#{id} never showed {needle:?} (has {t:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn path(c: &Client) -> String {
+    let url = c.current_url().await.unwrap();
+    format!(
+        "{}{}",
+        url.path(),
+        url.query().map(|q| format!("?{q}")).unwrap_or_default()
+    )
+}
+
+pub async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("CNADESK_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), c.screenshot().await.unwrap()).unwrap();
+    }
+}
+
+/// chromium and chromedriver, or a panic that says how to get them.
+pub fn require_chromium() -> (String, String) {
+    match (
+        which("chromium").or_else(|| which("chromium-browser")),
+        which("chromedriver"),
+    ) {
+        (Some(c), Some(d)) => (c, d),
+        _ => panic!(
+            "the browser tests need chromium and chromedriver \
+             (apt-get install chromium chromium-driver; `.ci/run` installs them)"
+        ),
+    }
+}
+
+/// Starts chromedriver on a free port and waits until it listens.
+pub async fn start_driver(chromedriver: &str) -> (Driver, u16) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, port)
+}
+
+/// A session that renders as a phone 360 CSS pixels wide.
+pub async fn phone(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "mobileEmulation": {
+                "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 2.0 }
+            }
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+/// The document's width against the viewport's, and the element reaching
+/// furthest right (tag, id, class) when it is wider.
+pub async fn overflow(c: &Client) -> (i64, i64, String) {
+    let v = c
+        .execute(
+            "const w = document.documentElement.scrollWidth, v = window.innerWidth;
+             let worst = '', right = v;
+             for (const e of document.body.querySelectorAll('*')) {
+               const r = e.getBoundingClientRect().right;
+               if (r > right + 0.5) { right = r; worst = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''); }
+             }
+             return [w, v, worst];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (
+        v[0].as_i64().unwrap_or(0),
+        v[1].as_i64().unwrap_or(0),
+        v[2].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// Asserts the page at `url` is no wider than the phone's viewport.
+pub async fn assert_fits(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    let (width, viewport, worst) = overflow(c).await;
+    assert!(
+        width <= viewport,
+        "{url} is {width} px wide on a {viewport} px phone; widest: {worst}"
+    );
+}
+
+/// Clicks the link with this text.
+pub async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
