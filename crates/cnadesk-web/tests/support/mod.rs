@@ -54,6 +54,14 @@ impl TestApp {
     /// An app talking to a fresh CVE Services double (organization `XSF`,
     /// quota 10), which it returns for fault injection and inspection.
     pub async fn with_cve_double() -> (Self, cnadesk_cve_services::double::Double) {
+        Self::with_cve_double_in(cnadesk_cve_workflow::Environment::Test).await
+    }
+
+    /// [`TestApp::with_cve_double`] with the double standing for this
+    /// environment (`Demo`: the desk of `cnadesk serve --demo`).
+    pub async fn with_cve_double_in(
+        environment: cnadesk_cve_workflow::Environment,
+    ) -> (Self, cnadesk_cve_services::double::Double) {
         use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
         let mut app = Self::new().await;
         let double = Double::with_cna(DoubleConfig::default(), "XSF", 10, "bot", "k3y");
@@ -83,7 +91,7 @@ impl TestApp {
             app.store.clone() as Arc<dyn Store>,
             client,
             app.clock.clone(),
-            cnadesk_cve_workflow::Environment::Test,
+            environment,
         );
         app.state = app.state.clone().with_cve(desk);
         app.router = cnadesk_web::router(app.state.clone());
