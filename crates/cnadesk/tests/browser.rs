@@ -16,191 +16,20 @@
 mod support;
 
 use cnadesk_core::audit::AuditAction;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::io::Write;
+use fantoccini::Locator;
 
-use support::{cnadesk, run, stdout, Server};
-
-/// chromedriver in its own process group: dropping it (also when the test
-/// panics) kills the driver and every browser it started.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // `--`: without it, procps kill takes `-PGID` for an option.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn which(cmd: &str) -> Option<String> {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-async fn browser(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", "--window-size=1280,1600",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("connect to chromedriver")
-}
-
-fn totp_now(secret_b32: &str) -> String {
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(secret_b32.trim().as_bytes())
-        .unwrap();
-    let now =
-        u64::try_from(cnadesk_core::Clock::now(&cnadesk_core::SystemClock).as_second()).unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret)
-        .unwrap()
-        .generate(now)
-}
-
-/// Waits (up to 15 s) for an element: clicks that submit forms return
-/// before the next page has loaded.
-async fn find(c: &Client, id: &str) -> fantoccini::elements::Element {
-    match c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Id(id))
-        .await
-    {
-        Ok(el) => el,
-        Err(e) => panic!("#{id} on {}: {e}", path(c).await),
-    }
-}
-
-/// Waits (up to 15 s) until the browser is at a path starting with `prefix`.
-async fn wait_path(c: &Client, prefix: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let p = path(c).await;
-        if p.starts_with(prefix) {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "expected {prefix}, still at {p}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn fill(c: &Client, id: &str, text: &str) {
-    let el = find(c, id).await;
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, id: &str) {
-    find(c, id).await.click().await.unwrap();
-}
-
-/// The element's text. A page that is just being replaced (after a click)
-/// can make the element stale between finding and reading it: look again.
-async fn text(c: &Client, id: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match find(c, id).await.text().await {
-            Ok(t) => return t,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "#{id}: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// Waits (up to 15 s) until the page source contains `needle`.
-async fn wait_for_text(c: &Client, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !c.source().await.unwrap().contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared on {}",
-            path(c).await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits (up to 15 s) until the element's text contains `needle`; returns it.
-async fn wait_for_child_text(c: &Client, id: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let t = text(c, id).await;
-        if t.contains(needle) {
-            return t;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "#{id} never showed {needle:?} (has {t:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn path(c: &Client) -> String {
-    let url = c.current_url().await.unwrap();
-    format!(
-        "{}{}",
-        url.path(),
-        url.query().map(|q| format!("?{q}")).unwrap_or_default()
-    )
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(dir) = std::env::var("CNADESK_SCREENSHOTS") {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(format!("{dir}/{name}.png"), c.screenshot().await.unwrap()).unwrap();
-    }
-}
+use support::browser::{
+    browser, click, fill, find, path, require_chromium, shot, start_driver, text, totp_now,
+    wait_for_child_text, wait_for_text, wait_path,
+};
+use support::{create_user, run, stdout, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs chromium and chromedriver"]
 async fn first_day_flow_in_chromium() {
-    let (Some(chromium), Some(chromedriver)) = (
-        which("chromium").or_else(|| which("chromium-browser")),
-        which("chromedriver"),
-    ) else {
-        panic!(
-            "the browser flow needs chromium and chromedriver \
-             (apt-get install chromium chromium-driver; `.ci/run` installs them)"
-        );
-    };
+    let (chromium, chromedriver) = require_chromium("the browser flow");
     eprintln!("browser flow: running in {chromium}");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -210,21 +39,7 @@ async fn first_day_flow_in_chromium() {
     let base = server.base_url.clone();
     let setup_url = server.setup_url.clone().expect("setup link");
 
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_driver, port) = start_driver(&chromedriver).await;
 
     let member = browser(port, &dir.path().join("member-profile"), &chromium).await;
 
@@ -455,27 +270,12 @@ async fn first_day_flow_in_chromium() {
     let cve_page = version_url.split("/record/").next().unwrap().to_owned() + "/cve";
     member.goto(&cve_page).await.unwrap();
     assert!(text(&member, "two-person").await.contains("second member"));
-    let mut create = cnadesk(&[
-        "admin",
-        "create-user",
-        "--username",
+    create_user(
+        &data.join("demo"),
         "bob",
-        "--email",
         "bob@example.org",
-        "--data-dir",
-        data.join("demo").to_str().unwrap(),
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .spawn()
-    .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"another correct horse battery\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+        "another correct horse battery",
+    );
     let bob = browser(port, &dir.path().join("bob-profile"), &chromium).await;
     bob.goto(&format!("{base}/login")).await.unwrap();
     fill(&bob, "username", "bob").await;
