@@ -58,6 +58,62 @@ pub struct ProductRow {
     pub statement: String,
 }
 
+impl ProductRow {
+    /// The product as a reader names it: the vendor and the product, or the
+    /// product alone when it already says who makes it (`Prosody IM` of
+    /// vendor `Prosody IM` or `Prosody`).
+    pub fn name(&self) -> String {
+        let vendor = words(&self.vendor);
+        let product = words(&self.product);
+        let says_vendor = vendor.is_empty()
+            || product
+                .windows(vendor.len())
+                .any(|run| run == vendor.as_slice());
+        if says_vendor {
+            self.product.trim().to_owned()
+        } else {
+            format!("{} {}", self.vendor.trim(), self.product.trim())
+        }
+    }
+}
+
+/// The lowercase words of `s`.
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod product_name_tests {
+    use super::ProductRow;
+
+    fn row(vendor: &str, product: &str) -> ProductRow {
+        ProductRow {
+            vendor: vendor.into(),
+            product: product.into(),
+            status: String::new(),
+            affected: String::new(),
+            fixed: String::new(),
+            statement: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_vendor_the_product_already_names_is_said_once() {
+        assert_eq!(row("Prosody IM", "Prosody IM").name(), "Prosody IM");
+        assert_eq!(row("prosody", "Prosody IM").name(), "Prosody IM");
+        assert_eq!(row("", "Dino").name(), "Dino");
+        assert_eq!(
+            row("Ignite Realtime", "Openfire").name(),
+            "Ignite Realtime Openfire"
+        );
+        // A word of the vendor inside a longer word is not the vendor.
+        assert_eq!(row("Pro", "Prosody").name(), "Pro Prosody");
+    }
+}
+
 /// One published CVE record of an advisory.
 #[derive(Clone, Debug)]
 pub struct PublishedRecord {

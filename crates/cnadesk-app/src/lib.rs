@@ -199,6 +199,15 @@ impl App {
         }
     }
 
+    /// Whether this is a demo desk: CVE Services is the in-memory double
+    /// (`cnadesk serve --demo`), so no ID or record of it is real and none
+    /// is linked to cve.org.
+    pub fn is_demo(&self) -> bool {
+        self.cve
+            .as_ref()
+            .is_some_and(|d| *d.environment() == cnadesk_cve_workflow::Environment::Demo)
+    }
+
     /// The same application talking to CVE Services through `desk`.
     pub fn with_cve(mut self, desk: cnadesk_cve_workflow::CveDesk) -> Self {
         self.cve = Some(Arc::new(desk));

@@ -233,6 +233,20 @@ pub struct Facts {
     pub desk_url: String,
     /// The case's CVE ID, if any.
     pub cve_id: Option<String>,
+    /// Whether messages link CVE IDs to their records on cve.org (not on a
+    /// demo desk, whose IDs are not real).
+    pub cve_org: bool,
+}
+
+impl Facts {
+    /// The record of `id` on cve.org, or null (a demo desk, or no CVE ID).
+    fn cve_record_url(&self, id: &str) -> Value {
+        if self.cve_org && id.starts_with("CVE-") {
+            json!(format!("https://www.cve.org/CVERecord?id={id}"))
+        } else {
+            Value::Null
+        }
+    }
 }
 
 fn actor_member(actor: &str) -> Option<UserId> {
@@ -468,6 +482,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                         "cve_id": id,
                         // The desk's own advisory page (stable per CVE ID).
                         "advisory_url": format!("{url}/advisories/{id}"),
+                        "cve_record_url": facts.cve_record_url(id),
                         "credit": facts.credit,
                     }),
                 });
@@ -537,6 +552,7 @@ pub fn intents(event: &AuditEvent, facts: &Facts) -> Vec<Intent> {
                 context: json!({
                     "cve_id": name,
                     "advisory_url": format!("{url}/advisories/{page}"),
+                    "cve_record_url": facts.cve_record_url(&name),
                     "credit": null,
                 }),
             });
@@ -763,6 +779,7 @@ async fn facts_for(app: &App, event: &AuditEvent, users: &[User]) -> Result<Fact
         cve_id: case
             .as_ref()
             .and_then(|c| c.cve_id.as_ref().map(ToString::to_string)),
+        cve_org: !app.is_demo(),
     })
 }
 
@@ -1160,6 +1177,7 @@ mod tests {
             credit: Some("Rita".into()),
             desk_url: "https://desk.example".into(),
             cve_id: None,
+            cve_org: true,
         }
     }
 

@@ -229,7 +229,8 @@ mod tests {
                 "advisory_published",
                 "credited",
                 with(json!({"cve_id": "CVE-2026-0001",
-                "advisory_url": "https://cna.xmpp.example/advisories/CVE-2026-0001", "credit": "Mallory"})),
+                "advisory_url": "https://cna.xmpp.example/advisories/CVE-2026-0001",
+                "cve_record_url": "https://www.cve.org/CVERecord?id=CVE-2026-0001", "credit": "Mallory"})),
             ),
             (
                 "vendor_invitation",

@@ -205,8 +205,8 @@ impl Jobs for SqlStore {
         }
         if latest.version != request.version {
             return Err(StoreError::Conflict(format!(
-                "version {} was saved after version {}; approve and publish the latest",
-                latest.version, request.version
+                "version {} was saved after version {}: approve and publish version {} instead",
+                latest.version, request.version, latest.version
             )));
         }
         if !latest.publishable() {

@@ -172,6 +172,7 @@ impl Member {
             csrf: csrf.to_owned(),
             vendor: None,
             meta: None,
+            demo: state.is_demo(),
         }
     }
 }

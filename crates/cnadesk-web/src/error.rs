@@ -84,7 +84,7 @@ impl From<StoreError> for AppError {
     }
 }
 
-#[derive(Template)]
+#[derive(Clone, Debug, Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
     layout: Layout,
@@ -108,17 +108,65 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let page = ErrorPage {
-            layout: Layout::anonymous("cnadesk", status.canonical_reason().unwrap_or("Error"), ""),
+            layout: Layout {
+                cna_name: "cnadesk".into(),
+                title: status.canonical_reason().unwrap_or("Error").into(),
+                ..Layout::default()
+            },
             status: status.as_u16(),
             message,
         };
-        let response = render(status, &page);
+        let mut response = render(status, &page);
+        // The router's `error_pages` renders the page again in the desk's
+        // own layout (the CNA's name, the demo banner): it needs the state,
+        // which an error does not have.
+        response.extensions_mut().insert(ErrorShown(page));
         match self {
             AppError::TooManyRequests(secs) => with_retry_after(response, secs),
             AppError::Unavailable(_) => unavailable(response),
             _ => response,
         }
     }
+}
+
+/// The error page a response shows (a response extension).
+#[derive(Clone, Debug)]
+struct ErrorShown(ErrorPage);
+
+/// Middleware: an error page, rendered where the state is unknown, is
+/// rendered again with the desk's layout: the CNA's name from the
+/// configuration instead of the software's, and the demo banner.
+pub(crate) async fn error_pages(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(req).await;
+    let Some(ErrorShown(page)) = response.extensions().get::<ErrorShown>().cloned() else {
+        return response;
+    };
+    let page = ErrorPage {
+        layout: Layout::public(&state, &page.layout.title, ""),
+        ..page
+    };
+    let (mut parts, _) = response.into_parts();
+    let fresh = render(
+        StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &page,
+    );
+    // The new body replaces the old one, which may have been compressed.
+    for stale in [
+        axum::http::header::CONTENT_ENCODING,
+        axum::http::header::CONTENT_LENGTH,
+        axum::http::header::ETAG,
+    ] {
+        parts.headers.remove(stale);
+    }
+    let (fresh_parts, body) = fresh.into_parts();
+    for (name, value) in &fresh_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, body)
 }
 
 /// What a `429` says when its cause cannot tell a better time: one minute.

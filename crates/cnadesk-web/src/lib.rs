@@ -233,6 +233,11 @@ pub fn router(state: AppState) -> Router {
     public_site
         .merge(api)
         .merge(desk)
+        // Error pages in the desk's layout: the CNA's name, the demo banner.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::error_pages,
+        ))
         // Every other form is text: 1 MiB is far above the longest field.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         // No page runs a script: even a payload that slipped past escaping

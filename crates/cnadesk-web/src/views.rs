@@ -19,6 +19,9 @@ pub struct Layout {
     pub vendor: Option<String>,
     /// OpenGraph and feed links of a public page.
     pub meta: Option<PageMeta>,
+    /// A demo desk (CVE Services simulated): every page says so, and no
+    /// CVE ID links to cve.org.
+    pub demo: bool,
 }
 
 /// What a public page tells link previews and feed readers.
@@ -36,14 +39,15 @@ pub struct PageMeta {
 
 impl Layout {
     /// The layout of a page seen without signing in.
-    pub fn anonymous(cna_name: &str, title: &str, csrf: &str) -> Self {
+    pub fn public(state: &crate::AppState, title: &str, csrf: &str) -> Self {
         Layout {
-            cna_name: cna_name.to_owned(),
+            cna_name: state.settings.cna_name.clone(),
             title: title.to_owned(),
             member: None,
             csrf: csrf.to_owned(),
             vendor: None,
             meta: None,
+            demo: state.is_demo(),
         }
     }
 }
@@ -70,15 +74,28 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 pub use cnadesk_app::text::{fmt_time, rfc3339};
 
-/// `3 h`, `2 d`: how long ago, compactly.
+/// `3 h`, `2 d`: how long ago, compactly (a table's "Age", "… old").
 pub fn fmt_age(ms: i64, now_ms: i64) -> String {
     let secs = (now_ms - ms).max(0) / 1000;
     match secs {
-        s if s < 60 => "now".into(),
+        s if s < 60 => "< 1 min".into(),
         s if s < 3600 => format!("{} min", s / 60),
         s if s < 86_400 => format!("{} h", s / 3600),
         s => format!("{} d", s / 86_400),
     }
+}
+
+/// `just now`, `1 minute ago`, `3 hours ago`, `2 days ago`: how long ago,
+/// in words.
+pub fn fmt_ago(ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - ms).max(0) / 1000;
+    let (n, unit) = match secs {
+        s if s < 60 => return "just now".into(),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
 /// A stored file as a download that never renders in the browser.
@@ -120,10 +137,18 @@ mod tests {
     #[test]
     fn times_format() {
         assert_eq!(fmt_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(fmt_age(0, 59_000), "now");
+        assert_eq!(fmt_age(0, 59_000), "< 1 min");
         assert_eq!(fmt_age(0, 61_000), "1 min");
         assert_eq!(fmt_age(0, 7_200_000), "2 h");
         assert_eq!(fmt_age(0, 3 * 86_400_000), "3 d");
-        assert_eq!(fmt_age(10, 0), "now");
+        assert_eq!(fmt_age(10, 0), "< 1 min");
+        assert_eq!(fmt_ago(0, 59_000), "just now");
+        assert_eq!(fmt_ago(0, 61_000), "1 minute ago");
+        assert_eq!(fmt_ago(0, 125_000), "2 minutes ago");
+        assert_eq!(fmt_ago(0, 3_600_000), "1 hour ago");
+        assert_eq!(fmt_ago(0, 7_200_000), "2 hours ago");
+        assert_eq!(fmt_ago(0, 86_400_000), "1 day ago");
+        assert_eq!(fmt_ago(0, 3 * 86_400_000), "3 days ago");
+        assert_eq!(fmt_ago(10, 0), "just now");
     }
 }

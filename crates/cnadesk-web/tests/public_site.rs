@@ -212,7 +212,9 @@ async fn a_published_case_is_on_the_public_site_with_valid_downloads_feeds_and_l
     assert!(b.contains("<td>User interaction</td><td>Required</td>"));
     assert!(b.contains("0.12.0 to before 0.12.4"), "affected versions");
     assert!(
-        b.contains("<td>0.12.0 to before 0.12.4</td><td>0.12.4</td>"),
+        b.contains(
+            "<td data-label=\"Affected\">0.12.0 to before 0.12.4</td><td data-label=\"Fixed\">0.12.4</td>"
+        ),
         "affected and fixed versions side by side"
     );
     assert!(b.contains("Rita Reporter"), "credits");
@@ -554,4 +556,73 @@ async fn policy_contact_and_security_txt() {
     let (log, head) = log_and_head(&app).await;
     assert_eq!(head.size, 0);
     verify(&log, &head, Some(&app.state.log_key.public_hex())).unwrap();
+}
+
+#[tokio::test]
+async fn error_pages_carry_the_cna_name() {
+    let mut config = cnadesk_web::WebConfig::default();
+    config.settings.cna_name = "Example Foundation".into();
+    let app = TestApp::with_config(config).await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let desk = ada.get("/desk/cases/99").await;
+    // A public page is compressed when the client accepts it; its error
+    // page is rendered again, whole and uncompressed.
+    let public = get_with(
+        &app,
+        "/advisories/CVE-2026-99999",
+        header::ACCEPT_ENCODING,
+        "gzip",
+    )
+    .await;
+    for r in [get(&app, "/no/such/page").await, public, desk] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(r.headers.get(header::CONTENT_ENCODING).is_none());
+        assert!(
+            r.body
+                .contains("<title>Not Found · Example Foundation CNA</title>"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("<strong>Example Foundation</strong>"));
+        assert!(!r.body.contains("cnadesk"), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_demo_desk_says_so_on_every_page_and_links_nothing_to_cve_org() {
+    let (app, _double) =
+        TestApp::with_cve_double_in(cnadesk_cve_workflow::Environment::Demo, false).await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let mut bob = app.signed_in("bob", Role::Member).await;
+    let (n, cve) = approved_case(&app, &mut ada, &mut bob, "Carbons spoofing").await;
+    publish(&mut ada, n).await;
+    let advisory = format!("/advisories/{cve}");
+    for path in ["/", "/report", "/advisories", &advisory, "/no/such/page"] {
+        let r = get(&app, path).await;
+        assert!(r.body.contains("id=\"demo-banner\""), "{path}");
+        assert!(r.body.contains("CVE Services is simulated"), "{path}");
+        assert!(!r.body.contains("cve.org"), "{path}: {}", r.body);
+    }
+    assert!(get(&app, &advisory).await.body.contains(&cve));
+    for path in ["/desk", &format!("/desk/cases/{n}/cve")] {
+        let r = ada.get(path).await;
+        assert!(r.body.contains("id=\"demo-banner\""), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_desk_on_the_cve_program_links_its_ids_to_cve_org_and_shows_no_banner() {
+    let (app, _double) = TestApp::with_cve_double().await;
+    let mut ada = app.signed_in("ada", Role::Member).await;
+    let mut bob = app.signed_in("bob", Role::Member).await;
+    let (n, cve) = approved_case(&app, &mut ada, &mut bob, "Carbons spoofing").await;
+    publish(&mut ada, n).await;
+    let page = get(&app, &format!("/advisories/{cve}")).await.body;
+    assert!(page.contains(&format!("https://www.cve.org/CVERecord?id={cve}")));
+    assert!(!page.contains("demo-banner"));
+    // The record names vendor and product alike: said once.
+    assert!(
+        page.contains("<td data-label=\"Product\">Prosody</td>"),
+        "{page}"
+    );
 }

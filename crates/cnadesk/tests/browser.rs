@@ -16,22 +16,20 @@
 mod support;
 
 use cnadesk_core::audit::AuditAction;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use std::io::Write;
 
-use support::chromium::{
+use support::browser::{
     browser, click, fill, find, path, require_chromium, shot, start_driver, text, totp_now,
     wait_for_child_text, wait_for_text, wait_path,
 };
-use support::{cnadesk, run, stdout, Server};
+use support::{create_user, run, stdout, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs chromium and chromedriver"]
 async fn first_day_flow_in_chromium() {
-    let (chromium, chromedriver) = require_chromium();
+    let (chromium, chromedriver) = require_chromium("the browser flow");
     eprintln!("browser flow: running in {chromium}");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -272,27 +270,12 @@ async fn first_day_flow_in_chromium() {
     let cve_page = version_url.split("/record/").next().unwrap().to_owned() + "/cve";
     member.goto(&cve_page).await.unwrap();
     assert!(text(&member, "two-person").await.contains("second member"));
-    let mut create = cnadesk(&[
-        "admin",
-        "create-user",
-        "--username",
+    create_user(
+        &data.join("demo"),
         "bob",
-        "--email",
         "bob@example.org",
-        "--data-dir",
-        data.join("demo").to_str().unwrap(),
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .spawn()
-    .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"another correct horse battery\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+        "another correct horse battery",
+    );
     let bob = browser(port, &dir.path().join("bob-profile"), &chromium).await;
     bob.goto(&format!("{base}/login")).await.unwrap();
     fill(&bob, "username", "bob").await;

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use std::io::Write;
 
-use support::chromium::{
-    assert_fits, browser, click, click_link, fill, find, path, phone, require_chromium, shot,
-    start_driver, text, totp_now, wait_path,
+use support::browser::{
+    assert_fits, browser, browser_with, click, click_link, fill, find, path, require_chromium,
+    shot, start_driver, text, totp_now, wait_path,
 };
 use support::{cnadesk, Server};
 
@@ -63,7 +63,7 @@ async fn sign_in(c: &Client, base: &str, user: &str, password: &str) {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs chromium and chromedriver"]
 async fn from_report_to_advisory_in_six_actions() {
-    let (chromium, chromedriver) = require_chromium();
+    let (chromium, chromedriver) = require_chromium("the walk");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start_with(&data, &["--demo"]);
@@ -282,7 +282,7 @@ async fn from_report_to_advisory_in_six_actions() {
     }
 
     // ---- every page of the walk on a 360 px phone ------------------------------------
-    let phone = phone(port, &dir.path().join("phone"), &chromium).await;
+    let phone = browser_with(port, &dir.path().join("phone"), &chromium, Some((360, 740))).await;
     // Signed in as Alice on the phone (second factor and all).
     phone.goto(&format!("{base}/login")).await.unwrap();
     fill(&phone, "username", "alice").await;

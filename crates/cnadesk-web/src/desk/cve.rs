@@ -27,7 +27,7 @@ use super::DiffLine;
 use crate::auth::Member;
 use crate::extract::{CsrfForm, IdPath, TokenOnly};
 use crate::security::Csrf;
-use crate::views::{fmt_age, fmt_time, render, Layout};
+use crate::views::{fmt_ago, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 
 /// Which CVE Services the desk talks to, for the banner on every CVE page.
@@ -159,10 +159,10 @@ fn id_row(e: &CveIdEntry, now_ms: i64, primary: Option<&CveId>, stale: Option<St
         } else {
             "unknown".into()
         },
-        age: match fmt_age(e.reserved_at_ms, now_ms) {
-            _ if e.reserved_at_ms <= 0 => String::new(),
-            a if a == "now" => "just now".into(),
-            a => format!("{a} ago"),
+        age: if e.reserved_at_ms > 0 {
+            fmt_ago(e.reserved_at_ms, now_ms)
+        } else {
+            String::new()
         },
         reserved_by: e.reserved_by.clone(),
         case_number: e.case_id.map(|c| c.0).unwrap_or(0),
@@ -427,6 +427,31 @@ pub struct NoticeQuery {
     pub(crate) done: String,
 }
 
+/// The notices that tell of something to look at (a warning, not a
+/// success): CVE Services answered unclearly, differently, or not at all.
+const WARNINGS: [&str; 3] = ["published-differs", "queued", "failed"];
+
+/// The style of a notice shown on a page: `warning` or `notice`.
+fn notice_class(notice: &str) -> &'static str {
+    if WARNINGS.iter().any(|w| notice_text(w) == notice) {
+        "warning"
+    } else {
+        "notice"
+    }
+}
+
+impl CasePage {
+    fn notice_class(&self) -> &'static str {
+        notice_class(&self.drafts.notice)
+    }
+}
+
+impl IdsPage {
+    fn notice_class(&self) -> &'static str {
+        notice_class(&self.notice)
+    }
+}
+
 fn notice_text(done: &str) -> &'static str {
     match done {
         "reserved" => "Reserved.",
@@ -506,11 +531,36 @@ async fn refused(
         WorkflowError::Service(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    drafts.error = match e {
-        WorkflowError::Service(s) => cnadesk_cve_workflow::describe(&s),
-        other => other.to_string(),
-    };
+    drafts.error = workflow_message(e);
     case_page(state, member, csrf, id, drafts, status).await
+}
+
+/// A refusal of the CVE workflow in words for the page.
+fn workflow_message(e: WorkflowError) -> String {
+    match e {
+        WorkflowError::Service(s) => cnadesk_cve_workflow::describe(&s),
+        // The store's own words, as a sentence (its `Display` of a conflict
+        // appends "already exists", which fits a taken name, not a newer
+        // version or a job already running).
+        WorkflowError::Store(
+            cnadesk_store::StoreError::Conflict(m) | cnadesk_store::StoreError::Rejected(m),
+        ) => sentence(&m),
+        other => sentence(&other.to_string()),
+    }
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// The reservation form.
@@ -861,10 +911,7 @@ pub async fn case_cve_drift(
                 None
             }
             Err(e) => {
-                page.error = match e {
-                    WorkflowError::Service(s) => cnadesk_cve_workflow::describe(&s),
-                    other => other.to_string(),
-                };
+                page.error = workflow_message(e);
                 None
             }
         },
@@ -1006,10 +1053,10 @@ pub async fn cve_sync(
 ) -> Result<Response, AppError> {
     let result = match desk(&state) {
         Err(m) => Err(m),
-        Ok(desk) => desk.sync_ids(&member.actor()).await.map_err(|e| match e {
-            WorkflowError::Service(s) => cnadesk_cve_workflow::describe(&s),
-            other => other.to_string(),
-        }),
+        Ok(desk) => desk
+            .sync_ids(&member.actor())
+            .await
+            .map_err(workflow_message),
     };
     match result {
         Ok(_) => Ok(Redirect::to("/desk/cve?done=synced").into_response()),
@@ -1084,13 +1131,26 @@ pub async fn cve_reject(
         Err(WorkflowError::Service(s)) => {
             again(cnadesk_cve_workflow::describe(&s), StatusCode::BAD_GATEWAY).await
         }
-        Err(e) => again(e.to_string(), StatusCode::CONFLICT).await,
+        Err(e) => again(workflow_message(e), StatusCode::CONFLICT).await,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_newer_version_is_refused_in_a_sentence() {
+        let e = WorkflowError::Store(cnadesk_store::StoreError::Conflict(
+            "version 3 was saved after version 2: approve and publish version 3 instead".into(),
+        ));
+        assert_eq!(
+            workflow_message(e),
+            "Version 3 was saved after version 2: approve and publish version 3 instead."
+        );
+        assert_eq!(sentence("done."), "Done.");
+        assert_eq!(sentence(""), "");
+    }
 
     #[test]
     fn disclosure_times_are_utc() {

@@ -12,7 +12,7 @@ use super::case_and_report;
 use crate::auth::Member;
 use crate::extract::{CsrfForm, IdPath};
 use crate::security::Csrf;
-use crate::views::{fmt_age, fmt_time, render, Layout};
+use crate::views::{fmt_age, fmt_ago, fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use cnadesk_app::conversation::{self, MessageError};
 use cnadesk_app::scope::scope_input;
@@ -121,7 +121,7 @@ pub async fn queue(
                 title: c.title,
                 state: c.state.label().into(),
                 assignee: name_of(c.assignee),
-                updated: fmt_age(c.updated_at_ms, now),
+                updated: fmt_ago(c.updated_at_ms, now),
             })
             .collect();
     } else {

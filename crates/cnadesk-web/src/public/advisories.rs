@@ -326,7 +326,7 @@ fn layout(
     description: &str,
     feed: Option<String>,
 ) -> crate::views::Layout {
-    let mut layout = crate::views::Layout::anonymous(&state.settings.cna_name, title, "");
+    let mut layout = crate::views::Layout::public(state, title, "");
     layout.meta = Some(PageMeta {
         url: state.url(path),
         description: description.chars().take(300).collect(),

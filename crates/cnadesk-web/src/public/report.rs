@@ -52,7 +52,7 @@ pub(crate) async fn intake(
 
 /// The layout of a page for someone not signed in.
 pub(crate) fn public_layout(state: &AppState, title: &str, csrf: &str) -> Layout {
-    Layout::anonymous(&state.settings.cna_name, title, csrf)
+    Layout::public(state, title, csrf)
 }
 
 #[derive(Template)]

@@ -145,7 +145,7 @@ pub async fn stats(State(state): State<AppState>) -> Result<Response, AppError> 
         })
         .collect();
     let page = StatsPage {
-        layout: Layout::anonymous(&state.settings.cna_name, "Response times", ""),
+        layout: Layout::public(&state, "Response times", ""),
         policy_name: policy.name.clone(),
         policy_version: policy.version.clone(),
         summary: policy.summary.clone(),

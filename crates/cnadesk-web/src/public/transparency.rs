@@ -108,8 +108,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
             }
         })
         .collect();
-    let mut layout =
-        crate::views::Layout::anonymous(&state.settings.cna_name, "Transparency log", "");
+    let mut layout = crate::views::Layout::public(&state, "Transparency log", "");
     layout.meta = Some(crate::views::PageMeta {
         url: state.url("/transparency"),
         description: "The CNA's public, hash-chained and signed log of its decisions.".into(),

@@ -53,7 +53,7 @@ impl Vendor {
     }
 
     fn layout(&self, state: &AppState, title: &str, csrf: &str) -> Layout {
-        let mut layout = Layout::anonymous(&state.settings.cna_name, title, csrf);
+        let mut layout = Layout::public(state, title, csrf);
         layout.vendor = Some(self.account.display_name.clone());
         layout
     }
@@ -172,7 +172,7 @@ pub async fn login_form(
     render(
         StatusCode::OK,
         &LoginPage {
-            layout: Layout::anonymous(&state.settings.cna_name, "Vendor sign-in", &csrf.token),
+            layout: Layout::public(&state, "Vendor sign-in", &csrf.token),
             email: String::new(),
             next: vendor_next(q.next.as_deref()),
             error: String::new(),
@@ -264,7 +264,7 @@ pub async fn login_submit(
         render(
             status,
             &LoginPage {
-                layout: Layout::anonymous(&state.settings.cna_name, "Vendor sign-in", &csrf.token),
+                layout: Layout::public(&state, "Vendor sign-in", &csrf.token),
                 email: form.email.clone(),
                 next: next.clone(),
                 error: error.to_owned(),
@@ -324,7 +324,7 @@ async fn invitation_page(
 ) -> Result<InvitationPage, AppError> {
     let has_account = vendor_portal::has_account(state, &participant.email).await?;
     Ok(InvitationPage {
-        layout: Layout::anonymous(&state.settings.cna_name, "Invitation", csrf),
+        layout: Layout::public(state, "Invitation", csrf),
         case_number: participant.case_id.0,
         email: participant.email.clone(),
         has_account,

@@ -54,12 +54,22 @@ impl TestApp {
     /// An app talking to a fresh CVE Services double (organization `XSF`,
     /// quota 10), which it returns for fault injection and inspection.
     pub async fn with_cve_double() -> (Self, cnadesk_cve_services::double::Double) {
-        Self::with_cve_double_lifecycle(false).await
+        Self::with_cve_double_in(cnadesk_cve_workflow::Environment::Test, false).await
     }
 
     /// [`TestApp::with_cve_double`], with the case life cycle following
     /// events (`on`) as a desk does by default.
     pub async fn with_cve_double_lifecycle(
+        on: bool,
+    ) -> (Self, cnadesk_cve_services::double::Double) {
+        Self::with_cve_double_in(cnadesk_cve_workflow::Environment::Test, on).await
+    }
+
+    /// [`TestApp::with_cve_double`] with the double standing for this
+    /// environment (`Demo`: the desk of `cnadesk serve --demo`), the case
+    /// life cycle on or off.
+    pub async fn with_cve_double_in(
+        environment: cnadesk_cve_workflow::Environment,
         on: bool,
     ) -> (Self, cnadesk_cve_services::double::Double) {
         use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
@@ -91,7 +101,7 @@ impl TestApp {
             app.store.clone() as Arc<dyn Store>,
             client,
             app.clock.clone(),
-            cnadesk_cve_workflow::Environment::Test,
+            environment,
         );
         app.state = app.state.clone().with_cve(desk);
         app.router = cnadesk_web::router(app.state.clone());

@@ -1,7 +1,7 @@
 //! Runs the real `cnadesk` binary.
 #![allow(dead_code)]
 
-pub mod chromium;
+pub mod browser;
 pub mod faults;
 
 use std::io::{BufRead, BufReader};
@@ -200,4 +200,31 @@ pub fn require_postgres_url(test: &str) -> String {
              (e.g. postgres://postgres@127.0.0.1:5432/postgres; `.ci/run` starts one)"
         )
     })
+}
+
+/// Creates a member account with `cnadesk admin create-user` on the desk in
+/// `data_dir` (a running server sees it at once), the password on stdin.
+pub fn create_user(data_dir: &Path, username: &str, email: &str, password: &str) {
+    use std::io::Write;
+    let mut create = cnadesk(&[
+        "admin",
+        "create-user",
+        "--username",
+        username,
+        "--email",
+        email,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(create.wait().unwrap().success(), "create-user {username}");
 }

@@ -1,9 +1,5 @@
-//! Real headless Chromium for the browser tests: chromedriver in its own
-//! process group, sessions (desktop or a 360 px phone), and the small steps
-//! a walk is made of (fill, click, wait, read).
-//!
-//! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
-//! `chromium-driver`; `.ci/run` installs them).
+//! Driving a real headless Chromium through chromedriver (fantoccini): the
+//! helpers of the browser tests.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -12,9 +8,43 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
+/// The `chromium` and `chromedriver` binaries, or the test fails, in words.
+pub fn require_chromium(test: &str) -> (String, String) {
+    let (Some(chromium), Some(chromedriver)) = (
+        which("chromium").or_else(|| which("chromium-browser")),
+        which("chromedriver"),
+    ) else {
+        panic!(
+            "{test} needs chromium and chromedriver \
+             (apt-get install chromium chromium-driver; `.ci/run` installs them)"
+        );
+    };
+    (chromium, chromedriver)
+}
+
+/// Starts chromedriver on a free port and waits until it listens.
+pub async fn start_driver(chromedriver: &str) -> (Driver, u16) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, port)
+}
+
 /// chromedriver in its own process group: dropping it (also when the test
 /// panics) kills the driver and every browser it started.
-pub struct Driver(Child);
+pub struct Driver(pub Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -46,19 +76,33 @@ pub fn which(cmd: &str) -> Option<String> {
 }
 
 pub async fn browser(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
+    browser_with(port, profile, chromium, None).await
+}
+
+/// A Chromium session; with `phone: Some((width, height))`, Chromium's
+/// mobile emulation at that viewport (CSS pixels, device pixel ratio 2).
+pub async fn browser_with(
+    port: u16,
+    profile: &std::path::Path,
+    chromium: &str,
+    phone: Option<(u32, u32)>,
+) -> Client {
+    let mut options = serde_json::json!({
+        "binary": chromium,
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic", "--window-size=1280,1600",
+            format!("--user-data-dir={}", profile.display()),
+        ]
+    });
+    if let Some((width, height)) = phone {
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2 }
+        });
+    }
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", "--window-size=1280,1600",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
         .capabilities(caps)
@@ -175,66 +219,6 @@ pub async fn shot(c: &Client, name: &str) {
     }
 }
 
-/// chromium and chromedriver, or a panic that says how to get them.
-pub fn require_chromium() -> (String, String) {
-    match (
-        which("chromium").or_else(|| which("chromium-browser")),
-        which("chromedriver"),
-    ) {
-        (Some(c), Some(d)) => (c, d),
-        _ => panic!(
-            "the browser tests need chromium and chromedriver \
-             (apt-get install chromium chromium-driver; `.ci/run` installs them)"
-        ),
-    }
-}
-
-/// Starts chromedriver on a free port and waits until it listens.
-pub async fn start_driver(chromedriver: &str) -> (Driver, u16) {
-    let port = free_port();
-    let driver = Driver(
-        Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (driver, port)
-}
-
-/// A session that renders as a phone 360 CSS pixels wide.
-pub async fn phone(port: u16, profile: &std::path::Path, chromium: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-            "mobileEmulation": {
-                "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 2.0 }
-            }
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("connect to chromedriver")
-}
-
 /// The document's width against the viewport's, and the element reaching
 /// furthest right (tag, id, class) when it is wider.
 pub async fn overflow(c: &Client) -> (i64, i64, String) {
@@ -258,13 +242,13 @@ pub async fn overflow(c: &Client) -> (i64, i64, String) {
     )
 }
 
-/// Asserts the page at `url` is no wider than the phone's viewport.
+/// Loads `url` and asserts the page is no wider than the viewport.
 pub async fn assert_fits(c: &Client, url: &str) {
     c.goto(url).await.unwrap();
     let (width, viewport, worst) = overflow(c).await;
     assert!(
         width <= viewport,
-        "{url} is {width} px wide on a {viewport} px phone; widest: {worst}"
+        "{url} is {width} px wide on a {viewport} px screen; widest: {worst}"
     );
 }
 
