@@ -378,7 +378,12 @@ pub async fn totp_submit(
     let (row, cookie) = new_session(&state, &pending.user, false);
     state
         .store
-        .complete_session_mfa(&pending.session_hash, row, &actor)
+        .complete_session_mfa(
+            &pending.session_hash,
+            row,
+            cnadesk_store::SecondFactor::Totp,
+            &actor,
+        )
         .await?;
     Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
