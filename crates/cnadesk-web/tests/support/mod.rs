@@ -90,7 +90,18 @@ impl TestApp {
         (app, double)
     }
 
-    pub async fn with_config(config: WebConfig) -> Self {
+    /// An app with `config`, except that members and admins sign in with a
+    /// password alone: the policy that requires a second factor (on for a
+    /// real desk) is turned off here, explicitly, for the tests that are
+    /// not about it. [`TestApp::with_exact_config`] keeps the policy.
+    pub async fn with_config(mut config: WebConfig) -> Self {
+        config.settings.accounts.require_totp = false;
+        config.settings.accounts.require_totp_for_admins = false;
+        Self::with_exact_config(config).await
+    }
+
+    /// An app with `config` as given (the second-factor policy included).
+    pub async fn with_exact_config(config: WebConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             open(&sqlite_url_in(dir.path()), Migrate::Apply)
