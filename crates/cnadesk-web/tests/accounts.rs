@@ -1234,9 +1234,43 @@ async fn a_member_without_a_second_factor_cannot_use_the_desk_under_the_policy()
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/account/totp");
-    // The API tokens it might have made are no way round either: it can
-    // make none.
+    // Nor make API tokens; one made before the policy is no way round it.
     assert_eq!(mia.get("/account/tokens").await.location(), "/account/totp");
+    let mia_id = app
+        .store
+        .user_credentials("mia")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let (_, secret) = cnadesk_app::tokens::create(
+        &app.state,
+        mia_id,
+        &cnadesk_app::tokens::TokenRequest {
+            name: "from before".into(),
+            scopes: vec!["read".into()],
+            days: "30".into(),
+        },
+        &cnadesk_core::Actor::system("test"),
+    )
+    .await
+    .unwrap();
+    let r = app
+        .send(
+            axum::http::Request::get("/api/v1/me")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "second_factor_required",
+        "{}",
+        r.body
+    );
     let page = mia.get("/account/totp").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("must use a second factor"));
