@@ -77,11 +77,21 @@ pub async fn invitation_form(
 }
 
 /// The password form of an invitation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct ChoosePasswordForm {
     password: String,
     confirm: String,
+}
+
+impl std::fmt::Debug for ChoosePasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What was typed is a secret: never in Debug output.
+        f.debug_struct("ChoosePasswordForm")
+            .field("password", &"[redacted]")
+            .field("confirm", &"[redacted]")
+            .finish()
+    }
 }
 
 /// `POST /invitation/{token}`: the account's first password; signed in,

@@ -60,12 +60,23 @@ pub async fn password_form(
 }
 
 /// The password form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct ChangePasswordForm {
     current: String,
     password: String,
     confirm: String,
+}
+
+impl std::fmt::Debug for ChangePasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What was typed is a secret: never in Debug output.
+        f.debug_struct("ChangePasswordForm")
+            .field("current", &"[redacted]")
+            .field("password", &"[redacted]")
+            .field("confirm", &"[redacted]")
+            .finish()
+    }
 }
 
 /// `POST /account/password`

@@ -50,10 +50,19 @@ pub async fn recovery_codes(
 }
 
 /// The form: a current code from the app.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct RegenerateForm {
     code: String,
+}
+
+impl std::fmt::Debug for RegenerateForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What was typed is a secret: never in Debug output.
+        f.debug_struct("RegenerateForm")
+            .field("code", &"[redacted]")
+            .finish()
+    }
 }
 
 /// `POST /account/recovery-codes`: new codes replace the old ones.
