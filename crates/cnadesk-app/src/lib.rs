@@ -8,7 +8,9 @@
 //! `notify::deliver_due`, `transparency::sweep`) as jobs.
 //!
 //! - `accounts`: rules for new accounts and passwords, password hashing,
-//!   an admin creating, activating and deactivating accounts.
+//!   an admin inviting (or creating), activating and deactivating accounts,
+//!   invitation links, a member changing their password, the second-factor
+//!   policy.
 //! - `advisories`: what is public, assembled from the store.
 //! - `casework`: the team's coordination work on a case (vulnerabilities,
 //!   products, CVE count, invitations, a broken embargo, messages, files).
@@ -19,6 +21,7 @@
 //! - `inbound`: received mail filed as reports or replies, or quarantined.
 //! - `intake`: one path for a report from the form, the API or e-mail.
 //! - `notify`: who is told what (rules, fan-out, delivery).
+//! - `recovery`: one-time recovery codes for the second factor.
 //! - `roster`: profile, absences, affiliations, rota and handover, stepping
 //!   aside from or taking a case, clock actions.
 //! - `scope`: the scope policy and the ecosystem registry.
@@ -43,6 +46,7 @@ pub mod lifecycle;
 pub mod mail_admin;
 pub mod notify;
 pub mod records;
+pub mod recovery;
 pub mod roster;
 pub mod scope;
 pub mod team;
@@ -76,6 +80,8 @@ pub struct Settings {
     pub public: advisories::PublicSettings,
     /// What the desk does by itself as a case goes on.
     pub lifecycle: lifecycle::LifecycleSettings,
+    /// Team accounts: the second-factor policy, invitation links.
+    pub accounts: accounts::AccountSettings,
 }
 
 impl Default for Settings {
@@ -87,6 +93,7 @@ impl Default for Settings {
             coordination: coordination::CoordinationSettings::default(),
             public: advisories::PublicSettings::default(),
             lifecycle: lifecycle::LifecycleSettings::default(),
+            accounts: accounts::AccountSettings::default(),
         }
     }
 }

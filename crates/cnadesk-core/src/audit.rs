@@ -125,6 +125,19 @@ audit_actions! {
     UserTotpEnrolled => "user.totp_enrolled",
     /// A member's second factor was removed.
     UserTotpRemoved => "user.totp_removed",
+    /// An admin invited a member by an e-mailed link (the account has no
+    /// password until the link is followed).
+    UserInvited => "user.invited",
+    /// An admin made a new invitation link for an account not yet set up.
+    UserInvitationRenewed => "user.invitation_renewed",
+    /// An invited member followed the link and chose a password.
+    UserInvitationAccepted => "user.invitation_accepted",
+    /// A member changed their own password (their other sessions ended).
+    UserPasswordChanged => "user.password_changed",
+    /// A member's one-time recovery codes were made (replacing any before).
+    UserRecoveryCodesGenerated => "user.recovery_codes_generated",
+    /// A member signed in with a recovery code instead of a TOTP code.
+    UserRecoveryCodeUsed => "user.recovery_code_used",
     /// A password was verified; the second factor is pending.
     SessionPasswordVerified => "session.password_verified",
     /// A member signed in.

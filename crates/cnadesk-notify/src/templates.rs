@@ -9,7 +9,7 @@ use minijinja::{Environment, Value};
 use serde_json::Value as Json;
 
 /// Every message template, by name.
-pub const TEMPLATES: [&str; 11] = [
+pub const TEMPLATES: [&str; 12] = [
     "report_ack",
     "report_stage",
     "team_message",
@@ -21,6 +21,7 @@ pub const TEMPLATES: [&str; 11] = [
     "vendor_event",
     "sla_alert",
     "member_event",
+    "member_invitation",
 ];
 
 macro_rules! sources {
@@ -44,6 +45,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "vendor_event",
     "sla_alert",
     "member_event",
+    "member_invitation",
 );
 
 /// A rendered message.
@@ -270,6 +272,15 @@ mod tests {
                     json!({"member": "Ada", "level_title": "Warning", "level_text":
                 "75 % of the time for this commitment has passed.", "target": "triage", "subject_ref": "report #12",
                 "message": "Triage: 75% of the target used", "link": "https://cna.xmpp.example/desk/reports/12"}),
+                ),
+            ),
+            (
+                "member_invitation",
+                "plain",
+                with(
+                    json!({"display_name": "Bob <b>", "username": "bob", "role": "member",
+                "invited_by": "ada", "invitation_link": "https://cna.xmpp.example/invitation/xyz",
+                "expires": "2026-12-09 10:00"}),
                 ),
             ),
             (

@@ -3,13 +3,107 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::{Actor, UserId};
-use cnadesk_store::{Accounts, NewUser, StoreError, StoreResult, User, UserCredentials};
+use cnadesk_store::{
+    Accounts, NewUser, NewUserInvitation, StoreError, StoreResult, User, UserCredentials,
+    UserInvitation,
+};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::health::db_err;
+use crate::outbox::insert_outbox;
 use crate::rows;
 use crate::store::{append_audit, fetch_user, flag, SqlStore};
+
+/// The columns of an invitation joined with its account (`u.` columns
+/// under their own names, the invitation's prefixed `i_`).
+fn invitation_select() -> String {
+    format!(
+        "SELECT i.created_at AS i_created_at, i.expires_at AS i_expires_at, i.used_at AS i_used_at, {} \
+         FROM user_invitations i JOIN users u ON u.id = i.user_id",
+        rows::USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn invitation(row: &sqlx::any::AnyRow) -> StoreResult<UserInvitation> {
+    Ok(UserInvitation {
+        user: rows::user(row)?,
+        created_at_ms: row.try_get("i_created_at").map_err(db_err)?,
+        expires_at_ms: row.try_get("i_expires_at").map_err(db_err)?,
+        used_at_ms: row.try_get("i_used_at").map_err(db_err)?,
+    })
+}
+
+/// Stores an invitation link (dropping the account's unused ones) and
+/// queues its e-mail, on an open transaction.
+async fn put_invitation(
+    conn: &mut AnyConnection,
+    user: &User,
+    invitation: &NewUserInvitation,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM user_invitations WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user.id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO user_invitations (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user.id.0)
+    .bind(&invitation.token_hash)
+    .bind(now_ms)
+    .bind(invitation.expires_at_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if let Some(message) = &invitation.outbox {
+        insert_outbox(conn, message, now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Stores recovery code hashes for an account, replacing its others, on an
+/// open transaction, and audits it.
+async fn put_recovery_codes(
+    conn: &mut AnyConnection,
+    id: UserId,
+    code_hashes: &[String],
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for hash in code_hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id.0)
+        .bind(hash)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    append_audit(
+        conn,
+        EventDraft::new(AuditAction::UserRecoveryCodesGenerated).payload(json!({
+            "user_id": id.0,
+            "codes": code_hashes.len(),
+        })),
+        actor,
+        now_ms,
+    )
+    .await?;
+    Ok(())
+}
 
 async fn insert_user(conn: &mut AnyConnection, user: &NewUser, now_ms: i64) -> StoreResult<User> {
     let sql = format!(
@@ -181,6 +275,14 @@ impl Accounts for SqlStore {
         if n == 0 {
             return Err(StoreError::NotFound(id.to_string()));
         }
+        if !enabled {
+            // Recovery codes stand in for the second factor: they go with it.
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         let action = if enabled {
             AuditAction::UserTotpEnrolled
         } else {
@@ -208,6 +310,319 @@ impl Accounts for SqlStore {
         .map_err(db_err)?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn enrol_totp(
+        &self,
+        id: UserId,
+        totp_secret_enc: Vec<u8>,
+        recovery_code_hashes: Vec<String>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE users SET totp_secret_enc = $1, totp_last_step = NULL, updated_at = $2 \
+             WHERE id = $3 AND totp_secret_enc IS NULL",
+        )
+        .bind(totp_secret_enc)
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            return Err(match fetch_user(&mut tx, id).await? {
+                None => StoreError::NotFound(id.to_string()),
+                Some(_) => StoreError::Rejected("a second factor is already enrolled".into()),
+            });
+        }
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserTotpEnrolled).payload(json!({ "user_id": id.0 })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        put_recovery_codes(&mut tx, id, &recovery_code_hashes, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        id: UserId,
+        code_hashes: Vec<String>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        if fetch_user(&mut tx, id).await?.is_none() {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        put_recovery_codes(&mut tx, id, &code_hashes, actor, now_ms).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        id: UserId,
+        code_hash: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        // Conditional on being unused: two sign-ins racing with one code,
+        // one wins.
+        let n = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 \
+             WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id.0)
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        let left: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .try_get("n")
+        .map_err(db_err)?;
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserRecoveryCodeUsed).payload(json!({
+                "user_id": id.0,
+                "codes_left": left,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn recovery_codes_left(&self, id: UserId) -> StoreResult<i64> {
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(id.0)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?
+        .try_get("n")
+        .map_err(db_err)
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: String,
+        keep_session: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(id.0)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserPasswordChanged).payload(json!({
+                "user_id": id.0,
+                "sessions_ended": ended,
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(ended)
+    }
+
+    async fn invite_user(
+        &self,
+        user: NewUser,
+        invitation: NewUserInvitation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<User> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        // No password until the link is followed: an empty hash matches none.
+        let pending = NewUser {
+            password_hash: String::new(),
+            ..user
+        };
+        let created = insert_user(&mut tx, &pending, now_ms).await?;
+        put_invitation(&mut tx, &created, &invitation, now_ms).await?;
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserInvited).payload(json!({
+                "user_id": created.id.0,
+                "username": created.username,
+                "role": created.role.as_str(),
+                "expires_at": invitation.expires_at_ms,
+                "mailed": invitation.outbox.is_some(),
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    async fn renew_user_invitation(
+        &self,
+        id: UserId,
+        invitation: NewUserInvitation,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        let sql = format!(
+            "SELECT {}, password_hash FROM users WHERE id = $1",
+            rows::USER_COLUMNS
+        );
+        let creds = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| credentials(&r))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if !creds.password_hash.is_empty() {
+            return Err(StoreError::Rejected(format!(
+                "{} has already chosen a password",
+                creds.user.username
+            )));
+        }
+        put_invitation(&mut tx, &creds.user, &invitation, now_ms).await?;
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserInvitationRenewed).payload(json!({
+                "user_id": id.0,
+                "username": creds.user.username,
+                "expires_at": invitation.expires_at_ms,
+                "mailed": invitation.outbox.is_some(),
+            })),
+            actor,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn user_invitation(&self, token_hash: &str) -> StoreResult<Option<UserInvitation>> {
+        let sql = format!("{} WHERE i.token_hash = $1", invitation_select());
+        sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| invitation(&r))
+            .transpose()
+    }
+
+    async fn open_user_invitations(&self) -> StoreResult<Vec<UserInvitation>> {
+        let sql = format!(
+            "{} WHERE u.password_hash = '' AND i.id = \
+             (SELECT MAX(j.id) FROM user_invitations j WHERE j.user_id = u.id) \
+             ORDER BY u.username",
+            invitation_select()
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(invitation)
+            .collect()
+    }
+
+    async fn accept_user_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: String,
+        now_ms: i64,
+    ) -> StoreResult<User> {
+        let mut tx = self.write_tx().await.map_err(db_err)?;
+        // Conditional on being unused and unexpired: two tabs following the
+        // same link, one wins.
+        let row = sqlx::query(
+            "UPDATE user_invitations SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now_ms)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(StoreError::Rejected(
+                "the invitation link is unknown, used or expired".into(),
+            ));
+        };
+        let id = UserId(row.try_get("user_id").map_err(db_err)?);
+        let n = sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 \
+             WHERE id = $3 AND password_hash = '' AND active = 1",
+        )
+        .bind(password_hash)
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Rejected(
+                "the account is deactivated or already set up".into(),
+            ));
+        }
+        let user = fetch_user(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        append_audit(
+            &mut tx,
+            EventDraft::new(AuditAction::UserInvitationAccepted).payload(json!({
+                "user_id": id.0,
+                "username": user.username,
+            })),
+            &Actor::Member {
+                id,
+                username: user.username.clone(),
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(user)
     }
 
     async fn put_setup_token(&self, token_hash: &str, expires_at_ms: i64) -> StoreResult<()> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use cnadesk_core::audit::{AuditAction, EventDraft};
 use cnadesk_core::Actor;
-use cnadesk_store::{NewSession, SessionWithUser, Sessions, StoreError, StoreResult};
+use cnadesk_store::{NewSession, SecondFactor, SessionWithUser, Sessions, StoreError, StoreResult};
 use serde_json::json;
 use sqlx::Row;
 
@@ -78,6 +78,7 @@ impl Sessions for SqlStore {
         &self,
         pending_hash: &str,
         new_session: NewSession,
+        second_factor: SecondFactor,
         actor: &Actor,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await.map_err(db_err)?;
@@ -110,7 +111,7 @@ impl Sessions for SqlStore {
             &mut tx,
             EventDraft::new(AuditAction::SessionSignedIn).payload(json!({
                 "user_id": new_session.user_id.0,
-                "second_factor": "totp",
+                "second_factor": second_factor.as_str(),
             })),
             actor,
             new_session.created_at_ms,

@@ -64,6 +64,7 @@ stories! {
     scope_story: |s| conformance::scope_story(&*s).await;
     scope_policy_story: |s| conformance::scope_policy_story(&*s).await;
     team_story: |s| conformance::team_story(&*s).await;
+    accounts_story: |s| conformance::accounts_story(&*s).await;
     notify_story: |s| conformance::notify_story(&*s).await;
     records_are_immutable: |s| super::records_are_immutable(&s).await;
     coordination_story: |s| conformance::coordination_story(&*s).await;

@@ -16,9 +16,10 @@ use cnadesk_core::{Actor, CaseState, CloseReason, ReportId, ReportInput, ReportS
 
 use crate::{
     Author, CaseFilter, Channel, CloseDecision, NewAttachment, NewMessage, NewRecordVersion,
-    NewReport, NewSession, NewUser, ReportFilter, Store, StoreError, Visibility,
+    NewReport, NewSession, NewUser, ReportFilter, SecondFactor, Store, StoreError, Visibility,
 };
 
+mod accounts;
 mod concurrent_appends;
 mod concurrent_invitation_accepts;
 mod concurrent_record_saves;
@@ -34,6 +35,7 @@ mod scope_policy;
 mod team;
 mod transparency;
 
+pub use accounts::accounts_story;
 pub use concurrent_appends::concurrent_appends_keep_the_chain;
 pub use concurrent_invitation_accepts::concurrent_invitation_accepts_exclude_each_other;
 pub use concurrent_record_saves::concurrent_record_saves_exclude_each_other;

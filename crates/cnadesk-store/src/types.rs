@@ -81,6 +81,61 @@ impl fmt::Debug for UserCredentials {
     }
 }
 
+/// A new invitation link for a team account (the link itself is never
+/// stored: only its SHA-256), with the e-mail that carries it.
+#[derive(Clone)]
+pub struct NewUserInvitation {
+    /// SHA-256 (hex) of the link's token.
+    pub token_hash: String,
+    /// When the link stops working.
+    pub expires_at_ms: i64,
+    /// The e-mail with the link (sealed), queued in the same transaction;
+    /// `None` when no mail is configured.
+    pub outbox: Option<crate::NewOutboxMessage>,
+}
+
+impl fmt::Debug for NewUserInvitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUserInvitation")
+            .field("token_hash", &"[redacted]")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("mailed", &self.outbox.is_some())
+            .finish()
+    }
+}
+
+/// An invitation link of a team account, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInvitation {
+    /// The account it sets up.
+    pub user: User,
+    /// When it was made.
+    pub created_at_ms: i64,
+    /// When it stops working.
+    pub expires_at_ms: i64,
+    /// When it was followed (it works once).
+    pub used_at_ms: Option<i64>,
+}
+
+/// How the second factor of a sign-in was completed (for the audit log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// A code from the authenticator app.
+    Totp,
+    /// A one-time recovery code.
+    RecoveryCode,
+}
+
+impl SecondFactor {
+    /// The name in audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactor::Totp => "totp",
+            SecondFactor::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
 /// A new session; `id_hash` is the SHA-256 of the cookie value.
 #[derive(Clone)]
 pub struct NewSession {

@@ -184,7 +184,7 @@ pub enum AuthRejection {
     SignIn(String),
     /// Password done, second factor pending.
     SecondFactor,
-    /// Admins must enrol a second factor first.
+    /// A second factor must be enrolled first (the account policy).
     EnrolTotp,
     /// Signed in but not allowed.
     Forbidden,
@@ -250,9 +250,10 @@ impl FromRequestParts<AppState> for Member {
         if session.mfa_pending {
             return Err(AuthRejection::SecondFactor);
         }
-        if state.config.require_totp_for_admins
-            && session.user.role == Role::Admin
-            && !session.user.totp_enabled
+        // Under the policy, nothing but enrolment (and signing out, which
+        // needs no member) until a second factor is enrolled.
+        if !session.user.totp_enabled
+            && state.settings.accounts.totp_required(session.user.role)
             && path != "/account/totp"
         {
             return Err(AuthRejection::EnrolTotp);

@@ -5,8 +5,9 @@
 //! - `public`: anyone, without an account: the report form and the private
 //!   tracking page, the published advisories and feeds, the transparency
 //!   log, `/stats`, `/scope`, the CNA's key, health checks.
-//! - `account`: a member's own account: setup, sign-in, second factor,
-//!   sign-out, personal API tokens.
+//! - `account`: a member's own account: setup, an invitation link,
+//!   sign-in, second factor and recovery codes, password, sign-out,
+//!   personal API tokens.
 //! - `desk`: the team's pages (`/desk`): triage queue, report and case,
 //!   record and CVE IDs, coordination, team, workload, ecosystem,
 //!   notification settings.
@@ -67,8 +68,6 @@ pub struct WebConfig {
     pub settings: Settings,
     /// Mark cookies `Secure` (served over TLS).
     pub cookie_secure: bool,
-    /// Admins must enrol a TOTP second factor before using the desk.
-    pub require_totp_for_admins: bool,
     /// Session lifetime.
     pub session_ttl: Duration,
     /// Wrong passwords allowed per account from one address in 15 minutes
@@ -93,7 +92,6 @@ impl Default for WebConfig {
         Self {
             settings: Settings::default(),
             cookie_secure: false,
-            require_totp_for_admins: false,
             session_ttl: Duration::from_secs(12 * 3600),
             login_attempts_per_15min: 10,
             reports_per_ip_per_hour: 20,
@@ -198,7 +196,7 @@ pub const FORM_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The path as logged: private tokens in URLs are never written to logs.
 fn loggable_path(path: &str) -> String {
-    for prefix in ["/track/", "/setup/", "/vendor/invitations/"] {
+    for prefix in ["/track/", "/setup/", "/invitation/", "/vendor/invitations/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest
                 .split_once('/')
@@ -289,6 +287,10 @@ mod tests {
             "/track/[token]/messages"
         );
         assert_eq!(super::loggable_path("/setup/xyz"), "/setup/[token]");
+        assert_eq!(
+            super::loggable_path("/invitation/xyz"),
+            "/invitation/[token]"
+        );
         assert_eq!(super::loggable_path("/desk/reports/1"), "/desk/reports/1");
     }
 }

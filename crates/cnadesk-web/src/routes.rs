@@ -376,6 +376,16 @@ pub(crate) fn build(api_body_limit: usize) -> Routes {
         .post("/logout", Public, account::logout)
         .get("/account/totp", Member, account::totp_enrol_form)
         .post("/account/totp", Member, account::totp_enrol_submit)
+        .get("/account/recovery-codes", Member, account::recovery_codes)
+        .post(
+            "/account/recovery-codes",
+            Member,
+            account::regenerate_recovery_codes,
+        )
+        .get("/account/password", Member, account::password_form)
+        .post("/account/password", Member, account::password_submit)
+        .get("/invitation/{token}", Token, account::invitation_form)
+        .post("/invitation/{token}", Token, account::invitation_submit)
         .get("/desk", Member, desk::queue)
         .get("/desk/reports/{id}", Member, desk::report_view)
         .post("/desk/reports/{id}/accept", Member, desk::accept_report)
@@ -599,7 +609,12 @@ pub(crate) fn build(api_body_limit: usize) -> Routes {
             account::revoke_api_token,
         )
         .get("/admin/users", Admin, admin::users)
-        .post("/admin/users", Admin, admin::create_user)
+        .post("/admin/users", Admin, admin::invite_user)
+        .post(
+            "/admin/users/{id}/invitation",
+            Admin,
+            admin::renew_invitation,
+        )
         .post("/admin/users/{id}/active", Admin, admin::set_user_active);
     let mut specs = public_site.specs;
     specs.extend(api.specs);

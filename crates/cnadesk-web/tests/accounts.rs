@@ -1,13 +1,16 @@
-//! First-run setup, sign-in, the second factor, sessions and accounts.
+//! First-run setup, sign-in, the second factor and its recovery codes,
+//! sessions, invitations, passwords and accounts.
 
 mod support;
 
 use axum::http::{header, StatusCode};
+use cnadesk_app::accounts::AccountSettings;
+use cnadesk_core::audit::AuditAction;
 use cnadesk_core::Role;
 use cnadesk_store::prelude::*;
 use cnadesk_web::security::sha256_hex;
-use cnadesk_web::WebConfig;
-use support::{ClockExt, TestApp, PASSWORD};
+use cnadesk_web::{Settings, WebConfig};
+use support::{Browser, ClockExt, TestApp, PASSWORD};
 
 fn code_at(secret_b32: &str, unix: i64) -> String {
     let secret = data_encoding::BASE32_NOPAD
@@ -393,7 +396,12 @@ async fn totp_enrolment_then_sign_in_needs_the_code_and_refuses_replay() {
             &[("code", &code_at(&secret, now)), ("sealed", &sealed)],
         )
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        recovery_codes(&r.body).len(),
+        10,
+        "shown once, at enrolment"
+    );
     assert!(b
         .get("/account/totp")
         .await
@@ -485,9 +493,15 @@ async fn totp_enrolment_then_sign_in_needs_the_code_and_refuses_replay() {
 }
 
 #[tokio::test]
-async fn config_can_require_totp_for_admins() {
-    let app = TestApp::with_config(WebConfig {
-        require_totp_for_admins: true,
+async fn admins_must_enrol_even_when_members_need_not() {
+    let app = TestApp::with_exact_config(WebConfig {
+        settings: Settings {
+            accounts: AccountSettings {
+                require_totp: false,
+                ..AccountSettings::default()
+            },
+            ..Settings::default()
+        },
         ..Default::default()
     })
     .await;
@@ -500,41 +514,40 @@ async fn config_can_require_totp_for_admins() {
     assert_eq!(
         member.get("/desk").await.status,
         StatusCode::OK,
-        "members are not forced"
+        "members are not forced under `require_totp = false`"
     );
 }
 
 #[tokio::test]
-async fn admins_create_members_and_deactivation_ends_sessions() {
+async fn admins_invite_members_and_deactivation_ends_sessions() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("ada", Role::Admin).await;
+    let invite = |username: &'static str, display: &'static str, email: &'static str| {
+        [
+            ("username", username),
+            ("display_name", display),
+            ("email", email),
+            ("role", "member"),
+        ]
+    };
     let r = admin
         .submit(
             "/admin/users",
             "/admin/users",
-            &[
-                ("username", "bob"),
-                ("display_name", "Bob"),
-                ("email", "bob@example.org"),
-                ("role", "member"),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
+            &invite("bob", "Bob", "bob@example.org"),
         )
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = invitation_link(&r.body);
+    assert!(
+        r.body.contains("No mail is configured"),
+        "the admin passes the link on"
+    );
     let dup = admin
         .submit(
             "/admin/users",
             "/admin/users",
-            &[
-                ("username", "bob"),
-                ("display_name", "Bob 2"),
-                ("email", "bob@example.org"),
-                ("role", "member"),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
+            &invite("bob", "Bob 2", "bob@example.org"),
         )
         .await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -555,8 +568,6 @@ async fn admins_create_members_and_deactivation_ends_sessions() {
                     ("display_name", "Carl Kept"),
                     ("email", bad),
                     ("role", "member"),
-                    ("password", PASSWORD),
-                    ("confirm", PASSWORD),
                 ],
             )
             .await;
@@ -568,12 +579,7 @@ async fn admins_create_members_and_deactivation_ends_sessions() {
     assert!(app.store.user_credentials("carl").await.unwrap().is_none());
 
     let mut bob = app.browser();
-    bob.submit(
-        "/login",
-        "/login",
-        &[("username", "bob"), ("password", PASSWORD)],
-    )
-    .await;
+    choose_password(&mut bob, &link, PASSWORD).await;
     assert_eq!(bob.get("/desk").await.status, StatusCode::OK);
     let bob_id = app
         .store
@@ -739,4 +745,538 @@ async fn hostile_usernames_get_a_plain_refusal() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "ordinary forms are capped at 1 MiB"
     );
+}
+
+// ---- invitations, the second-factor policy, recovery codes, passwords ----
+
+/// The path of the invitation link an admin's page shows once.
+fn invitation_link(admin_page: &str) -> String {
+    let url = between(admin_page, "id=\"invitation-link\">", "<");
+    let path = &url[url.find("/invitation/").expect("an invitation link")..];
+    path.to_owned()
+}
+
+/// Follows an invitation link and chooses `password`: signed in, and sent
+/// on to second-factor enrolment.
+async fn choose_password(b: &mut Browser<'_>, link: &str, password: &str) {
+    let r = b
+        .submit(link, link, &[("password", password), ("confirm", password)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/account/totp?welcome=1");
+}
+
+/// Enrols a second factor from `/account/totp`: the secret, and the
+/// recovery codes shown once.
+async fn enrol(app: &TestApp, b: &mut Browser<'_>) -> (String, Vec<String>) {
+    let page = b.get("/account/totp").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.location());
+    let secret = between(&page.body, "id=\"totp-secret\">", "<").to_owned();
+    let sealed = between(&page.body, "name=\"sealed\" value=\"", "\"").to_owned();
+    let code = code_at(&secret, app.clock.now_secs());
+    let r = b
+        .submit(
+            "/account/totp",
+            "/account/totp",
+            &[("code", &code), ("sealed", &sealed)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Two-factor sign-in is on"), "{}", r.body);
+    (secret, recovery_codes(&r.body))
+}
+
+/// The recovery codes a page shows.
+fn recovery_codes(body: &str) -> Vec<String> {
+    let list = between(body, "id=\"recovery-codes\">", "</ul>");
+    list.split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_owned())
+        .collect()
+}
+
+/// Signs in with the password, then `code` at the second-factor prompt.
+async fn sign_in_with_code(app: &TestApp, username: &str, code: &str) -> support::Reply {
+    let mut b = app.browser();
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", username), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(r.location().starts_with("/login/totp"), "{}", r.location());
+    b.submit("/login/totp", "/login/totp", &[("code", code)])
+        .await
+}
+
+/// An app with the shipped account policy: a second factor for everyone.
+async fn strict_app() -> TestApp {
+    let app = TestApp::with_exact_config(WebConfig::default()).await;
+    assert!(app.state.settings.accounts.require_totp, "the default");
+    app
+}
+
+async fn actions(app: &TestApp, action: AuditAction) -> Vec<serde_json::Value> {
+    app.store
+        .audit_events_by_actions(&[action], 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.payload)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invited_member_sets_a_password_enrols_and_signs_in_with_a_recovery_code_once() {
+    let app = strict_app().await;
+    let mut ada = app.signed_in("ada", Role::Admin).await;
+    let r = ada.get("/admin/users").await;
+    assert_eq!(r.location(), "/account/totp", "admins enrol first");
+    enrol(&app, &mut ada).await;
+    let r = ada
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "bob"),
+                ("display_name", "Bob Builder"),
+                ("email", "bob@example.org"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = invitation_link(&r.body);
+    let token = link.trim_start_matches("/invitation/").to_owned();
+    assert!(r.body.contains("shown here only this once"));
+    // The account waits for its password; the link is stored only hashed.
+    let creds = app.store.user_credentials("bob").await.unwrap().unwrap();
+    assert_eq!(creds.password_hash, "");
+    assert!(app
+        .store
+        .user_invitation(&sha256_hex(&token))
+        .await
+        .unwrap()
+        .is_some());
+    let invited = actions(&app, AuditAction::UserInvited).await;
+    assert_eq!(invited.len(), 1);
+    assert!(!invited[0].to_string().contains(&token));
+    assert!(ada
+        .get("/admin/users")
+        .await
+        .body
+        .contains("invited; the link works until"));
+    // Nobody signs in to an invited account before its link is followed.
+    let r = app
+        .browser()
+        .submit("/login", "/login", &[("username", "bob"), ("password", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Bob follows the link: the password rules apply.
+    let mut bob = app.browser();
+    let page = bob.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Bob Builder") && page.body.contains(">bob<"));
+    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    let short = bob
+        .submit(&link, &link, &[("password", "short"), ("confirm", "short")])
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short.body.contains("at least 12 characters"),
+        "{}",
+        short.body
+    );
+    choose_password(&mut bob, &link, PASSWORD).await;
+    // Used: the link says so.
+    let used = app.browser().get(&link).await;
+    assert_eq!(used.status, StatusCode::GONE);
+    assert!(used.body.contains("already used"), "{}", used.body);
+
+    // No desk page until a second factor is enrolled; enrolment and
+    // signing out stay reachable.
+    for path in [
+        "/desk",
+        "/desk/team",
+        "/account/password",
+        "/account/tokens",
+    ] {
+        let r = bob.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.location(), "/account/totp", "{path}");
+    }
+    let welcome = bob.get("/account/totp?welcome=1").await;
+    assert_eq!(welcome.status, StatusCode::OK);
+    assert!(welcome.body.contains("Welcome!"));
+    let (secret, codes) = enrol(&app, &mut bob).await;
+    assert_eq!(codes.len(), 10);
+    let distinct: std::collections::HashSet<_> = codes.iter().collect();
+    assert_eq!(distinct.len(), 10);
+    assert_eq!(bob.get("/desk").await.status, StatusCode::OK);
+    // Shown once: the page now only counts them.
+    let page = bob.get("/account/totp").await;
+    assert!(!page.body.contains(&codes[0]));
+    assert!(
+        page.body.contains("10 unused recovery codes"),
+        "{}",
+        page.body
+    );
+
+    // A recovery code stands in for the app's code, once.
+    let r = sign_in_with_code(&app, "bob", &codes[0]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = sign_in_with_code(&app, "bob", &codes[0]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a code works once");
+    // However it is typed.
+    let typed = codes[1].to_uppercase().replace('-', " ");
+    let r = sign_in_with_code(&app, "bob", &typed).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        app.store.recovery_codes_left(creds.user.id).await.unwrap(),
+        8
+    );
+    let used = actions(&app, AuditAction::UserRecoveryCodeUsed).await;
+    assert_eq!(used.len(), 2);
+    assert_eq!(used[1]["codes_left"], 8);
+    let signed_in = actions(&app, AuditAction::SessionSignedIn).await;
+    assert_eq!(signed_in.last().unwrap()["second_factor"], "recovery_code");
+
+    // New codes need a current code from the app, and replace the old ones.
+    let page = bob.get("/account/recovery-codes").await;
+    assert!(
+        page.body.contains("8 unused recovery codes"),
+        "{}",
+        page.body
+    );
+    let wrong = bob
+        .submit(
+            "/account/recovery-codes",
+            "/account/recovery-codes",
+            &[("code", "not a code")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    let code = code_at(&secret, app.clock.now_secs());
+    let r = bob
+        .submit(
+            "/account/recovery-codes",
+            "/account/recovery-codes",
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let fresh = recovery_codes(&r.body);
+    assert_eq!(fresh.len(), 10);
+    assert!(!fresh.contains(&codes[2]));
+    let r = sign_in_with_code(&app, "bob", &codes[2]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "old codes are gone");
+    let r = sign_in_with_code(&app, "bob", &fresh[0]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let generated = actions(&app, AuditAction::UserRecoveryCodesGenerated).await;
+    assert_eq!(generated.len(), 3, "ada's, bob's, bob's again");
+    // No code is stored readable.
+    let creds = app.store.user_credentials("bob").await.unwrap().unwrap();
+    assert!(!format!("{creds:?}").contains(&fresh[1]));
+}
+
+#[tokio::test]
+async fn expired_and_used_invitation_links_are_refused_and_admins_renew_them() {
+    let app = TestApp::new().await;
+    let mut ada = app.signed_in("ada", Role::Admin).await;
+    let r = ada
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "cy"),
+                ("display_name", "Cy"),
+                ("email", "cy@example.org"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    let old = invitation_link(&r.body);
+    // Seven days later the link has expired, in words.
+    app.clock.advance(jiff::SignedDuration::from_hours(7 * 24));
+    let mut ada = app.sign_in("ada").await;
+    let mut cy = app.browser();
+    let r = cy.get(&old).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.body.contains("expired on"), "{}", r.body);
+    let csrf = cy.csrf().await;
+    let r = cy
+        .post_form(
+            &old,
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert_eq!(
+        app.store
+            .user_credentials("cy")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "",
+        "nothing set through an expired link"
+    );
+    let page = ada.get("/admin/users").await;
+    assert!(
+        page.body.contains("invited; the link expired"),
+        "{}",
+        page.body
+    );
+    // A new link; the old one is dead.
+    let cy_id = app
+        .store
+        .user_credentials("cy")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let path = format!("/admin/users/{}/invitation", cy_id.0);
+    let r = ada.submit("/admin/users", &path, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let new = invitation_link(&r.body);
+    assert_ne!(new, old);
+    assert_eq!(
+        actions(&app, AuditAction::UserInvitationRenewed)
+            .await
+            .len(),
+        1
+    );
+    let r = cy.get(&old).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.body.contains("not valid"), "{}", r.body);
+    choose_password(&mut cy, &new, PASSWORD).await;
+    // Used: refused, and no new link for an account that is set up.
+    let r = app.browser().get(&new).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.body.contains("already used"));
+    let r = ada.submit("/admin/users", &path, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("already chosen a password"), "{}", r.body);
+    assert_eq!(
+        actions(&app, AuditAction::UserInvitationAccepted)
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_invitation_is_mailed_with_its_link_sealed() {
+    let mut app = TestApp::new().await;
+    let mail_dir = app.dir.path().join("mail");
+    let mailer = cnadesk_notify::mail::Mailer::new(
+        "XSF CNA <security@xmpp.example>",
+        &cnadesk_notify::mail::Transport::File(mail_dir.clone()),
+        None,
+    )
+    .unwrap();
+    app.state = app
+        .state
+        .clone()
+        .with_notify(cnadesk_app::notify::NotifyDesk::new().with_mail(mailer));
+    app.router = cnadesk_web::router(app.state.clone());
+    let mut ada = app.signed_in("ada", Role::Admin).await;
+    let r = ada
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "dee"),
+                ("display_name", "Dee"),
+                ("email", "dee@example.org"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("The link was sent to dee@example.org"),
+        "{}",
+        r.body
+    );
+    let link = invitation_link(&r.body);
+    let queued = app
+        .store
+        .outbox(Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.template == "member_invitation")
+        .expect("the invitation is queued");
+    assert_eq!(queued.recipient, "dee@example.org");
+    assert!(
+        !queued.context.to_string().contains(&link),
+        "sealed at rest"
+    );
+    cnadesk_app::notify::deliver_due(&app.state).await.unwrap();
+    let mail: String = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    // Long lines may be folded (quoted-printable soft breaks).
+    let mail = mail.replace("=\r\n", "").replace("=\n", "");
+    assert!(mail.contains("To: dee@example.org"), "{mail}");
+    assert!(mail.contains("You are invited to the team"), "{mail}");
+    let token = link.trim_start_matches("/invitation/");
+    assert!(mail.contains(token), "the mail carries the link: {mail}");
+    assert!(mail.contains("with the role admin"), "{mail}");
+}
+
+#[tokio::test]
+async fn members_change_their_password_and_their_other_sessions_end() {
+    let app = TestApp::new().await;
+    let mut here = app.signed_in("mia", Role::Member).await;
+    let mut there = app.sign_in("mia").await;
+    let new = "a different long passphrase";
+    let wrong = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current", "not my password"),
+                ("password", new),
+                ("confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("is not your current password"));
+    let mismatch = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", new),
+                ("confirm", "something else!"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mismatch.body.contains("confirmation differ"),
+        "{}",
+        mismatch.body
+    );
+    assert_eq!(
+        there.get("/desk").await.status,
+        StatusCode::OK,
+        "nothing changed"
+    );
+    let r = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[("current", PASSWORD), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = here.get(&r.location()).await;
+    assert!(
+        page.body.contains("1 other session of yours ended"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        here.get("/desk").await.status,
+        StatusCode::OK,
+        "this one stays"
+    );
+    let r = there.get("/desk").await;
+    assert!(r.location().starts_with("/login"), "the other one ended");
+    let old = sign_in_from(&app, "192.0.2.1", "mia", PASSWORD).await;
+    assert_eq!(
+        old.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password is dead"
+    );
+    let fresh = sign_in_from(&app, "192.0.2.1", "mia", new).await;
+    assert_eq!(fresh.status, StatusCode::SEE_OTHER, "{}", fresh.body);
+    let changed = actions(&app, AuditAction::UserPasswordChanged).await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["sessions_ended"], 1);
+    assert!(!changed[0].to_string().contains(new));
+}
+
+#[tokio::test]
+async fn a_member_without_a_second_factor_cannot_use_the_desk_under_the_policy() {
+    let app = strict_app().await;
+    let mut mia = app.signed_in("mia", Role::Member).await;
+    for path in [
+        "/desk",
+        "/desk/reports/1",
+        "/desk/cve",
+        "/account/recovery-codes",
+    ] {
+        let r = mia.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.location(), "/account/totp", "{path}");
+    }
+    // Nor change anything.
+    let r = mia
+        .submit(
+            "/account/totp",
+            "/desk/team/profile",
+            &[("time_zone", "UTC"), ("capacity", "3")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/account/totp");
+    // Nor make API tokens; one made before the policy is no way round it.
+    assert_eq!(mia.get("/account/tokens").await.location(), "/account/totp");
+    let mia_id = app
+        .store
+        .user_credentials("mia")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let (_, secret) = cnadesk_app::tokens::create(
+        &app.state,
+        mia_id,
+        &cnadesk_app::tokens::TokenRequest {
+            name: "from before".into(),
+            scopes: vec!["read".into()],
+            days: "30".into(),
+        },
+        &cnadesk_core::Actor::system("test"),
+    )
+    .await
+    .unwrap();
+    let r = app
+        .send(
+            axum::http::Request::get("/api/v1/me")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "second_factor_required",
+        "{}",
+        r.body
+    );
+    let page = mia.get("/account/totp").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("must use a second factor"));
+    // Signing out works.
+    let r = mia.submit("/account/totp", "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/login");
+    assert!(mia.get("/desk").await.location().starts_with("/login"));
 }

@@ -139,6 +139,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("/vendor/cases/{id}/files", "/vendor/cases/1/files"),
     ("/vendor/cases/{id}/files/{file}", "/vendor/cases/1/files/1"),
     ("/admin/users/{id}/active", "/admin/users/1/active"),
+    ("/admin/users/{id}/invitation", "/admin/users/1/invitation"),
+    ("/invitation/{token}", "/invitation/not-a-token"),
     ("/account/tokens/{id}/revoke", "/account/tokens/1/revoke"),
     ("/api/v1/reports/{id}", "/api/v1/reports/1"),
     ("/api/v1/reports/{id}/accept", "/api/v1/reports/1/accept"),
@@ -218,7 +220,10 @@ fn every_route_is_covered() {
             &[Access::Public]
         } else if route.path.starts_with("/vendor") {
             &[Access::Vendor]
-        } else if route.path.starts_with("/track/") || route.path.starts_with("/setup/") {
+        } else if route.path.starts_with("/track/")
+            || route.path.starts_with("/setup/")
+            || route.path.starts_with("/invitation/")
+        {
             &[Access::Token]
         } else if route.path == "/login/totp" {
             &[Access::Pending]

@@ -31,6 +31,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Sign-in and sessions.
     pub security: SecurityConfig,
+    /// Team accounts: the second-factor policy, invitation links.
+    pub accounts: AccountsConfig,
     /// Report intake limits.
     pub intake: IntakeConfig,
     /// CVE records.
@@ -79,6 +81,27 @@ impl Default for LifecycleConfig {
             follow_events: d.follow_events,
             reserve_on_accept: d.reserve_on_accept,
             draft_record: d.draft_record,
+        }
+    }
+}
+
+/// Team accounts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Every member must enrol a TOTP second factor before using the desk
+    /// (admins must anyway unless `security.require_totp_for_admins` is off too).
+    pub require_totp: bool,
+    /// Days an invitation link for a new member works.
+    pub invitation_days: u32,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        let d = cnadesk_app::accounts::AccountSettings::default();
+        AccountsConfig {
+            require_totp: d.require_totp,
+            invitation_days: u32::try_from(d.invitation_ttl_ms / (24 * 3600 * 1000)).unwrap_or(7),
         }
     }
 }
@@ -357,7 +380,8 @@ pub struct LogConfig {
 pub struct SecurityConfig {
     /// Mark cookies `Secure`; unset: on when `public_url` is https.
     pub cookie_secure: Option<bool>,
-    /// Admins must enrol TOTP before using the desk.
+    /// Admins must enrol TOTP before using the desk (whatever
+    /// `accounts.require_totp` says).
     pub require_totp_for_admins: bool,
     /// Session lifetime in hours.
     pub session_hours: u64,
@@ -394,6 +418,7 @@ impl Default for Config {
             cna_name: "XMPP Standards Foundation".into(),
             log: LogConfig::default(),
             security: SecurityConfig::default(),
+            accounts: AccountsConfig::default(),
             intake: IntakeConfig::default(),
             records: RecordsConfig::default(),
             cve_services: CveServicesConfig::default(),
@@ -423,7 +448,7 @@ impl Default for SecurityConfig {
     fn default() -> Self {
         Self {
             cookie_secure: None,
-            require_totp_for_admins: false,
+            require_totp_for_admins: true,
             session_hours: 12,
             login_attempts_per_15min: 10,
             trusted_proxies: Vec::new(),
@@ -572,6 +597,9 @@ impl Config {
             bail!(
                 "invalid configuration: coordination.reminder_days and coordination.invitation_days must be at least 1"
             );
+        }
+        if self.accounts.invitation_days == 0 {
+            bail!("invalid configuration: accounts.invitation_days must be at least 1");
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -766,6 +794,11 @@ impl Config {
                 reserve_on_accept: self.lifecycle.reserve_on_accept,
                 draft_record: self.lifecycle.draft_record,
             },
+            accounts: cnadesk_app::accounts::AccountSettings {
+                require_totp: self.accounts.require_totp,
+                require_totp_for_admins: self.security.require_totp_for_admins,
+                invitation_ttl_ms: i64::from(self.accounts.invitation_days) * 24 * 3600 * 1000,
+            },
         }
     }
 
@@ -777,7 +810,6 @@ impl Config {
                 .cookie_secure
                 .unwrap_or_else(|| public_url.starts_with("https://")),
             settings: self.settings(public_url),
-            require_totp_for_admins: self.security.require_totp_for_admins,
             session_ttl: std::time::Duration::from_secs(self.security.session_hours * 3600),
             login_attempts_per_15min: self.security.login_attempts_per_15min,
             reports_per_ip_per_hour: self.intake.reports_per_ip_per_hour,
@@ -944,6 +976,28 @@ mod tests {
             .database_url()
             .starts_with("sqlite://./cnadesk-data/cnadesk.sqlite3"));
         assert_eq!(c.public_url, None);
+    }
+
+    #[test]
+    fn a_second_factor_is_required_unless_turned_off_explicitly() {
+        let load =
+            |vars: &[(&str, &str)]| Config::load_from(None, &Overrides::default(), env(vars));
+        let accounts = load(&[]).unwrap().settings(String::new()).accounts;
+        assert!(accounts.require_totp && accounts.require_totp_for_admins);
+        assert_eq!(accounts.invitation_ttl_ms, 7 * 24 * 3600 * 1000);
+        let relaxed = load(&[
+            ("CNADESK_ACCOUNTS__REQUIRE_TOTP", "false"),
+            ("CNADESK_ACCOUNTS__INVITATION_DAYS", "2"),
+        ])
+        .unwrap()
+        .settings(String::new())
+        .accounts;
+        assert!(!relaxed.require_totp && relaxed.require_totp_for_admins);
+        assert_eq!(relaxed.invitation_ttl_ms, 2 * 24 * 3600 * 1000);
+        let err = load(&[("CNADESK_ACCOUNTS__INVITATION_DAYS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("accounts.invitation_days"), "{err}");
     }
 
     #[test]

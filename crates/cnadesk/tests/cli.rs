@@ -65,7 +65,7 @@ fn migrate_then_admin_create_user_and_list() {
     let o = run(&["migrate", "--data-dir", d]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"),
+        stdout(&o).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]"),
         "{}",
         stdout(&o)
     );

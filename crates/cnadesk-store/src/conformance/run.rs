@@ -141,13 +141,18 @@ pub async fn run(store: &dyn Store) {
     };
     assert!(
         store
-            .complete_session_mfa("sess-bob", not_mine, &bob_actor)
+            .complete_session_mfa("sess-bob", not_mine, SecondFactor::Totp, &bob_actor)
             .await
             .is_err(),
         "a pending session only completes for its own account"
     );
     store
-        .complete_session_mfa("sess-bob", full("sess-bob-2"), &bob_actor)
+        .complete_session_mfa(
+            "sess-bob",
+            full("sess-bob-2"),
+            SecondFactor::Totp,
+            &bob_actor,
+        )
         .await
         .unwrap();
     assert!(
@@ -157,7 +162,12 @@ pub async fn run(store: &dyn Store) {
     let rotated = store.session("sess-bob-2", T0 + 23).await.unwrap().unwrap();
     assert!(!rotated.mfa_pending);
     assert!(store
-        .complete_session_mfa("sess-bob", full("sess-bob-3"), &bob_actor)
+        .complete_session_mfa(
+            "sess-bob",
+            full("sess-bob-3"),
+            SecondFactor::Totp,
+            &bob_actor
+        )
         .await
         .is_err());
     assert!(

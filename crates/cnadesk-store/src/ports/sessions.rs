@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use cnadesk_core::Actor;
 
-use crate::{NewSession, SessionWithUser, StoreResult};
+use crate::{NewSession, SecondFactor, SessionWithUser, StoreResult};
 
 /// Team members' sessions, from sign-in (and the second factor) to sign-out.
 #[async_trait]
@@ -16,11 +16,13 @@ pub trait Sessions: Send + Sync {
     async fn session(&self, id_hash: &str, now_ms: i64) -> StoreResult<Option<SessionWithUser>>;
 
     /// Completes the second factor: the pending session is replaced by
-    /// `new_session` (a new id, never the pending one), atomically.
+    /// `new_session` (a new id, never the pending one), atomically; the
+    /// audit event says which `second_factor` completed it.
     async fn complete_session_mfa(
         &self,
         pending_hash: &str,
         new_session: NewSession,
+        second_factor: SecondFactor,
         actor: &Actor,
     ) -> StoreResult<()>;
 

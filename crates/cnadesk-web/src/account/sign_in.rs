@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use cnadesk_core::report::without_controls;
 use cnadesk_core::{Actor, FieldError, Role};
-use cnadesk_store::{NewUser, User};
+use cnadesk_store::{NewUser, SecondFactor, User};
 use rand::RngCore;
 use serde::Deserialize;
 
@@ -76,17 +76,15 @@ fn setup_gone() -> AppError {
     )
 }
 
-/// The setup and account forms.
+/// The first-run setup form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct AccountForm {
-    pub(crate) username: String,
-    pub(crate) display_name: String,
-    pub(crate) email: String,
-    pub(crate) password: String,
-    pub(crate) confirm: String,
-    #[serde(default)]
-    pub(crate) role: Option<String>,
+    username: String,
+    display_name: String,
+    email: String,
+    password: String,
+    confirm: String,
 }
 
 /// `POST /setup/{token}`
@@ -244,9 +242,14 @@ pub async fn login_submit(
     } else {
         None
     };
+    // An invited account has no password until its link is followed: it
+    // is checked like an unknown one.
     let ok = verify_password(
         form.password.clone(),
-        creds.as_ref().map(|c| c.password_hash.clone()),
+        creds
+            .as_ref()
+            .map(|c| c.password_hash.clone())
+            .filter(|h| !h.is_empty()),
     )
     .await;
     let Some(creds) = creds.filter(|c| ok && c.user.active) else {
@@ -352,33 +355,40 @@ pub async fn totp_submit(
             secs,
         ));
     }
-    let creds = state
-        .store
-        .user_credentials_by_id(pending.user.id)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    let secret = decrypt_totp_secret(&state, &pending.user, creds.totp_secret_enc)?;
-    let now_secs = state.clock.now().as_second();
-    let step = matching_step(&totp(secret)?, &form.code, now_secs);
-    let accepted = match step {
-        Some(step) => state.store.use_totp_step(pending.user.id, step).await?,
-        None => false,
-    };
-    if !accepted {
-        return Ok(again(
-            StatusCode::UNAUTHORIZED,
-            "That code is not valid (or was already used). Enter the current code from your app.",
-        ));
-    }
     let actor = Actor::Member {
         id: pending.user.id,
         username: pending.user.username.clone(),
     };
+    // A recovery code works once in place of the app's code.
+    let (accepted, second_factor) = if cnadesk_app::recovery::looks_like_a_code(&form.code) {
+        let used =
+            cnadesk_app::recovery::use_code(&state, pending.user.id, &form.code, &actor).await?;
+        (used, SecondFactor::RecoveryCode)
+    } else {
+        let creds = state
+            .store
+            .user_credentials_by_id(pending.user.id)
+            .await?
+            .ok_or(AppError::Forbidden)?;
+        let secret = decrypt_totp_secret(&state, &pending.user, creds.totp_secret_enc)?;
+        let now_secs = state.clock.now().as_second();
+        let accepted = match matching_step(&totp(secret)?, &form.code, now_secs) {
+            Some(step) => state.store.use_totp_step(pending.user.id, step).await?,
+            None => false,
+        };
+        (accepted, SecondFactor::Totp)
+    };
+    if !accepted {
+        return Ok(again(
+            StatusCode::UNAUTHORIZED,
+            "That code is not valid (or was already used). Enter the current code from your app, or an unused recovery code.",
+        ));
+    }
     // A new session id replaces the pending one (no session fixation).
     let (row, cookie) = new_session(&state, &pending.user, false);
     state
         .store
-        .complete_session_mfa(&pending.session_hash, row, &actor)
+        .complete_session_mfa(&pending.session_hash, row, second_factor, &actor)
         .await?;
     Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
@@ -414,6 +424,10 @@ struct TotpEnrolPage {
     enabled: bool,
     welcome: bool,
     required: bool,
+    /// Recovery codes just made: shown this once.
+    recovery_codes: Vec<String>,
+    /// Unused recovery codes.
+    codes_left: i64,
     secret_b32: String,
     otpauth: String,
     qr_svg: String,
@@ -429,13 +443,15 @@ fn enrol_page(
     error: String,
 ) -> TotpEnrolPage {
     let mut layout = member.layout(state, "Two-factor sign-in", csrf);
-    let required = state.config.require_totp_for_admins && member.user.role == Role::Admin;
+    let required = state.settings.accounts.totp_required(member.user.role);
     if member.user.totp_enabled {
         return TotpEnrolPage {
             layout,
             enabled: true,
             welcome,
             required,
+            recovery_codes: Vec::new(),
+            codes_left: 0,
             secret_b32: String::new(),
             otpauth: String::new(),
             qr_svg: String::new(),
@@ -461,6 +477,8 @@ fn enrol_page(
         enabled: false,
         welcome,
         required,
+        recovery_codes: Vec::new(),
+        codes_left: 0,
         secret_b32: data_encoding::BASE32_NOPAD.encode(&secret),
         qr_svg: qr_svg(&otpauth),
         otpauth,
@@ -475,17 +493,18 @@ pub async fn totp_enrol_form(
     member: Member,
     csrf: Csrf,
     Query(q): Query<NextQuery>,
-) -> Response {
-    render(
-        StatusCode::OK,
-        &enrol_page(
-            &state,
-            &member,
-            &csrf.token,
-            q.welcome.is_some(),
-            String::new(),
-        ),
-    )
+) -> Result<Response, AppError> {
+    let mut page = enrol_page(
+        &state,
+        &member,
+        &csrf.token,
+        q.welcome.is_some(),
+        String::new(),
+    );
+    if page.enabled {
+        page.codes_left = state.store.recovery_codes_left(member.user.id).await?;
+    }
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /account/totp`
@@ -523,14 +542,19 @@ pub async fn totp_enrol_submit(
         page.sealed = form.sealed;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    state
-        .store
-        .set_user_totp(
-            member.user.id,
-            Some(state.key.seal("totp", &secret)),
-            &member.actor(),
-            state.now_ms(),
-        )
-        .await?;
-    Ok(Redirect::to("/account/totp").into_response())
+    let codes = cnadesk_app::recovery::enrol(
+        &state,
+        member.user.id,
+        state.key.seal("totp", &secret),
+        &member.actor(),
+    )
+    .await?;
+    // The codes are shown this once (never stored readable), on the page
+    // that now says the second factor is on.
+    let mut enrolled = member.clone();
+    enrolled.user.totp_enabled = true;
+    let mut page = enrol_page(&state, &enrolled, &csrf.token, false, String::new());
+    page.codes_left = i64::try_from(codes.len()).unwrap_or(0);
+    page.recovery_codes = codes;
+    Ok(render(StatusCode::OK, &page))
 }

@@ -1,17 +1,20 @@
-//! Team accounts, for admins: list, create, activate and deactivate.
+//! Team accounts, for admins: list, invite a member by an e-mailed link (the
+//! link is also shown once, for a desk without mail), make a new link for
+//! an invitation not yet followed, activate and deactivate.
 
-use crate::account::AccountForm;
+use std::collections::HashMap;
+
 use crate::auth::{Admin, Member};
-use crate::extract::{CsrfForm, IdPath};
+use crate::extract::{CsrfForm, IdPath, TokenOnly};
 use crate::security::Csrf;
 use crate::views::error_for;
 use crate::views::{fmt_time, render, Layout};
 use crate::{AppError, AppState};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cnadesk_app::accounts::{self, AccountError, NewAccountInput};
+use cnadesk_app::accounts::{self, AccountError, InviteInput, Invited};
 use cnadesk_core::report::without_controls;
 use cnadesk_core::{FieldError, UserId};
 use serde::Deserialize;
@@ -26,6 +29,17 @@ struct UserRow {
     totp: bool,
     created: String,
     is_self: bool,
+    /// An invitation not yet followed: when its link expires (or expired).
+    invitation: Option<String>,
+}
+
+/// An invitation just made, for the admin to see once.
+struct NewLink {
+    username: String,
+    email: String,
+    link: String,
+    expires: String,
+    mailed: bool,
 }
 
 #[derive(Template)]
@@ -38,7 +52,7 @@ struct UsersPage {
     email: String,
     role: String,
     errors: Vec<FieldError>,
-    created: String,
+    invited: Option<NewLink>,
 }
 
 impl UsersPage {
@@ -47,14 +61,32 @@ impl UsersPage {
     }
 }
 
+/// The invitation form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteForm {
+    username: String,
+    display_name: String,
+    email: String,
+    role: Option<String>,
+}
+
 async fn users_page(
     state: &AppState,
     admin: &Member,
     csrf: &str,
-    form: Option<&AccountForm>,
+    form: Option<&InviteForm>,
     errors: Vec<FieldError>,
-    created: String,
+    invited: Option<NewLink>,
 ) -> Result<UsersPage, AppError> {
+    let now = state.now_ms();
+    let open: HashMap<UserId, i64> = state
+        .store
+        .open_user_invitations()
+        .await?
+        .into_iter()
+        .map(|i| (i.user.id, i.expires_at_ms))
+        .collect();
     let users = state
         .store
         .list_users()
@@ -63,6 +95,13 @@ async fn users_page(
         .map(|u| UserRow {
             id: u.id.0,
             is_self: u.id == admin.user.id,
+            invitation: open.get(&u.id).map(|&at| {
+                if at > now {
+                    format!("invited; the link works until {}", fmt_time(at))
+                } else {
+                    format!("invited; the link expired {}", fmt_time(at))
+                }
+            }),
             username: u.username,
             display_name: u.display_name,
             email: u.email,
@@ -83,14 +122,18 @@ async fn users_page(
             .and_then(|f| f.role.clone())
             .unwrap_or_else(|| "member".into()),
         errors,
-        created,
+        invited,
     })
 }
 
-/// Query of the accounts page.
-#[derive(Debug, Deserialize)]
-pub struct UsersQuery {
-    created: Option<String>,
+fn new_link(invited: Invited) -> NewLink {
+    NewLink {
+        username: invited.user.username,
+        email: invited.user.email,
+        link: invited.link,
+        expires: fmt_time(invited.expires_at_ms),
+        mailed: invited.mailed,
+    }
 }
 
 /// `GET /admin/users`
@@ -98,56 +141,66 @@ pub async fn users(
     State(state): State<AppState>,
     Admin(admin): Admin,
     csrf: Csrf,
-    Query(q): Query<UsersQuery>,
 ) -> Result<Response, AppError> {
+    let page = users_page(&state, &admin, &csrf.token, None, Vec::new(), None).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `POST /admin/users`: invites a member. The page shows the link once.
+pub async fn invite_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    csrf: Csrf,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<Response, AppError> {
+    let input = InviteInput {
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+        email: form.email.clone(),
+        role: form.role.clone(),
+    };
+    let errors = match accounts::invite_user(&state, &input, &admin.actor()).await {
+        Ok(invited) => {
+            let page = users_page(
+                &state,
+                &admin,
+                &csrf.token,
+                None,
+                Vec::new(),
+                Some(new_link(invited)),
+            )
+            .await?;
+            return Ok(render(StatusCode::OK, &page));
+        }
+        Err(AccountError::Invalid(errors)) => errors,
+        Err(e) => return Err(account_error(e)),
+    };
+    let page = users_page(&state, &admin, &csrf.token, Some(&form), errors, None).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// `POST /admin/users/{id}/invitation`: a new link for an invitation not
+/// yet followed (the old link stops working).
+pub async fn renew_invitation(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdPath(id): IdPath<UserId>,
+    csrf: Csrf,
+    _: CsrfForm<TokenOnly>,
+) -> Result<Response, AppError> {
+    let invited = accounts::renew_invitation(&state, id, &admin.actor())
+        .await
+        .map_err(account_error)?;
     let page = users_page(
         &state,
         &admin,
         &csrf.token,
         None,
         Vec::new(),
-        q.created.unwrap_or_default(),
+        Some(new_link(invited)),
     )
     .await?;
     Ok(render(StatusCode::OK, &page))
-}
-
-/// `POST /admin/users`
-pub async fn create_user(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    csrf: Csrf,
-    CsrfForm(form): CsrfForm<AccountForm>,
-) -> Result<Response, AppError> {
-    let input = NewAccountInput {
-        username: form.username.clone(),
-        display_name: form.display_name.clone(),
-        email: form.email.clone(),
-        password: form.password.clone(),
-        confirm: form.confirm.clone(),
-        role: form.role.clone(),
-    };
-    let errors = match accounts::create_user(&state, &input, &admin.actor()).await {
-        Ok(u) => {
-            return Ok(Redirect::to(&format!(
-                "/admin/users?created={}",
-                crate::auth::encode_component(&u.username)
-            ))
-            .into_response())
-        }
-        Err(AccountError::Invalid(errors)) => errors,
-        Err(e) => return Err(account_error(e)),
-    };
-    let page = users_page(
-        &state,
-        &admin,
-        &csrf.token,
-        Some(&form),
-        errors,
-        String::new(),
-    )
-    .await?;
-    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 /// The activate/deactivate form.

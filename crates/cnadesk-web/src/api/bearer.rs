@@ -67,6 +67,17 @@ impl FromRequestParts<AppState> for ApiMember {
             .map(str::trim)
             .unwrap_or_default();
         match tokens::authenticate(state, secret).await? {
+            // A token made before the policy asked for a second factor is
+            // no way round it.
+            Some((_, user))
+                if !user.totp_enabled && state.settings.accounts.totp_required(user.role) =>
+            {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "second_factor_required",
+                    "this token's account must enrol a second factor (at /account/totp) before using the desk",
+                ))
+            }
             Some((token, user)) => Ok(ApiMember { user, token }),
             None => Err(unauthorized(
                 "the token is unknown, expired or revoked, or its account is deactivated",

@@ -108,16 +108,26 @@ impl TestApp {
         (app, double)
     }
 
-    /// An app with `config`. The case life cycle is off (each test takes
-    /// the steps it tests); `with_cve_double_lifecycle(true)` turns it on.
+    /// An app with `config`, except that two policies are off, explicitly,
+    /// for the tests that are not about them: the second factor (members
+    /// and admins sign in with a password alone) and the case life cycle
+    /// (each test takes the steps it tests; `with_cve_double_lifecycle(true)`
+    /// turns it on). [`TestApp::with_exact_config`] keeps both.
     pub async fn with_config(config: WebConfig) -> Self {
         Self::build(config, false).await
     }
 
     async fn build(mut config: WebConfig, lifecycle: bool) -> Self {
+        config.settings.accounts.require_totp = false;
+        config.settings.accounts.require_totp_for_admins = false;
         if !lifecycle {
             config.settings.lifecycle = cnadesk_app::lifecycle::LifecycleSettings::off();
         }
+        Self::with_exact_config(config).await
+    }
+
+    /// An app with `config` as given (its policies included).
+    pub async fn with_exact_config(config: WebConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             open(&sqlite_url_in(dir.path()), Migrate::Apply)
