@@ -593,19 +593,41 @@ pub async fn next_step(app: &App, case: &Case, viewer: UserId) -> Result<NextSte
                 StepAction::None,
             ))
         }
-        CaseState::Published => return Ok(step(
-            "Close the case: the record and the advisory are public, and the reporter was told."
-                .into(),
-            owner,
-            StepAction::Post {
-                label: "Close the case".into(),
-                action: format!("/desk/cases/{n}/transition"),
-                fields: vec![
-                    ("to".into(), CaseState::Closed.as_str().into()),
-                    ("reason".into(), "Published; nothing left to do.".into()),
-                ],
-            },
-        )),
+        CaseState::Published => {
+            // Vendors still working on their fixes keep the case open.
+            let participants = app.store.participants(case.id).await?;
+            let products = app.store.affected_products(case.id).await?;
+            let waiting: Vec<&str> = participants
+                .iter()
+                .filter(|p| !crate::coordination::checklist_of(p, &products).released)
+                .map(|p| p.contact_name.as_str())
+                .collect();
+            if !waiting.is_empty() {
+                return Ok(step(
+                    format!(
+                        "Wait for the vendors: {} of {} have not yet released a fix for every product of theirs ({}); then close the case.",
+                        waiting.len(),
+                        participants.len(),
+                        waiting.join(", ")
+                    ),
+                    "the vendors".into(),
+                    open("See the coordination", format!("/desk/cases/{n}/coordination")),
+                ));
+            }
+            return Ok(step(
+                "Close the case: the record and the advisory are public, and the reporter was told."
+                    .into(),
+                owner,
+                StepAction::Post {
+                    label: "Close the case".into(),
+                    action: format!("/desk/cases/{n}/transition"),
+                    fields: vec![
+                        ("to".into(), CaseState::Closed.as_str().into()),
+                        ("reason".into(), "Published; nothing left to do.".into()),
+                    ],
+                },
+            ));
+        }
         _ => {}
     }
     let jobs = app

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use cnadesk_core::{Actor, CaseId, CveId, UserId};
 use cnadesk_cve::editor::{
-    wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow, TimelineRow,
-    PLACEHOLDER_CVE_ID,
+    form_words, wrap_record, AffectedRow, CreditRow, FieldMap, RecordForm, ReferenceRow,
+    TimelineRow, PLACEHOLDER_CVE_ID,
 };
 use cnadesk_cve::{lint, LintContext, Severity};
 use cnadesk_store::{Case, NewRecordVersion, RecordVersion, Report, StoreError};
@@ -24,8 +24,11 @@ pub struct Issue {
     pub severity: &'static str,
     /// The JSON pointer in the record.
     pub pointer: String,
-    /// What is wrong, in words.
+    /// What is wrong, in the form's words.
     pub message: String,
+    /// What the validator or the lint said, for experts (empty: the
+    /// message is all there is).
+    pub detail: String,
     /// The rule: a lint id and its CNA rule, or the schema keyword.
     pub rule: String,
 }
@@ -59,13 +62,74 @@ impl Findings {
         }
     }
 
-    /// The counts in words.
+    /// The counts in words: every problem, those of the form itself (a
+    /// missing CVE ID, a vector that does not parse) included.
     pub fn summary(&self) -> String {
-        checks_summary(
+        let checks = checks_summary(
             i64::try_from(self.schema_errors).unwrap_or(i64::MAX),
             i64::try_from(self.lint_errors).unwrap_or(i64::MAX),
             i64::try_from(self.lint_warnings).unwrap_or(i64::MAX),
-        )
+        );
+        match self.form_errors() {
+            0 => checks,
+            n => format!("{n} form error{}; {checks}", if n == 1 { "" } else { "s" }),
+        }
+    }
+
+    /// Problems of the form itself (not of the record it makes).
+    pub fn form_errors(&self) -> usize {
+        self.all().filter(|i| i.rule == "form").count()
+    }
+
+    /// The form fields with an error, as the editor names them, in form
+    /// order (for "not saved: correct …").
+    pub fn fields_in_error(&self) -> Vec<String> {
+        const ORDER: [&str; 12] = [
+            "cve_id",
+            "title",
+            "date_public",
+            "description",
+            "cwe_id",
+            "cvss_vector",
+            "affected",
+            "unsupported_when_assigned",
+            "references",
+            "credits",
+            "timeline",
+            "",
+        ];
+        let rank = |f: &str| {
+            let head = f.split('-').next().unwrap_or(f);
+            let head = match head {
+                "reference" => "references",
+                "credit" => "credits",
+                other => other,
+            };
+            ORDER.iter().position(|o| *o == head).unwrap_or(ORDER.len())
+        };
+        let mut fields: Vec<&String> = self
+            .by_field
+            .iter()
+            .filter(|(_, issues)| issues.iter().any(|i| i.severity == "error"))
+            .map(|(f, _)| f)
+            .collect();
+        fields.sort_by_key(|f| (rank(f), f.to_string()));
+        fields
+            .into_iter()
+            .map(|f| cnadesk_cve::editor::field_label(f))
+            .collect()
+    }
+
+    /// Adds a finding unless the field already shows the same words (the
+    /// schema and the lint often say the same thing twice).
+    fn push_once(&mut self, field: Option<&str>, issue: Issue) {
+        let list = match field {
+            Some(f) => self.by_field.entry(f.to_owned()).or_default(),
+            None => &mut self.general,
+        };
+        if !list.iter().any(|i| i.message == issue.message) {
+            list.push(issue);
+        }
     }
 
     /// Adds the findings of another check.
@@ -91,6 +155,7 @@ pub fn field_issue(message: String) -> Issue {
         severity: "error",
         pointer: String::new(),
         message,
+        detail: String::new(),
         rule: "form".into(),
     }
 }
@@ -117,15 +182,14 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
     for p in app.schemas.validate(record) {
         out.schema_errors += 1;
         let f = field(&p.pointer);
-        out.push(
-            f.as_deref(),
-            Issue {
-                severity: "error",
-                pointer: p.pointer,
-                message: p.message,
-                rule: format!("CVE JSON schema {}: {}", app.schemas.version(), p.keyword),
-            },
-        );
+        let issue = Issue {
+            severity: "error",
+            message: form_words(&p.pointer, &p.message),
+            pointer: p.pointer,
+            detail: p.message,
+            rule: format!("CVE JSON schema {}: {}", app.schemas.version(), p.keyword),
+        };
+        out.push_once(f.as_deref(), issue);
     }
     let ctx = LintContext {
         own_advisories: Some(advisories_url(app)),
@@ -143,15 +207,14 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
             }
         };
         let f = field(&finding.pointer);
-        out.push(
-            f.as_deref(),
-            Issue {
-                severity,
-                pointer: finding.pointer,
-                message: finding.message,
-                rule: format!("{} ({})", finding.id, finding.rule),
-            },
-        );
+        let issue = Issue {
+            severity,
+            message: form_words(&finding.pointer, &finding.message),
+            pointer: finding.pointer,
+            detail: finding.message,
+            rule: format!("{} ({})", finding.id, finding.rule),
+        };
+        out.push_once(f.as_deref(), issue);
     }
     out
 }

@@ -779,3 +779,279 @@ mod tests {
         assert_eq!(date_of("2026-01-02T03:04:05Z"), "2026-01-02T03:04:05Z");
     }
 }
+
+// ---- findings in the form's words ----------------------------------------------------------
+
+/// What a form field is called on the editor (`affected-0` → "Affected
+/// product 1"), for "not saved" and the summary.
+pub fn field_label(field: &str) -> String {
+    let numbered = |prefix: &str, name: &str| {
+        field
+            .strip_prefix(prefix)
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| format!("{name} {}", n + 1))
+    };
+    numbered("affected-", "Affected product")
+        .or_else(|| numbered("reference-", "Reference"))
+        .or_else(|| numbered("credit-", "Credit"))
+        .or_else(|| numbered("timeline-", "Timeline entry"))
+        .unwrap_or_else(|| {
+            match field {
+                "cve_id" => "CVE ID",
+                "title" => "Title",
+                "date_public" => "Made public on",
+                "description" => "Description",
+                "cwe_id" => "CWE ID",
+                "cwe_name" => "CWE name",
+                "problem_text" => "Vulnerability type",
+                "cvss_vector" => "CVSS vector",
+                "affected" => "Affected products",
+                "unsupported_when_assigned" => "No longer supported",
+                "references" => "References",
+                "credits" => "Credits",
+                "timeline" => "Timeline",
+                other => other,
+            }
+            .to_owned()
+        })
+}
+
+/// The editor's name for what a JSON pointer into a CNA container (or a
+/// whole record) points at.
+fn pointer_label(pointer: &str) -> &'static str {
+    let p = pointer.strip_prefix("/containers/cna").unwrap_or(pointer);
+    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+    let last_name = parts
+        .iter()
+        .rev()
+        .find(|s| s.parse::<usize>().is_err())
+        .copied()
+        .unwrap_or("");
+    let top = parts.first().copied().unwrap_or("");
+    match (top, last_name) {
+        ("cveMetadata", _) => "CVE ID",
+        ("affected", "lessThan") => "Fixed in",
+        ("affected", "lessThanOrEqual") => "Last affected",
+        ("affected", "versionType") => "Version scheme",
+        ("affected", "version") => "Affected from",
+        ("affected", "versions") => "Versions",
+        ("affected", "vendor") => "Vendor",
+        ("affected", "product") => "Product",
+        ("affected", "repo") => "Repository",
+        ("affected", "collectionURL") => "Package registry",
+        ("affected", "packageName") => "Package name",
+        ("affected", "defaultStatus") => "Other versions",
+        ("affected", _) => "Affected products",
+        ("descriptions", _) => "Description",
+        ("title", _) => "Title",
+        ("problemTypes", "cweId") => "CWE ID",
+        ("problemTypes", "description") => "CWE name",
+        ("problemTypes", _) => "Vulnerability type",
+        ("metrics", _) => "CVSS vector",
+        ("references", "url") => "Reference URL",
+        ("references", "tags") => "Reference tags",
+        ("references", _) => "References",
+        ("credits", "value") => "Credit name",
+        ("credits", "type") => "Credit type",
+        ("credits", _) => "Credits",
+        ("timeline", "time") => "Timeline date",
+        ("timeline", "value") => "Timeline text",
+        ("timeline", _) => "Timeline",
+        ("datePublic", _) => "Made public on",
+        ("tags", _) => "No longer supported",
+        _ => "",
+    }
+}
+
+/// JSON names as the editor's labels, longest first.
+const NAMES: [(&str, &str); 9] = [
+    ("lessThanOrEqual", "Last affected"),
+    ("lessThan", "Fixed in"),
+    ("versionType", "Version scheme"),
+    ("vectorString", "vector"),
+    ("baseScore", "score"),
+    ("baseSeverity", "severity"),
+    ("cweId", "CWE ID"),
+    ("collectionURL", "Package registry"),
+    ("packageName", "Package name"),
+];
+
+/// CVSS base metrics by abbreviation.
+const METRICS: [(&str, &str); 16] = [
+    ("AV", "Attack vector"),
+    ("AC", "Attack complexity"),
+    ("AT", "Attack requirements"),
+    ("PR", "Privileges required"),
+    ("UI", "User interaction"),
+    ("S", "Scope"),
+    ("C", "Confidentiality"),
+    ("I", "Integrity"),
+    ("A", "Availability"),
+    ("VC", "Confidentiality (vulnerable system)"),
+    ("VI", "Integrity (vulnerable system)"),
+    ("VA", "Availability (vulnerable system)"),
+    ("SC", "Confidentiality (subsequent systems)"),
+    ("SI", "Integrity (subsequent systems)"),
+    ("SA", "Availability (subsequent systems)"),
+    ("E", "Exploit maturity"),
+];
+
+fn with_labels(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (name, label) in NAMES {
+        out = out.replace(name, label);
+    }
+    out
+}
+
+/// The `…`-quoted parts of a message.
+fn quoted(message: &str) -> Vec<&str> {
+    message.split('`').skip(1).step_by(2).collect()
+}
+
+/// A schema or lint finding said in the editor's words: what the field is
+/// called on the form and what to do, instead of JSON pointers and schema
+/// keywords (the caller keeps those as the expert detail).
+pub fn form_words(pointer: &str, message: &str) -> String {
+    let label = pointer_label(pointer);
+    let name = if label.is_empty() {
+        "This field"
+    } else {
+        label
+    };
+    let m = message.trim();
+    // Lint: an empty range.
+    if m.starts_with("lessThan `") || m.starts_with("lessThanOrEqual `") {
+        let q = quoted(m);
+        if let [upper, lower, ..] = q.as_slice() {
+            let bound = if m.starts_with("lessThanOrEqual") {
+                "Last affected"
+            } else {
+                "Fixed in"
+            };
+            return format!(
+                "{bound} ({upper}) must be later than Affected from ({lower}); as typed, no version is affected."
+            );
+        }
+    }
+    if m.starts_with("the range starting at") {
+        return "A range (Fixed in or Last affected) needs a Version scheme: choose semver, custom, git…".into();
+    }
+    // Lint: a vector missing base metrics.
+    if let Some(rest) = m.split("lacks the base metric").nth(1) {
+        let list = rest.trim_start_matches('s').trim();
+        let named: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|abbr| {
+                METRICS
+                    .iter()
+                    .find(|(a, _)| *a == abbr)
+                    .map_or_else(|| abbr.to_owned(), |(_, n)| format!("{n} ({abbr})"))
+            })
+            .collect();
+        return format!(
+            "The CVSS vector lacks a value for {}: add it to the vector.",
+            named.join(", ")
+        );
+    }
+    // Schema keywords, as the validator words them.
+    if let Some((property, _)) = m.split_once(" is a required property") {
+        let property = property.trim_matches('"');
+        let what = pointer_label(&format!("{pointer}/{property}"));
+        let what = if what.is_empty() { property } else { what };
+        return format!("{what} is required.");
+    }
+    if m.contains("is shorter than")
+        || m.contains("has less than")
+        || m.contains("should be non-empty")
+        || m.contains("is not longer than")
+    {
+        return format!("{name} must not be empty.");
+    }
+    if m.contains("is longer than") || m.contains("has more than") {
+        return format!("{name} is too long.");
+    }
+    if m.contains("is not a \"uri\"") || m.contains("is not a \"uri-reference\"") {
+        return format!("{name} must be a full address (https://…).");
+    }
+    if m.contains("is not a \"date-time\"") || m.contains("is not a \"date\"") {
+        return format!("{name} must be a date (YYYY-MM-DD) or a UTC time.");
+    }
+    if m.contains("does not match") {
+        return format!("{name} is not in the expected form.");
+    }
+    if m.starts_with('{') || m.starts_with('[') {
+        // The validator printed the whole object: say what it concerns.
+        if label == "Versions" || m.contains("\"lessThan") {
+            return "A version range is incomplete: a range (Fixed in or Last affected) needs Affected from and a Version scheme.".into();
+        }
+        return format!("{name} is incomplete or has a value the record format does not allow.");
+    }
+    let worded = with_labels(m);
+    let mut chars = worded.chars();
+    let sentence = match chars.next() {
+        Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
+        None => worded,
+    };
+    if label.is_empty() || sentence.starts_with(label) {
+        sentence
+    } else {
+        format!("{label}: {sentence}")
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::{field_label, form_words};
+
+    #[test]
+    fn findings_speak_the_forms_language() {
+        assert_eq!(
+            form_words(
+                "/containers/cna/affected/0/versions/0/lessThan",
+                "lessThan `0.12.0` must be above version `0.12.4`: the range is empty"
+            ),
+            "Fixed in (0.12.0) must be later than Affected from (0.12.4); as typed, no version is affected."
+        );
+        let m = form_words(
+            "/containers/cna/metrics/0/cvssV3_1/vectorString",
+            "`CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H` lacks the base metric A",
+        );
+        assert_eq!(
+            m,
+            "The CVSS vector lacks a value for Availability (A): add it to the vector."
+        );
+        assert_eq!(
+            form_words(
+                "/containers/cna/affected/0/versions/0",
+                "\"versionType\" is a required property"
+            ),
+            "Version scheme is required."
+        );
+        assert_eq!(
+            form_words(
+                "/containers/cna/descriptions/0/value",
+                "\"\" is shorter than 1 character"
+            ),
+            "Description must not be empty."
+        );
+        let raw = form_words(
+            "/containers/cna/affected/0/versions/0",
+            "{\"lessThan\":\"1.0\",\"status\":\"affected\",\"version\":\"0\"} is not valid under any of the given schemas",
+        );
+        assert!(raw.starts_with("A version range is incomplete"), "{raw}");
+        assert!(!raw.contains('{'));
+        // Anything else keeps its sentence, JSON names replaced by labels.
+        assert_eq!(
+            form_words(
+                "/containers/cna/metrics/0/cvssV3_1/baseScore",
+                "baseScore 9.8 does not fit"
+            ),
+            "CVSS vector: Score 9.8 does not fit"
+        );
+        assert_eq!(field_label("affected-1"), "Affected product 2");
+        assert_eq!(field_label("cvss_vector"), "CVSS vector");
+    }
+}

@@ -158,7 +158,7 @@ async fn first_day_flow_in_chromium() {
 
     // Accept as a case (confirming the scope), note internally, reply to the reporter.
     click(&member, "accept").await;
-    assert_eq!(text(&member, "case-state").await, "Accepted");
+    assert_eq!(text(&member, "case-state").await, "CVE reserved");
     assert!(text(&member, "scope-recorded")
         .await
         .contains("under rule xsf-listed of policy 2026.1"));
@@ -182,7 +182,7 @@ async fn first_day_flow_in_chromium() {
     // The reporter sees the reply, and only the reply.
     reporter.goto(&tracking_url).await.unwrap();
     let status = text(&reporter, "status").await;
-    assert!(status.contains("Accepted"), "{status}");
+    assert!(status.contains("CVE ID reserved"), "{status}");
     let source = reporter.source().await.unwrap();
     assert!(source.contains("Thank you, we reproduced it and opened a case."));
     assert!(!source.contains("Internal: reproduced"));
@@ -216,8 +216,7 @@ async fn first_day_flow_in_chromium() {
         .unwrap()
         .is_some_and(|v| v == "Prosody IM"));
     fill(&member, "r0_url", "https://example.com/advisory").await;
-    let beside =
-        wait_for_child_text(&member, "issues-reference-0", "reference-placeholder-url").await;
+    let beside = wait_for_child_text(&member, "issues-reference-0", "is a placeholder").await;
     assert!(beside.contains("placeholder"), "{beside}");
     assert!(
         path(&member).await.ends_with("/record"),
@@ -322,7 +321,7 @@ async fn first_day_flow_in_chromium() {
         .await
         .unwrap();
     click(&member, "accept").await;
-    assert_eq!(text(&member, "case-state").await, "Accepted");
+    assert_eq!(text(&member, "case-state").await, "CVE reserved");
     member
         .goto(&format!("{base}/desk/cases/2/coordination"))
         .await

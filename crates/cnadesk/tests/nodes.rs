@@ -34,7 +34,12 @@ use support::{cnadesk, require_postgres_url, stderr, stdout};
 const ORG_UUID: &str = "9f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f";
 const PASSWORD: &str = "correct horse battery staple";
 /// The periodic jobs every node runs under leases.
-const TICK_JOBS: [&str; 3] = ["notify-fan-out", "transparency-log", "deliver-messages"];
+const TICK_JOBS: [&str; 4] = [
+    "case-lifecycle",
+    "notify-fan-out",
+    "transparency-log",
+    "deliver-messages",
+];
 const MINUTE_JOBS: [&str; 2] = ["response-times", "coordination"];
 /// Short leases keep the test quick (the defaults are 30 s and 60 s).
 const LEASE_S: u64 = 3;
@@ -109,6 +114,9 @@ impl Desk {
             .env("CNADESK_MAIL__TRANSPORT", "file")
             .env("CNADESK_MAIL__DIR", &mail)
             .env("CNADESK_INTAKE__REPORTS_PER_IP_PER_HOUR", "0")
+            // The test writes and approves its record itself.
+            .env("CNADESK_LIFECYCLE__RESERVE_ON_ACCEPT", "false")
+            .env("CNADESK_LIFECYCLE__DRAFT_RECORD", "false")
             .env("CNADESK_NODES__NAME", name)
             .env(
                 "CNADESK_NODES__LEASE_SECONDS",

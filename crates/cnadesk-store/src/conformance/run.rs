@@ -471,7 +471,7 @@ pub async fn run(store: &dyn Store) {
     );
 
     let refused = store
-        .transition_case(case.id, CaseState::Published, "", &bob_actor, T0 + 700)
+        .transition_case(case.id, CaseState::Disputed, "", &bob_actor, T0 + 700)
         .await;
     assert!(
         matches!(refused, Err(StoreError::Rejected(ref m)) if m.contains("cannot move")),

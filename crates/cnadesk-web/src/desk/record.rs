@@ -540,7 +540,15 @@ pub async fn record_submit(
             Ok::<_, AppError>(render(status, &page))
         }
     };
-    const CORRECT: &str = "Not saved: correct the fields marked below.";
+    // "Not saved" names the fields that stop it.
+    let correct = |findings: &Findings| {
+        let fields = findings.fields_in_error();
+        if fields.is_empty() {
+            "Not saved: correct the problems listed above.".to_owned()
+        } else {
+            format!("Not saved: correct {} (marked below).", fields.join(", "))
+        }
+    };
     if sub.action != "save" {
         let notice = format!("Checked, not saved: {}.", findings.summary());
         return show(
@@ -550,7 +558,8 @@ pub async fn record_submit(
         .await;
     }
     let (Some(cve), Some(container)) = (cve, container) else {
-        let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
+        let error = correct(&findings);
+        let s = again(findings, error, String::new(), sub.based_on);
         return show(StatusCode::UNPROCESSABLE_ENTITY, s).await;
     };
     let draft = Draft {
@@ -580,7 +589,8 @@ pub async fn record_submit(
         Err(SaveError::CveTaken(m)) => {
             let mut findings = findings;
             findings.push(Some("cve_id"), field_issue(m));
-            let s = again(findings, CORRECT.into(), String::new(), sub.based_on);
+            let error = correct(&findings);
+            let s = again(findings, error, String::new(), sub.based_on);
             show(StatusCode::CONFLICT, s).await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
