@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 
 use support::browser::{
-    browser_with, fill, find, path, require_chromium, start_driver, text, wait_for_child_text,
-    wait_for_text, wait_path,
+    browser_with, fill, find, path, require_chromium, start_driver, text, totp_now,
+    wait_for_child_text, wait_for_text, wait_path,
 };
 use support::{create_user, Server};
 
@@ -256,6 +256,12 @@ async fn every_page_fits_a_phone() {
     click(&member, "create-admin").await;
     wait_path(&member, "/account/totp").await;
     measure(&member, "two-factor enrolment", seen).await;
+    // An admin enrols a second factor before using the desk.
+    let secret = text(&member, "totp-secret").await;
+    fill(&member, "code", &totp_now(&secret)).await;
+    click(&member, "enable-totp").await;
+    find(&member, "totp-status").await;
+    measure(&member, "two-factor enabled, with recovery codes", seen).await;
 
     // The queue and the report; then it becomes a case.
     visit(&member, &base, "/desk", "queue", seen).await;
