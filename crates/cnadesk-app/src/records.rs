@@ -216,6 +216,21 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
         };
         out.push_once(f.as_deref(), issue);
     }
+    for (pointer, message) in cwe_warnings(record) {
+        out.lint_warnings += 1;
+        let f = field(&pointer);
+        let issue = Issue {
+            severity: "warning",
+            message,
+            pointer,
+            detail: String::new(),
+            rule: format!(
+                "CWE list {} and its mapping guidance (MITRE)",
+                cnadesk_cve::cwe::VERSION
+            ),
+        };
+        out.push_once(f.as_deref(), issue);
+    }
     out
 }
 
@@ -367,6 +382,71 @@ pub async fn save(
 /// The versions of a case's record, newest first.
 pub async fn versions(app: &App, case: CaseId) -> Result<Vec<RecordVersion>, StoreError> {
     app.store.record_versions(case).await
+}
+
+/// An empty CWE name on the form takes the official one from the CWE list
+/// (nobody types it).
+pub fn fill_cwe_name(form: &mut RecordForm) {
+    if form.cwe_name.trim().is_empty() {
+        if let Some(entry) = cnadesk_cve::cwe::lookup(form.cwe_id.trim()) {
+            form.cwe_name = entry.name.clone();
+        }
+    }
+}
+
+/// The record's CWEs against the CWE list: (pointer, warning) for an ID
+/// the list does not know, a name other than the official one, and an
+/// entry the CWE team discourages or prohibits for mapping.
+fn cwe_warnings(record: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let base = if record.get("containers").is_some() {
+        "/containers/cna"
+    } else {
+        ""
+    };
+    let types = record
+        .pointer(&format!("{base}/problemTypes"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, t) in types.iter().enumerate() {
+        let descriptions = t["descriptions"].as_array().cloned().unwrap_or_default();
+        for (j, d) in descriptions.iter().enumerate() {
+            let Some(id) = d["cweId"].as_str() else {
+                continue;
+            };
+            let pointer = format!("{base}/problemTypes/{i}/descriptions/{j}/cweId");
+            let Some(entry) = cnadesk_cve::cwe::lookup(id) else {
+                out.push((
+                    pointer,
+                    format!(
+                        "{id} is not in the CWE list {}: check the number.",
+                        cnadesk_cve::cwe::VERSION
+                    ),
+                ));
+                continue;
+            };
+            let text = d["description"].as_str().unwrap_or("");
+            if !text.contains(entry.name.as_str()) {
+                out.push((
+                    pointer.clone(),
+                    format!(
+                        "The CWE list names {} “{}”; empty the CWE name to use it.",
+                        entry.id, entry.name
+                    ),
+                ));
+            }
+            if matches!(
+                entry.usage,
+                cnadesk_cve::cwe::Usage::Discouraged | cnadesk_cve::cwe::Usage::Prohibited
+            ) {
+                if let Some(warning) = entry.usage.warning() {
+                    out.push((pointer, format!("{}: {warning}.", entry.id)));
+                }
+            }
+        }
+    }
+    out
 }
 
 // ---- the first draft, from what the case knows ------------------------------------------

@@ -277,3 +277,60 @@ async fn the_report_form_refuses_unknown_cwes_and_vectors_that_do_not_score() {
     assert!(r.body.contains("CVSS:3.1/AV:N/AC:L"), "{}", r.body);
     assert!(r.body.contains("CWE-999999"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_editor_names_the_cwe_and_speaks_the_forms_language() {
+    let (app, _double) = TestApp::with_cve_double_lifecycle(true).await;
+    let mut alice = app.signed_in("alice", Role::Member).await;
+    let (_, report) = full_report(&app).await;
+    let report_page = format!("/desk/reports/{report}");
+    alice
+        .submit(
+            &report_page,
+            &format!("{report_page}/accept"),
+            &[("title", "Carbons")],
+        )
+        .await;
+    let case = app
+        .store
+        .case_for_report(ReportId(report))
+        .await
+        .unwrap()
+        .unwrap();
+    let cve = case.cve_id.unwrap().to_string();
+    let editor = format!("/desk/cases/{}/record", case.id.0);
+    let mut fields = support::record_fields(&cve, "0.11.0");
+    for (k, v) in fields.iter_mut() {
+        match *k {
+            // A discouraged entry, its name left for the desk to fill.
+            "cwe_id" => *v = "CWE-20".into(),
+            "cwe_name" => v.clear(),
+            _ => {}
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("action", "save"));
+    pairs.push(("based_on", "1"));
+    let r = alice.submit(&editor, &editor, &pairs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // The empty range is said in the form's words, the JSON kept as detail.
+    assert!(
+        r.body
+            .contains("Fixed in (0.11.0) must be later than Affected from (0.12.0)"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("class=\"expert\""), "{}", r.body);
+    assert!(
+        r.body.contains("Not saved: correct Affected product 1"),
+        "{}",
+        r.body
+    );
+    // The CWE's official name was filled in, and its guidance warns.
+    assert!(
+        r.body.contains("value=\"Improper Input Validation\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("discourages mapping"), "{}", r.body);
+}

@@ -476,11 +476,12 @@ pub async fn record_submit(
     IdPath(id): IdPath<CaseId>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sub = parse_submitted(pairs)?;
+    let mut sub = parse_submitted(pairs)?;
     let loaded = load(&state, id).await?;
     let provider = state.settings.records.provider();
     let now = state.now_ms();
     let mut findings = Findings::default();
+    cnadesk_app::records::fill_cwe_name(&mut sub.form);
     let cve = match sub.cve_id.parse::<CveId>() {
         Ok(c) => Some(c),
         Err(m) => {
