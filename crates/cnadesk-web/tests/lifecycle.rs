@@ -309,10 +309,10 @@ async fn the_editor_names_the_cwe_and_speaks_the_forms_language() {
         }
     }
     let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pairs.push(("action", "save"));
+    pairs.push(("action", "check"));
     pairs.push(("based_on", "1"));
     let r = alice.submit(&editor, &editor, &pairs).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // The empty range is said in the form's words, the JSON kept as detail.
     assert!(
         r.body
@@ -321,11 +321,6 @@ async fn the_editor_names_the_cwe_and_speaks_the_forms_language() {
         r.body
     );
     assert!(r.body.contains("class=\"expert\""), "{}", r.body);
-    assert!(
-        r.body.contains("Not saved: correct Affected product 1"),
-        "{}",
-        r.body
-    );
     // The CWE's official name was filled in, and its guidance warns.
     assert!(
         r.body.contains("value=\"Improper Input Validation\""),
@@ -333,4 +328,26 @@ async fn the_editor_names_the_cwe_and_speaks_the_forms_language() {
         r.body
     );
     assert!(r.body.contains("discourages mapping"), "{}", r.body);
+    // A save that cannot happen names the field that stops it.
+    let mut pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| match *k {
+            "cvss_vector" => (*k, "CVSS:3.1/AV:N"),
+            _ => (*k, v.as_str()),
+        })
+        .collect();
+    pairs.push(("action", "save"));
+    pairs.push(("based_on", "1"));
+    let r = alice.submit(&editor, &editor, &pairs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("Not saved: correct CVSS vector"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("form error"),
+        "the summary counts it: {}",
+        r.body
+    );
 }
