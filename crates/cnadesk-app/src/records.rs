@@ -216,21 +216,6 @@ pub fn evaluate(app: &App, record: &Value, map: Option<&FieldMap>) -> Findings {
         };
         out.push_once(f.as_deref(), issue);
     }
-    for (pointer, message) in cwe_warnings(record) {
-        out.lint_warnings += 1;
-        let f = field(&pointer);
-        let issue = Issue {
-            severity: "warning",
-            message,
-            pointer,
-            detail: String::new(),
-            rule: format!(
-                "CWE list {} and its mapping guidance (MITRE)",
-                cnadesk_cve::cwe::VERSION
-            ),
-        };
-        out.push_once(f.as_deref(), issue);
-    }
     out
 }
 
@@ -394,61 +379,6 @@ pub fn fill_cwe_name(form: &mut RecordForm) {
     }
 }
 
-/// The record's CWEs against the CWE list: (pointer, warning) for an ID
-/// the list does not know, a name other than the official one, and an
-/// entry the CWE team discourages or prohibits for mapping.
-fn cwe_warnings(record: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let base = if record.get("containers").is_some() {
-        "/containers/cna"
-    } else {
-        ""
-    };
-    let types = record
-        .pointer(&format!("{base}/problemTypes"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for (i, t) in types.iter().enumerate() {
-        let descriptions = t["descriptions"].as_array().cloned().unwrap_or_default();
-        for (j, d) in descriptions.iter().enumerate() {
-            let Some(id) = d["cweId"].as_str() else {
-                continue;
-            };
-            let pointer = format!("{base}/problemTypes/{i}/descriptions/{j}/cweId");
-            let Some(entry) = cnadesk_cve::cwe::lookup(id) else {
-                out.push((
-                    pointer,
-                    format!(
-                        "{id} is not in the CWE list {}: check the number.",
-                        cnadesk_cve::cwe::VERSION
-                    ),
-                ));
-                continue;
-            };
-            let text = d["description"].as_str().unwrap_or("");
-            if !text.contains(entry.name.as_str()) {
-                out.push((
-                    pointer.clone(),
-                    format!(
-                        "The CWE list names {} “{}”; empty the CWE name to use it.",
-                        entry.id, entry.name
-                    ),
-                ));
-            }
-            if matches!(
-                entry.usage,
-                cnadesk_cve::cwe::Usage::Discouraged | cnadesk_cve::cwe::Usage::Prohibited
-            ) {
-                if let Some(warning) = entry.usage.warning() {
-                    out.push((pointer, format!("{}: {warning}.", entry.id)));
-                }
-            }
-        }
-    }
-    out
-}
-
 // ---- the first draft, from what the case knows ------------------------------------------
 
 /// What the editor starts from before any version exists: everything the
@@ -504,6 +434,9 @@ pub async fn draft_form(app: &App, case: &Case, report: &Report) -> Result<Recor
                 });
             if let Some(repo) = repo {
                 row.repo = repo.clone();
+                if let Some(purl) = cnadesk_cve::purl::from_repository(repo) {
+                    row.package_url = purl;
+                }
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct AffectedFact {
     pub repo: Option<String>,
     /// Package registry and name, when the product is a package.
     pub package: Option<(String, String)>,
+    /// Its Package URL (no version).
+    pub package_url: Option<String>,
     /// Affected ranges: from `introduced`, fixed in `fixed` (exclusive) or
     /// up to `last_affected` (inclusive); neither: that version only.
     pub ranges: Vec<RangeFact>,
@@ -116,6 +118,7 @@ fn product(fact: &AffectedFact) -> Product {
         product: Some(fact.product.clone()),
         collection_url,
         package_name,
+        package_url: fact.package_url.clone(),
         repo: fact.repo.clone(),
         // With known ranges, versions outside them are unaffected; with
         // none, the product's status is honestly unknown.
@@ -236,7 +239,7 @@ pub fn build_container(facts: &CaseFacts, now: &str) -> Result<CnaPublishedConta
 pub fn build_record(facts: &CaseFacts, now: &str) -> Result<CveRecord, BuildError> {
     Ok(CveRecord {
         data_type: "CVE_RECORD".into(),
-        data_version: "5.1".into(),
+        data_version: "5.2".into(),
         cve_metadata: CveMetadata {
             cve_id: facts.cve_id.clone(),
             assigner_org_id: facts.org_id.clone(),

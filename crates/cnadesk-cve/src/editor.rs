@@ -27,6 +27,9 @@ pub struct AffectedRow {
     pub collection_url: String,
     /// Package name in that registry.
     pub package_name: String,
+    /// Package URL (`pkg:github/bjc/prosody`), without a version.
+    #[serde(default)]
+    pub package_url: String,
     /// First affected version (`0` when every version before the fix is).
     pub introduced: String,
     /// First fixed version (exclusive bound).
@@ -221,6 +224,7 @@ impl AffectedRow {
             &self.repo,
             &self.collection_url,
             &self.package_name,
+            &self.package_url,
             &self.introduced,
             &self.fixed,
             &self.last_affected,
@@ -235,6 +239,7 @@ impl AffectedRow {
             && self.repo.trim() == other.repo.trim()
             && self.collection_url.trim() == other.collection_url.trim()
             && self.package_name.trim() == other.package_name.trim()
+            && self.package_url.trim() == other.package_url.trim()
     }
 
     fn has_range(&self) -> bool {
@@ -292,6 +297,7 @@ impl RecordForm {
                     repo: none_if_empty(&row.repo),
                     package: none_if_empty(&row.package_name)
                         .map(|name| (row.collection_url.trim().to_owned(), name)),
+                    package_url: none_if_empty(&row.package_url),
                     ranges: Vec::new(),
                 });
             }
@@ -444,6 +450,7 @@ impl RecordForm {
                 repo: p.repo.clone().unwrap_or_default(),
                 collection_url: p.collection_url.clone().unwrap_or_default(),
                 package_name: p.package_name.clone().unwrap_or_default(),
+                package_url: p.package_url.clone().unwrap_or_default(),
                 ..Default::default()
             };
             let versions: Vec<_> = p
@@ -560,7 +567,7 @@ pub fn wrap_record(cve_id: &str, provider: &Provider, container: &Value, publish
     }
     json!({
         "dataType": "CVE_RECORD",
-        "dataVersion": "5.1",
+        "dataVersion": "5.2",
         "cveMetadata": meta,
         "containers": { "cna": container },
     })
@@ -840,6 +847,7 @@ fn pointer_label(pointer: &str) -> &'static str {
         ("affected", "repo") => "Repository",
         ("affected", "collectionURL") => "Package registry",
         ("affected", "packageName") => "Package name",
+        ("affected", "packageURL") => "Package URL",
         ("affected", "defaultStatus") => "Other versions",
         ("affected", _) => "Affected products",
         ("descriptions", _) => "Description",
@@ -864,7 +872,8 @@ fn pointer_label(pointer: &str) -> &'static str {
 }
 
 /// JSON names as the editor's labels, longest first.
-const NAMES: [(&str, &str); 9] = [
+const NAMES: [(&str, &str); 10] = [
+    ("packageURL", "Package URL"),
     ("lessThanOrEqual", "Last affected"),
     ("lessThan", "Fixed in"),
     ("versionType", "Version scheme"),

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod lint;
 pub mod model;
 pub mod osv;
+pub mod purl;
 pub mod schema;
 
 pub use lint::{lint, Finding, LintContext, Severity};

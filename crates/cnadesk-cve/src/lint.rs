@@ -1,4 +1,4 @@
-//! The CNA Operational Rules 4.0, beyond what the schema can say.
+//! The CNA Operational Rules 4.2.0, beyond what the schema can say.
 //!
 //! Every finding has a stable id, a severity (errors block publication) and
 //! cites the rule it enforces.
@@ -31,7 +31,7 @@ pub struct Finding {
     pub pointer: String,
     /// What is wrong and what to do.
     pub message: String,
-    /// The rule, e.g. `CNA Operational Rules 4.0, 5.1.3`.
+    /// The rule, e.g. `CNA Operational Rules 4.2.0, 5.1.3`.
     pub rule: &'static str,
 }
 
@@ -50,23 +50,26 @@ pub struct LintContext {
 }
 
 const R_513: &str =
-    "CNA Operational Rules 4.0, 5.1.3: a CVE Record MUST identify at least one affected Product";
-const R_514: &str = "CNA Operational Rules 4.0, 5.1.4: MUST identify at least one Product as “affected” or “unknown”";
+    "CNA Operational Rules 4.2.0, 5.1.3: a CVE Record MUST identify at least one affected Product";
+const R_514: &str = "CNA Operational Rules 4.2.0, 5.1.4: MUST identify at least one Product as “affected” or “unknown”";
 const R_518: &str =
-    "CNA Operational Rules 4.0, 5.1.8: MUST NOT only contain Products with “unaffected” status";
+    "CNA Operational Rules 4.2.0, 5.1.8: MUST NOT only contain Products with “unaffected” status";
 const R_517: &str =
-    "CNA Operational Rules 4.0, 5.1.7: MUST identify the type of Vulnerability; SHOULD use CWE";
+    "CNA Operational Rules 4.2.0, 5.1.7: MUST specify the type or cause of the Vulnerability; SHOULD use CWE";
+const R_5171: &str = "CNA Operational Rules 4.2.0, 5.1.7.1: MAY convey that there is not enough information to determine a type or cause at publication; MUST provide a problem type when sufficient information becomes available";
+const R_CWE: &str = "CWE list 4.14 mapping guidance (MITRE), applying CNA Operational Rules 4.2.0, 5.1.7: SHOULD use CWE";
+const R_5335: &str = "CNA Operational Rules 4.2.0, 5.1.10 and 5.3.3.5: a reference MUST NOT be a reference to the CVE Record itself";
 const R_521: &str =
-    "CNA Operational Rules 4.0, 5.2.1: the description MUST summarize the Vulnerability";
-const R_524: &str = "CNA Operational Rules 4.0, 5.2.4: the description MUST NOT credit people, organizations, or tools";
-const R_525: &str = "CNA Operational Rules 4.0, 5.2.5: MUST include one description in English";
-const R_526: &str = "CNA Operational Rules 4.0, 5.2.6: MUST NOT contain information not relevant to the Vulnerability";
-const R_527: &str = "CNA Operational Rules 4.0, 5.2.7: SHOULD NOT only describe one CVE Record as being different than another";
-const R_531: &str = "CNA Operational Rules 4.0, 5.3.1: a public reference MUST exist; 5.1.10: at least one public reference";
+    "CNA Operational Rules 4.2.0, 5.2.1: the description MUST summarize the Vulnerability";
+const R_524: &str = "CNA Operational Rules 4.2.0, 5.2.4: the description MUST NOT credit people, organizations, or tools";
+const R_525: &str = "CNA Operational Rules 4.2.0, 5.2.5: MUST include one description in English";
+const R_526: &str = "CNA Operational Rules 4.2.0, 5.2.6: MUST NOT contain information not relevant to the Vulnerability";
+const R_527: &str = "CNA Operational Rules 4.2.0, 5.2.7: SHOULD NOT only describe one CVE Record as being different than another";
+const R_531: &str = "CNA Operational Rules 4.2.0, 5.3.1: a public reference MUST exist before or with the CVE Record; 5.1.10: at least one public reference";
 const R_VERSIONS: &str = "CVE Record Format: version ranges (lessThan/lessThanOrEqual above version; versionType with ranges)";
 const R_CVSS: &str =
     "CVSS specification (FIRST): the base score and severity follow from the vector";
-const R_42171: &str = "CNA Operational Rules 4.0, 4.2.17.1: records that only cover Products that no longer receive Fixes MUST be tagged “unsupported-when-assigned”";
+const R_42171: &str = "CNA Operational Rules 4.2.0, 4.2.17.1: records that only cover Products that no longer receive Fixes MUST be tagged “unsupported-when-assigned”";
 const R_TIME: &str = "CVE Record Format: timestamps in UTC, emitted with Z";
 
 struct Lint<'a> {
@@ -340,13 +343,78 @@ fn lint_problem_types(l: &mut Lint<'_>, c: &CnaPublishedContainer) {
             R_517,
         );
     } else if !descriptions.iter().any(|d| d.cwe_id.is_some()) {
-        l.push(
-            "cna-5.1.7-cwe",
-            Severity::Warning,
-            "/problemTypes",
-            "no problem type names a CWE; the rules recommend classifying with CWE".into(),
-            R_517,
-        );
+        let no_info = descriptions.iter().any(|d| {
+            let t = d.description.to_ascii_lowercase();
+            t.contains("noinfo") || t.contains("not enough information")
+        });
+        if no_info {
+            l.push(
+                "cna-5.1.7.1-not-enough-information",
+                Severity::Warning,
+                "/problemTypes",
+                "the problem type says there is not enough information: update the record with a CWE once the cause is known".into(),
+                R_5171,
+            );
+        } else {
+            l.push(
+                "cna-5.1.7-cwe",
+                Severity::Warning,
+                "/problemTypes",
+                "no problem type names a CWE; the rules recommend classifying with CWE".into(),
+                R_517,
+            );
+        }
+    }
+    for (i, p) in c.problem_types.iter().flatten().enumerate() {
+        for (j, d) in p.descriptions.iter().enumerate() {
+            let Some(id) = d.cwe_id.as_deref() else {
+                continue;
+            };
+            let path = format!("/problemTypes/{i}/descriptions/{j}/cweId");
+            let Some(entry) = crate::cwe::lookup(id) else {
+                l.push(
+                    "cwe-unknown",
+                    Severity::Warning,
+                    &path,
+                    format!(
+                        "{id} is not in the CWE list {}: check the number",
+                        crate::cwe::VERSION
+                    ),
+                    R_CWE,
+                );
+                continue;
+            };
+            if !d.description.contains(entry.name.as_str()) {
+                l.push(
+                    "cwe-name-not-official",
+                    Severity::Warning,
+                    &path,
+                    format!(
+                        "the CWE list names {} “{}”: use the official name",
+                        entry.id, entry.name
+                    ),
+                    R_CWE,
+                );
+            }
+            let severity = match entry.usage {
+                crate::cwe::Usage::Prohibited => Some(Severity::Error),
+                crate::cwe::Usage::Discouraged => Some(Severity::Warning),
+                _ => None,
+            };
+            if let (Some(severity), Some(warning)) = (severity, entry.usage.warning()) {
+                l.push(
+                    if severity == Severity::Error {
+                        "cwe-mapping-prohibited"
+                    } else {
+                        "cwe-mapping-discouraged"
+                    },
+                    severity,
+                    &path,
+                    format!("{}: {warning}", entry.id),
+                    R_CWE,
+                );
+            }
+        }
     }
 }
 
@@ -456,6 +524,22 @@ fn host(url: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// Whether a URL is a CVE Record at the CVE Program (cve.org, the CVE
+/// Services API, the old cve.mitre.org pages).
+pub fn is_cve_record_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let Some(h) = host(&lower) else {
+        return false;
+    };
+    let path = lower.split_once("://").map(|(_, r)| r).unwrap_or("");
+    match h.as_str() {
+        "www.cve.org" | "cve.org" => path.contains("/cverecord"),
+        "cve.mitre.org" => path.contains("cvename.cgi"),
+        "cveawg.mitre.org" | "cveawg-test.mitre.org" => path.contains("/api/cve/"),
+        _ => false,
+    }
+}
+
 /// Whether a reference URL is a placeholder rather than a real public page.
 pub fn is_placeholder_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
@@ -503,6 +587,18 @@ fn lint_references(l: &mut Lint<'_>, c: &CnaPublishedContainer) {
         );
     }
     for (i, r) in c.references.iter().enumerate() {
+        if is_cve_record_url(&r.url) {
+            l.push(
+                "cna-5.3.3.5-self-reference",
+                Severity::Error,
+                &format!("/references/{i}/url"),
+                format!(
+                    "`{}` is a CVE Record: a reference must be a public page about the vulnerability, not the record itself",
+                    r.url
+                ),
+                R_5335,
+            );
+        }
         let own = l
             .ctx
             .own_advisories

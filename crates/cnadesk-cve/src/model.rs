@@ -231,6 +231,13 @@ pub struct Product {
     /// Package name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_name: Option<String>,
+    /// Package URL, without a version (CVE JSON 5.2).
+    #[serde(
+        rename = "packageURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub package_url: Option<String>,
     /// CPEs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpes: Option<Vec<String>>,

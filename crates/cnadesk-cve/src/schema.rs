@@ -316,7 +316,13 @@ impl SchemaSet {
 
     /// Whether a document is valid as `target` (fast path).
     pub fn is_valid(&self, doc: &Value, target: Target) -> bool {
-        self.validator(doc, target).is_valid(doc)
+        let set = if target == Target::Record {
+            self.for_record(doc)
+        } else {
+            self
+        };
+        set.validator(doc, target).is_valid(doc)
+            && (!set.has_purls() || crate::purl::problems(doc).is_empty())
     }
 
     /// The validator for a document. A record's root `oneOf` (Published or
@@ -335,8 +341,57 @@ impl SchemaSet {
         }
     }
 
+    /// Whether this set is CVE JSON 5.2 or later (Package URLs, checked
+    /// in code as CVE Services checks them).
+    fn has_purls(&self) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (major, minor) >= (5, 2)
+    }
+
+    /// The set a whole record is judged by: its own `dataVersion` picks an
+    /// older shipped schema (a 5.1 record read under a 5.2 desk is judged
+    /// as 5.1.1, as it was published); containers and records without a
+    /// `dataVersion` are judged by this set.
+    pub fn for_record<'a>(&'a self, doc: &Value) -> &'a SchemaSet {
+        let Some(data_version) = doc.get("dataVersion").and_then(Value::as_str) else {
+            return self;
+        };
+        let older = data_version.starts_with("5.1") || data_version.starts_with("5.0");
+        if older && self.has_purls() {
+            static OLDER: OnceLock<Option<SchemaSet>> = OnceLock::new();
+            if let Some(set) = OLDER.get_or_init(|| SchemaSet::load(Some("5.1.1")).ok()) {
+                return set;
+            }
+        }
+        self
+    }
+
     /// Validates a document as `target`; an empty list means valid.
     pub fn validate_as(&self, doc: &Value, target: Target) -> Vec<Problem> {
+        let set = if target == Target::Record {
+            self.for_record(doc)
+        } else {
+            self
+        };
+        let mut out = set.schema_problems(doc, target);
+        if set.has_purls() {
+            for (pointer, message) in crate::purl::problems(doc) {
+                out.push(Problem {
+                    pointer,
+                    keyword: "packageURL".into(),
+                    schema_path: "CVE Services: validatePURL".into(),
+                    message,
+                });
+            }
+        }
+        out
+    }
+
+    fn schema_problems(&self, doc: &Value, target: Target) -> Vec<Problem> {
         let validator = self.validator(doc, target);
         // Valid documents are the common case: the boolean check stops at
         // nothing and builds no error paths.

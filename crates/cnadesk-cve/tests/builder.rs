@@ -18,6 +18,7 @@ fn facts() -> CaseFacts {
                 product: "Prosody".into(),
                 repo: Some("https://hg.prosody.im/trunk".into()),
                 package: None,
+                package_url: None,
                 ranges: vec![RangeFact { introduced: "0.12.0".into(), fixed: Some("0.12.4".into()), last_affected: None, version_type: "semver".into() }],
             },
             AffectedFact {
@@ -25,6 +26,7 @@ fn facts() -> CaseFacts {
                 product: "Dino".into(),
                 repo: None,
                 package: None,
+                package_url: Some("pkg:github/dino/dino".into()),
                 ranges: vec![RangeFact { introduced: "0.4.0".into(), fixed: None, last_affected: Some("0.4.3".into()), version_type: "semver".into() }],
             },
         ],

@@ -256,3 +256,36 @@ fn the_desks_own_advisory_is_not_a_placeholder() {
     d["references"] = json!([{ "url": "http://127.0.0.1:8099/elsewhere" }]);
     assert!(ids(&d, &own).contains(&"reference-placeholder-url"));
 }
+
+#[test]
+fn rules_of_4_2_0_on_cwes_and_references() {
+    // A prohibited entry (a category) is an error; a discouraged one a
+    // warning; a name other than the list's a warning.
+    let mut d = good();
+    d["problemTypes"][0]["descriptions"][0]["cweId"] = json!("CWE-2");
+    d["problemTypes"][0]["descriptions"][0]["description"] = json!("CWE-2 7PK - Environment");
+    assert!(ids(&d, &LintContext::default()).contains(&"cwe-mapping-prohibited"));
+    let mut d = good();
+    d["problemTypes"][0]["descriptions"][0]["cweId"] = json!("CWE-20");
+    d["problemTypes"][0]["descriptions"][0]["description"] =
+        json!("CWE-20 Improper Input Validation");
+    only(&d, "cwe-mapping-discouraged");
+    let mut d = good();
+    d["problemTypes"][0]["descriptions"][0]["description"] = json!(": Weak Authentication");
+    only(&d, "cwe-name-not-official");
+    // 5.1.7.1: "not enough information" for now.
+    let mut d = good();
+    d["problemTypes"] = json!([{"descriptions": [{"lang": "en", "description": "NVD-CWE-noinfo: not enough information", "type": "text"}]}]);
+    only(&d, "cna-5.1.7.1-not-enough-information");
+    // 5.3.3.5: the CVE Record itself is no reference.
+    let mut d = good();
+    d["references"] = json!([
+        {"url": "https://prosody.im/security/advisory_20261120/"},
+        {"url": "https://www.cve.org/CVERecord?id=CVE-2026-0001"}
+    ]);
+    only(&d, "cna-5.3.3.5-self-reference");
+    // Every finding cites 4.2.0.
+    for f in cnadesk_cve::lint(&d, &LintContext::default()) {
+        assert!(!f.rule.contains("Rules 4.0,"), "{}", f.rule);
+    }
+}

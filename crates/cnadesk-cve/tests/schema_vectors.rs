@@ -14,7 +14,7 @@ fn load(rel: &str) -> Value {
 }
 
 fn versions() -> Vec<SchemaSet> {
-    ["5.1.1", "5.1.0"]
+    ["5.2.0", "5.1.1", "5.1.0"]
         .iter()
         .map(|v| SchemaSet::load(Some(v)).unwrap())
         .collect()
@@ -193,8 +193,63 @@ fn containers_are_validated_against_their_definition() {
 #[test]
 fn schema_versions_are_data() {
     let versions = cnadesk_cve::schema::available_versions();
-    assert_eq!(versions[0].0, "5.1.1", "the default comes first");
+    assert_eq!(versions[0].0, "5.2.0", "the default comes first");
+    assert!(versions.iter().any(|(v, _)| v == "5.1.1"));
     assert!(versions.iter().any(|(v, _)| v == "5.1.0"));
     let err = SchemaSet::load(Some("9.9")).unwrap_err().to_string();
     assert!(err.contains("9.9") && err.contains("5.1.1"), "{err}");
+}
+
+/// What 5.2.0 refuses that 5.1.1 accepted: unknown keys inside `affected[]`
+/// and Package URLs CVE Services refuses; and a 5.1 record is still judged
+/// by the schema it was published under.
+#[test]
+fn five_two_refuses_what_five_one_accepted() {
+    let set = SchemaSet::load(Some("5.2.0")).unwrap();
+    let mut doc = load("cve-schema-examples/full-record-basic-example.json");
+    doc["dataVersion"] = "5.2".into();
+    assert!(set.validate(&doc).is_empty(), "{:#?}", set.validate(&doc));
+    // A valid purl passes.
+    doc["containers"]["cna"]["affected"][0]["packageURL"] = "pkg:github/example/example".into();
+    assert!(set.validate(&doc).is_empty(), "{:#?}", set.validate(&doc));
+    // An unknown key inside affected[]: refused by 5.2.0, not by 5.1.1.
+    let mut unknown = doc.clone();
+    unknown["containers"]["cna"]["affected"][0]["x_generator"] = "tool".into();
+    assert!(!set.validate(&unknown).is_empty());
+    let older = SchemaSet::load(Some("5.1.1")).unwrap();
+    let mut as_51 = unknown.clone();
+    as_51["dataVersion"] = "5.1".into();
+    as_51["containers"]["cna"]["affected"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("packageURL");
+    assert!(older.validate(&as_51).is_empty());
+    // The record's dataVersion picks: the same 5.1 record under the 5.2.0
+    // set is judged as 5.1.1.
+    assert!(
+        set.validate(&as_51).is_empty(),
+        "{:#?}",
+        set.validate(&as_51)
+    );
+    // Package URLs as CVE Services checks them in code.
+    for bad in [
+        "pkg:github/example/example@1.0",
+        "pkg:npm/foo?vers=1",
+        "not a purl",
+    ] {
+        let mut d = doc.clone();
+        d["containers"]["cna"]["affected"][0]["packageURL"] = bad.into();
+        let problems = set.validate(&d);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.pointer == "/containers/cna/affected/0/packageURL"),
+            "{bad}: {problems:#?}"
+        );
+        assert!(!set.is_valid(&d, Target::Record), "{bad}");
+    }
+    // A number where the purl belongs: the schema itself refuses it.
+    let mut d = doc.clone();
+    d["containers"]["cna"]["affected"][0]["packageURL"] = 7.into();
+    assert!(!set.validate(&d).is_empty());
 }

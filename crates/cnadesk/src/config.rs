@@ -1071,7 +1071,10 @@ mod tests {
         let err = load(&[("CNADESK_RECORDS__SCHEMA_VERSION", "9.9")])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not shipped (available: 5.1.1"), "{err}");
+        assert!(
+            err.contains("not shipped (available: 5.2.0, 5.1.1"),
+            "{err}"
+        );
         let err = load(&[("CNADESK_RECORDS__ADVISORY_NAMESPACE", "http://xmpp.org")])
             .unwrap_err()
             .to_string();

@@ -312,7 +312,7 @@ fn record_validate_checks_many_files_and_stdin() {
     let o = run(&["record", "validate", "--format", "json", &bad]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["invalid"], 1);
-    assert_eq!(j["schema_version"], "5.1.1");
+    assert_eq!(j["schema_version"], "5.2.0");
     assert!(j["files"][0]["problems"]
         .as_array()
         .unwrap()

@@ -442,6 +442,7 @@ fn parse_submitted(pairs: Vec<(String, String)>) -> Result<Submitted, AppError> 
                             "repo" => row.repo = value,
                             "collection" => row.collection_url = value,
                             "package" => row.package_name = value,
+                            "purl" => row.package_url = value,
                             "introduced" => row.introduced = value,
                             "fixed" => row.fixed = value,
                             "last" => row.last_affected = value,
