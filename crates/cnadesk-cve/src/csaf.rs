@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::model::{CveRecord, Version};
 use crate::osv::ExportError;
 use crate::schema::EmbeddedSchema;
+use crate::words;
 
 /// Who publishes the advisory.
 #[derive(Clone, Debug)]
@@ -16,6 +17,9 @@ pub struct CsafPublisher {
     pub name: String,
     /// A URL the publisher controls, e.g. `https://xmpp.org`.
     pub namespace: String,
+    /// Where this advisory is published (its canonical URL, a `self`
+    /// reference), when the publisher serves it.
+    pub canonical_url: Option<String>,
 }
 
 fn utc(value: &str) -> String {
@@ -31,16 +35,50 @@ fn utc(value: &str) -> String {
     }
 }
 
-fn range_name(v: &Version) -> Option<String> {
+/// What a version entry names in the product tree: a version, a range
+/// (`vers:` syntax), or nothing (placeholders, prose that states no bound):
+/// then the product itself is what the status is about.
+fn leaf_name(v: &Version) -> Option<(&'static str, String)> {
     let scheme = match v.version_type.as_deref() {
         Some("semver") => "semver",
         _ => "generic",
     };
+    let lower = words::lower_bound(&v.version).filter(|l| words::is_version(l));
+    let range = |upper: Option<String>| {
+        let mut parts = Vec::new();
+        if let Some(l) = lower {
+            parts.push(format!(">={l}"));
+        }
+        if let Some(u) = upper {
+            parts.push(u);
+        }
+        (!parts.is_empty()).then(|| {
+            (
+                "product_version_range",
+                format!("vers:{scheme}/{}", parts.join("|")),
+            )
+        })
+    };
+    let bound = |u: &str, op: &str| (words::is_version(u)).then(|| format!("{op}{}", u.trim()));
     match (&v.less_than, &v.less_than_or_equal) {
-        (Some(u), _) if u == "*" => Some(format!("vers:{scheme}/>={}", v.version)),
-        (Some(u), _) => Some(format!("vers:{scheme}/>={}|<{u}", v.version)),
-        (None, Some(u)) => Some(format!("vers:{scheme}/>={}|<={u}", v.version)),
-        _ => None,
+        (Some(u), _) if words::is_placeholder(u) => range(None),
+        (Some(u), _) => range(bound(u, "<")),
+        (None, Some(u)) if words::is_placeholder(u) => range(None),
+        (None, Some(u)) => range(bound(u, "<=")),
+        _ if words::is_version(&v.version) => {
+            Some(("product_version", v.version.trim().to_owned()))
+        }
+        _ => match words::prose_bound(&v.version)? {
+            words::Bound::Below(u) => {
+                Some(("product_version_range", format!("vers:{scheme}/<{u}")))
+            }
+            words::Bound::UpTo(u) => {
+                Some(("product_version_range", format!("vers:{scheme}/<={u}")))
+            }
+            words::Bound::From(l) => {
+                Some(("product_version_range", format!("vers:{scheme}/>={l}")))
+            }
+        },
     }
 }
 
@@ -81,41 +119,90 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
     let mut fixes: Vec<(String, String)> = Vec::new();
     let mut next = 0;
     for p in &cna.affected {
-        let vendor = p.vendor.clone().unwrap_or_else(|| "unknown vendor".into());
-        let product = p
-            .product
-            .clone()
-            .or(p.package_name.clone())
-            .unwrap_or_else(|| "unknown product".into());
-        let mut leaves = Vec::new();
-        for v in p.versions.iter().flatten() {
-            next += 1;
-            let pid = format!("CSAFPID-{next:04}");
-            let (category, name) = match range_name(v) {
-                Some(range) => ("product_version_range", range),
-                None => ("product_version", v.version.clone()),
+        let named = |s: &Option<String>| s.clone().filter(|v| !words::is_placeholder(v));
+        let vendor = named(&p.vendor).unwrap_or_else(|| "unknown vendor".into());
+        // A product no record field names is left out (its text is in the
+        // description): "n/a" is no product.
+        let Some(product) = named(&p.product).or(named(&p.package_name)) else {
+            continue;
+        };
+        let helper = p
+            .package_url
+            .as_ref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| json!({ "purl": u }));
+        let full_name = |name: Option<&str>| {
+            // "Prosody IM" by "Prosody IM" is one name, not two.
+            let base = if product.to_lowercase().contains(&vendor.to_lowercase())
+                || vendor == "unknown vendor"
+            {
+                product.clone()
+            } else {
+                format!("{vendor} {product}")
             };
-            leaves.push(json!({
-                "category": category,
-                "name": name,
-                "product": {"name": format!("{vendor} {product} {name}"), "product_id": pid},
-            }));
+            match name {
+                Some(n) => format!("{base} {n}"),
+                None => base,
+            }
+        };
+        let mut leaves = Vec::new();
+        let mut bare: Option<String> = None;
+        for v in p.versions.iter().flatten() {
+            let pid = match leaf_name(v) {
+                Some((category, name)) => {
+                    next += 1;
+                    let pid = format!("CSAFPID-{next:04}");
+                    let mut full = json!({"name": full_name(Some(&name)), "product_id": pid});
+                    if let Some(h) = &helper {
+                        full["product_identification_helper"] = h.clone();
+                    }
+                    leaves.push(json!({"category": category, "name": name, "product": full}));
+                    pid
+                }
+                // No version: the status is the product's.
+                None => match &bare {
+                    Some(pid) => pid.clone(),
+                    None => {
+                        next += 1;
+                        let pid = format!("CSAFPID-{next:04}");
+                        bare = Some(pid.clone());
+                        pid
+                    }
+                },
+            };
             match v.status.as_str() {
                 "affected" => {
-                    if let Some(fixed) = v.less_than.as_ref().filter(|u| *u != "*") {
-                        fixes.push((pid.clone(), fixed.clone()));
+                    if let Some(fixed) = v.less_than.as_ref().filter(|u| words::is_version(u)) {
+                        fixes.push((pid.clone(), fixed.trim().to_owned()));
                     }
-                    affected_ids.push(pid);
+                    if !affected_ids.contains(&pid) {
+                        affected_ids.push(pid);
+                    }
                 }
-                "unaffected" => unaffected_ids.push(pid),
+                "unaffected" if !unaffected_ids.contains(&pid) => unaffected_ids.push(pid),
                 _ => {}
             }
         }
+        let mut product_branch = json!({"category": "product_name", "name": product});
         if leaves.is_empty() {
-            continue;
+            // The product itself is the leaf.
+            let Some(pid) = bare else { continue };
+            let mut full = json!({"name": full_name(None), "product_id": pid});
+            if let Some(h) = &helper {
+                full["product_identification_helper"] = h.clone();
+            }
+            product_branch["product"] = full;
+        } else {
+            if let Some(pid) = bare {
+                // Some entries had versions, others none: the product too.
+                leaves.push(json!({
+                    "category": "product_version_range",
+                    "name": "vers:generic/*",
+                    "product": {"name": full_name(Some("(every version)")), "product_id": pid},
+                }));
+            }
+            product_branch["branches"] = Value::Array(leaves);
         }
-        let product_branch =
-            json!({"category": "product_name", "name": product, "branches": leaves});
         match vendors.iter_mut().find(|(v, _)| *v == vendor) {
             Some((_, products)) => products.push(product_branch),
             None => vendors.push((vendor, vec![product_branch])),
@@ -128,18 +215,16 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
 
     let mut vulnerability = Map::new();
     vulnerability.insert("cve".into(), Value::String(id.clone()));
-    if let Some((cwe, name)) = cna
+    // The CWE list's own name (test 6.1.11); an ID the list does not know
+    // is left out rather than named wrongly.
+    if let Some(entry) = cna
         .problem_types
         .iter()
         .flatten()
         .flat_map(|p| p.descriptions.iter())
-        .find_map(|d| d.cwe_id.clone().map(|c| (c, d.description.clone())))
+        .find_map(|d| d.cwe_id.as_deref().and_then(crate::cwe::lookup))
     {
-        let name = name.trim_start_matches(&cwe).trim().to_owned();
-        vulnerability.insert(
-            "cwe".into(),
-            json!({"id": cwe, "name": if name.is_empty() { cwe.clone() } else { name }}),
-        );
+        vulnerability.insert("cwe".into(), json!({"id": entry.id, "name": entry.name}));
     }
     if let Some(t) = &cna.title {
         vulnerability.insert("title".into(), Value::String(t.clone()));
@@ -199,23 +284,41 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
     if !references.is_empty() {
         vulnerability.insert("references".into(), Value::Array(references.clone()));
     }
-    let mut document_refs = vec![json!({
+    let mut document_refs = Vec::new();
+    if let Some(url) = &publisher.canonical_url {
+        document_refs.push(json!({
+            "category": "self",
+            "summary": format!("This advisory ({id}) as CSAF"),
+            "url": url,
+        }));
+    }
+    document_refs.push(json!({
         "category": "external",
         "summary": format!("CVE record {id}"),
         "url": format!("https://www.cve.org/CVERecord?id={id}"),
-    })];
+    }));
     document_refs.extend(references);
     let title = cna
         .title
         .clone()
         .unwrap_or_else(|| format!("Vulnerability {id}"));
-    Ok(json!({
+    // A record that names no product ("n/a") cannot make a security
+    // advisory's product tree: it is exported as a CSAF base document with
+    // its vulnerability, rather than with an invented product.
+    let category = if branches.is_empty() {
+        "csaf_base"
+    } else {
+        "csaf_security_advisory"
+    };
+    let mut doc = json!({
         "document": {
-            "category": "csaf_security_advisory",
+            "category": category,
             "csaf_version": "2.0",
             "lang": "en",
             "title": title,
             "publisher": {"category": "coordinator", "name": publisher.name, "namespace": publisher.namespace},
+            // A published CVE record is public: TLP:WHITE (CSAF 2.0 labels).
+            "distribution": {"tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}},
             "notes": [{"category": "summary", "title": "Summary", "text": description}],
             "references": document_refs,
             "tracking": {
@@ -228,9 +331,12 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
                 "generator": {"engine": {"name": "cnadesk", "version": env!("CARGO_PKG_VERSION")}},
             },
         },
-        "product_tree": {"branches": branches},
         "vulnerabilities": [Value::Object(vulnerability)],
-    }))
+    });
+    if !branches.is_empty() {
+        doc["product_tree"] = json!({ "branches": branches });
+    }
+    Ok(doc)
 }
 
 static CSAF_SCHEMA: EmbeddedSchema = EmbeddedSchema::new(

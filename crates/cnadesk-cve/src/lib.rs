@@ -15,6 +15,7 @@ pub mod model;
 pub mod osv;
 pub mod purl;
 pub mod schema;
+pub mod words;
 
 pub use lint::{lint, Finding, LintContext, Severity};
 pub use model::CveRecord;

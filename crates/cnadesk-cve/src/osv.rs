@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{CveRecord, Product};
 use crate::schema::EmbeddedSchema;
+use crate::words;
 
 /// The OSV schema version emitted.
 pub const OSV_SCHEMA_VERSION: &str = "1.7.5";
@@ -57,14 +58,55 @@ fn ecosystem(collection_url: &str) -> Option<&'static str> {
     .map(|(_, eco)| *eco)
 }
 
+/// The OSV ecosystem of a Package URL type, and the package name OSV uses.
+fn purl_package(purl: &str) -> Option<(&'static str, String)> {
+    let rest = purl.strip_prefix("pkg:")?;
+    let (kind, path) = rest.split_once('/')?;
+    let path = path.split(['?', '#']).next()?;
+    let eco = match kind {
+        "npm" => "npm",
+        "cargo" => "crates.io",
+        "pypi" => "PyPI",
+        "maven" => "Maven",
+        "nuget" => "NuGet",
+        "gem" => "RubyGems",
+        "golang" => "Go",
+        "hex" => "Hex",
+        "composer" => "Packagist",
+        "pub" => "Pub",
+        _ => return None,
+    };
+    let name = match eco {
+        // Maven names are group:artifact.
+        "Maven" => path.replacen('/', ":", 1),
+        _ => path.replace("%40", "@"),
+    };
+    Some((eco, name))
+}
+
 fn affected(p: &Product) -> Option<Value> {
     let mut item = Map::new();
-    if let (Some(url), Some(name)) = (&p.collection_url, &p.package_name) {
-        if let Some(eco) = ecosystem(url) {
-            item.insert("package".into(), json!({"ecosystem": eco, "name": name}));
+    let mut package = match (&p.collection_url, &p.package_name) {
+        (Some(url), Some(name)) => {
+            ecosystem(url).map(|eco| json!({"ecosystem": eco, "name": name}))
+        }
+        _ => None,
+    };
+    if let Some(purl) = p.package_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        match &mut package {
+            Some(pkg) => pkg["purl"] = json!(purl),
+            None => {
+                package = purl_package(purl)
+                    .map(|(eco, name)| json!({"ecosystem": eco, "name": name, "purl": purl}));
+            }
         }
     }
+    let has_package = package.is_some();
+    if let Some(pkg) = package {
+        item.insert("package".into(), pkg);
+    }
     let mut ranges = Vec::new();
+    let mut unpackaged = Vec::new();
     let mut versions = Vec::new();
     for v in p
         .versions
@@ -72,27 +114,60 @@ fn affected(p: &Product) -> Option<Value> {
         .flatten()
         .filter(|v| v.status == "affected")
     {
+        // Bounds as exports take them: placeholders bound nothing, prose
+        // ("before 1.0.4") states its bound, an unknown start is "0".
         let upper = v
             .less_than
-            .as_ref()
-            .map(|u| ("fixed", u))
-            .or(v.less_than_or_equal.as_ref().map(|u| ("last_affected", u)));
-        match upper {
-            Some((kind, upper)) => {
-                let mut events = vec![json!({"introduced": v.version})];
-                if upper != "*" {
-                    events.push(json!({ kind: upper }));
-                }
-                let semver = v.version_type.as_deref() == Some("semver");
-                ranges.push(json!({
-                    "type": if semver { "SEMVER" } else { "ECOSYSTEM" },
-                    "events": events,
-                }));
+            .as_deref()
+            .filter(|u| words::is_version(u))
+            .map(|u| ("fixed", u.trim().to_owned()))
+            .or(v
+                .less_than_or_equal
+                .as_deref()
+                .filter(|u| words::is_version(u))
+                .map(|u| ("last_affected", u.trim().to_owned())));
+        let open_ended =
+            upper.is_none() && (v.less_than.is_some() || v.less_than_or_equal.is_some());
+        let introduced = words::lower_bound(&v.version)
+            .filter(|l| words::is_version(l))
+            .unwrap_or("0")
+            .to_owned();
+        let events = match (upper, open_ended) {
+            (Some((kind, u)), _) => {
+                Some(vec![json!({"introduced": introduced}), json!({ kind: u })])
             }
-            None => versions.push(Value::String(v.version.clone())),
+            (None, true) => Some(vec![json!({"introduced": introduced})]),
+            (None, false) if words::is_version(&v.version) => {
+                versions.push(Value::String(v.version.trim().to_owned()));
+                None
+            }
+            (None, false) => match words::prose_bound(&v.version) {
+                Some(words::Bound::Below(u)) => {
+                    Some(vec![json!({"introduced": "0"}), json!({"fixed": u})])
+                }
+                Some(words::Bound::UpTo(u)) => Some(vec![
+                    json!({"introduced": "0"}),
+                    json!({"last_affected": u}),
+                ]),
+                Some(words::Bound::From(l)) => Some(vec![json!({"introduced": l})]),
+                None => None,
+            },
+        };
+        let Some(events) = events else { continue };
+        if v.version_type.as_deref() == Some("semver") {
+            ranges.push(json!({"type": "SEMVER", "events": events}));
+        } else if has_package {
+            ranges.push(json!({"type": "ECOSYSTEM", "events": events}));
+        } else {
+            // OSV's ECOSYSTEM ranges need a package: kept, but outside.
+            unpackaged.push(json!({"version_type": v.version_type, "events": events}));
         }
     }
-    if ranges.is_empty() && versions.is_empty() && p.default_status.as_deref() != Some("affected") {
+    if ranges.is_empty()
+        && versions.is_empty()
+        && unpackaged.is_empty()
+        && p.default_status.as_deref() != Some("affected")
+    {
         return None;
     }
     if !ranges.is_empty() {
@@ -108,9 +183,12 @@ fn affected(p: &Product) -> Option<Value> {
         ("default_status", &p.default_status),
         ("repo", &p.repo),
     ] {
-        if let Some(v) = v {
+        if let Some(v) = v.as_ref().filter(|v| !words::is_placeholder(v)) {
             specific.insert(k.into(), Value::String(v.clone()));
         }
+    }
+    if !unpackaged.is_empty() {
+        specific.insert("ranges".into(), Value::Array(unpackaged));
     }
     item.insert("database_specific".into(), Value::Object(specific));
     Some(Value::Object(item))

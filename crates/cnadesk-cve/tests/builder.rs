@@ -68,6 +68,7 @@ fn a_built_record_is_valid_lint_clean_and_exports() {
         &CsafPublisher {
             name: "XSF".into(),
             namespace: "https://xmpp.org".into(),
+            canonical_url: None,
         },
     )
     .unwrap();

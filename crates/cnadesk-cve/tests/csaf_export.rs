@@ -11,6 +11,7 @@ fn publisher() -> CsafPublisher {
     CsafPublisher {
         name: "XMPP Standards Foundation".into(),
         namespace: "https://xmpp.org".into(),
+        canonical_url: Some("https://cna.xmpp.example/advisories/CVE-2026-0001.csaf.json".into()),
     }
 }
 

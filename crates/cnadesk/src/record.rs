@@ -72,6 +72,7 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             let publisher = cnadesk_cve::csaf::CsafPublisher {
                 name: args.publisher_name,
                 namespace: args.publisher_namespace,
+                canonical_url: None,
             };
             let csaf = cnadesk_cve::csaf::to_csaf(&record, &publisher)?;
             let mut problems = cnadesk_cve::csaf::validate_csaf_schema(&csaf);

@@ -1107,6 +1107,8 @@ pub async fn record_export(
             &cnadesk_cve::csaf::CsafPublisher {
                 name: state.settings.cna_name.clone(),
                 namespace: state.settings.records.advisory_namespace.clone(),
+                // Where it will be once public.
+                canonical_url: Some(state.url(&format!("/advisories/{}.csaf.json", v.cve_id))),
             },
         )
         .map_err(|e| AppError::Invalid(format!("No CSAF export: {e}")))?,

@@ -661,6 +661,9 @@ pub async fn advisory(
                         &cnadesk_cve::csaf::CsafPublisher {
                             name: state.settings.cna_name.clone(),
                             namespace: state.settings.records.advisory_namespace.clone(),
+                            canonical_url: Some(
+                                state.url(&format!("/advisories/{}.csaf.json", r.cve_id)),
+                            ),
                         },
                     )
                     .map_err(|e| export_error("CSAF", &e))?;
