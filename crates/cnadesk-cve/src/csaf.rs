@@ -249,7 +249,16 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
         .flatten()
         .flat_map(|m| m.cvss())
         .filter(|(k, _)| *k == "cvssV3_1" || *k == "cvssV3_0")
-        .map(|(_, c)| {
+        // One score per CVSS version for the same products (test 6.1.7):
+        // the first one the record lists (other scenarios stay in the
+        // CVE record).
+        .scan(Vec::new(), |seen: &mut Vec<String>, (_, c)| {
+            let first = !seen.contains(&c.version);
+            seen.push(c.version.clone());
+            Some(first.then_some(c))
+        })
+        .flatten()
+        .map(|c| {
             let mut cvss = json!({
                 "version": c.version,
                 "vectorString": c.vector_string,
