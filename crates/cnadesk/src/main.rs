@@ -102,8 +102,10 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DevCommand {
-    /// Run a local double of the CVE Services API (same routes, rules and
-    /// error codes) and print the credentials it accepts.
+    /// Run a local double of the CVE Services API 2.8.1 (same routes, rules
+    /// and error codes) and print the credentials it accepts: an
+    /// organization admin, a user without the ADMIN role, and a user of a
+    /// second CNA (to transfer IDs to).
     CveServices {
         /// Address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
@@ -114,7 +116,7 @@ enum DevCommand {
         /// How many IDs the CNA may hold RESERVED at once.
         #[arg(long, default_value_t = 100, value_name = "N")]
         quota: i64,
-        /// The username the double accepts.
+        /// The username of the CNA's organization admin (ADMIN role).
         #[arg(long, default_value = "cna-admin@example.invalid", value_name = "USER")]
         user: String,
     },
@@ -401,14 +403,44 @@ async fn dev_cve_services(
     quota: i64,
     user: &str,
 ) -> anyhow::Result<ExitCode> {
-    use cnadesk_cve_services::double::{Double, DoubleConfig};
-    let key = hex::encode(rand::random::<[u8; 16]>());
+    use cnadesk_cve_services::double::{Double, DoubleConfig, Org};
+    let new_key = || hex::encode(rand::random::<[u8; 16]>());
+    let key = new_key();
     let double = Double::with_cna(DoubleConfig::default(), org, quota, user, &key);
+    // The first user is the organization admin; the others are there to
+    // try what a plain user may do, and transfers to another CNA.
+    double.add_admin(org, user, &key);
+    let plain = "cna-user@example.invalid";
+    let plain_key = new_key();
+    double.add_user(org, plain, &plain_key);
+    let other = if org == "other-cna" {
+        "another-cna"
+    } else {
+        "other-cna"
+    };
+    double.add_org(Org {
+        short_name: other.to_owned(),
+        uuid: "5b0c3e1a-7d2f-4e8a-9c6b-1f2e3d4c5b6a".to_owned(),
+        id_quota: quota,
+        secretariat: false,
+    });
+    let other_user = "other-admin@example.invalid";
+    let other_key = new_key();
+    double.add_admin(other, other_user, &other_key);
     let (_, base) = double.spawn(bind).await?;
     println!("CVE Services double listening on {base}");
     println!("CVE-API-ORG={org}");
     println!("CVE-API-USER={user}");
     println!("CVE-API-KEY={key}");
+    println!(
+        "The user above is an organization admin (ADMIN role). A user of {org} without that role:"
+    );
+    println!("CVE-API-USER={plain}");
+    println!("CVE-API-KEY={plain_key}");
+    println!("Another CNA (to transfer IDs to), and its organization admin:");
+    println!("CVE-API-ORG={other}");
+    println!("CVE-API-USER={other_user}");
+    println!("CVE-API-KEY={other_key}");
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }
