@@ -356,7 +356,7 @@ fn record_lint_exits_non_zero_on_errors_and_cites_rules() {
     );
     let out = stdout(&o);
     assert!(out.contains("error reference-placeholder-url"), "{out}");
-    assert!(out.contains("CNA Operational Rules 4.0, 5.3.1"), "{out}");
+    assert!(out.contains("CNA Operational Rules 4.2.0, 5.3.1"), "{out}");
     assert!(
         out.ends_with("0 clean, 0 with warnings, 1 with errors\n"),
         "{out}"
