@@ -434,9 +434,9 @@ pub async fn draft_form(app: &App, case: &Case, report: &Report) -> Result<Recor
                 });
             if let Some(repo) = repo {
                 row.repo = repo.clone();
-                if let Some(purl) = cnadesk_cve::purl::from_repository(repo) {
-                    row.package_url = purl;
-                }
+            }
+            if let Some(purl) = product.purls().into_iter().next() {
+                row.package_url = purl;
             }
         }
     }

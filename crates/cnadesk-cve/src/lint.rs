@@ -70,6 +70,7 @@ const R_VERSIONS: &str = "CVE Record Format: version ranges (lessThan/lessThanOr
 const R_CVSS: &str =
     "CVSS specification (FIRST): the base score and severity follow from the vector";
 const R_42171: &str = "CNA Operational Rules 4.2.0, 4.2.17.1: records that only cover Products that no longer receive Fixes MUST be tagged “unsupported-when-assigned”";
+const R_PURL: &str = "CVE Record Format 5.2 (packageURL MUST NOT include a version) and CVE Services' validatePURL: a parsable Package URL without version, `vers`, empty qualifier values, %3a or empty/./.. subpath segments";
 const R_TIME: &str = "CVE Record Format: timestamps in UTC, emitted with Z";
 
 struct Lint<'a> {
@@ -134,6 +135,13 @@ pub fn lint(doc: &Value, ctx: &LintContext) -> Vec<Finding> {
         }
     }
     lint_container(&mut l, &container);
+    // Package URLs as CVE Services checks them in code (the schema says
+    // only "a URI").
+    for (pointer, message) in crate::purl::problems(&serde_json::json!({
+        "affected": serde_json::to_value(&container.affected).unwrap_or_default()
+    })) {
+        l.push("cve-services-purl", Severity::Error, &pointer, message, R_PURL);
+    }
     l.out.sort_by_key(|f| f.severity);
     l.out
 }

@@ -55,6 +55,15 @@ pub fn problem(purl: &str) -> Option<String> {
     None
 }
 
+/// A Package URL without its version, in canonical form; `None` when the
+/// text is not a Package URL or what remains is one CVE Services refuses.
+pub fn without_version(purl: &str) -> Option<String> {
+    let mut parsed = PackageUrl::from_str(purl.trim()).ok()?;
+    parsed.without_version();
+    let text = parsed.to_string();
+    problem(&text).is_none().then_some(text)
+}
+
 /// The Package URL of a source repository on a forge that has a purl type
 /// (`https://github.com/bjc/prosody` → `pkg:github/bjc/prosody`).
 pub fn from_repository(url: &str) -> Option<String> {
@@ -122,6 +131,20 @@ pub fn problems(doc: &Value) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::problem;
+
+    #[test]
+    fn versions_are_dropped() {
+        use super::without_version;
+        assert_eq!(
+            without_version("pkg:hex/xmpp@1.8.0").as_deref(),
+            Some("pkg:hex/xmpp")
+        );
+        assert_eq!(
+            without_version("pkg:npm/%40xmpp/client@0.13.1").as_deref(),
+            Some("pkg:npm/%40xmpp/client")
+        );
+        assert_eq!(without_version("xmpp"), None);
+    }
 
     #[test]
     fn forges_give_purls() {

@@ -322,7 +322,6 @@ impl SchemaSet {
             self
         };
         set.validator(doc, target).is_valid(doc)
-            && (!set.has_purls() || crate::purl::problems(doc).is_empty())
     }
 
     /// The validator for a document. A record's root `oneOf` (Published or
@@ -341,8 +340,7 @@ impl SchemaSet {
         }
     }
 
-    /// Whether this set is CVE JSON 5.2 or later (Package URLs, checked
-    /// in code as CVE Services checks them).
+    /// Whether this set is CVE JSON 5.2 or later.
     fn has_purls(&self) -> bool {
         let mut parts = self
             .version
@@ -377,18 +375,7 @@ impl SchemaSet {
         } else {
             self
         };
-        let mut out = set.schema_problems(doc, target);
-        if set.has_purls() {
-            for (pointer, message) in crate::purl::problems(doc) {
-                out.push(Problem {
-                    pointer,
-                    keyword: "packageURL".into(),
-                    schema_path: "CVE Services: validatePURL".into(),
-                    message,
-                });
-            }
-        }
-        out
+        set.schema_problems(doc, target)
     }
 
     fn schema_problems(&self, doc: &Value, target: Target) -> Vec<Problem> {

@@ -231,22 +231,21 @@ fn five_two_refuses_what_five_one_accepted() {
         "{:#?}",
         set.validate(&as_51)
     );
-    // Package URLs as CVE Services checks them in code.
-    for bad in [
-        "pkg:github/example/example@1.0",
-        "pkg:npm/foo?vers=1",
-        "not a purl",
-    ] {
+    // Package URLs: the schema says only "a URI" (so a purl with a
+    // version is schema-valid, as any JSON Schema validator says); CVE
+    // Services checks the rest in code, and so does the lint, as an error.
+    for bad in ["pkg:github/example/example@1.0", "pkg:npm/foo?vers=1"] {
         let mut d = doc.clone();
         d["containers"]["cna"]["affected"][0]["packageURL"] = bad.into();
-        let problems = set.validate(&d);
+        assert!(set.validate(&d).is_empty(), "{bad}");
+        assert!(set.is_valid(&d, Target::Record), "{bad}");
+        let lint = cnadesk_cve::lint(&d, &cnadesk_cve::LintContext::default());
         assert!(
-            problems
-                .iter()
-                .any(|p| p.pointer == "/containers/cna/affected/0/packageURL"),
-            "{bad}: {problems:#?}"
+            lint.iter().any(|f| f.id == "cve-services-purl"
+                && f.severity == cnadesk_cve::Severity::Error
+                && f.pointer == "/containers/cna/affected/0/packageURL"),
+            "{bad}: {lint:#?}"
         );
-        assert!(!set.is_valid(&d, Target::Record), "{bad}");
     }
     // A number where the purl belongs: the schema itself refuses it.
     let mut d = doc.clone();

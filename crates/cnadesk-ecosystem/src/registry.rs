@@ -144,6 +144,37 @@ impl Product {
         self.doap.as_ref().map_or(&[], |d| &d.xeps)
     }
 
+    /// Its Package URLs, without versions: the team's (`packages`) and
+    /// those its repositories give (`https://github.com/bjc/prosody` →
+    /// `pkg:github/bjc/prosody`), the team's first.
+    pub fn purls(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |p: String| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        for pkg in &self.annotation.packages {
+            // A version in the team's purl is dropped: a product has no
+            // single version.
+            if let Some(p) = cnadesk_cve::purl::without_version(pkg) {
+                push(p);
+            }
+        }
+        let repos = self
+            .annotation
+            .repositories
+            .iter()
+            .chain(self.doap.iter().flat_map(|d| d.repositories.iter()))
+            .chain(self.homepage.iter());
+        for url in repos {
+            if let Some(p) = cnadesk_cve::purl::from_repository(url) {
+                push(p);
+            }
+        }
+        out
+    }
+
     /// Whether it is (only) a library.
     pub fn is_library(&self) -> bool {
         self.categories.iter().any(|c| c == "library")
@@ -449,8 +480,8 @@ impl Registry {
             for u in p.url_keys() {
                 self.urls.push((u, i));
             }
-            for pkg in &p.annotation.packages {
-                if let Some((kind, path)) = names::purl(pkg) {
+            for pkg in p.purls() {
+                if let Some((kind, path)) = names::purl(&pkg) {
                     self.packages.push((format!("{kind}/{path}"), i));
                 }
             }
@@ -857,6 +888,33 @@ mod tests {
             "archived projects are not offered"
         );
         assert!(imp.unknown.iter().all(|p| p.doap.is_none()));
+    }
+
+    #[test]
+    fn products_carry_package_urls_and_are_found_by_them() {
+        let r = registry();
+        // From a repository on a forge (DOAP or the team's annotation).
+        let with_purls: Vec<(&str, Vec<String>)> = r
+            .products()
+            .iter()
+            .map(|p| (p.name.as_str(), p.purls()))
+            .filter(|(_, purls)| purls.iter().any(|u| u.starts_with("pkg:github/")))
+            .collect();
+        assert!(with_purls.len() >= 10, "{with_purls:?}");
+        for (name, purls) in &with_purls {
+            for u in purls {
+                assert_eq!(cnadesk_cve::purl::problem(u), None, "{name}: {u}");
+            }
+            // Each is found again by its purl.
+            let found = r.lookup(&purls[0]);
+            assert!(
+                found
+                    .iter()
+                    .any(|m| r.product(&m.key).is_some_and(|p| p.name == *name)),
+                "{name} not found by {}",
+                purls[0]
+            );
+        }
     }
 
     #[test]

@@ -618,6 +618,8 @@ struct ProductPage {
     last_renewed: String,
     badges: Vec<String>,
     own_cna_organization: String,
+    /// Its Package URLs (the team's, then those its repositories give).
+    purls: Vec<String>,
     doap: Option<DoapView>,
     form: EcosystemForm,
     errors: Vec<FieldError>,
@@ -691,6 +693,7 @@ fn product_page(
 ) -> Response {
     let history = p.history.as_ref();
     let page = ProductPage {
+        purls: p.purls(),
         layout: member.layout(state, &p.name, &csrf.token),
         key: p.key.clone(),
         name: p.name.clone(),
