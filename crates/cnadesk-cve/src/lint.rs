@@ -140,7 +140,13 @@ pub fn lint(doc: &Value, ctx: &LintContext) -> Vec<Finding> {
     for (pointer, message) in crate::purl::problems(&serde_json::json!({
         "affected": serde_json::to_value(&container.affected).unwrap_or_default()
     })) {
-        l.push("cve-services-purl", Severity::Error, &pointer, message, R_PURL);
+        l.push(
+            "cve-services-purl",
+            Severity::Error,
+            &pointer,
+            message,
+            R_PURL,
+        );
     }
     l.out.sort_by_key(|f| f.severity);
     l.out
