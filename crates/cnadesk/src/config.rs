@@ -283,6 +283,9 @@ pub struct CveServicesConfig {
     pub api_key: Option<SecretString>,
     /// Seconds before a call counts as unanswered.
     pub timeout_seconds: u64,
+    /// The CVE Program's enrichment check: publications ask CVE Services
+    /// (`erlcheck=true`) to refuse a record without a CVSS metric and a CWE.
+    pub erlcheck: bool,
 }
 
 impl Default for CveServicesConfig {
@@ -294,6 +297,7 @@ impl Default for CveServicesConfig {
             user: None,
             api_key: None,
             timeout_seconds: 30,
+            erlcheck: false,
         }
     }
 }
@@ -309,6 +313,8 @@ pub struct CveServicesSettings {
     pub credentials: cnadesk_cve_services::Credentials,
     /// Request timeout.
     pub timeout: std::time::Duration,
+    /// Ask CVE Services for the enrichment check on publications.
+    pub erlcheck: bool,
 }
 
 /// Short environment variables for CVE Services (`CNADESK_CVE_API_URL`…,
@@ -754,6 +760,7 @@ impl Config {
                 key: c.api_key.clone().unwrap_or_else(|| SecretString::from("")),
             },
             timeout: std::time::Duration::from_secs(c.timeout_seconds),
+            erlcheck: c.erlcheck,
         }))
     }
 
@@ -1079,6 +1086,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("advisory_namespace"), "{err}");
+    }
+
+    #[test]
+    fn the_enrichment_check_is_off_unless_configured() {
+        let creds = [
+            ("CNADESK_CVE_API_ORG", "xsf"),
+            ("CNADESK_CVE_API_USER", "bot@xmpp.org"),
+            ("CNADESK_CVE_API_KEY", "k-e-y"),
+        ];
+        let settings = |file: Option<&std::path::Path>, vars: &[(&str, &str)]| {
+            Config::load_from(file, &Overrides::default(), env(vars))
+                .unwrap()
+                .cve_services()
+                .unwrap()
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[cve_services]\nenvironment = \"test\"\n").unwrap();
+        assert!(!settings(Some(&file), &creds).erlcheck);
+        std::fs::write(
+            &file,
+            "[cve_services]\nenvironment = \"test\"\nerlcheck = true\n",
+        )
+        .unwrap();
+        assert!(settings(Some(&file), &creds).erlcheck);
+        // Also from the environment, over the file.
+        let mut vars = creds.to_vec();
+        vars.push(("CNADESK_CVE_SERVICES__ERLCHECK", "false"));
+        assert!(!settings(Some(&file), &vars).erlcheck);
+        // A value that is not a boolean is refused with the key's name.
+        std::fs::write(
+            &file,
+            "[cve_services]\nenvironment = \"test\"\nerlcheck = \"sometimes\"\n",
+        )
+        .unwrap();
+        let err = Config::load_from(Some(&file), &Overrides::default(), env(&creds))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("erlcheck"), "{err}");
     }
 
     #[test]

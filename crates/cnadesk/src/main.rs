@@ -608,7 +608,8 @@ async fn cve_desk(
                 user: user.into(),
                 key: key.into(),
             },
-        )?;
+        )?
+        .with_erlcheck(config.cve_services.erlcheck);
         tracing::warn!(%base, "demo mode: CVE Services is an in-memory double; nothing reaches the CVE Program");
         return Ok(Some(
             CveDesk::new(store, client, clock, Environment::Demo)
@@ -618,11 +619,9 @@ async fn cve_desk(
     let Some(settings) = config.cve_services()? else {
         return Ok(None);
     };
-    let client = Client::new(&settings.api_url, settings.credentials)?.with_policy(
-        settings.timeout,
-        3,
-        std::time::Duration::from_millis(500),
-    )?;
+    let client = Client::new(&settings.api_url, settings.credentials)?
+        .with_policy(settings.timeout, 3, std::time::Duration::from_millis(500))?
+        .with_erlcheck(settings.erlcheck);
     Ok(Some(
         CveDesk::new(store, client, clock, settings.environment)
             .with_lease(config.nodes.cve_lease()),
