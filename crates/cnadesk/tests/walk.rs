@@ -16,17 +16,15 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use std::io::Write;
 
 use support::browser::{
     assert_fits, browser, browser_with, click, click_link, fill, find, path, require_chromium,
     shot, start_driver, text, totp_now, wait_path,
 };
-use support::{cnadesk, Server};
+use support::{create_user, Server};
 
 /// The members' actions, counted as the walk goes.
 struct Count(Vec<String>);
@@ -85,27 +83,12 @@ async fn from_report_to_advisory_in_six_actions() {
     fill(&alice, "code", &totp_now(&secret)).await;
     click(&alice, "enable-totp").await;
     find(&alice, "totp-status").await;
-    let mut create = cnadesk(&[
-        "admin",
-        "create-user",
-        "--username",
+    create_user(
+        &data.join("demo"),
         "bob",
-        "--email",
         "bob@example.org",
-        "--data-dir",
-        data.join("demo").to_str().unwrap(),
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .spawn()
-    .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"another correct horse battery\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+        "another correct horse battery",
+    );
     let bob = browser(port, &dir.path().join("bob"), &chromium).await;
     sign_in(&bob, &base, "bob", "another correct horse battery").await;
     alice.goto(&format!("{base}/desk")).await.unwrap();

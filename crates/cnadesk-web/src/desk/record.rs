@@ -77,99 +77,6 @@ fn parse_document(v: &RecordVersion) -> Value {
     serde_json::from_str(&v.document).unwrap_or(Value::Null)
 }
 
-/// What the editor shows before any version exists: everything the case, its
-/// report and its scope decision already know (the product as the registry
-/// names it, its repository, and the `unsupported-when-assigned` tag when the
-/// product was decided on as abandoned).
-async fn prefill(state: &AppState, case: &Case, report: &Report) -> Result<RecordForm, AppError> {
-    let mut form = prefill_from_report(state, case, report);
-    let Some(decision) = state
-        .store
-        .scope_decisions(report.id)
-        .await?
-        .into_iter()
-        .next()
-    else {
-        return Ok(form);
-    };
-    // The tags of the rule the member decided under (also after an override).
-    if let Some(rule) = decision
-        .rule
-        .as_deref()
-        .and_then(|r| state.scope.policy().rule(r))
-    {
-        form.unsupported_when_assigned = rule.tags.iter().any(|t| t == "unsupported-when-assigned");
-    }
-    if let Some(key) = &decision.product_key {
-        let registry = state.scope.registry(&*state.store).await?;
-        if let (Some(product), Some(row)) = (registry.product(key), form.affected.first_mut()) {
-            row.product = product.name.clone();
-            if row.vendor.is_empty() {
-                row.vendor = product.name.clone();
-            }
-            let repo = product
-                .annotation
-                .repositories
-                .iter()
-                .chain(product.doap.iter().flat_map(|d| d.repositories.iter()))
-                .find(|u| u.starts_with("https://"))
-                .or_else(|| {
-                    // A home page on a forge is the repository.
-                    product.homepage.as_ref().filter(|h| {
-                        [
-                            "https://github.com/",
-                            "https://gitlab.com/",
-                            "https://codeberg.org/",
-                        ]
-                        .iter()
-                        .any(|forge| h.starts_with(forge))
-                    })
-                });
-            if let Some(repo) = repo {
-                row.repo = repo.clone();
-            }
-        }
-    }
-    Ok(form)
-}
-
-fn prefill_from_report(state: &AppState, case: &Case, report: &Report) -> RecordForm {
-    let f = &report.fields;
-    let mut form = RecordForm {
-        title: case.title.clone(),
-        description: f.description.trim().to_owned(),
-        affected: vec![AffectedRow {
-            product: f.product.clone(),
-            ..Default::default()
-        }],
-        timeline: vec![TimelineRow {
-            date: cnadesk_app::scope::today(report.created_at_ms),
-            text: format!("Reported to the {} CNA", state.settings.cna_name),
-        }],
-        ..Default::default()
-    };
-    if let Some(credit) = f.credit.as_deref().filter(|c| !c.trim().is_empty()) {
-        if !f.anonymous {
-            form.credits.push(CreditRow {
-                name: credit.trim().to_owned(),
-                kind: "finder".into(),
-            });
-        }
-    }
-    if let Some(url) = f
-        .public_where
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-    {
-        form.references.push(ReferenceRow {
-            url: url.to_owned(),
-            tags: String::new(),
-        });
-    }
-    form
-}
-
 // ---- the structured editor ---------------------------------------------------------------
 
 struct RowView<T> {
@@ -355,7 +262,7 @@ pub async fn record_editor(
             format!("Editing version {}. Saving makes a new version.", v.version),
         ),
         None => (
-            prefill(&state, &loaded.case, &loaded.report).await?,
+            cnadesk_app::records::draft_form(&state, &loaded.case, &loaded.report).await?,
             "No version saved yet: the form is filled from the case and its report.".to_owned(),
         ),
     };
@@ -657,7 +564,8 @@ pub async fn record_json(
     let json = match loaded.latest() {
         Some(v) => v.document.clone(),
         None => {
-            let form = prefill(&state, &loaded.case, &loaded.report).await?;
+            let form =
+                cnadesk_app::records::draft_form(&state, &loaded.case, &loaded.report).await?;
             let (doc, _) = form
                 .build(PLACEHOLDER_CVE_ID, &provider, &rfc3339(state.now_ms()))
                 .map_err(|e| AppError::Internal(e.to_string()))?;
