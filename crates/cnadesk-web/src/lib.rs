@@ -77,6 +77,8 @@ pub struct WebConfig {
     pub login_attempts_per_15min: u32,
     /// Reports accepted per address per hour.
     pub reports_per_ip_per_hour: u32,
+    /// Reporter messages accepted per hour, per report and per address.
+    pub replies_per_hour: u32,
     /// Largest attachment.
     pub max_attachment_bytes: usize,
     /// Most attachments per report.
@@ -95,6 +97,7 @@ impl Default for WebConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             login_attempts_per_15min: 10,
             reports_per_ip_per_hour: 20,
+            replies_per_hour: 30,
             max_attachment_bytes: 10 * 1024 * 1024,
             max_attachments: 5,
             max_body_bytes: 32 * 1024 * 1024,
@@ -119,6 +122,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Report intake per address.
     pub intake_limiter: Arc<RateLimiter>,
+    /// Reporter messages, per report and per address.
+    pub reply_limiter: Arc<RateLimiter>,
     /// The public pages, rendered once per change.
     pub public_site: Arc<public::advisories::PublicSite>,
 }
@@ -156,12 +161,17 @@ impl AppState {
             config.reports_per_ip_per_hour,
             Duration::from_secs(3600),
         ));
+        let reply_limiter = Arc::new(RateLimiter::new(
+            config.replies_per_hour,
+            Duration::from_secs(3600),
+        ));
         Self {
             app,
             config: Arc::new(config),
             login_limiter,
             login_throttle,
             intake_limiter,
+            reply_limiter,
             public_site: Arc::new(public::advisories::PublicSite::default()),
         }
     }

@@ -605,3 +605,41 @@ async fn when_nothing_can_be_stored_the_form_and_the_reply_say_so_and_keep_the_t
         1
     );
 }
+
+#[tokio::test]
+async fn reporter_replies_are_rate_limited_and_keep_the_text() {
+    let app = TestApp::with_config(WebConfig {
+        replies_per_hour: 2,
+        ..Default::default()
+    })
+    .await;
+    let (token, id) = api_report(&app, "Replies", "A description that is long enough.").await;
+    let track = format!("/track/{token}");
+    let mut reporter = app.browser();
+    for body in ["first", "second"] {
+        let r = reporter
+            .submit(&track, &format!("{track}/messages"), &[("body", body)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = reporter
+        .submit(
+            &track,
+            &format!("{track}/messages"),
+            &[("body", "third, typed with care")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        (3500..=3600).contains(&retry_after(&r)),
+        "{}",
+        retry_after(&r)
+    );
+    assert!(r.body.contains("has NOT been sent"), "{}", r.body);
+    assert!(
+        r.body.contains("third, typed with care"),
+        "the text is kept"
+    );
+    let stored = app.store.messages(ReportId(id), false).await.unwrap();
+    assert_eq!(stored.len(), 2, "the third was not stored");
+}

@@ -405,6 +405,9 @@ pub struct SecurityConfig {
 pub struct IntakeConfig {
     /// Reports accepted per address per hour (0: unlimited).
     pub reports_per_ip_per_hour: u32,
+    /// Messages a reporter may send per hour, per report and per address
+    /// (0: unlimited).
+    pub replies_per_hour: u32,
     /// Largest attachment in bytes.
     pub max_attachment_bytes: usize,
     /// Most attachments per report.
@@ -467,6 +470,7 @@ impl Default for IntakeConfig {
         let web = cnadesk_web::WebConfig::default();
         Self {
             reports_per_ip_per_hour: web.reports_per_ip_per_hour,
+            replies_per_hour: web.replies_per_hour,
             max_attachment_bytes: web.max_attachment_bytes,
             max_attachments: web.max_attachments,
             max_body_bytes: web.max_body_bytes,
@@ -820,6 +824,7 @@ impl Config {
             session_ttl: std::time::Duration::from_secs(self.security.session_hours * 3600),
             login_attempts_per_15min: self.security.login_attempts_per_15min,
             reports_per_ip_per_hour: self.intake.reports_per_ip_per_hour,
+            replies_per_hour: self.intake.replies_per_hour,
             max_attachment_bytes: self.intake.max_attachment_bytes,
             max_attachments: self.intake.max_attachments,
             max_body_bytes: self.intake.max_body_bytes,

@@ -398,11 +398,35 @@ pub async fn tracking_reply(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: Csrf,
+    ip: ClientIp,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, AppError> {
     let report = conversation::report_of_tracking_token(&state, &token)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A flood from one link or one address is slowed down, like intake;
+    // the page comes back with the text kept and says when to send it.
+    let limited = state
+        .reply_limiter
+        .try_now(&format!("report:{}", report.id.0))
+        .and_then(|()| state.reply_limiter.try_now(&ip.limit_key()));
+    if let Err(wait) = limited {
+        let secs = crate::ratelimit::retry_after_secs(wait);
+        let page = tracking_response(
+            &state,
+            &token,
+            &csrf.token,
+            false,
+            format!(
+                "Your message has NOT been sent: too many messages in the last hour. Your text is kept below; please send it again in {}.",
+                crate::ratelimit::wait_in_words(secs)
+            ),
+            &form.body,
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await?;
+        return Ok(crate::error::with_retry_after(page, secs));
+    }
     match conversation::reporter_writes(&state, report.id, &form.body).await {
         Ok(_) => Ok(Redirect::to(&format!("/track/{token}#thread")).into_response()),
         Err(MessageError::Refused(m)) => {
