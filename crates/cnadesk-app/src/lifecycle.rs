@@ -102,19 +102,7 @@ pub async fn follow(app: &App) -> Result<usize, StoreError> {
 /// that an existing desk does not act on its history.
 pub async fn start_cursor_at_head(app: &App) -> Result<(), StoreError> {
     if app.store.notify_cursor(CURSOR).await? == 0 {
-        let mut head = 0;
-        loop {
-            let events = app.store.audit_events(head, 1000).await?;
-            match events.last() {
-                Some(e) => head = e.seq,
-                None => break,
-            }
-        }
-        if head > 0 {
-            app.store
-                .enqueue_messages(Vec::new(), Some((CURSOR, head)), app.now_ms())
-                .await?;
-        }
+        crate::notify::cursor_to_head(app, CURSOR).await?;
     }
     Ok(())
 }

@@ -715,10 +715,15 @@ pub async fn start_cursor_at_head(app: &App) -> Result<(), StoreError> {
 
 /// Moves the fan-out cursor past every event so far, telling nobody.
 async fn skip_to_head(app: &App) -> Result<(), StoreError> {
+    cursor_to_head(app, CURSOR).await
+}
+
+/// Moves the fan-out cursor `name` to the end of the audit log.
+pub(crate) async fn cursor_to_head(app: &App, name: &str) -> Result<(), StoreError> {
     let head = app.store.audit_head().await?;
     if head > 0 {
         app.store
-            .enqueue_messages(Vec::new(), Some((CURSOR, head)), app.now_ms())
+            .enqueue_messages(Vec::new(), Some((name, head)), app.now_ms())
             .await?;
     }
     Ok(())

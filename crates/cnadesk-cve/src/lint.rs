@@ -137,16 +137,17 @@ pub fn lint(doc: &Value, ctx: &LintContext) -> Vec<Finding> {
     lint_container(&mut l, &container);
     // Package URLs as CVE Services checks them in code (the schema says
     // only "a URI").
-    for (pointer, message) in crate::purl::problems(&serde_json::json!({
-        "affected": serde_json::to_value(&container.affected).unwrap_or_default()
-    })) {
-        l.push(
-            "cve-services-purl",
-            Severity::Error,
-            &pointer,
-            message,
-            R_PURL,
-        );
+    for (i, p) in container.affected.iter().enumerate() {
+        if let Some(message) = p.package_url.as_deref().and_then(crate::purl::problem) {
+            let pointer = format!("/affected/{i}/packageURL");
+            l.push(
+                "cve-services-purl",
+                Severity::Error,
+                &pointer,
+                message,
+                R_PURL,
+            );
+        }
     }
     l.out.sort_by_key(|f| f.severity);
     l.out

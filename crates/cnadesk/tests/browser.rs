@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 
 use support::browser::{
-    browser, click, fill, find, path, require_chromium, shot, start_driver, text, totp_now,
-    wait_for_child_text, wait_for_text, wait_path,
+    browser, click, create_first_admin, enrol_totp, fill, find, path, require_chromium, shot,
+    start_driver, text, totp_now, wait_for_child_text, wait_for_text, wait_path,
 };
 use support::{create_user, run, stdout, Server};
 
@@ -45,22 +45,14 @@ async fn first_day_flow_in_chromium() {
 
     // First-admin setup.
     member.goto(&setup_url).await.unwrap();
-    fill(&member, "username", "ada").await;
-    fill(&member, "display_name", "Ada Admin").await;
-    fill(&member, "email", "ada@example.org").await;
-    fill(&member, "password", "correct horse battery staple").await;
-    fill(&member, "confirm", "correct horse battery staple").await;
-    click(&member, "create-admin").await;
     assert_eq!(
-        wait_path(&member, "/account/totp").await,
+        create_first_admin(&member, "ada", "Ada Admin").await,
         "/account/totp?welcome=1"
     );
     shot(&member, "1-totp-enrol").await;
 
     // TOTP enrolment.
-    let secret = text(&member, "totp-secret").await;
-    fill(&member, "code", &totp_now(&secret)).await;
-    click(&member, "enable-totp").await;
+    let secret = enrol_totp(&member).await;
     shot(&member, "1b-totp-enabled").await;
     assert!(text(&member, "totp-status")
         .await

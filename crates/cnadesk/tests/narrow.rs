@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 
 use support::browser::{
-    browser_with, fill, find, path, require_chromium, start_driver, text, totp_now,
-    wait_for_child_text, wait_for_text, wait_path,
+    browser_with, create_first_admin, enrol_totp, fill, find, path, require_chromium, start_driver,
+    text, wait_for_child_text, wait_for_text, wait_path,
 };
 use support::{create_user, Server};
 
@@ -248,19 +248,10 @@ async fn every_page_fits_a_phone() {
 
     // First-admin setup, on the phone.
     visit(&member, &base, &setup_url, "first-admin setup", seen).await;
-    fill(&member, "username", "ada").await;
-    fill(&member, "display_name", "Ada Admin").await;
-    fill(&member, "email", "ada@example.org").await;
-    fill(&member, "password", "correct horse battery staple").await;
-    fill(&member, "confirm", "correct horse battery staple").await;
-    click(&member, "create-admin").await;
-    wait_path(&member, "/account/totp").await;
+    create_first_admin(&member, "ada", "Ada Admin").await;
     measure(&member, "two-factor enrolment", seen).await;
     // An admin enrols a second factor before using the desk.
-    let secret = text(&member, "totp-secret").await;
-    fill(&member, "code", &totp_now(&secret)).await;
-    click(&member, "enable-totp").await;
-    find(&member, "totp-status").await;
+    enrol_totp(&member).await;
     measure(&member, "two-factor enabled, with recovery codes", seen).await;
 
     // The queue and the report; then it becomes a case.

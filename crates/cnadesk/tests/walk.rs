@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 
 use support::browser::{
-    assert_fits, browser, browser_with, click, click_link, fill, find, path, require_chromium,
-    shot, start_driver, text, totp_now, wait_path,
+    assert_fits, browser, browser_with, click, click_link, create_first_admin, enrol_totp, fill,
+    find, path, require_chromium, shot, start_driver, text, totp_now, wait_path, ADMIN_PASSWORD,
 };
 use support::{create_user, Server};
 
@@ -72,17 +72,8 @@ async fn from_report_to_advisory_in_six_actions() {
     // ---- before the walk: two members signed in ----------------------------------
     let alice = browser(port, &dir.path().join("alice"), &chromium).await;
     alice.goto(&setup_url).await.unwrap();
-    fill(&alice, "username", "alice").await;
-    fill(&alice, "display_name", "Alice").await;
-    fill(&alice, "email", "alice@example.org").await;
-    fill(&alice, "password", "correct horse battery staple").await;
-    fill(&alice, "confirm", "correct horse battery staple").await;
-    click(&alice, "create-admin").await;
-    wait_path(&alice, "/account/totp").await;
-    let secret = text(&alice, "totp-secret").await;
-    fill(&alice, "code", &totp_now(&secret)).await;
-    click(&alice, "enable-totp").await;
-    find(&alice, "totp-status").await;
+    create_first_admin(&alice, "alice", "Alice").await;
+    let secret = enrol_totp(&alice).await;
     create_user(
         &data.join("demo"),
         "bob",
@@ -269,7 +260,7 @@ async fn from_report_to_advisory_in_six_actions() {
     // Signed in as Alice on the phone (second factor and all).
     phone.goto(&format!("{base}/login")).await.unwrap();
     fill(&phone, "username", "alice").await;
-    fill(&phone, "password", "correct horse battery staple").await;
+    fill(&phone, "password", ADMIN_PASSWORD).await;
     click(&phone, "sign-in").await;
     wait_path(&phone, "/login/totp").await;
     fill(&phone, "code", &totp_now(&secret)).await;

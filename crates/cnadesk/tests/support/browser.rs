@@ -261,3 +261,28 @@ pub async fn click_link(c: &Client, text: &str) {
         .await
         .unwrap();
 }
+
+/// The password every browser test's first admin has.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Fills the first-admin setup page (already open) for `username` and
+/// sends it; returns the path it leads to (second-factor enrolment).
+pub async fn create_first_admin(c: &Client, username: &str, display_name: &str) -> String {
+    fill(c, "username", username).await;
+    fill(c, "display_name", display_name).await;
+    fill(c, "email", &format!("{username}@example.org")).await;
+    fill(c, "password", ADMIN_PASSWORD).await;
+    fill(c, "confirm", ADMIN_PASSWORD).await;
+    click(c, "create-admin").await;
+    wait_path(c, "/account/totp").await
+}
+
+/// Enrols a TOTP second factor on the enrolment page (already open);
+/// returns the secret, for later codes.
+pub async fn enrol_totp(c: &Client) -> String {
+    let secret = text(c, "totp-secret").await;
+    fill(c, "code", &totp_now(&secret)).await;
+    click(c, "enable-totp").await;
+    find(c, "totp-status").await;
+    secret
+}
