@@ -63,26 +63,8 @@ impl ProductRow {
     /// product alone when it already says who makes it (`Prosody IM` of
     /// vendor `Prosody IM` or `Prosody`).
     pub fn name(&self) -> String {
-        let vendor = words(&self.vendor);
-        let product = words(&self.product);
-        let says_vendor = vendor.is_empty()
-            || product
-                .windows(vendor.len())
-                .any(|run| run == vendor.as_slice());
-        if says_vendor {
-            self.product.trim().to_owned()
-        } else {
-            format!("{} {}", self.vendor.trim(), self.product.trim())
-        }
+        cnadesk_cve::words::product_name(&self.vendor, &self.product)
     }
-}
-
-/// The lowercase words of `s`.
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 #[cfg(test)]

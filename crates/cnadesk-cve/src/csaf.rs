@@ -132,14 +132,7 @@ pub fn to_csaf(record: &CveRecord, publisher: &CsafPublisher) -> Result<Value, E
             .filter(|u| !u.trim().is_empty())
             .map(|u| json!({ "purl": u }));
         let full_name = |name: Option<&str>| {
-            // "Prosody IM" by "Prosody IM" is one name, not two.
-            let base = if product.to_lowercase().contains(&vendor.to_lowercase())
-                || vendor == "unknown vendor"
-            {
-                product.clone()
-            } else {
-                format!("{vendor} {product}")
-            };
+            let base = words::product_name(p.vendor.as_deref().unwrap_or(""), &product);
             match name {
                 Some(n) => format!("{base} {n}"),
                 None => base,

@@ -39,6 +39,27 @@ pub fn is_version(s: &str) -> bool {
         && !t.contains(',')
 }
 
+/// A product as a reader names it: the vendor and the product, or the
+/// product alone when it already says who makes it (`Prosody IM` of vendor
+/// `Prosody IM` or `Prosody`), or when the vendor is no name (`n/a`).
+pub fn product_name(vendor: &str, product: &str) -> String {
+    let lower_words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let v = lower_words(vendor);
+    let p = lower_words(product);
+    let says_vendor =
+        is_placeholder(vendor) || v.is_empty() || p.windows(v.len()).any(|run| run == v.as_slice());
+    if says_vendor {
+        product.trim().to_owned()
+    } else {
+        format!("{} {}", vendor.trim(), product.trim())
+    }
+}
+
 /// A bound a prose range states.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Bound {
